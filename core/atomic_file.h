@@ -1,0 +1,31 @@
+#pragma once
+// Crash-safe file writes: write a temporary file beside the target, fsync
+// it, rename it over the target, fsync the directory. A reader (or a
+// restart after SIGKILL) sees the old file or the new one, never half of one.
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+
+namespace revoca {
+
+struct FileAttributes {
+  int mode = 0644;
+  std::optional<int> uid;  // chown when set (needs the right to)
+  std::optional<int> gid;
+};
+
+// Mode and ownership are set on the temporary file before any byte is
+// written, so a key is never readable by others, even for an instant.
+Result<void> writeFileAtomically(const std::string& path, const std::string& content,
+                                 const FileAttributes& attributes = {});
+
+// Appends a line and fsyncs; a torn last line after a crash is skipped by readers.
+Result<void> appendLineDurably(const std::string& path, const std::string& line);
+
+Result<std::string> readFile(const std::string& path);
+
+// mkdir -p with the given mode for the directories it creates.
+Result<void> makeDirectories(const std::string& path, int mode = 0755);
+
+}  // namespace revoca

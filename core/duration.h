@@ -1,0 +1,17 @@
+#pragma once
+// Durations in the seed's syntax ("1y350d", "30d", "5m", "5s", "12h") and Go
+// style ("720h", "1h30m"). A year is 365 days, a week 7 days.
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace revoca {
+
+Result<Seconds> parseDuration(std::string_view text);
+
+// The shortest seed-style spelling, e.g. 90061s -> "1d1h1m1s"; used in status.
+std::string formatDuration(Seconds duration);
+
+}  // namespace revoca

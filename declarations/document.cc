@@ -1,0 +1,214 @@
+#include "declarations/document.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "declarations/kinds.h"
+#include "declarations/values.h"
+#include "declarations/yaml_fields.h"
+
+namespace revoca::decl {
+namespace {
+
+constexpr std::string_view kGroup = "revoca.io";
+constexpr std::string_view kVersion = "v1alpha1";
+const std::vector<std::string> kKinds = {"CertificateAuthority", "Vault", "VaultSecret",
+                                         "CertificateRevocation", "EmqxDeployment"};
+constexpr const char* kKindList =
+    "CertificateAuthority, Vault, VaultSecret, CertificateRevocation or EmqxDeployment";
+
+bool isKnownKind(const std::string& kind) {
+  return std::find(kKinds.begin(), kKinds.end(), kind) != kKinds.end();
+}
+
+// The text of a top-level scalar field, "" when absent or not a scalar:
+// enough to decide whether the document is ours before reading it properly.
+std::string peekScalar(const YAML::Node& document, const char* key) {
+  const YAML::Node value = document[key];  // yaml-cpp: a missing key gives an invalid node
+  return value.IsDefined() && value.IsScalar() ? value.Scalar() : "";
+}
+
+// Length-prefixed scalars and sorted map entries: equal specs give equal text.
+void canonicalText(const YAML::Node& node, std::string& out) {
+  if (!node.IsDefined()) {  // no spec at all: the same as an empty one
+    out += "~";
+    return;
+  }
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      out += "s" + std::to_string(node.Scalar().size()) + ":" + node.Scalar();
+      break;
+    case YAML::NodeType::Sequence:
+      out += "[";
+      for (const YAML::Node& item : node) canonicalText(item, out);
+      out += "]";
+      break;
+    case YAML::NodeType::Map: {
+      std::vector<std::string> entries;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        std::string entry;
+        canonicalText(it->first, entry);
+        canonicalText(it->second, entry);
+        entries.push_back(std::move(entry));
+      }
+      std::sort(entries.begin(), entries.end());
+      out += "{";
+      for (const std::string& entry : entries) out += entry;
+      out += "}";
+      break;
+    }
+    default:
+      out += "~";
+  }
+}
+
+template <typename Spec>
+std::optional<std::string> sourceOf(const std::vector<Object<Spec>>& list, const ObjectKey& key) {
+  for (const Object<Spec>& object : list)
+    if (object.key() == key) return object.meta.source;
+  return std::nullopt;
+}
+
+// Reads the envelope (apiVersion, kind, metadata) and the spec of a document
+// already known to be of the revoca.io group.
+class DocumentReader {
+ public:
+  DocumentReader(const YAML::Node& document, const std::string& source, DeclarationSet& out)
+      : document_(document), out_(out), root_(document, "", problems_) {
+    meta_.source = source;
+  }
+
+  void read() {
+    readApiVersion();
+    readKind();
+    readMetadata();
+    root_.ignore("status");  // `kubectl get -o yaml` output carries it; it is ours to write, not to read
+    FieldReader spec = root_.readMap("spec");
+    root_.reportUnknownFields();
+    meta_.generation = specGeneration(document_["spec"]);
+
+    if (kind_ == "CertificateAuthority") add(out_.authorities, readCertificateAuthoritySpec(spec, meta_));
+    else if (kind_ == "Vault") add(out_.vaults, readVaultSpec(spec));
+    else if (kind_ == "VaultSecret") add(out_.vaultSecrets, readVaultSecretSpec(spec));
+    else if (kind_ == "CertificateRevocation") add(out_.revocations, readCertificateRevocationSpec(spec));
+    else if (kind_ == "EmqxDeployment") add(out_.emqxDeployments, readEmqxDeploymentSpec(spec));
+    reportProblems();
+  }
+
+ private:
+  void readApiVersion() {
+    std::string apiVersion;
+    root_.readString("apiVersion", apiVersion);
+    std::string wanted = std::string(kGroup) + "/" + std::string(kVersion);
+    if (apiVersion.empty())
+      root_.fail("apiVersion", "required; add apiVersion: " + wanted);
+    else if (apiVersion != wanted)
+      root_.fail("apiVersion",
+                 "\"" + apiVersion + "\" is not a version this revoca reads; write apiVersion: " + wanted);
+  }
+
+  void readKind() {
+    std::string kind;
+    if (!root_.readString("kind", kind)) {
+      root_.fail("kind", std::string("required; add kind: ") + kKindList);
+    } else if (isKnownKind(kind)) {
+      kind_ = kind;
+    } else {
+      std::string message = "unknown kind \"" + kind + "\"";
+      if (std::optional<std::string> suggestion = suggestField(kind, kKinds))
+        message += " (did you mean " + *suggestion + "?)";
+      root_.fail("kind", message + "; write " + kKindList);
+    }
+  }
+
+  void readMetadata() {
+    if (!root_.has("metadata")) {
+      root_.fail("metadata", "required; add metadata: {name: my-object, namespace: default}");
+      return;
+    }
+    // Only name and namespace matter here; labels, annotations and the
+    // apiserver's own fields are accepted and left alone.
+    FieldReader metadata = root_.readMap("metadata");
+    if (metadata.requireString("name", meta_.name, "name: mqtt-ca")) {
+      if (Result<void> valid = checkObjectName(meta_.name); !valid)
+        metadata.fail("name", valid.error().message);
+    }
+    if (metadata.readString("namespace", meta_.namespace_)) {
+      if (Result<void> valid = checkObjectName(meta_.namespace_); !valid)
+        metadata.fail("namespace", valid.error().message + "; or leave namespace out for \"default\"");
+    }
+  }
+
+  template <typename Spec>
+  void add(std::vector<Object<Spec>>& list, Spec spec) {
+    if (!problems_.empty()) return;  // a document with errors declares nothing
+    ObjectKey key{meta_.namespace_, meta_.name};
+    if (std::optional<std::string> earlier = sourceOf(list, key)) {
+      problems_.push_back({"metadata.name", "already declared in " + *earlier +
+                                                "; remove one of the two, or give this one another name"});
+      return;
+    }
+    list.push_back({meta_, std::move(spec)});
+  }
+
+  void reportProblems() {
+    std::string object = meta_.name.empty() ? "" : meta_.namespace_ + "/" + meta_.name;
+    for (FieldProblem& problem : problems_)
+      out_.errors.push_back(
+          {meta_.source, kind_, object, std::move(problem.field), std::move(problem.message)});
+  }
+
+  const YAML::Node& document_;
+  DeclarationSet& out_;
+  Problems problems_;
+  FieldReader root_;
+  ObjectMeta meta_;
+  std::string kind_;  // empty unless it is one of ours
+};
+
+}  // namespace
+
+std::int64_t specGeneration(const YAML::Node& spec) {
+  std::string text;
+  canonicalText(spec, text);
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  auto generation = static_cast<std::int64_t>(hash & 0x7fffffffffffffffULL);
+  return generation == 0 ? 1 : generation;  // Kubernetes generations start at 1
+}
+
+void parseDocument(const YAML::Node& document, const std::string& source, DeclarationSet& out) {
+  if (!document.IsDefined() || document.IsNull()) return;
+  if (!document.IsMap()) {
+    out.errors.push_back({source, "", "", "",
+                          "the document is " + describeNodeType(document) +
+                              ", not a map; a declaration starts with apiVersion: revoca.io/v1alpha1"});
+    return;
+  }
+  std::string apiVersion = peekScalar(document, "apiVersion");
+  std::string kind = peekScalar(document, "kind");
+  if (kind == "List" && apiVersion == "v1") {
+    const YAML::Node items = document["items"];
+    for (std::size_t i = 0; items.IsSequence() && i < items.size(); ++i)
+      parseDocument(items[i], source + ", items[" + std::to_string(i) + "]", out);
+    return;
+  }
+  // Without an apiVersion, only a document of one of our kinds is ours (and
+  // then the reader reports the missing apiVersion).
+  std::string group = apiVersion.substr(0, apiVersion.find('/'));
+  bool ours = apiVersion.empty() ? isKnownKind(kind) : group == kGroup;
+  if (!ours) return;
+  try {
+    DocumentReader(document, source, out).read();
+  } catch (const YAML::Exception& e) {
+    // The readers check types before converting, so this is a yaml-cpp surprise;
+    // it still must not hide the other documents.
+    out.errors.push_back({source, kind, "", "", std::string("cannot read this document: ") + e.what()});
+  }
+}
+
+}  // namespace revoca::decl

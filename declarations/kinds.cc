@@ -1,0 +1,277 @@
+#include "declarations/kinds.h"
+
+#include "core/duration.h"
+#include "declarations/values.h"
+
+namespace revoca::decl {
+namespace {
+
+// A field naming another revoca object (a CA, a Vault, a VaultSecret).
+bool readReference(FieldReader& reader, std::string_view key, std::string& out, std::string_view example,
+                   bool required) {
+  bool read = required ? reader.requireString(key, out, example) : reader.readString(key, out);
+  if (!read) return false;
+  if (Result<void> valid = checkObjectName(out); !valid) {
+    reader.fail(key, "not an object name: " + valid.error().message);
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> readDistributeDeployments(FieldReader& spec) {
+  std::vector<std::string> deployments;
+  FieldReader distribute = spec.readMap("distribute");
+  distribute.readStringList("deployments", deployments);
+  distribute.reportUnknownFields();
+  return deployments;
+}
+
+// True when `key` is absent (the default stands) or holds a valid duration:
+// only then may it be compared with another duration.
+bool durationUsable(FieldReader& reader, std::string_view key, Seconds& out) {
+  return !reader.has(key) || reader.readDuration(key, out);
+}
+
+// A renewal threshold at or beyond the lifetime would renew on every pass.
+void checkShorter(FieldReader& reader, const std::string& thresholdKey, Seconds threshold,
+                  Seconds lifetime, const std::string& lifetimeKey) {
+  if (threshold < lifetime) return;
+  reader.fail(thresholdKey, thresholdKey + " " + formatDuration(threshold) + " must be shorter than " +
+                                lifetimeKey + " " + formatDuration(lifetime) +
+                                ", or it would be renewed as soon as it is issued; shorten " +
+                                thresholdKey + " (e.g. to half of " + lifetimeKey + ") or lengthen " +
+                                lifetimeKey);
+}
+
+void readKey(FieldReader& spec, pki::KeySpec& key) {
+  using pki::Curve;
+  using pki::KeyType;
+  bool typeGiven = spec.has("certKeyType");
+  bool typeRead = spec.readEnum<KeyType>(
+      "certKeyType", {{"ecdsa", KeyType::Ecdsa}, {"rsa", KeyType::Rsa}}, "ecdsa or rsa", key.type);
+  // OpenSSL, NIST and Go spell the same curves differently; take any of them.
+  bool curveRead = spec.readEnum<Curve>(
+      "certKeyCurve",
+      {{"secp256r1", Curve::P256}, {"prime256v1", Curve::P256}, {"P-256", Curve::P256},
+       {"secp384r1", Curve::P384}, {"P-384", Curve::P384},
+       {"secp521r1", Curve::P521}, {"P-521", Curve::P521}},
+      "secp256r1, secp384r1 or secp521r1", key.curve);
+  bool sizeRead = spec.readInt("certKeySize", key.rsaBits);
+  if (sizeRead && key.rsaBits != 2048 && key.rsaBits != 3072 && key.rsaBits != 4096) {
+    spec.fail("certKeySize", "RSA keys of " + std::to_string(key.rsaBits) +
+                                 " bits are not supported; write 2048, 3072 or 4096");
+    key.rsaBits = 2048;
+  }
+  if (typeGiven && !typeRead) return;  // already reported; the pairing checks would only add noise
+  if (key.type == KeyType::Rsa && curveRead)
+    spec.fail("certKeyCurve", "applies to ecdsa keys only; remove it, or set certKeyType: ecdsa");
+  if (key.type == KeyType::Ecdsa && sizeRead)
+    spec.fail("certKeySize", "applies to rsa keys only; remove it, or set certKeyType: rsa");
+}
+
+void readSubject(FieldReader& spec, const ObjectMeta& meta, pki::Subject& subject) {
+  FieldReader reader = spec.readMap("subject");
+  subject.commonName = meta.name;
+  if (reader.readString("commonName", subject.commonName) && subject.commonName.empty())
+    reader.fail("commonName", "must not be empty; leave it out to use the CA's name");
+  reader.readString("organization", subject.organization);
+  reader.readString("organizationalUnit", subject.organizationalUnit);
+  if (reader.readString("country", subject.country)) {
+    const std::string& c = subject.country;
+    auto upper = [](char letter) { return letter >= 'A' && letter <= 'Z'; };
+    if (c.size() != 2 || !upper(c[0]) || !upper(c[1]))
+      reader.fail("country",
+                  "\"" + c + "\" is not a country code; write two upper-case letters (ISO 3166), e.g. SE");
+  }
+  reader.reportUnknownFields();
+}
+
+void readUrlTemplates(FieldReader& spec, std::string_view key, std::vector<std::string>& urls) {
+  if (!spec.readStringList(key, urls)) return;
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    if (Result<void> valid = checkHttpUrlTemplate(urls[i]); !valid)
+      spec.fail(std::string(key) + "[" + std::to_string(i) + "]", valid.error().message);
+}
+
+Seconds readValidity(FieldReader& spec, std::string_view key, Seconds fallback) {
+  FieldReader reader = spec.readMap(key);
+  reader.readDuration("validity", fallback);
+  reader.reportUnknownFields();
+  return fallback;
+}
+
+AutoCertSpec readAutoCert(FieldReader& spec) {
+  AutoCertSpec autoCert;
+  if (!spec.has("autoCert")) {
+    spec.fail("autoCert",
+              "required; add autoCert: {issuingCa: mqtt-ca, host: mqtt.example.com, certType: server}");
+    return autoCert;
+  }
+  FieldReader reader = spec.readMap("autoCert");
+  readReference(reader, "issuingCa", autoCert.issuingCa,
+                "issuingCa: mqtt-ca (the name of a CertificateAuthority)", true);
+  reader.requireString("host", autoCert.host, "host: mqtt.example.com (the name clients connect to)");
+  reader.readStringList("altNames", autoCert.altNames);
+  reader.readEnum<pki::CertType>("certType",
+                                 {{"server", pki::CertType::Server}, {"client", pki::CertType::Client}},
+                                 "server or client", autoCert.certType);
+  bool ttlUsable = durationUsable(reader, "ttl", autoCert.ttl);
+  bool thresholdUsable = durationUsable(reader, "refreshThreshold", autoCert.refreshThreshold);
+  if (ttlUsable && thresholdUsable)
+    checkShorter(reader, "refreshThreshold", autoCert.refreshThreshold, autoCert.ttl, "ttl");
+  reader.reportUnknownFields();
+  return autoCert;
+}
+
+}  // namespace
+
+CertificateAuthoritySpec readCertificateAuthoritySpec(FieldReader& spec, const ObjectMeta& meta) {
+  CertificateAuthoritySpec ca;
+  bool ttlUsable = durationUsable(spec, "ttl", ca.ttl);
+  readKey(spec, ca.key);
+  spec.readEnum<pki::Digest>(
+      "digest",
+      {{"sha256", pki::Digest::Sha256}, {"sha384", pki::Digest::Sha384}, {"sha512", pki::Digest::Sha512}},
+      "sha256, sha384 or sha512", ca.digest);
+  readSubject(spec, meta, ca.subject);
+  std::string issuingCa;
+  if (readReference(spec, "issuingCa", issuingCa, "", false)) {
+    if (issuingCa == meta.name)
+      spec.fail("issuingCa", "a CA cannot issue its own certificate; leave issuingCa out for a root CA");
+    ca.issuingCa = issuingCa;
+  }
+  readUrlTemplates(spec, "crlDistUrls", ca.crlDistUrls);
+  readUrlTemplates(spec, "ocspResponderUrls", ca.ocspResponderUrls);
+  bool thresholdUsable = durationUsable(spec, "renewThreshold", ca.renewThreshold);
+  if (ttlUsable && thresholdUsable) checkShorter(spec, "renewThreshold", ca.renewThreshold, ca.ttl, "ttl");
+  ca.crlValidity = readValidity(spec, "crl", ca.crlValidity);
+  ca.ocspValidity = readValidity(spec, "ocsp", ca.ocspValidity);
+  ca.distributeDeployments = readDistributeDeployments(spec);
+  spec.reportUnknownFields();
+  return ca;
+}
+
+VaultSpec readVaultSpec(FieldReader& spec) {
+  VaultSpec vault;
+  vault.distributeDeployments = readDistributeDeployments(spec);
+  spec.reportUnknownFields();
+  return vault;
+}
+
+VaultSecretSpec readVaultSecretSpec(FieldReader& spec) {
+  VaultSecretSpec secret;
+  readReference(spec, "vault", secret.vault, "vault: mqtt-vault (the name of a Vault)", true);
+  spec.readStringList("allowImageAccess", secret.allowImageAccess);
+  secret.autoCert = readAutoCert(spec);
+  std::string text;
+  if (spec.readString("fileOwnership", text)) {
+    Result<FileOwnership> ownership = parseFileOwnership(text);
+    if (ownership) secret.fileOwnership = *ownership;
+    else spec.fail("fileOwnership", ownership.error().message);
+  }
+  if (spec.readString("fileMode", text)) {
+    Result<int> mode = parseFileMode(text);
+    if (mode) secret.fileMode = *mode;
+    else spec.fail("fileMode", mode.error().message);
+  }
+  spec.reportUnknownFields();
+  return secret;
+}
+
+CertificateRevocationSpec readCertificateRevocationSpec(FieldReader& spec) {
+  CertificateRevocationSpec revocation;
+  readReference(spec, "ca", revocation.ca,
+                "ca: mqtt-ca (the CertificateAuthority that issued the certificate)", true);
+  std::string serial;
+  if (spec.requireString("serial", serial,
+                         "serial: \"4F0A...\" (hex, as `openssl x509 -noout -serial` prints it)")) {
+    Result<std::string> normalized = pki::normalizeSerialHex(serial);
+    if (normalized)
+      revocation.serial = *normalized;
+    else
+      spec.fail("serial",
+                normalized.error().message + "; copy it as `openssl x509 -noout -serial` prints it");
+  }
+  std::string reason;
+  if (spec.readString("reason", reason)) {
+    if (std::optional<pki::RevocationReason> parsed = pki::parseRevocationReason(reason)) {
+      revocation.reason = *parsed;
+    } else {
+      using R = pki::RevocationReason;
+      std::string names;
+      for (R r : {R::Unspecified, R::KeyCompromise, R::CaCompromise, R::AffiliationChanged,
+                  R::Superseded, R::CessationOfOperation, R::CertificateHold, R::RemoveFromCrl,
+                  R::PrivilegeWithdrawn, R::AaCompromise})
+        names += (names.empty() ? "" : ", ") + pki::revocationReasonName(r);
+      spec.fail("reason", "unknown reason \"" + reason + "\"; write one of the RFC 5280 names: " + names);
+    }
+  }
+  std::string date;
+  if (spec.readString("invalidityDate", date)) {
+    Result<TimePoint> parsed = parseTimestamp(date);
+    if (parsed) revocation.invalidityDate = *parsed;
+    else spec.fail("invalidityDate", parsed.error().message);
+  }
+  spec.reportUnknownFields();
+  return revocation;
+}
+
+EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
+  EmqxDeploymentSpec emqx;
+  FieldReader listener = spec.readMap("listener");
+  if (listener.readString("name", emqx.listenerName)) {
+    if (Result<void> valid = checkListenerName(emqx.listenerName); !valid)
+      listener.fail("name", valid.error().message);
+  }
+  if (listener.readString("bind", emqx.bind)) {
+    if (Result<void> valid = checkBind(emqx.bind); !valid) listener.fail("bind", valid.error().message);
+  }
+  listener.reportUnknownFields();
+
+  readReference(spec, "vault", emqx.vault, "vault: mqtt-vault (the Vault holding the server certificate)",
+                true);
+  readReference(spec, "secret", emqx.secret,
+                "secret: server-cert (the VaultSecret with the server certificate)", true);
+  if (spec.readString("certDir", emqx.certDir) && (emqx.certDir.empty() || emqx.certDir.front() != '/'))
+    spec.fail("certDir", "\"" + emqx.certDir + "\" is not an absolute path; write e.g. /etc/emqx-certs");
+
+  FieldReader crl = spec.readMap("crl");
+  crl.readBool("enabled", emqx.crl.enabled);
+  crl.readDuration("refreshInterval", emqx.crl.refreshInterval);
+  crl.readDuration("httpTimeout", emqx.crl.httpTimeout);
+  crl.reportUnknownFields();
+
+  FieldReader ocsp = spec.readMap("ocspStapling");
+  ocsp.readBool("enabled", emqx.ocspStapling.enabled);
+  ocsp.readDuration("refreshInterval", emqx.ocspStapling.refreshInterval);
+  ocsp.readDuration("refreshHttpTimeout", emqx.ocspStapling.refreshHttpTimeout);
+  if (ocsp.readString("responderUrl", emqx.ocspStapling.responderUrl)) {
+    // EMQX is given this URL as written, so it cannot carry ${...} variables.
+    const std::string& url = *emqx.ocspStapling.responderUrl;
+    if (url.find("${") != std::string::npos)
+      ocsp.fail("responderUrl",
+                "\"" + url + "\" holds a ${...} variable, but this URL is used as written; leave "
+                "responderUrl out to use the CA's rendered OCSP URL, or write the full URL");
+    else if (Result<void> valid = checkHttpUrlTemplate(url); !valid)
+      ocsp.fail("responderUrl", valid.error().message);
+  }
+  ocsp.reportUnknownFields();
+
+  spec.readEnum<std::string>("verify",
+                             {{"verify_peer", "verify_peer"}, {"verify_none", "verify_none"}},
+                             "verify_peer or verify_none", emqx.verify);
+  spec.readBool("failIfNoPeerCert", emqx.failIfNoPeerCert);
+  if (spec.readString("deploymentName", emqx.deploymentName) && emqx.deploymentName->empty())
+    spec.fail("deploymentName",
+              "must not be empty; write the name of the Deployment to patch, or leave it out");
+  // The pod template belongs to the Kubernetes mode; here it only has to be a map.
+  bool hasTemplate = spec.has("podTemplate");
+  spec.readMap("podTemplate");
+  if (hasTemplate && emqx.deploymentName)
+    spec.fail("podTemplate", "give either podTemplate (revoca owns the Deployment) or deploymentName "
+                             "(revoca patches an existing one), not both");
+  spec.reportUnknownFields();
+  return emqx;
+}
+
+}  // namespace revoca::decl

@@ -1,0 +1,137 @@
+#pragma once
+// The five kinds of the revoca.io/v1alpha1 API, as plain values. The same
+// types come from YAML files (standalone) and from the apiserver (Kubernetes).
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/clock.h"
+#include "pki/certificate.h"
+#include "pki/crl.h"
+#include "pki/key.h"
+
+namespace revoca {
+
+struct ObjectMeta {
+  std::string namespace_ = "default";
+  std::string name;
+  std::string source;           // where it came from: "dir/file.yaml (document 2)"
+  std::int64_t generation = 1;  // standalone: a hash of the spec
+};
+
+struct ObjectKey {
+  std::string namespace_;
+  std::string name;
+  auto operator<=>(const ObjectKey&) const = default;
+  std::string str() const { return namespace_ + "/" + name; }
+};
+
+struct CertificateAuthoritySpec {
+  Seconds ttl = Seconds(365 * 86400);
+  pki::KeySpec key;
+  pki::Digest digest = pki::Digest::Sha256;
+  pki::Subject subject;                   // commonName defaults to the CA's name
+  std::optional<std::string> issuingCa;   // intermediate: the parent CA in the same namespace
+  std::vector<std::string> crlDistUrls;   // templates, see declarations/url_template.h
+  std::vector<std::string> ocspResponderUrls;
+  Seconds renewThreshold = Seconds(30 * 86400);
+  Seconds crlValidity = Seconds(86400);
+  Seconds ocspValidity = Seconds(3600);
+  std::vector<std::string> distributeDeployments;
+};
+
+struct VaultSpec {
+  std::vector<std::string> distributeDeployments;
+};
+
+struct AutoCertSpec {
+  std::string issuingCa;
+  std::string host;
+  std::vector<std::string> altNames;
+  pki::CertType certType = pki::CertType::Server;
+  Seconds ttl = Seconds(30 * 86400);
+  Seconds refreshThreshold = Seconds(15 * 86400);
+};
+
+struct FileOwnership {
+  int uid = 0;
+  int gid = 0;
+};
+
+struct VaultSecretSpec {
+  std::string vault;
+  std::vector<std::string> allowImageAccess;
+  AutoCertSpec autoCert;
+  std::optional<FileOwnership> fileOwnership;
+  int fileMode = 0400;
+};
+
+struct CertificateRevocationSpec {
+  std::string ca;
+  std::string serial;  // normalized hex
+  pki::RevocationReason reason = pki::RevocationReason::Unspecified;
+  std::optional<TimePoint> invalidityDate;
+};
+
+struct EmqxCrlSpec {
+  bool enabled = false;
+  Seconds refreshInterval = Seconds(300);
+  Seconds httpTimeout = Seconds(15);
+};
+
+struct EmqxOcspSpec {
+  bool enabled = false;
+  Seconds refreshInterval = Seconds(300);
+  Seconds refreshHttpTimeout = Seconds(15);
+  std::optional<std::string> responderUrl;  // default: the CA's rendered OCSP URL + "/"
+};
+
+struct EmqxDeploymentSpec {
+  std::string listenerName = "default";
+  std::string bind = "0.0.0.0:8883";
+  std::string vault;
+  std::string secret;
+  std::string certDir = "/etc/emqx-certs";  // where the files are mounted in the container
+  EmqxCrlSpec crl;
+  EmqxOcspSpec ocspStapling;
+  std::string verify = "verify_peer";  // verify_peer or verify_none
+  bool failIfNoPeerCert = true;
+  std::optional<std::string> deploymentName;  // patch an existing Deployment (Kubernetes)
+};
+
+template <typename Spec>
+struct Object {
+  ObjectMeta meta;
+  Spec spec;
+  ObjectKey key() const { return {meta.namespace_, meta.name}; }
+};
+
+using CertificateAuthority = Object<CertificateAuthoritySpec>;
+using Vault = Object<VaultSpec>;
+using VaultSecret = Object<VaultSecretSpec>;
+using CertificateRevocation = Object<CertificateRevocationSpec>;
+using EmqxDeployment = Object<EmqxDeploymentSpec>;
+
+// A document that could not be turned into an object. Every field names
+// what a person needs to fix it.
+struct DeclarationError {
+  std::string source;  // file and document number
+  std::string kind;    // may be empty if unknown
+  std::string object;  // namespace/name, may be empty if unknown
+  std::string field;   // e.g. "spec.autoCert.ttl"
+  std::string message; // what is wrong and what to do
+  std::string str() const;  // "file (document 2): CertificateAuthority default/mqtt-ca: spec.ttl: ..."
+};
+
+// Everything read from a declaration directory.
+struct DeclarationSet {
+  std::vector<CertificateAuthority> authorities;
+  std::vector<Vault> vaults;
+  std::vector<VaultSecret> vaultSecrets;
+  std::vector<CertificateRevocation> revocations;
+  std::vector<EmqxDeployment> emqxDeployments;
+  std::vector<DeclarationError> errors;
+};
+
+}  // namespace revoca

@@ -1,0 +1,256 @@
+#include "pki/crl.h"
+
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "pki/der.h"
+#include "pki/openssl_util.h"
+
+namespace revoca::pki {
+namespace {
+
+// RFC 5280 5.3.1 spellings first; the later ones are accepted when parsing
+// because people type them (kubectl users, the seed's supctl examples).
+const std::pair<const char*, RevocationReason> kReasonNames[] = {
+    {"unspecified", RevocationReason::Unspecified},
+    {"keyCompromise", RevocationReason::KeyCompromise},
+    {"cACompromise", RevocationReason::CaCompromise},
+    {"affiliationChanged", RevocationReason::AffiliationChanged},
+    {"superseded", RevocationReason::Superseded},
+    {"cessationOfOperation", RevocationReason::CessationOfOperation},
+    {"certificateHold", RevocationReason::CertificateHold},
+    {"removeFromCRL", RevocationReason::RemoveFromCrl},
+    {"privilegeWithdrawn", RevocationReason::PrivilegeWithdrawn},
+    {"aACompromise", RevocationReason::AaCompromise},
+    {"caCompromise", RevocationReason::CaCompromise},
+    {"removeFromCrl", RevocationReason::RemoveFromCrl},
+    {"aaCompromise", RevocationReason::AaCompromise},
+};
+
+// Entry extensions, DER-encoded once: Extension ::= SEQUENCE { extnID,
+// critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }.
+const std::string kReasonCodeOid("\x06\x03\x55\x1D\x15", 5);      // id-ce-cRLReasons
+const std::string kInvalidityDateOid("\x06\x03\x55\x1D\x18", 5);  // id-ce-invalidityDate
+
+struct EncodedEntry {
+  std::string serial;  // INTEGER content octets, the sort key
+  std::string der;
+};
+
+//   SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time,
+//              crlEntryExtensions Extensions OPTIONAL }
+Result<EncodedEntry> encodeEntry(const RevokedEntry& entry) {
+  auto hex = normalizeSerialHex(entry.serialHex);
+  if (!hex) return makeError("revoked entry: " + hex.error().message);
+  EncodedEntry out{der::integerContent(*hex), {}};
+  std::string body = der::tlv(der::kInteger, out.serial) + der::time(entry.revokedAt);
+  std::string extensions;
+  // RFC 5280 5.3.1: omit reasonCode rather than say "unspecified".
+  if (entry.reason != RevocationReason::Unspecified) {
+    std::string code = der::tlv(der::kEnumerated, std::string(1, static_cast<char>(entry.reason)));
+    der::appendTlv(extensions, der::kSequence, kReasonCodeOid + der::tlv(der::kOctetString, code));
+  }
+  if (entry.invalidityDate) {  // RFC 5280 5.3.2: always GeneralizedTime
+    std::string when = der::generalizedTime(*entry.invalidityDate);
+    der::appendTlv(extensions, der::kSequence,
+                   kInvalidityDateOid + der::tlv(der::kOctetString, when));
+  }
+  if (!extensions.empty()) der::appendTlv(body, der::kSequence, extensions);
+  der::appendTlv(out.der, der::kSequence, body);
+  return out;
+}
+
+// revokedCertificates, sorted by serial as X509_CRL_sort would; a serial
+// listed twice appears once. Empty when there are none: RFC 5280 5.1.2.6
+// wants the field absent then.
+Result<std::string> encodeRevokedList(const std::vector<RevokedEntry>& entries) {
+  std::vector<EncodedEntry> encoded;
+  encoded.reserve(entries.size());
+  std::size_t total = 0;
+  for (const auto& entry : entries) {
+    auto one = encodeEntry(entry);
+    if (!one) return one.error();
+    total += one->der.size();
+    encoded.push_back(std::move(*one));
+  }
+  if (encoded.empty()) return std::string();
+  // Minimal positive INTEGERs: shorter is smaller, equal lengths compare bytewise.
+  auto less = [](const EncodedEntry& a, const EncodedEntry& b) {
+    return a.serial.size() != b.serial.size() ? a.serial.size() < b.serial.size()
+                                              : a.serial < b.serial;
+  };
+  std::stable_sort(encoded.begin(), encoded.end(), less);
+  std::string list;
+  list.reserve(total);
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (i > 0 && encoded[i].serial == encoded[i - 1].serial) continue;
+    list += encoded[i].der;
+  }
+  return der::tlv(der::kSequence, list);
+}
+
+// CRL number, Authority Key Identifier, and (when asked) the Issuing
+// Distribution Point, critical as RFC 5280 5.2.5 requires.
+Result<void> addCrlExtensions(X509_CRL* crl, const CrlRequest& request, X509* issuer) {
+  Asn1IntegerPtr number(ASN1_INTEGER_new());
+  if (!number || ASN1_INTEGER_set_uint64(number.get(), request.crlNumber) != 1 ||
+      X509_CRL_add1_ext_i2d(crl, NID_crl_number, number.get(), 0, 0) != 1) {
+    return opensslFailure("CRL number");
+  }
+  auto keyId = keyIdentifierOf(issuer);
+  if (!keyId) return keyId.error();
+  AuthorityKeyIdPtr aki(AUTHORITY_KEYID_new());
+  if (!aki) return opensslFailure("CRL authorityKeyIdentifier");
+  aki->keyid = keyId->release();
+  if (X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki.get(), 0, 0) != 1) {
+    return opensslFailure("CRL authorityKeyIdentifier");
+  }
+  if (request.issuingDistributionPointUrl.empty()) return {};
+  auto uri = uriName(request.issuingDistributionPointUrl);
+  if (!uri) return makeError("issuingDistributionPoint: " + uri.error().message);
+  IssuingDistPointPtr idp(ISSUING_DIST_POINT_new());
+  GeneralNamesPtr fullName(GENERAL_NAMES_new());
+  if (!idp || !fullName || sk_GENERAL_NAME_push(fullName.get(), uri->get()) <= 0) {
+    return opensslFailure("issuingDistributionPoint");
+  }
+  uri->release();
+  idp->distpoint = DIST_POINT_NAME_new();
+  if (!idp->distpoint) return opensslFailure("issuingDistributionPoint");
+  idp->distpoint->type = 0;  // fullName
+  idp->distpoint->name.fullname = fullName.release();
+  if (X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp.get(), 1, 0) != 1) {
+    return opensslFailure("issuingDistributionPoint");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<RevocationReason> parseRevocationReason(const std::string& name) {
+  for (const auto& [text, reason] : kReasonNames) {
+    if (name == text) return reason;
+  }
+  return std::nullopt;
+}
+
+std::string revocationReasonName(RevocationReason reason) {
+  for (const auto& [text, value] : kReasonNames) {
+    if (value == reason) return text;  // the first spelling is RFC 5280's
+  }
+  return "unspecified";
+}
+
+namespace {
+
+// The CRL without its entries, built and signed by OpenSSL: version,
+// issuer, dates, extensions and the signature AlgorithmIdentifier.
+Result<X509CrlPtr> signedFrame(const CrlRequest& request, const Certificate& issuerCert,
+                               const PrivateKey& issuerKey) {
+  X509CrlPtr crl(X509_CRL_new());
+  Asn1TimePtr thisUpdate = toAsn1Time(request.thisUpdate);
+  Asn1TimePtr nextUpdate = toAsn1Time(request.nextUpdate);
+  if (!crl || !thisUpdate || !nextUpdate ||
+      X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuerCert.get())) != 1 ||
+      X509_CRL_set1_lastUpdate(crl.get(), thisUpdate.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), nextUpdate.get()) != 1) {
+    return opensslFailure("creating the CRL");
+  }
+  if (auto r = addCrlExtensions(crl.get(), request, issuerCert.get()); !r) return r.error();
+  if (X509_CRL_sign(crl.get(), issuerKey.get(), evpDigest(request.digest)) <= 0) {
+    return opensslFailure("signing the CRL");
+  }
+  return crl;
+}
+
+// TBSCertList ::= SEQUENCE { version, signature, issuer, thisUpdate,
+//   nextUpdate, revokedCertificates OPTIONAL, crlExtensions [0] OPTIONAL }
+// `revoked` goes where the frame's [0] crlExtensions begin.
+Result<std::string> withRevokedList(const std::string& tbs, const std::string& revoked) {
+  auto outer = der::read(tbs, 0);
+  if (!outer || outer->tag != der::kSequence || outer->end != tbs.size()) {
+    return makeError("unexpected TBSCertList encoding");
+  }
+  std::size_t at = outer->contentStart;
+  while (at < outer->end) {
+    auto element = der::read(tbs, at);
+    if (!element) return makeError("unexpected TBSCertList encoding");
+    if (element->tag == der::kContext0) break;
+    at = element->end;
+  }
+  std::string content = tbs.substr(outer->contentStart, at - outer->contentStart) + revoked +
+                        tbs.substr(at, outer->end - at);
+  return der::tlv(der::kSequence, content);
+}
+
+Result<std::string> digestSign(const std::string& data, const PrivateKey& key, Digest digest) {
+  OpensslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
+  std::size_t length = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, evpDigest(digest), nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, bytes, data.size()) != 1) {
+    return opensslFailure("signing the CRL");
+  }
+  std::string signature(length, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, bytes,
+                     data.size()) != 1) {
+    return opensslFailure("signing the CRL");
+  }
+  signature.resize(length);  // ECDSA signatures vary in length
+  return signature;
+}
+
+}  // namespace
+
+// OpenSSL builds and signs the frame (its encoder is fine for a handful of
+// fields); the entries, which can number 100,000, are written as DER here
+// and the whole TBSCertList is signed again.
+//   CertificateList ::= SEQUENCE { tbsCertList TBSCertList,
+//     signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
+Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
+                          const PrivateKey& issuerKey) {
+  if (request.nextUpdate <= request.thisUpdate) {
+    return makeError("CRL nextUpdate must be after thisUpdate");
+  }
+  if (X509_check_private_key(issuerCert.get(), issuerKey.get()) != 1) {
+    opensslError();
+    return makeError("the CRL signing key does not belong to issuer \"" +
+                     issuerCert.subjectCommonName() + "\"");
+  }
+  auto revoked = encodeRevokedList(request.entries);
+  if (!revoked) return revoked.error();
+  auto frame = signedFrame(request, issuerCert, issuerKey);
+  if (!frame) return frame.error();
+
+  std::string frameTbs = derOf(i2d_re_X509_CRL_tbs, frame->get());
+  const X509_ALGOR* algorithm = nullptr;
+  X509_CRL_get0_signature(frame->get(), nullptr, &algorithm);
+  std::string algorithmDer = derOf(i2d_X509_ALGOR, algorithm);
+  if (frameTbs.empty() || algorithmDer.empty()) return opensslFailure("encoding the CRL");
+
+  auto tbs = withRevokedList(frameTbs, *revoked);
+  if (!tbs) return tbs.error();
+  auto signature = digestSign(*tbs, issuerKey, request.digest);
+  if (!signature) return signature.error();
+
+  SignedCrl out;
+  // BIT STRING content: 0 unused bits, then the signature.
+  out.der = der::tlv(der::kSequence, *tbs + algorithmDer +
+                                         der::tlv(der::kBitString, std::string(1, '\0') + *signature));
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio(bio.get(), PEM_STRING_X509_CRL, "",
+                            reinterpret_cast<const unsigned char*>(out.der.data()),
+                            static_cast<long>(out.der.size())) <= 0) {
+    return opensslFailure("encoding the CRL as PEM");
+  }
+  out.pem = bioContents(bio.get());
+  out.crlNumber = request.crlNumber;
+  // The CRL holds whole seconds; report what it says.
+  out.thisUpdate = fromUnixSeconds(toUnixSeconds(request.thisUpdate));
+  out.nextUpdate = fromUnixSeconds(toUnixSeconds(request.nextUpdate));
+  return out;
+}
+
+}  // namespace revoca::pki

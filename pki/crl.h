@@ -1,0 +1,60 @@
+#pragma once
+// v2 CRLs (RFC 5280 section 5): CRL number, Authority Key Identifier,
+// Issuing Distribution Point, per-entry reason codes and invalidity dates.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "pki/certificate.h"
+#include "pki/key.h"
+
+namespace revoca::pki {
+
+// RFC 5280 CRLReason; values are the ASN.1 ENUMERATED codes (7 is unused).
+enum class RevocationReason {
+  Unspecified = 0,
+  KeyCompromise = 1,
+  CaCompromise = 2,
+  AffiliationChanged = 3,
+  Superseded = 4,
+  CessationOfOperation = 5,
+  CertificateHold = 6,
+  RemoveFromCrl = 8,
+  PrivilegeWithdrawn = 9,
+  AaCompromise = 10,
+};
+
+// "keyCompromise" <-> RevocationReason::KeyCompromise (RFC 5280 names).
+std::optional<RevocationReason> parseRevocationReason(const std::string& name);
+std::string revocationReasonName(RevocationReason reason);
+
+struct RevokedEntry {
+  std::string serialHex;
+  TimePoint revokedAt;
+  RevocationReason reason = RevocationReason::Unspecified;
+  std::optional<TimePoint> invalidityDate;
+};
+
+struct CrlRequest {
+  std::vector<RevokedEntry> entries;
+  std::uint64_t crlNumber = 1;
+  TimePoint thisUpdate;
+  TimePoint nextUpdate;
+  std::string issuingDistributionPointUrl;  // empty: no IDP extension
+  Digest digest = Digest::Sha256;
+};
+
+struct SignedCrl {
+  std::string der;
+  std::string pem;
+  std::uint64_t crlNumber = 0;
+  TimePoint thisUpdate;
+  TimePoint nextUpdate;
+};
+
+Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
+                          const PrivateKey& issuerKey);
+
+}  // namespace revoca::pki

@@ -1,0 +1,239 @@
+#include "reconcilers/authority_service.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+
+#include "declarations/url_template.h"
+#include "reconcilers/renewal.h"
+
+namespace revoca {
+namespace {
+
+// Backdating absorbs clock skew between revoca and the peers checking validity.
+constexpr Seconds kBackdate{30};
+
+std::vector<std::string> render(const std::vector<std::string>& templates, const ActiveCa& ca, int version) {
+  std::vector<std::string> urls;
+  for (const auto& text : templates) {
+    auto url = renderUrlTemplate(text, {ca.tenant.name, ca.tenant.uuid, ca.key.name, version});
+    if (url) urls.push_back(*url);  // templates were validated when the declaration was read
+  }
+  return urls;
+}
+
+bool isIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+Error caError(const ObjectKey& ca, const std::string& what, const Error& cause) {
+  return makeError("CertificateAuthority " + ca.str() + ": " + what + ": " + cause.message);
+}
+
+}  // namespace
+
+std::vector<std::string> ActiveCa::crlUrls(int version) const { return render(spec.crlDistUrls, *this, version); }
+std::vector<std::string> ActiveCa::ocspUrls(int version) const {
+  return render(spec.ocspResponderUrls, *this, version);
+}
+
+const ActiveCa* AuthorityService::active(const ObjectKey& ca) const {
+  auto it = active_.find(ca);
+  return it == active_.end() ? nullptr : &it->second;
+}
+
+Result<void> AuthorityService::loadHistoryOnce(const ObjectKey& ca) {
+  if (historyLoaded_.count(ca)) return {};
+  auto ledger = store_.loadLedger(ca);
+  if (!ledger) return caError(ca, "reading the ledger", ledger.error());
+  auto revocations = store_.loadRevocations(ca);
+  if (!revocations) return caError(ca, "reading the revocations", revocations.error());
+  registry_.loadHistory(ca, *ledger, *revocations);
+  historyLoaded_.insert(ca);
+  return {};
+}
+
+Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int version, const ActiveCa* parent) {
+  auto key = pki::PrivateKey::generate(ca.spec.key);
+  if (!key) return caError(ca.key, "generating the key (spec.certKeyType)", key.error());
+  TimePoint now = clock_.now();
+  pki::IssueRequest request;
+  request.type = pki::CertType::Authority;
+  request.subject = ca.spec.subject;
+  if (request.subject.commonName.empty()) request.subject.commonName = ca.key.name;
+  request.serialHex = pki::newSerialHex();
+  request.notBefore = now - kBackdate;
+  request.notAfter = now + ca.spec.ttl;
+  request.digest = ca.spec.digest;
+  if (parent) {
+    // An intermediate ends no later than the version that signs it, and
+    // carries its parent's revocation URLs.
+    request.notAfter = std::min(request.notAfter, parent->current().cert.notAfter());
+    request.crlDistributionUrls = parent->crlUrls(parent->current().version);
+    request.ocspUrls = parent->ocspUrls(parent->current().version);
+  }
+  auto cert = parent ? pki::issueCertificate(request, *key, &parent->current().cert, &parent->current().key)
+                     : pki::issueCertificate(request, *key, nullptr, nullptr);
+  if (!cert) return caError(ca.key, "signing version " + std::to_string(version), cert.error());
+  if (parent) {
+    IssuedCertificate issued{cert->serialHex(), parent->current().version, cert->notAfter(), ca.key.name};
+    if (auto saved = store_.appendIssued(parent->key, issued); !saved) return saved.error();
+    registry_.recordIssued(parent->key, issued);
+  }
+  return CaVersionRecord{version, cert->toPem(), key->toPem(), cert->notBefore(), cert->notAfter()};
+}
+
+Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
+  std::vector<int> live = liveCaVersions(ca.record, registry_.latestLeafExpiry(ca.key), clock_.now());
+  std::string trust;
+  for (const auto& version : ca.record.versions)
+    if (std::find(live.begin(), live.end(), version.version) != live.end()) trust += version.certPem;
+  ca.trustPem = trust + (parent ? parent->trustPem : "");
+  if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
+    ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
+    return {};
+  }
+  std::vector<CaVersionMaterial> material;
+  for (const auto& version : ca.record.versions) {
+    if (std::find(live.begin(), live.end(), version.version) == live.end()) continue;
+    auto cert = pki::Certificate::fromPem(version.certPem);
+    if (!cert) return caError(ca.key, "reading version " + std::to_string(version.version), cert.error());
+    auto key = pki::PrivateKey::fromPem(version.keyPem);
+    if (!key) return caError(ca.key, "reading the key of version " + std::to_string(version.version), key.error());
+    material.push_back({version.version, *cert, *key, pki::issuerHashesOf(*cert)});
+  }
+  ca.liveVersions = live;
+  ca.liveMaterial = std::move(material);
+  ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
+  registry_.setAuthority(ca.key, ca.liveMaterial, AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity});
+  return {};
+}
+
+Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority& declaration,
+                                                      const TenantInfo& tenant) {
+  ObjectKey key = declaration.key();
+  const ActiveCa* parent = nullptr;
+  if (declaration.spec.issuingCa) {
+    parent = active(ObjectKey{key.namespace_, *declaration.spec.issuingCa});
+    if (!parent)
+      return makeError("spec.issuingCa: CertificateAuthority " + key.namespace_ + "/" +
+                       *declaration.spec.issuingCa + " is not Ready; create it or fix its errors first");
+  }
+  if (auto loaded = loadHistoryOnce(key); !loaded) return loaded.error();
+
+  auto existing = active_.find(key);
+  bool fresh = existing == active_.end();
+  ActiveCa& ca = active_[key];
+  if (fresh) {
+    auto record = store_.loadCa(key);
+    if (!record) {
+      active_.erase(key);
+      return caError(key, "reading its state", record.error());
+    }
+    if (*record) ca.record = **record;
+  }
+  bool specChanged = fresh || ca.spec.ocspValidity != declaration.spec.ocspValidity ||
+                     ca.spec.digest != declaration.spec.digest || ca.parent != (parent ? std::optional(parent->key) : std::nullopt);
+  ca.key = key;
+  ca.spec = declaration.spec;
+  ca.tenant = tenant;
+  ca.parent = parent ? std::optional(parent->key) : std::nullopt;
+
+  const CaVersionRecord* current = ca.record.current();
+  if (!current || clock_.now() >= caRenewalTime(*current, ca.spec)) {
+    int next = current ? current->version + 1 : 1;
+    auto version = createVersion(ca, next, parent);
+    if (!version) {
+      if (ca.record.versions.empty()) active_.erase(key);
+      return version.error();
+    }
+    ca.record.versions.push_back(*version);
+    if (auto saved = store_.saveCa(key, ca.record); !saved) {
+      ca.record.versions.pop_back();
+      if (ca.record.versions.empty()) active_.erase(key);
+      return caError(key, "saving version " + std::to_string(next), saved.error());
+    }
+    specChanged = true;
+  }
+  if (specChanged) ca.liveMaterial.clear();  // forces activate() to re-register
+  if (auto activated = activate(ca, parent); !activated) {
+    active_.erase(key);
+    return activated.error();
+  }
+  if (auto published = publishCrls(key); !published) return published.error();
+  return &ca;
+}
+
+Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafRequest& leaf) {
+  const ActiveCa* ca = active(caKey);
+  if (!ca) return makeError("CertificateAuthority " + caKey.str() + " is not Ready; check its status");
+  const CaVersionMaterial& signer = ca->current();
+  auto key = pki::PrivateKey::generate(ca->spec.key);
+  if (!key) return makeError("generating a key: " + key.error().message);
+  TimePoint now = clock_.now();
+  pki::IssueRequest request;
+  request.type = leaf.type;
+  request.subject.commonName = leaf.host;
+  for (const auto& name : std::vector<std::string>{leaf.host}) (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+  for (const auto& name : leaf.altNames)
+    if (name != leaf.host) (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+  request.serialHex = pki::newSerialHex();
+  request.notBefore = now - kBackdate;
+  // A certificate never outlives the CA version that signs it.
+  request.notAfter = std::min(now + leaf.ttl, signer.cert.notAfter());
+  request.digest = ca->spec.digest;
+  request.crlDistributionUrls = ca->crlUrls(signer.version);
+  request.ocspUrls = ca->ocspUrls(signer.version);
+  auto cert = pki::issueCertificate(request, *key, &signer.cert, &signer.key);
+  if (!cert) return makeError("CertificateAuthority " + caKey.str() + ": signing: " + cert.error().message);
+
+  // The ledger is durable before anyone sees the certificate, so OCSP never
+  // answers "unknown" for a certificate in use, even after a crash.
+  IssuedCertificate issued{cert->serialHex(), signer.version, cert->notAfter(), leaf.host};
+  if (auto saved = store_.appendIssued(caKey, issued); !saved)
+    return makeError("CertificateAuthority " + caKey.str() + ": recording serial: " + saved.error().message);
+  registry_.recordIssued(caKey, issued);
+  return IssuedLeaf{cert->toPem() + ca->chainPem, key->toPem(), issued.serialHex, signer.version,
+                    cert->notBefore(), cert->notAfter()};
+}
+
+Result<bool> AuthorityService::revoke(const ObjectKey& caKey, const Revocation& revocation) {
+  if (!active(caKey)) return makeError("CertificateAuthority " + caKey.str() + " is not Ready; check its status");
+  if (registry_.revocationOf(caKey, revocation.serialHex)) return false;
+  if (auto saved = store_.appendRevocation(caKey, revocation); !saved)
+    return makeError("CertificateAuthority " + caKey.str() + ": recording revocation: " + saved.error().message);
+  registry_.recordRevocation(caKey, revocation);
+  if (auto published = publishCrls(caKey); !published) return published.error();
+  return true;
+}
+
+Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
+  const ActiveCa* ca = active(caKey);
+  if (!ca) return {};
+  TimePoint now = clock_.now();
+  std::uint64_t revision = registry_.revocationRevision(caKey);
+  for (const auto& version : ca->liveMaterial) {
+    auto existing = registry_.crlOf(caKey, version.version);
+    auto published = publishedRevision_.find({caKey, version.version});
+    bool stale = !existing || published == publishedRevision_.end() || published->second != revision ||
+                 now >= existing->thisUpdate + (existing->nextUpdate - existing->thisUpdate) / 2;
+    if (!stale) continue;
+    auto number = store_.nextCrlNumber(caKey);
+    if (!number) return caError(caKey, "reserving a CRL number", number.error());
+    pki::CrlRequest request;
+    request.entries = registry_.crlEntries(caKey, version.version);
+    request.crlNumber = *number;
+    request.thisUpdate = now;
+    request.nextUpdate = now + ca->spec.crlValidity;
+    auto urls = ca->crlUrls(version.version);
+    if (!urls.empty()) request.issuingDistributionPointUrl = urls.front();
+    request.digest = ca->spec.digest;
+    auto crl = pki::signCrl(request, version.cert, version.key);
+    if (!crl) return caError(caKey, "signing the CRL of version " + std::to_string(version.version), crl.error());
+    registry_.setCrl(caKey, version.version, *crl);
+    publishedRevision_[{caKey, version.version}] = revision;
+  }
+  return {};
+}
+
+}  // namespace revoca

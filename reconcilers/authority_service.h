@@ -1,0 +1,93 @@
+#pragma once
+// The CA operations every backend and revocactl share: create and rotate CA
+// versions, issue leaf certificates into the ledger, revoke, publish CRLs.
+// It writes the StateStore first and the CaRegistry second, so nothing the
+// responder serves is ever missing from durable state.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "declarations/types.h"
+#include "registry/ca_registry.h"
+#include "registry/state_store.h"
+
+namespace revoca {
+
+struct TenantInfo {
+  std::string name;  // the namespace
+  std::string uuid;
+};
+
+// A CA as the last reconcile left it.
+struct ActiveCa {
+  ObjectKey key;
+  CertificateAuthoritySpec spec;
+  TenantInfo tenant;
+  CaRecord record;
+  std::vector<int> liveVersions;
+  std::vector<CaVersionMaterial> liveMaterial;  // parallel to liveVersions
+  std::string chainPem;  // what a leaf carries after itself: intermediates, never the root
+  std::string trustPem;  // ca-cert.pem: every live version, and the parent's bundle
+  std::optional<ObjectKey> parent;
+
+  const CaVersionMaterial& current() const { return liveMaterial.back(); }
+  std::vector<std::string> crlUrls(int version) const;
+  std::vector<std::string> ocspUrls(int version) const;
+};
+
+struct LeafRequest {
+  std::string host;
+  std::vector<std::string> altNames;
+  pki::CertType type = pki::CertType::Server;
+  Seconds ttl = Seconds(86400);
+};
+
+struct IssuedLeaf {
+  std::string certPem;  // the leaf, then the CA's chain
+  std::string keyPem;   // never logged
+  std::string serialHex;
+  int caVersion = 1;
+  TimePoint notBefore;
+  TimePoint notAfter;
+};
+
+class AuthorityService {
+ public:
+  AuthorityService(StateStore& store, CaRegistry& registry, const Clock& clock)
+      : store_(store), registry_(registry), clock_(clock) {}
+
+  // Loads the CA, creates its first version or rotates it when its renewal
+  // time has come, registers its live versions and refreshes stale CRLs.
+  // The parent of an intermediate must have been reconciled first.
+  Result<const ActiveCa*> reconcileCa(const CertificateAuthority& ca, const TenantInfo& tenant);
+  const ActiveCa* active(const ObjectKey& ca) const;
+
+  Result<IssuedLeaf> issue(const ObjectKey& ca, const LeafRequest& request);
+  // True when newly revoked; false when the serial was already revoked
+  // (the first revocation stands: revocations are immutable).
+  Result<bool> revoke(const ObjectKey& ca, const Revocation& revocation);
+  bool isRevoked(const ObjectKey& ca, const std::string& serialHex) const {
+    return registry_.revocationOf(ca, serialHex).has_value();
+  }
+  // Signs a new CRL for each live version whose CRL is missing, misses a
+  // revocation, or is past half its validity.
+  Result<void> publishCrls(const ObjectKey& ca);
+
+ private:
+  Result<void> loadHistoryOnce(const ObjectKey& ca);
+  Result<CaVersionRecord> createVersion(const ActiveCa& ca, int version, const ActiveCa* parent);
+  Result<void> activate(ActiveCa& ca, const ActiveCa* parent);
+
+  StateStore& store_;
+  CaRegistry& registry_;
+  const Clock& clock_;
+  std::map<ObjectKey, ActiveCa> active_;
+  std::set<ObjectKey> historyLoaded_;
+  std::map<std::pair<ObjectKey, int>, std::uint64_t> publishedRevision_;
+};
+
+}  // namespace revoca

@@ -1,0 +1,72 @@
+#include "core/duration.h"
+#include "reconcilers/reconcilers.h"
+#include "reconcilers/renewal.h"
+#include "reconcilers/time_format.h"
+
+namespace revoca {
+
+ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& declaration,
+                                           const TenantInfo& tenant) {
+  ObjectStatus status;
+  status.observedGeneration = declaration.meta.generation;
+  auto ca = context.authorities.reconcileCa(declaration, tenant);
+  if (!ca) {
+    status.reason = "IssuerFailed";
+    status.message = ca.error().message;
+    return status;
+  }
+  const ActiveCa& active = **ca;
+  const CaVersionRecord& current = *active.record.current();
+  for (const auto& deployment : declaration.spec.distributeDeployments) {
+    auto published = context.output.publishCaBundle(declaration.meta.namespace_, deployment, declaration.meta.name,
+                                                    active.trustPem);
+    if (!published) {
+      status.reason = "PublishFailed";
+      status.message = "spec.distribute.deployments[" + deployment + "]: " + published.error().message;
+      return status;
+    }
+  }
+  status.ready = true;
+  status.reason = "Ready";
+  status.message = "version " + std::to_string(current.version) + " signs; " +
+                   std::to_string(active.liveVersions.size()) + " live version(s)";
+  status.facts["version"] = std::to_string(current.version);
+  status.facts["liveVersions"] = std::to_string(active.liveVersions.size());
+  status.facts["serial"] = active.current().cert.serialHex();
+  status.facts["notBefore"] = formatTimestamp(current.notBefore);
+  status.facts["notAfter"] = formatTimestamp(current.notAfter);
+  status.facts["renewalTime"] = formatTimestamp(caRenewalTime(current, declaration.spec));
+  status.facts["tenantUuid"] = tenant.uuid;
+  return status;
+}
+
+ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const CertificateRevocation& declaration) {
+  ObjectStatus status;
+  status.observedGeneration = declaration.meta.generation;
+  ObjectKey ca{declaration.meta.namespace_, declaration.spec.ca};
+  Revocation revocation{declaration.spec.serial, context.clock.now(), declaration.spec.reason,
+                        declaration.spec.invalidityDate};
+  auto revoked = context.authorities.revoke(ca, revocation);
+  if (!revoked) {
+    status.reason = "CaNotReady";
+    status.message = "spec.ca: " + revoked.error().message;
+    return status;
+  }
+  status.ready = true;
+  status.reason = "Revoked";
+  status.message = "serial " + declaration.spec.serial + " is on the CRL of " + ca.str() +
+                   "; revocations are permanent: deleting this object does not undo it";
+  status.facts["serial"] = declaration.spec.serial;
+  return status;
+}
+
+ObjectStatus reconcileVault(ReconcileContext& context, const Vault& vault) {
+  ObjectStatus status;
+  status.observedGeneration = vault.meta.generation;
+  status.ready = true;
+  status.reason = "Ready";
+  status.message = "distributes to " + std::to_string(vault.spec.distributeDeployments.size()) + " deployment(s)";
+  return status;
+}
+
+}  // namespace revoca

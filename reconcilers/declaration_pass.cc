@@ -1,0 +1,124 @@
+#include "reconcilers/declaration_pass.h"
+
+#include <set>
+
+#include "reconcilers/renewal.h"
+
+namespace revoca {
+namespace {
+
+template <typename T>
+const T* findByName(const std::vector<T>& objects, const std::string& namespace_, const std::string& name) {
+  for (const auto& object : objects)
+    if (object.meta.namespace_ == namespace_ && object.meta.name == name) return &object;
+  return nullptr;
+}
+
+// CRLs and CA rotations are looked at at least this often.
+constexpr Seconds kMaxSleep{30};
+
+}  // namespace
+
+Result<TenantInfo> DeclarationPass::tenant(const std::string& namespace_) {
+  auto known = tenants_.find(namespace_);
+  if (known != tenants_.end()) return known->second;
+  auto uuid = context_.store.tenantUuid(namespace_);
+  if (!uuid) return uuid.error();
+  TenantInfo info{namespace_, *uuid};
+  registry_.setTenant(namespace_, *uuid);
+  tenants_[namespace_] = info;
+  return info;
+}
+
+void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, TimePoint& wakeup) {
+  // Parents before intermediates: repeat while some CA's parent became ready.
+  std::set<ObjectKey> done;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (const auto& ca : declarations.authorities) {
+      if (done.count(ca.key())) continue;
+      if (ca.spec.issuingCa && !done.count(ObjectKey{ca.meta.namespace_, *ca.spec.issuingCa})) continue;
+      done.insert(ca.key());
+      progress = true;
+      auto info = tenant(ca.meta.namespace_);
+      ObjectStatus status;
+      if (!info) {
+        status.observedGeneration = ca.meta.generation;
+        status.reason = "TenantUnavailable";
+        status.message = info.error().message;
+      } else {
+        status = reconcileCertificateAuthority(context_, ca, *info);
+      }
+      status_.report("CertificateAuthority", ca.meta, status);
+    }
+  }
+  for (const auto& ca : declarations.authorities) {
+    if (done.count(ca.key())) continue;
+    ObjectStatus status;
+    status.observedGeneration = ca.meta.generation;
+    status.reason = "IssuerNotReady";
+    status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + *ca.spec.issuingCa +
+                     " does not exist or is in a cycle; create it or fix the name";
+    status_.report("CertificateAuthority", ca.meta, status);
+  }
+  for (const auto& ca : declarations.authorities)
+    if (const ActiveCa* active = context_.authorities.active(ca.key()))
+      wakeup = std::min(wakeup, caRenewalTime(*active->record.current(), active->spec));
+}
+
+TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
+  TimePoint wakeup = context_.clock.now() + kMaxSleep;
+  // A broken declaration is reported on its object; what it issued before stays in place.
+  for (const auto& error : declarations.errors) {
+    auto slash = error.object.find('/');
+    if (error.kind.empty() || slash == std::string::npos) continue;
+    ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, 0};
+    ObjectStatus status;
+    status.reason = "InvalidSpec";
+    status.message = (error.field.empty() ? "" : error.field + ": ") + error.message;
+    status_.report(error.kind, meta, status);
+  }
+  reconcileAuthorities(declarations, wakeup);
+
+  for (const auto& revocation : declarations.revocations)
+    status_.report("CertificateRevocation", revocation.meta, reconcileCertificateRevocation(context_, revocation));
+
+  for (const auto& vault : declarations.vaults) status_.report("Vault", vault.meta, reconcileVault(context_, vault));
+
+  // One certificate per deployment directory: a second secret for the same
+  // deployment would overwrite the first one's files.
+  std::map<std::pair<std::string, std::string>, std::string> deploymentOwner;
+  for (const auto& secret : declarations.vaultSecrets) {
+    const Vault* vault = findByName(declarations.vaults, secret.meta.namespace_, secret.spec.vault);
+    if (vault) {
+      std::string conflict;
+      for (const auto& deployment : vault->spec.distributeDeployments) {
+        auto [owner, inserted] = deploymentOwner.emplace(std::pair{secret.meta.namespace_, deployment}, secret.meta.name);
+        if (!inserted && owner->second != secret.meta.name) conflict = deployment + " already receives VaultSecret " + owner->second;
+      }
+      if (!conflict.empty()) {
+        ObjectStatus status;
+        status.observedGeneration = secret.meta.generation;
+        status.reason = "DeploymentConflict";
+        status.message = "spec.vault: deployment " + conflict +
+                         "; put this secret in a vault that distributes to other deployments";
+        status_.report("VaultSecret", secret.meta, status);
+        continue;
+      }
+    }
+    auto outcome = reconcileVaultSecret(context_, secret, vault);
+    if (outcome.renewalTime) wakeup = std::min(wakeup, *outcome.renewalTime);
+    status_.report("VaultSecret", secret.meta, outcome.status);
+  }
+
+  for (const auto& emqx : declarations.emqxDeployments) {
+    const Vault* vault = findByName(declarations.vaults, emqx.meta.namespace_, emqx.spec.vault);
+    const VaultSecret* secret = findByName(declarations.vaultSecrets, emqx.meta.namespace_, emqx.spec.secret);
+    status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret));
+  }
+  registry_.markReady();
+  return wakeup;
+}
+
+}  // namespace revoca

@@ -1,0 +1,53 @@
+#include <algorithm>
+
+#include "reconcilers/emqx_env.h"
+#include "reconcilers/reconcilers.h"
+
+namespace revoca {
+
+std::string emqxDeploymentTarget(const EmqxDeployment& emqx) {
+  return emqx.spec.deploymentName.value_or(emqx.meta.name);
+}
+
+ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeployment& emqx, const Vault* vault,
+                                     const VaultSecret* secret) {
+  ObjectStatus status;
+  status.observedGeneration = emqx.meta.generation;
+  auto fail = [&](std::string reason, std::string message) {
+    status.reason = std::move(reason);
+    status.message = std::move(message);
+    return status;
+  };
+  const std::string& ns = emqx.meta.namespace_;
+  if (!vault) return fail("VaultNotFound", "spec.vault: Vault " + ns + "/" + emqx.spec.vault + " does not exist; create it or fix the name");
+  if (!secret)
+    return fail("SecretNotFound", "spec.secret: VaultSecret " + ns + "/" + emqx.spec.secret +
+                                      " does not exist; create it or fix the name");
+  if (secret->spec.vault != emqx.spec.vault)
+    return fail("SecretNotInVault", "spec.secret: VaultSecret " + secret->meta.name + " belongs to vault " +
+                                        secret->spec.vault + ", not " + emqx.spec.vault + "; fix spec.vault or spec.secret");
+  std::string target = emqxDeploymentTarget(emqx);
+  const auto& deployments = vault->spec.distributeDeployments;
+  if (std::find(deployments.begin(), deployments.end(), target) == deployments.end())
+    return fail("NotDistributed", "spec.vault: Vault " + emqx.spec.vault + " does not distribute to deployment " + target +
+                                      "; add it to the Vault's spec.distribute.deployments");
+
+  std::string caOcspUrl;
+  if (const ActiveCa* ca = context.authorities.active(ObjectKey{ns, secret->spec.autoCert.issuingCa})) {
+    auto urls = ca->ocspUrls(ca->current().version);
+    if (!urls.empty()) caOcspUrl = urls.front();
+  }
+  auto env = renderEmqxEnv(EmqxRenderInput{&emqx.spec, caOcspUrl});
+  if (!env) return fail("RefusedByEmqxRules", env.error().message);
+  if (auto published = context.output.publishEmqxEnv(ns, target, *env); !published)
+    return fail("PublishFailed", published.error().message);
+  status.ready = true;
+  status.reason = "Rendered";
+  status.message = "EMQX environment for deployment " + target + " (" + std::to_string(env->size()) + " variables)";
+  status.facts["deployment"] = target;
+  for (const auto& var : *env)
+    if (var.name.find("OCSP__RESPONDER_URL") != std::string::npos) status.facts["ocspResponderUrl"] = var.value;
+  return status;
+}
+
+}  // namespace revoca

@@ -1,0 +1,53 @@
+#pragma once
+// What reconcilers hand to the backend: files and environment to publish
+// (a directory in standalone mode, Secrets and ConfigMaps in Kubernetes)
+// and the status of each object.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "declarations/types.h"
+
+namespace revoca {
+
+struct SecretFiles {
+  std::string certPem;    // cert.pem: the leaf, then intermediates
+  std::string keyPem;     // cert.key: never logged
+  std::string caCertPem;  // ca-cert.pem: every live CA version
+  std::optional<FileOwnership> ownership;
+  int fileMode = 0400;
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+};
+
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
+                                     const SecretFiles& files) = 0;
+  virtual Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
+                                       const std::string& caName, const std::string& pem) = 0;
+  virtual Result<void> publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
+                                      const std::vector<EnvVar>& env) = 0;
+};
+
+struct ObjectStatus {
+  bool ready = false;
+  std::string reason;   // CamelCase, e.g. Issued, InvalidSpec, IssuerNotReady
+  std::string message;  // what happened, and what to do about it
+  std::int64_t observedGeneration = 0;
+  std::map<std::string, std::string> facts;  // serial, notAfter, renewalTime, version, crlNumber ...
+};
+
+class StatusSink {
+ public:
+  virtual ~StatusSink() = default;
+  virtual void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) = 0;
+};
+
+}  // namespace revoca

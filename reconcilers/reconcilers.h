@@ -1,0 +1,42 @@
+#pragma once
+// One reconciler per kind: each reads one declaration and what is known,
+// acts through AuthorityService and OutputSink, and returns the status to
+// report. They hold no state of their own, so any backend can call them.
+#include <optional>
+
+#include "core/clock.h"
+#include "declarations/types.h"
+#include "reconcilers/authority_service.h"
+#include "reconcilers/ports.h"
+
+namespace revoca {
+
+struct ReconcileContext {
+  AuthorityService& authorities;
+  StateStore& store;
+  OutputSink& output;
+  const Clock& clock;
+};
+
+ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& ca,
+                                           const TenantInfo& tenant);
+
+ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const CertificateRevocation& revocation);
+
+ObjectStatus reconcileVault(ReconcileContext& context, const Vault& vault);
+
+struct VaultSecretOutcome {
+  ObjectStatus status;
+  std::optional<TimePoint> renewalTime;  // when to look at it again
+};
+// `vault` is nullptr when the named Vault does not exist.
+VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSecret& secret, const Vault* vault);
+
+// `secret` is nullptr when the named VaultSecret does not exist.
+ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeployment& emqx, const Vault* vault,
+                                     const VaultSecret* secret);
+
+// The deployment an EmqxDeployment renders for: spec.deploymentName or its own name.
+std::string emqxDeploymentTarget(const EmqxDeployment& emqx);
+
+}  // namespace revoca

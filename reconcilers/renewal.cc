@@ -1,0 +1,64 @@
+#include "reconcilers/renewal.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+
+namespace revoca {
+
+Seconds renewalJitter(const std::string& objectKey, Seconds refreshThreshold) {
+  std::int64_t span = std::min<std::int64_t>(refreshThreshold.count() / 10, 86400);
+  if (span <= 0) return Seconds(0);
+  std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a: stable across runs and builds
+  for (unsigned char c : objectKey) hash = (hash ^ c) * 1099511628211ULL;
+  return Seconds(static_cast<std::int64_t>(hash % static_cast<std::uint64_t>(span + 1)));
+}
+
+TimePoint secretRenewalTime(const SecretRecord& record, const AutoCertSpec& spec, const std::string& objectKey) {
+  return record.notAfter - spec.refreshThreshold - renewalJitter(objectKey, spec.refreshThreshold);
+}
+
+std::string reissueReasonName(ReissueReason reason) {
+  switch (reason) {
+    case ReissueReason::None: return "None";
+    case ReissueReason::Missing: return "Missing";
+    case ReissueReason::SpecChanged: return "SpecChanged";
+    case ReissueReason::IssuerChanged: return "IssuerChanged";
+    case ReissueReason::CaVersionRetired: return "CaVersionRetired";
+    case ReissueReason::Revoked: return "Revoked";
+    case ReissueReason::NearExpiry: return "NearExpiry";
+  }
+  return "Unknown";
+}
+
+ReissueReason decideReissue(const SecretFacts& facts, const AutoCertSpec& spec, const std::string& objectKey,
+                            TimePoint now) {
+  if (!facts.record) return ReissueReason::Missing;
+  const SecretRecord& record = *facts.record;
+  if (record.specGeneration != facts.generation) return ReissueReason::SpecChanged;
+  if (record.issuingCa != spec.issuingCa) return ReissueReason::IssuerChanged;
+  if (std::find(facts.liveCaVersions.begin(), facts.liveCaVersions.end(), record.caVersion) ==
+      facts.liveCaVersions.end())
+    return ReissueReason::CaVersionRetired;
+  if (facts.revoked) return ReissueReason::Revoked;
+  if (now >= secretRenewalTime(record, spec, objectKey)) return ReissueReason::NearExpiry;
+  return ReissueReason::None;
+}
+
+TimePoint caRenewalTime(const CaVersionRecord& version, const CertificateAuthoritySpec& spec) {
+  return version.notAfter - spec.renewThreshold;
+}
+
+std::vector<int> liveCaVersions(const CaRecord& record, const std::map<int, TimePoint>& latestLeafExpiry,
+                                TimePoint now) {
+  std::vector<int> live;
+  for (const auto& version : record.versions) {
+    bool newest = &version == record.current();
+    auto leaf = latestLeafExpiry.find(version.version);
+    bool signsLiveCertificates = leaf != latestLeafExpiry.end() && leaf->second > now;
+    if (newest || (version.notAfter > now && signsLiveCertificates)) live.push_back(version.version);
+  }
+  return live;
+}
+
+}  // namespace revoca

@@ -1,0 +1,43 @@
+#pragma once
+// When certificates are renewed: the pure decisions, in one place
+// (cert-manager keeps its renewal maths in one file too).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "declarations/types.h"
+#include "registry/records.h"
+
+namespace revoca {
+
+// A stable spread in [0, refreshThreshold / 10] (at most one day), so
+// secrets created together do not all renew in the same second.
+Seconds renewalJitter(const std::string& objectKey, Seconds refreshThreshold);
+
+// Renew at notAfter - refreshThreshold - jitter.
+TimePoint secretRenewalTime(const SecretRecord& record, const AutoCertSpec& spec, const std::string& objectKey);
+
+enum class ReissueReason { None, Missing, SpecChanged, IssuerChanged, CaVersionRetired, Revoked, NearExpiry };
+std::string reissueReasonName(ReissueReason reason);
+
+struct SecretFacts {
+  const SecretRecord* record = nullptr;  // nullptr: never issued
+  std::int64_t generation = 0;
+  bool revoked = false;
+  std::vector<int> liveCaVersions;
+};
+
+// An ordered chain of checks, first match wins (cert-manager's policies).
+ReissueReason decideReissue(const SecretFacts& facts, const AutoCertSpec& spec, const std::string& objectKey,
+                            TimePoint now);
+
+// A CA version is rotated when less than renewThreshold of it is left.
+TimePoint caRenewalTime(const CaVersionRecord& version, const CertificateAuthoritySpec& spec);
+
+// Versions still needed: the newest, and older ones that are unexpired and
+// still have unexpired certificates they signed (latestLeafExpiry by version).
+std::vector<int> liveCaVersions(const CaRecord& record, const std::map<int, TimePoint>& latestLeafExpiry,
+                                TimePoint now);
+
+}  // namespace revoca

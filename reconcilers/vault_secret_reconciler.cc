@@ -1,0 +1,93 @@
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "reconcilers/reconcilers.h"
+#include "reconcilers/renewal.h"
+#include "reconcilers/time_format.h"
+
+namespace revoca {
+namespace {
+
+ObjectStatus notReady(const VaultSecret& secret, std::string reason, std::string message) {
+  ObjectStatus status;
+  status.observedGeneration = secret.meta.generation;
+  status.reason = std::move(reason);
+  status.message = std::move(message);
+  return status;
+}
+
+Result<SecretRecord> issueFor(ReconcileContext& context, const VaultSecret& secret, const ObjectKey& caKey) {
+  const AutoCertSpec& spec = secret.spec.autoCert;
+  auto leaf = context.authorities.issue(caKey, LeafRequest{spec.host, spec.altNames, spec.certType, spec.ttl});
+  if (!leaf) return leaf.error();
+  SecretRecord record{leaf->certPem, leaf->keyPem, leaf->serialHex, spec.issuingCa, leaf->caVersion,
+                      leaf->notBefore, leaf->notAfter, secret.meta.generation};
+  if (auto saved = context.store.saveSecret(secret.key(), record); !saved) return saved.error();
+  return record;
+}
+
+}  // namespace
+
+VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSecret& secret, const Vault* vault) {
+  if (!vault)
+    return {notReady(secret, "VaultNotFound",
+                     "spec.vault: Vault " + secret.meta.namespace_ + "/" + secret.spec.vault +
+                         " does not exist; create it or fix the name"),
+            std::nullopt};
+  const AutoCertSpec& spec = secret.spec.autoCert;
+  ObjectKey caKey{secret.meta.namespace_, spec.issuingCa};
+  const ActiveCa* ca = context.authorities.active(caKey);
+  if (!ca)
+    return {notReady(secret, "IssuerNotReady",
+                     "spec.autoCert.issuingCa: CertificateAuthority " + caKey.str() +
+                         " is not Ready; create it or fix its errors (the certificate already issued stays in place)"),
+            std::nullopt};
+
+  auto loaded = context.store.loadSecret(secret.key());
+  if (!loaded) return {notReady(secret, "StateUnreadable", loaded.error().message), std::nullopt};
+  std::optional<SecretRecord> record = *loaded;
+
+  SecretFacts facts;
+  facts.record = record ? &*record : nullptr;
+  facts.generation = secret.meta.generation;
+  facts.liveCaVersions = ca->liveVersions;
+  facts.revoked = record && context.authorities.isRevoked(caKey, record->serialHex);
+  ReissueReason reason = decideReissue(facts, spec, secret.key().str(), context.clock.now());
+  if (reason != ReissueReason::None) {
+    auto issued = issueFor(context, secret, caKey);
+    if (!issued) {
+      return {notReady(secret, "IssueFailed", issued.error().message + " (the certificate already issued stays in place)"),
+              context.clock.now() + Seconds(30)};
+    }
+    record = *issued;
+    // The event a user looks for; cert-manager emits it as an Event.
+    spdlog::info("VaultSecret {}: Issued serial {} ({}), valid until {}", secret.key().str(), record->serialHex,
+                 reissueReasonName(reason), formatTimestamp(record->notAfter));
+  }
+
+  SecretFiles files{record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership, secret.spec.fileMode};
+  for (const auto& deployment : vault->spec.distributeDeployments) {
+    auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
+    if (!published)
+      return {notReady(secret, "PublishFailed", "deployment " + deployment + ": " + published.error().message),
+              context.clock.now() + Seconds(30)};
+  }
+
+  TimePoint renewal = secretRenewalTime(*record, spec, secret.key().str());
+  ObjectStatus status;
+  status.observedGeneration = secret.meta.generation;
+  status.ready = true;
+  status.reason = "Ready";
+  status.message = "serial " + record->serialHex + " is valid until " + formatTimestamp(record->notAfter) +
+                   ", renewal at " + formatTimestamp(renewal);
+  status.facts["serial"] = record->serialHex;
+  status.facts["notBefore"] = formatTimestamp(record->notBefore);
+  status.facts["notAfter"] = formatTimestamp(record->notAfter);
+  status.facts["renewalTime"] = formatTimestamp(renewal);
+  status.facts["caVersion"] = std::to_string(record->caVersion);
+  if (reason != ReissueReason::None) status.facts["lastIssueReason"] = reissueReasonName(reason);
+  return {status, renewal};
+}
+
+}  // namespace revoca

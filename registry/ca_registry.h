@@ -1,0 +1,118 @@
+#pragma once
+// The live view of every CA: signing material of its live versions, the
+// ledger of serials it issued, its revocations, its CRLs and cached OCSP
+// answers. Reconcilers write it; the responder's threads read it.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "declarations/types.h"
+#include "pki/certificate.h"
+#include "pki/crl.h"
+#include "pki/key.h"
+#include "pki/ocsp.h"
+#include "registry/records.h"
+#include "responder/revocation_source.h"
+
+namespace revoca {
+
+struct CaVersionMaterial {
+  int version = 1;
+  pki::Certificate cert;
+  pki::PrivateKey key;
+  pki::IssuerHashes hashes;
+};
+
+struct AuthoritySettings {
+  pki::Digest digest = pki::Digest::Sha256;
+  Seconds ocspValidity = Seconds(3600);
+};
+
+class CaRegistry final : public responder::RevocationSource {
+ public:
+  explicit CaRegistry(const Clock& clock) : clock_(clock) {}
+
+  void setTenant(const std::string& name, const std::string& uuid);
+
+  // Replaces the live versions of a CA, keeping its ledger and revocations.
+  void setAuthority(const ObjectKey& ca, std::vector<CaVersionMaterial> liveVersions,
+                    const AuthoritySettings& settings);
+  void removeAuthority(const ObjectKey& ca);
+  bool hasAuthority(const ObjectKey& ca) const;
+
+  void loadHistory(const ObjectKey& ca, const std::vector<IssuedCertificate>& ledger,
+                   const std::vector<Revocation>& revocations);
+  // Records a newly issued serial and signs its first OCSP answer ahead of time.
+  void recordIssued(const ObjectKey& ca, const IssuedCertificate& issued);
+  // False when the serial was already revoked (the first revocation stands).
+  bool recordRevocation(const ObjectKey& ca, const Revocation& revocation);
+  std::optional<Revocation> revocationOf(const ObjectKey& ca, const std::string& serialHex) const;
+  std::size_t issuedCount(const ObjectKey& ca) const;
+  // The latest notAfter among certificates each version signed.
+  std::map<int, TimePoint> latestLeafExpiry(const ObjectKey& ca) const;
+  // Grows with every revocation of the CA: a CRL older than this is stale.
+  std::uint64_t revocationRevision(const ObjectKey& ca) const;
+  std::size_t revokedCount(const ObjectKey& ca) const;
+
+  // The entries for version `version`'s CRL: revoked serials it signed, and
+  // for the newest version also revoked serials no version is known to have signed.
+  std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version) const;
+  void setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl);
+  std::optional<pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
+
+  void markReady() { ready_ = true; }
+
+  // responder::RevocationSource
+  std::optional<responder::CrlDocument> crl(const std::string& tenant, const std::string& ca,
+                                            const std::string& version) const override;
+  responder::OcspReply ocsp(const std::string& tenant, const std::string& ca,
+                            const std::string& requestDer) const override;
+  bool ready() const override { return ready_; }
+  std::string metricsText() const override;
+
+ private:
+  struct IssuedInfo {
+    int caVersion;
+    TimePoint notAfter;
+  };
+  struct CachedAnswer {
+    std::string der;
+    TimePoint thisUpdate;
+    TimePoint nextUpdate;
+  };
+  struct Authority {
+    std::vector<CaVersionMaterial> versions;
+    AuthoritySettings settings;
+    std::unordered_map<std::string, IssuedInfo> issued;
+    std::unordered_map<std::string, Revocation> revoked;
+    std::map<int, pki::SignedCrl> crls;
+    std::map<int, TimePoint> latestLeafExpiry;
+    std::uint64_t revocationRevision = 0;
+    // Signed answers for single-serial requests without a nonce, keyed by
+    // version, hash algorithm and serial.
+    mutable std::unordered_map<std::string, CachedAnswer> answers;
+  };
+
+  const Authority* findLocked(const std::string& tenant, const std::string& ca) const;
+  std::string namespaceOfLocked(const std::string& tenant) const;
+  pki::SingleAnswer answerLocked(const Authority& authority, const CaVersionMaterial& version,
+                                 const pki::CertIdQuery& query, TimePoint now) const;
+  static void noteIssuedLocked(Authority& authority, const IssuedCertificate& issued);
+
+  const Clock& clock_;
+  mutable std::shared_mutex mutex_;
+  mutable std::mutex cacheMutex_;  // guards Authority::answers under a shared lock
+  std::map<std::string, std::string> tenantUuidByName_;
+  std::map<std::string, std::string> tenantNameByUuid_;
+  std::map<ObjectKey, Authority> authorities_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace revoca

@@ -1,0 +1,54 @@
+#pragma once
+// What revoca remembers about its CAs and certificates: the records a
+// StateStore persists and the CaRegistry indexes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "pki/crl.h"
+
+namespace revoca {
+
+struct CaVersionRecord {
+  int version = 1;
+  std::string certPem;
+  std::string keyPem;  // never logged
+  TimePoint notBefore;
+  TimePoint notAfter;
+};
+
+struct CaRecord {
+  std::vector<CaVersionRecord> versions;  // ascending by version
+  const CaVersionRecord* current() const { return versions.empty() ? nullptr : &versions.back(); }
+};
+
+// One line of a CA's ledger: a serial it signed.
+struct IssuedCertificate {
+  std::string serialHex;
+  int caVersion = 1;
+  TimePoint notAfter;
+  std::string subject;  // common name, for people reading the ledger
+};
+
+struct Revocation {
+  std::string serialHex;
+  TimePoint revokedAt;
+  pki::RevocationReason reason = pki::RevocationReason::Unspecified;
+  std::optional<TimePoint> invalidityDate;
+};
+
+// The certificate a VaultSecret holds now.
+struct SecretRecord {
+  std::string certPem;    // the leaf, then any intermediate CA certificates
+  std::string keyPem;     // never logged
+  std::string serialHex;
+  std::string issuingCa;  // CA name, same namespace
+  int caVersion = 1;
+  TimePoint notBefore;
+  TimePoint notAfter;
+  std::int64_t specGeneration = 0;  // the VaultSecret generation it was issued for
+};
+
+}  // namespace revoca

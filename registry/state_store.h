@@ -1,0 +1,36 @@
+#pragma once
+// Where revoca keeps what it must not forget: files in the state directory
+// (standalone) or Secrets (Kubernetes). Every write is durable before it
+// returns, so a crash right after loses nothing that was acknowledged.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "declarations/types.h"
+#include "registry/records.h"
+
+namespace revoca {
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // The tenant UUID of a namespace, generated once and kept.
+  virtual Result<std::string> tenantUuid(const std::string& namespace_) = 0;
+
+  virtual Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) = 0;
+  virtual Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) = 0;
+  // Persists and returns the next CRL number: it only grows, across restarts.
+  virtual Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) = 0;
+
+  virtual Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) = 0;
+  virtual Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) = 0;
+  virtual Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) = 0;
+  virtual Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) = 0;
+
+  virtual Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) = 0;
+  virtual Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) = 0;
+};
+
+}  // namespace revoca

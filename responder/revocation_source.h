@@ -1,0 +1,47 @@
+#pragma once
+// What the responder serves, behind an interface so the HTTP layer knows
+// nothing of CAs or storage. Implemented by registry::CaRegistry; mocked in tests.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+
+namespace revoca::responder {
+
+struct CrlDocument {
+  std::string der;
+  std::string pem;
+  std::uint64_t crlNumber = 0;
+  TimePoint thisUpdate;
+  TimePoint nextUpdate;
+};
+
+enum class OcspOutcome { Good, Revoked, Unknown, Unauthorized, Malformed, Mixed };
+
+struct OcspReply {
+  std::string der;  // always a well-formed OCSPResponse (errors included)
+  OcspOutcome outcome = OcspOutcome::Malformed;
+  // Caching headers are derived from these when the reply is signed.
+  std::optional<TimePoint> thisUpdate;
+  std::optional<TimePoint> nextUpdate;
+  bool carriesNonce = false;  // a nonce makes the reply uncacheable
+};
+
+class RevocationSource {
+ public:
+  virtual ~RevocationSource() = default;
+  // `tenant` is the tenant's UUID or name; `version` the CA version ("1", "2"...).
+  virtual std::optional<CrlDocument> crl(const std::string& tenant, const std::string& ca,
+                                         const std::string& version) const = 0;
+  // `requestDer` is the raw OCSPRequest. Never fails: bad input gives a
+  // malformedRequest reply, an unknown tenant/CA/issuer an unauthorized one.
+  virtual OcspReply ocsp(const std::string& tenant, const std::string& ca,
+                         const std::string& requestDer) const = 0;
+  // True once the first reconcile has loaded every CA (for /readyz).
+  virtual bool ready() const = 0;
+  // Prometheus text lines describing CAs and certificates (may be empty).
+  virtual std::string metricsText() const = 0;
+};
+
+}  // namespace revoca::responder

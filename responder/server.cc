@@ -1,0 +1,147 @@
+#include "responder/server.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include "responder/listen_address.h"
+#include "responder/router.h"
+#include "responder/session.h"
+
+namespace revoca::responder {
+namespace {
+
+namespace net = boost::asio;
+using net::ip::tcp;
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(const ServerOptions& options, std::shared_ptr<const RevocationSource> source,
+             const Clock& clock)
+      : options_(options),
+        router_(std::move(source), clock),
+        io_(std::make_unique<net::io_context>(std::max(1, options.threads))),
+        work_(net::make_work_guard(*io_)) {}
+
+  ~ServerImpl() override { stop(); }
+
+  Result<void> bind(const tcp::endpoint& endpoint) {
+    auto fail = [&](const beast::error_code& ec) {
+      return makeError("listen " + options_.listen + ": " + ec.message());
+    };
+    beast::error_code ec;
+    acceptor_.emplace(net::make_strand(*io_));
+    if (acceptor_->open(endpoint.protocol(), ec); ec) return fail(ec);
+    // Lets a restarted responder bind while old connections sit in TIME_WAIT;
+    // on Linux it still refuses a port another process listens on.
+    if (acceptor_->set_option(net::socket_base::reuse_address(true), ec); ec) return fail(ec);
+    if (acceptor_->bind(endpoint, ec); ec) return fail(ec);
+    if (acceptor_->listen(net::socket_base::max_listen_connections, ec); ec) return fail(ec);
+    port_ = acceptor_->local_endpoint(ec).port();
+    retry_.emplace(acceptor_->get_executor());
+    return {};
+  }
+
+  void run() {
+    accept();
+    int threads = std::max(1, options_.threads);
+    threads_.reserve(static_cast<std::size_t>(threads));
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { runLoop(); });
+  }
+
+  std::uint16_t port() const override { return port_; }
+
+  void stop() override {
+    std::call_once(stopped_, [this] {
+      io_->stop();
+      for (auto& thread : threads_) thread.join();
+      threads_.clear();
+      // Acceptor and timer before the io_context they belong to; destroying
+      // the io_context then destroys every pending handler and with them the
+      // sessions, closing their connections.
+      work_.reset();
+      retry_.reset();
+      acceptor_.reset();
+      io_.reset();
+    });
+  }
+
+ private:
+  void runLoop() {
+    for (;;) {
+      try {
+        io_->run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler threw; the others and the listener carry on.
+        spdlog::error("responder: {}", e.what());
+      } catch (...) {
+        spdlog::error("responder: unknown exception in a connection handler");
+      }
+    }
+  }
+
+  void accept() {
+    acceptor_->async_accept(net::make_strand(*io_),
+                            [this](beast::error_code ec, tcp::socket socket) {
+                              onAccept(ec, std::move(socket));
+                            });
+  }
+
+  void onAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (ec) {
+      // Out of file descriptors, typically: pause instead of spinning on it.
+      spdlog::warn("responder: accept on {} failed: {}", options_.listen, ec.message());
+      retry_->expires_after(std::chrono::milliseconds(100));
+      retry_->async_wait([this](beast::error_code waitError) {
+        if (!waitError) accept();
+      });
+      return;
+    }
+    // One write per response already; no reason to let Nagle delay it.
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Session>(std::move(socket), router_, options_)->start();
+    accept();
+  }
+
+  const ServerOptions options_;
+  Router router_;
+  std::unique_ptr<net::io_context> io_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<net::steady_timer> retry_;
+  std::vector<std::thread> threads_;
+  std::uint16_t port_ = 0;
+  std::once_flag stopped_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> startServer(const ServerOptions& options,
+                                            std::shared_ptr<const RevocationSource> source,
+                                            const Clock& clock) {
+  if (!source) return makeError("responder: no revocation source");
+  auto endpoint = parseListenAddress(options.listen);
+  if (!endpoint) return endpoint.error();
+  try {
+    auto server = std::make_unique<ServerImpl>(options, std::move(source), clock);
+    if (auto bound = server->bind(*endpoint); !bound) return bound.error();
+    server->run();
+    return std::unique_ptr<Server>(std::move(server));
+  } catch (const std::exception& e) {
+    // Thread creation and the like; rare, but not a reason to throw at the caller.
+    return makeError("listen " + options.listen + ": " + e.what());
+  }
+}
+
+}  // namespace revoca::responder

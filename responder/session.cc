@@ -1,0 +1,164 @@
+#include "responder/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace revoca::responder {
+namespace {
+
+namespace net = boost::asio;
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+// After an error response, how long and how much we read and discard before
+// closing: closing with unread request bytes makes the kernel send a reset,
+// which can destroy the error response before the client reads it.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool isHttpError(const beast::error_code& ec) {
+  return ec.category() == make_error_code(http::error::end_of_stream).category();
+}
+
+}  // namespace
+
+Session::Session(net::ip::tcp::socket socket, Router& router, const ServerOptions& options)
+    : stream_(std::move(socket)), router_(router), options_(options) {}
+
+void Session::start() {
+  // The first request gets the header deadline from the moment of connecting,
+  // so a client that connects and says nothing is dropped just as fast.
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&Session::readHeader, shared_from_this()));
+}
+
+// Between keep-alive requests a client may stay silent for idleTimeout; the
+// request deadline starts only with its first byte.
+void Session::waitForRequest() {
+  stream_.expires_after(options_.idleTimeout);
+  stream_.async_read_some(
+      buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec) return self->closeNow();
+        self->readHeader();
+      });
+}
+
+void Session::readHeader() {
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(options_.maxBodyBytes);
+  // The whole request, body included, must arrive within headerTimeout: a
+  // client trickling bytes (slowloris) cannot hold the connection longer.
+  stream_.expires_after(options_.headerTimeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->onHeader(ec);
+                          });
+}
+
+void Session::onHeader(beast::error_code ec) {
+  if (ec) return onReadError(ec);
+  if (parser_->is_done()) return onRequest({});
+  auto readBody = [self = shared_from_this()] {
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     [self](beast::error_code ec, std::size_t) { self->onRequest(ec); });
+  };
+  // curl and others wait (a second, for curl) for this before sending a body.
+  const auto& header = parser_->get();
+  if (header.version() == 11 && beast::iequals(header[http::field::expect], "100-continue")) {
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this(), readBody](beast::error_code ec, std::size_t) {
+                       if (ec) return self->closeNow();
+                       readBody();
+                     });
+    return;
+  }
+  readBody();
+}
+
+void Session::onRequest(beast::error_code ec) {
+  if (ec) return onReadError(ec);
+  const Request& request = parser_->get();
+  Response response = router_.handle(request);
+  bool close = !request.keep_alive();
+  respond(std::move(response), close);
+}
+
+void Session::onReadError(beast::error_code ec) {
+  http::status status;
+  std::string_view message;
+  if (ec == http::error::body_limit) {
+    status = http::status::payload_too_large;
+    message = "request body too large";
+  } else if (ec == http::error::header_limit) {
+    status = http::status::request_header_fields_too_large;
+    message = "request header too large";
+  } else if (isHttpError(ec) && ec != http::error::end_of_stream &&
+             ec != http::error::partial_message) {
+    status = http::status::bad_request;
+    message = "malformed HTTP request";
+  } else {
+    // The client went away, reset, or timed out (tcp_stream has then closed
+    // the socket already): nobody is left to tell.
+    return closeNow();
+  }
+  const auto& partial = parser_->get();
+  auto target = partial.target();
+  respond(router_.reject(status, {target.data(), target.size()}, partial.version(), message),
+          true);
+}
+
+void Session::respond(Response response, bool close) {
+  response_ = std::move(response);
+  response_.keep_alive(!close);
+  // A client that stops reading must not hold the connection forever; the
+  // idle timeout is long enough for a large CRL on a slow link.
+  stream_.expires_after(options_.idleTimeout);
+  http::async_write(stream_, response_,
+                    [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                      self->onWritten(close, ec);
+                    });
+}
+
+void Session::onWritten(bool close, beast::error_code ec) {
+  if (ec) return closeNow();
+  if (close) return closeGracefully();
+  response_ = {};  // a CRL can be megabytes: do not keep it while idle
+  parser_.reset();
+  // A pipelining client may have sent the next request already.
+  if (buffer_.size() > 0) return readHeader();
+  waitForRequest();
+}
+
+void Session::closeGracefully() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTime);
+  drain();
+}
+
+void Session::drain() {
+  buffer_.clear();
+  stream_.async_read_some(
+      buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->drained_ += n;
+        if (ec || self->drained_ > kLingerBytes) return self->closeNow();
+        self->drain();
+      });
+}
+
+void Session::closeNow() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+}  // namespace revoca::responder

@@ -1,0 +1,48 @@
+#pragma once
+// One client connection: read a request under a deadline, answer it, repeat
+// while the client keeps the connection alive.
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "responder/router.h"
+#include "responder/server.h"
+
+namespace revoca::responder {
+
+namespace beast = boost::beast;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  // `router` and `options` outlive every session (the server owns them and
+  // destroys its io_context, and with it all sessions, first).
+  Session(boost::asio::ip::tcp::socket socket, Router& router, const ServerOptions& options);
+  void start();
+
+ private:
+  void waitForRequest();
+  void readHeader();
+  void onHeader(beast::error_code ec);
+  void onRequest(beast::error_code ec);
+  void onReadError(beast::error_code ec);
+  void respond(Response response, bool close);
+  void onWritten(bool close, beast::error_code ec);
+  void closeGracefully();
+  void drain();
+  void closeNow();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+  Router& router_;
+  const ServerOptions& options_;
+  std::size_t drained_ = 0;
+};
+
+}  // namespace revoca::responder

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what revoca needs to build and test on Debian 12, from Debian's
+# packages (and pytest from PyPI when the machine lacks it). Idempotent.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libssl-dev openssl libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libboost-dev libcpprest-dev libgtest-dev libgmock-dev
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest

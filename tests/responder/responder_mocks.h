@@ -1,0 +1,39 @@
+#pragma once
+// Test doubles for the responder: a gmock RevocationSource and a clock the
+// test moves by hand.
+#include <atomic>
+
+#include <gmock/gmock.h>
+
+#include "core/clock.h"
+#include "responder/revocation_source.h"
+
+namespace revoca::responder::testing {
+
+class MockRevocationSource : public RevocationSource {
+ public:
+  MOCK_METHOD(std::optional<CrlDocument>, crl,
+              (const std::string& tenant, const std::string& ca, const std::string& version),
+              (const, override));
+  MOCK_METHOD(OcspReply, ocsp,
+              (const std::string& tenant, const std::string& ca, const std::string& requestDer),
+              (const, override));
+  MOCK_METHOD(bool, ready, (), (const, override));
+  MOCK_METHOD(std::string, metricsText, (), (const, override));
+};
+
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(TimePoint start) : seconds_(toUnixSeconds(start)) {}
+  TimePoint now() const override { return fromUnixSeconds(seconds_.load()); }
+  void set(TimePoint t) { seconds_ = toUnixSeconds(t); }
+  void advance(Seconds by) { seconds_ += by.count(); }
+
+ private:
+  std::atomic<std::int64_t> seconds_;
+};
+
+// 2024-05-01T12:00:00Z, a Wednesday.
+inline const TimePoint kNow = fromUnixSeconds(1714564800);
+
+}  // namespace revoca::responder::testing

@@ -1,0 +1,509 @@
+// The responder over real sockets: routes, headers, limits and timeouts.
+#include "responder/server.h"
+
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "responder/http_cache.h"
+#include "tests/responder/responder_mocks.h"
+#include "tests/responder/test_client.h"
+
+namespace revoca::responder {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::NiceMock;
+using ::testing::Return;
+using ::testing::StartsWith;
+using ::testing::Throw;
+using testing::FakeClock;
+using testing::kNow;
+using testing::MockRevocationSource;
+using testing::TestClient;
+
+// 13 bytes whose base64, "MAv777/+P/8BAgMEBQ==", holds '/', '+' and '='.
+const std::string kOcspRequest{"\x30\x0b\xfb\xef\xbf\xfe\x3f\xff\x01\x02\x03\x04\x05", 13};
+
+CrlDocument sampleCrl() {
+  CrlDocument crl;
+  crl.der = std::string("\x30\x82\x01\x0a\x00\xff", 6);
+  crl.pem = "-----BEGIN X509 CRL-----\nMIIBCgD/\n-----END X509 CRL-----\n";
+  crl.crlNumber = 7;
+  crl.thisUpdate = kNow - Seconds(60);
+  crl.nextUpdate = kNow + Seconds(3600);
+  return crl;
+}
+
+OcspReply goodReply(bool nonce = false) {
+  OcspReply reply;
+  reply.der = std::string("\x30\x82\x01\xd3\x0a\x01\x00", 7);
+  reply.outcome = OcspOutcome::Good;
+  reply.thisUpdate = kNow - Seconds(10);
+  reply.nextUpdate = kNow + Seconds(600);
+  reply.carriesNonce = nonce;
+  return reply;
+}
+
+std::string field(const testing::HttpResponse& response, http::field name) {
+  return std::string(response[name]);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerTest() : source_(std::make_shared<NiceMock<MockRevocationSource>>()), clock_(kNow) {
+    options_.listen = "127.0.0.1:0";
+    options_.threads = 2;
+    options_.headerTimeout = Seconds(1);
+    options_.idleTimeout = Seconds(1);
+    ON_CALL(*source_, ready()).WillByDefault(Return(true));
+  }
+
+  void start() {
+    auto server = startServer(options_, source_, clock_);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(server).value();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  std::shared_ptr<NiceMock<MockRevocationSource>> source_;
+  FakeClock clock_;
+  ServerOptions options_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, ServesCrlAsDerWithCacheHeaders) {
+  EXPECT_CALL(*source_, crl("acme", "mqtt-ca", "1")).WillOnce(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  auto response = client.get("/crl/acme/mqtt-ca/1");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(response->body(), sampleCrl().der);
+  EXPECT_EQ(field(*response, http::field::content_type), "application/pkix-crl");
+  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=3600");
+  EXPECT_EQ(field(*response, http::field::last_modified), "Wed, 01 May 2024 11:59:00 GMT");
+  EXPECT_EQ(field(*response, http::field::expires), "Wed, 01 May 2024 13:00:00 GMT");
+  EXPECT_EQ(field(*response, http::field::etag), entityTag(sampleCrl().der));
+  EXPECT_THAT(field(*response, http::field::etag), MatchesRegex("\"[0-9a-f]{16}\""));
+  EXPECT_EQ(field(*response, http::field::server), "revoca");
+  EXPECT_EQ(field(*response, http::field::date), "Wed, 01 May 2024 12:00:00 GMT");
+}
+
+TEST_F(ServerTest, ServesCrlAsPem) {
+  EXPECT_CALL(*source_, crl("acme", "mqtt-ca", "2")).WillOnce(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  auto response = client.get("/crl-pem/acme/mqtt-ca/2");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(response->body(), sampleCrl().pem);
+  EXPECT_EQ(field(*response, http::field::content_type), "application/x-pem-file");
+  EXPECT_EQ(field(*response, http::field::etag), entityTag(sampleCrl().pem));
+}
+
+TEST_F(ServerTest, MaxAgeFollowsTheInjectedClockAndNeverGoesNegative) {
+  ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  clock_.advance(Seconds(3000));
+  EXPECT_EQ(field(*client.get("/crl/acme/mqtt-ca/1"), http::field::cache_control),
+            "public, max-age=600");
+  clock_.advance(Seconds(5000));
+  EXPECT_EQ(field(*client.get("/crl/acme/mqtt-ca/1"), http::field::cache_control),
+            "public, max-age=0");
+}
+
+TEST_F(ServerTest, HeadOnCrlSendsHeadersOnly) {
+  ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  auto response = client.request(http::verb::head, "/crl/acme/mqtt-ca/1");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(field(*response, http::field::content_length), "6");
+  EXPECT_TRUE(response->body().empty());
+  // The connection is still in step: the next answer is read correctly.
+  auto next = client.get("/healthz");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body(), "ok");
+}
+
+TEST_F(ServerTest, MissingCrlIs404WithAMessage) {
+  EXPECT_CALL(*source_, crl("acme", "mqtt-ca", "9")).WillOnce(Return(std::nullopt));
+  start();
+  TestClient client(port());
+  auto response = client.get("/crl/acme/mqtt-ca/9");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::not_found);
+  EXPECT_EQ(response->body(), "no CRL for tenant acme, CA mqtt-ca, version 9");
+}
+
+TEST_F(ServerTest, IfNoneMatchGives304) {
+  ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  std::string etag = entityTag(sampleCrl().der);
+  auto response = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, etag);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::not_modified);
+  EXPECT_TRUE(response->body().empty());
+  EXPECT_EQ(field(*response, http::field::etag), etag);
+  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=3600");
+
+  auto stale = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, "\"0000\"");
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->result(), http::status::ok);
+  EXPECT_EQ(stale->body(), sampleCrl().der);
+}
+
+TEST_F(ServerTest, UnknownPathIs404) {
+  start();
+  TestClient client(port());
+  auto response = client.get("/nope");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::not_found);
+  EXPECT_EQ(response->body(), "no such path: /nope");
+  EXPECT_EQ(client.get("/crl/only-tenant")->result(), http::status::not_found);
+}
+
+TEST_F(ServerTest, WrongMethodIs405WithAllow) {
+  start();
+  TestClient client(port());
+  auto crl = client.request(http::verb::delete_, "/crl/acme/mqtt-ca/1");
+  ASSERT_TRUE(crl);
+  EXPECT_EQ(crl->result(), http::status::method_not_allowed);
+  EXPECT_EQ(field(*crl, http::field::allow), "GET, HEAD");
+  auto ocsp = client.request(http::verb::put, "/ocsp/acme/mqtt-ca", "x");
+  ASSERT_TRUE(ocsp);
+  EXPECT_EQ(ocsp->result(), http::status::method_not_allowed);
+  EXPECT_EQ(field(*ocsp, http::field::allow), "GET, HEAD, POST");
+}
+
+TEST_F(ServerTest, PostOcspPassesTheExactBody) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest)).WillOnce(Return(goodReply()));
+  start();
+  TestClient client(port());
+  auto response =
+      client.request(http::verb::post, "/ocsp/acme/mqtt-ca", kOcspRequest, "application/ocsp-request");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(response->body(), goodReply().der);
+  EXPECT_EQ(field(*response, http::field::content_type), "application/ocsp-response");
+  EXPECT_EQ(field(*response, http::field::cache_control),
+            "max-age=600, public, no-transform, must-revalidate");
+  EXPECT_EQ(field(*response, http::field::last_modified), "Wed, 01 May 2024 11:59:50 GMT");
+  EXPECT_EQ(field(*response, http::field::expires), "Wed, 01 May 2024 12:10:00 GMT");
+  EXPECT_EQ(field(*response, http::field::etag), entityTag(goodReply().der));
+}
+
+TEST_F(ServerTest, PostOcspWithoutContentTypeIsAccepted) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest)).WillOnce(Return(goodReply()));
+  start();
+  TestClient client(port());
+  auto response = client.request(http::verb::post, "/ocsp/acme/mqtt-ca/", kOcspRequest);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+}
+
+TEST_F(ServerTest, PostOcspWithAnotherContentTypeIs415) {
+  EXPECT_CALL(*source_, ocsp(_, _, _)).Times(0);
+  start();
+  TestClient client(port());
+  auto response = client.request(http::verb::post, "/ocsp/acme/mqtt-ca", kOcspRequest,
+                                 "application/json");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::unsupported_media_type);
+}
+
+TEST_F(ServerTest, ReplyWithNonceIsNotCacheable) {
+  ON_CALL(*source_, ocsp(_, _, _)).WillByDefault(Return(goodReply(/*nonce=*/true)));
+  start();
+  TestClient client(port());
+  auto response = client.request(http::verb::post, "/ocsp/acme/mqtt-ca", kOcspRequest,
+                                 "application/ocsp-request");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(field(*response, http::field::cache_control), "no-cache, no-store");
+}
+
+TEST_F(ServerTest, GetOcspDecodesPercentEncodedBase64) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest))
+      .Times(2)
+      .WillRepeatedly(Return(goodReply()));
+  start();
+  TestClient client(port());
+  auto encoded = client.get("/ocsp/acme/mqtt-ca/MAv777%2F%2BP%2F8BAgMEBQ%3D%3D");
+  ASSERT_TRUE(encoded);
+  EXPECT_EQ(encoded->result(), http::status::ok);
+  EXPECT_EQ(encoded->body(), goodReply().der);
+  // As EMQX sends it: responder URL ++ base64, the '/' left unescaped.
+  auto raw = client.get("/ocsp/acme/mqtt-ca/MAv777/+P/8BAgMEBQ==");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->result(), http::status::ok);
+}
+
+TEST_F(ServerTest, GetOcspToleratesUrlSafeAlphabetWithoutPadding) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest)).WillOnce(Return(goodReply()));
+  start();
+  TestClient client(port());
+  auto response = client.get("/ocsp/acme/mqtt-ca/MAv777_-P_8BAgMEBQ");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+}
+
+TEST_F(ServerTest, GetOcspWithUndecodableRequestAnswersMalformedRequest) {
+  EXPECT_CALL(*source_, ocsp(_, _, _)).Times(0);
+  start();
+  TestClient client(port());
+  auto response = client.get("/ocsp/acme/mqtt-ca/not*base64");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(response->body(), std::string("\x30\x03\x0a\x01\x01", 5));
+  EXPECT_EQ(field(*response, http::field::content_type), "application/ocsp-response");
+}
+
+TEST_F(ServerTest, GetOcspWithoutRequestIs400) {
+  start();
+  TestClient client(port());
+  EXPECT_EQ(client.get("/ocsp/acme/mqtt-ca")->result(), http::status::bad_request);
+  EXPECT_EQ(client.get("/ocsp/acme/mqtt-ca/")->result(), http::status::bad_request);
+}
+
+TEST_F(ServerTest, OversizedBodyIs413AndTheServerCarriesOn) {
+  EXPECT_CALL(*source_, ocsp(_, _, _)).Times(0);
+  start();
+  {
+    TestClient client(port());
+    auto response = client.request(http::verb::post, "/ocsp/acme/mqtt-ca",
+                                   std::string(11 * 1024, 'x'), "application/ocsp-request");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->result(), http::status::payload_too_large);
+    EXPECT_EQ(field(*response, http::field::connection), "close");
+  }
+  TestClient again(port());
+  auto health = again.get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->body(), "ok");
+}
+
+TEST_F(ServerTest, OversizedHeaderIs431) {
+  start();
+  TestClient client(port());
+  client.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') +
+              "\r\n\r\n");
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::request_header_fields_too_large);
+}
+
+TEST_F(ServerTest, MalformedRequestIs400AndClosed) {
+  start();
+  TestClient client(port());
+  client.send("GET /healthz HTTP/1.1\r\nHost x\r\n\r\n");
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::bad_request);
+  EXPECT_TRUE(client.timeUntilClosed(std::chrono::seconds(5)));
+}
+
+TEST_F(ServerTest, StalledHeaderIsClosedAfterHeaderTimeout) {
+  start();
+  TestClient client(port());
+  client.send("GET /healthz HTTP/1.1\r\nHo");
+  auto closedAfter = client.timeUntilClosed(std::chrono::seconds(5));
+  ASSERT_TRUE(closedAfter) << "the server kept a stalled connection open";
+  EXPECT_GE(*closedAfter, std::chrono::milliseconds(800));
+  EXPECT_LE(*closedAfter, std::chrono::milliseconds(3000));
+}
+
+TEST_F(ServerTest, TricklingClientIsClosedAfterHeaderTimeout) {
+  start();
+  TestClient client(port());
+  auto started = std::chrono::steady_clock::now();
+  // One byte every 200 ms never lets an inactivity timer fire; the deadline
+  // covers the whole request.
+  for (char c : std::string("GET /healthz HTTP/1.1\r\nX-Slow: abcdefghij")) {
+    try {
+      client.send(std::string(1, c));
+    } catch (const std::exception&) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(3)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  auto closed = client.timeUntilClosed(std::chrono::seconds(3));
+  ASSERT_TRUE(closed);
+  EXPECT_LE(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  options_.headerTimeout = Seconds(5);
+  options_.idleTimeout = Seconds(1);
+  start();
+  TestClient client(port());
+  ASSERT_TRUE(client.get("/healthz"));
+  auto closedAfter = client.timeUntilClosed(std::chrono::seconds(4));
+  ASSERT_TRUE(closedAfter);
+  EXPECT_LE(*closedAfter, std::chrono::milliseconds(3000));
+}
+
+TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
+  start();
+  TestClient client(port());
+  auto first = client.get("/crl/acme/mqtt-ca/1");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->result(), http::status::ok);
+  EXPECT_TRUE(first->keep_alive());
+  auto second = client.get("/healthz");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body(), "ok");
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  TestClient client(port());
+  client.send(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = client.read();
+  auto second = client.read();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->body(), "ok");
+  EXPECT_EQ(second->body(), "ready");
+}
+
+TEST_F(ServerTest, ConnectionCloseIsHonoured) {
+  start();
+  TestClient client(port());
+  client.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_FALSE(response->keep_alive());
+  auto closedAfter = client.timeUntilClosed(std::chrono::seconds(2));
+  ASSERT_TRUE(closedAfter);
+}
+
+TEST_F(ServerTest, ExpectContinueGetsAnInterimResponse) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest)).WillOnce(Return(goodReply()));
+  start();
+  TestClient client(port());
+  client.send(
+      "POST /ocsp/acme/mqtt-ca HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Type: application/ocsp-request\r\nContent-Length: 13\r\n\r\n");
+  auto interim = client.read(false, std::chrono::milliseconds(500));
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->result(), http::status::continue_);
+  client.send(kOcspRequest);
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+}
+
+TEST_F(ServerTest, ReadyzFollowsTheSource) {
+  EXPECT_CALL(*source_, ready()).WillOnce(Return(false)).WillOnce(Return(true));
+  start();
+  TestClient client(port());
+  auto notReady = client.get("/readyz");
+  ASSERT_TRUE(notReady);
+  EXPECT_EQ(notReady->result(), http::status::service_unavailable);
+  EXPECT_THAT(notReady->body(), StartsWith("not ready: "));
+  auto ready = client.get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->result(), http::status::ok);
+  EXPECT_EQ(ready->body(), "ready");
+}
+
+TEST_F(ServerTest, MetricsCountRequestsAndOutcomes) {
+  ON_CALL(*source_, ocsp(_, _, _)).WillByDefault(Return(goodReply()));
+  ON_CALL(*source_, metricsText())
+      .WillByDefault(Return("revoca_certificates_issued{ca=\"mqtt-ca\"} 3\n"));
+  start();
+  TestClient client(port());
+  client.get("/healthz");
+  client.get("/nope");
+  client.request(http::verb::post, "/ocsp/acme/mqtt-ca", kOcspRequest, "application/ocsp-request");
+  auto metrics = client.get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->result(), http::status::ok);
+  EXPECT_EQ(field(*metrics, http::field::content_type), "text/plain; version=0.0.4");
+  const std::string& text = metrics->body();
+  EXPECT_THAT(text, HasSubstr("# TYPE revoca_http_requests_total counter"));
+  EXPECT_THAT(text, HasSubstr("revoca_http_requests_total{path=\"healthz\",code=\"200\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("revoca_http_requests_total{path=\"other\",code=\"404\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("revoca_http_requests_total{path=\"ocsp\",code=\"200\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("revoca_ocsp_responses_total{result=\"good\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("revoca_ocsp_request_duration_seconds_count 1\n"));
+  EXPECT_THAT(text, HasSubstr("revoca_certificates_issued{ca=\"mqtt-ca\"} 3\n"));
+}
+
+TEST_F(ServerTest, ThrowingSourceGives500AndTheServerCarriesOn) {
+  EXPECT_CALL(*source_, crl(_, _, _)).WillOnce(Throw(std::runtime_error("disk on fire")));
+  start();
+  TestClient client(port());
+  auto response = client.get("/crl/acme/mqtt-ca/1");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::internal_server_error);
+  EXPECT_EQ(client.get("/healthz")->body(), "ok");
+}
+
+TEST_F(ServerTest, ManyClientsAtOnce) {
+  ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
+  options_.threads = 4;
+  start();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      TestClient client(port());
+      for (int j = 0; j < 50; ++j) {
+        auto response = client.get("/crl/acme/mqtt-ca/1");
+        if (response && response->result() == http::status::ok) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok, 400);
+}
+
+TEST_F(ServerTest, PortInUseIsAnError) {
+  start();
+  ServerOptions taken = options_;
+  taken.listen = "127.0.0.1:" + std::to_string(port());
+  auto second = startServer(taken, source_, clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().message, "listen " + taken.listen + ": Address already in use");
+}
+
+TEST_F(ServerTest, BadAddressIsAnError) {
+  options_.listen = "127.0.0.1";
+  auto server = startServer(options_, source_, clock_);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(server.error().message, StartsWith("listen 127.0.0.1: "));
+}
+
+TEST_F(ServerTest, ListensOnIpv6Loopback) {
+  options_.listen = "[::1]:0";
+  auto server = startServer(options_, source_, clock_);
+  if (!server.ok()) GTEST_SKIP() << "no IPv6 here: " << server.error().message;
+  TestClient client(server.value()->port(), "::1");
+  EXPECT_EQ(client.get("/healthz")->body(), "ok");
+}
+
+TEST_F(ServerTest, StopTwiceIsSafeAndClosesConnections) {
+  start();
+  TestClient client(port());
+  ASSERT_TRUE(client.get("/healthz"));
+  server_->stop();
+  EXPECT_TRUE(client.timeUntilClosed(std::chrono::seconds(2)));
+  server_->stop();
+  server_.reset();
+}
+
+}  // namespace
+}  // namespace revoca::responder
