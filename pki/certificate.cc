@@ -5,8 +5,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include <cctype>
 #include <cstdlib>
+#include <string_view>
 
 #include "pki/openssl_util.h"
 
@@ -122,27 +122,34 @@ std::string newSerialHex() {
 }
 
 Result<std::string> normalizeSerialHex(const std::string& text) {
+  // Called once per CRL entry, so the happy path allocates only the result.
+  auto fail = [&text](const char* problem) {
+    std::string shown = text.size() > 80 ? text.substr(0, 80) + "..." : text;
+    return makeError("serial \"" + shown + "\" " + problem);
+  };
   std::size_t begin = text.find_first_not_of(" \t\r\n");
   std::size_t end = text.find_last_not_of(" \t\r\n");
-  std::string s = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
-  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s = s.substr(2);
-  // Quote at most a line of what the person typed.
-  std::string quoted = "\"" + (text.size() > 80 ? text.substr(0, 80) + "..." : text) + "\"";
+  std::string_view s;
+  if (begin != std::string::npos) s = std::string_view(text).substr(begin, end - begin + 1);
+  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
   std::string digits;
+  digits.reserve(s.size());
   for (char c : s) {
     if (c == ':') continue;  // as printed by openssl x509 -text
-    if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return makeError("serial " + quoted +
-                       " is not hexadecimal: use digits 0-9 and A-F, optionally with 0x or colons");
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    bool hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    if (!hex) {
+      return fail("is not hexadecimal: use digits 0-9 and A-F, optionally with 0x or colons");
     }
-    digits += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c == '0' && digits.empty()) continue;  // leading zero
+    digits += c;
   }
-  if (digits.empty()) return makeError("serial " + quoted + " is empty: give it in hexadecimal");
-  std::size_t first = digits.find_first_not_of('0');
-  digits = first == std::string::npos ? "0" : digits.substr(first);
-  if (digits.size() > 40) {
-    return makeError("serial " + quoted + " is longer than 20 octets (RFC 5280 4.1.2.2)");
+  if (digits.empty()) {
+    bool anyDigit = s.find_first_not_of(':') != std::string_view::npos;
+    if (!anyDigit) return fail("is empty: give it in hexadecimal");
+    digits = "0";
   }
+  if (digits.size() > 40) return fail("is longer than 20 octets (RFC 5280 4.1.2.2)");
   return digits;
 }
 

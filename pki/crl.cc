@@ -3,6 +3,9 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "pki/der.h"
@@ -11,8 +14,9 @@
 namespace revoca::pki {
 namespace {
 
-// RFC 5280 5.3.1 spellings first; the later ones are accepted when parsing
-// because people type them (kubectl users, the seed's supctl examples).
+// RFC 5280 5.3.1 spellings first (revocationReasonName returns those); the
+// later ones are accepted when parsing because people write the acronyms
+// in camelCase.
 const std::pair<const char*, RevocationReason> kReasonNames[] = {
     {"unspecified", RevocationReason::Unspecified},
     {"keyCompromise", RevocationReason::KeyCompromise},
@@ -29,64 +33,86 @@ const std::pair<const char*, RevocationReason> kReasonNames[] = {
     {"aaCompromise", RevocationReason::AaCompromise},
 };
 
-// Entry extensions, DER-encoded once: Extension ::= SEQUENCE { extnID,
-// critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }.
-const std::string kReasonCodeOid("\x06\x03\x55\x1D\x15", 5);      // id-ce-cRLReasons
-const std::string kInvalidityDateOid("\x06\x03\x55\x1D\x18", 5);  // id-ce-invalidityDate
+// The two entry extensions, whose encodings have fixed lengths:
+//   Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER,
+//                            critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+// reasonCode (2.5.29.21), extnValue = ENUMERATED; the code follows.
+constexpr char kReasonCodeHead[] = {0x30, 0x0A, 0x06, 0x03, 0x55, 0x1D,
+                                    0x15, 0x04, 0x03, 0x0A, 0x01};
+constexpr std::size_t kReasonCodeSize = sizeof kReasonCodeHead + 1;
+// invalidityDate (2.5.29.24), extnValue = GeneralizedTime (17 bytes) that follows.
+constexpr char kInvalidityDateHead[] = {0x30, 0x18, 0x06, 0x03, 0x55, 0x1D, 0x18, 0x04, 0x11};
+constexpr std::size_t kInvalidityDateSize = sizeof kInvalidityDateHead + 17;
 
-struct EncodedEntry {
-  std::string serial;  // INTEGER content octets, the sort key
-  std::string der;
+// An entry's serial as INTEGER content octets (at most 20 octets and a sign
+// pad), held inline so sorting 100,000 of them moves no heap strings.
+struct SortableEntry {
+  std::array<unsigned char, 21> serial{};
+  std::size_t size = 0;
+  std::size_t index = 0;  // in the request: of two equal serials the first wins
+  const RevokedEntry* entry = nullptr;
+
+  std::string_view serialBytes() const {
+    return std::string_view(reinterpret_cast<const char*>(serial.data()), size);
+  }
+  // Minimal positive INTEGERs: shorter is smaller, equal lengths compare bytewise.
+  bool operator<(const SortableEntry& other) const {
+    if (size != other.size) return size < other.size;
+    int order = std::memcmp(serial.data(), other.serial.data(), size);
+    return order != 0 ? order < 0 : index < other.index;
+  }
 };
 
 //   SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time,
 //              crlEntryExtensions Extensions OPTIONAL }
-Result<EncodedEntry> encodeEntry(const RevokedEntry& entry) {
-  auto hex = normalizeSerialHex(entry.serialHex);
-  if (!hex) return makeError("revoked entry: " + hex.error().message);
-  EncodedEntry out{der::integerContent(*hex), {}};
-  std::string body = der::tlv(der::kInteger, out.serial) + der::time(entry.revokedAt);
-  std::string extensions;
+// `body` is scratch space reused across entries.
+void appendEntry(std::string& out, const SortableEntry& sortable, std::string& body) {
+  const RevokedEntry& entry = *sortable.entry;
+  body.clear();
+  der::appendTlv(body, der::kInteger, sortable.serialBytes());
+  der::appendTime(body, entry.revokedAt);
   // RFC 5280 5.3.1: omit reasonCode rather than say "unspecified".
-  if (entry.reason != RevocationReason::Unspecified) {
-    std::string code = der::tlv(der::kEnumerated, std::string(1, static_cast<char>(entry.reason)));
-    der::appendTlv(extensions, der::kSequence, kReasonCodeOid + der::tlv(der::kOctetString, code));
+  bool reason = entry.reason != RevocationReason::Unspecified;
+  bool invalidity = entry.invalidityDate.has_value();
+  std::size_t extensions = (reason ? kReasonCodeSize : 0) + (invalidity ? kInvalidityDateSize : 0);
+  if (extensions > 0) {
+    body += static_cast<char>(der::kSequence);
+    body += static_cast<char>(extensions);  // at most 38: short form
   }
-  if (entry.invalidityDate) {  // RFC 5280 5.3.2: always GeneralizedTime
-    std::string when = der::generalizedTime(*entry.invalidityDate);
-    der::appendTlv(extensions, der::kSequence,
-                   kInvalidityDateOid + der::tlv(der::kOctetString, when));
+  if (reason) {
+    body.append(kReasonCodeHead, sizeof kReasonCodeHead);
+    body += static_cast<char>(entry.reason);
   }
-  if (!extensions.empty()) der::appendTlv(body, der::kSequence, extensions);
-  der::appendTlv(out.der, der::kSequence, body);
-  return out;
+  // RFC 5280 5.3.2: always GeneralizedTime.
+  if (invalidity) {
+    body.append(kInvalidityDateHead, sizeof kInvalidityDateHead);
+    der::appendGeneralizedTime(body, *entry.invalidityDate);
+  }
+  der::appendTlv(out, der::kSequence, body);
 }
 
 // revokedCertificates, sorted by serial as X509_CRL_sort would; a serial
-// listed twice appears once. Empty when there are none: RFC 5280 5.1.2.6
-// wants the field absent then.
+// listed twice appears once (its first listing). Empty when there are none:
+// RFC 5280 5.1.2.6 wants the field absent then.
 Result<std::string> encodeRevokedList(const std::vector<RevokedEntry>& entries) {
-  std::vector<EncodedEntry> encoded;
-  encoded.reserve(entries.size());
-  std::size_t total = 0;
-  for (const auto& entry : entries) {
-    auto one = encodeEntry(entry);
-    if (!one) return one.error();
-    total += one->der.size();
-    encoded.push_back(std::move(*one));
+  if (entries.empty()) return std::string();
+  std::vector<SortableEntry> sorted(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto hex = normalizeSerialHex(entries[i].serialHex);
+    if (!hex) return makeError("revoked entry: " + hex.error().message);
+    std::string bytes = der::integerContent(*hex);  // <= 21 octets: hex has <= 40 digits
+    std::memcpy(sorted[i].serial.data(), bytes.data(), bytes.size());
+    sorted[i].size = bytes.size();
+    sorted[i].index = i;
+    sorted[i].entry = &entries[i];
   }
-  if (encoded.empty()) return std::string();
-  // Minimal positive INTEGERs: shorter is smaller, equal lengths compare bytewise.
-  auto less = [](const EncodedEntry& a, const EncodedEntry& b) {
-    return a.serial.size() != b.serial.size() ? a.serial.size() < b.serial.size()
-                                              : a.serial < b.serial;
-  };
-  std::stable_sort(encoded.begin(), encoded.end(), less);
+  std::sort(sorted.begin(), sorted.end());
   std::string list;
-  list.reserve(total);
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    if (i > 0 && encoded[i].serial == encoded[i - 1].serial) continue;
-    list += encoded[i].der;
+  list.reserve(entries.size() * 64);
+  std::string body;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0 && sorted[i].serialBytes() == sorted[i - 1].serialBytes()) continue;
+    appendEntry(list, sorted[i], body);
   }
   return der::tlv(der::kSequence, list);
 }
@@ -125,24 +151,6 @@ Result<void> addCrlExtensions(X509_CRL* crl, const CrlRequest& request, X509* is
   }
   return {};
 }
-
-}  // namespace
-
-std::optional<RevocationReason> parseRevocationReason(const std::string& name) {
-  for (const auto& [text, reason] : kReasonNames) {
-    if (name == text) return reason;
-  }
-  return std::nullopt;
-}
-
-std::string revocationReasonName(RevocationReason reason) {
-  for (const auto& [text, value] : kReasonNames) {
-    if (value == reason) return text;  // the first spelling is RFC 5280's
-  }
-  return "unspecified";
-}
-
-namespace {
 
 // The CRL without its entries, built and signed by OpenSSL: version,
 // issuer, dates, extensions and the signature AlgorithmIdentifier.
@@ -204,6 +212,20 @@ Result<std::string> digestSign(const std::string& data, const PrivateKey& key, D
 
 }  // namespace
 
+std::optional<RevocationReason> parseRevocationReason(const std::string& name) {
+  for (const auto& [text, reason] : kReasonNames) {
+    if (name == text) return reason;
+  }
+  return std::nullopt;
+}
+
+std::string revocationReasonName(RevocationReason reason) {
+  for (const auto& [text, value] : kReasonNames) {
+    if (value == reason) return text;  // the first spelling is RFC 5280's
+  }
+  return "unspecified";
+}
+
 // OpenSSL builds and signs the frame (its encoder is fine for a handful of
 // fields); the entries, which can number 100,000, are written as DER here
 // and the whole TBSCertList is signed again.
@@ -237,8 +259,8 @@ Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCe
 
   SignedCrl out;
   // BIT STRING content: 0 unused bits, then the signature.
-  out.der = der::tlv(der::kSequence, *tbs + algorithmDer +
-                                         der::tlv(der::kBitString, std::string(1, '\0') + *signature));
+  std::string signatureValue = der::tlv(der::kBitString, std::string(1, '\0') + *signature);
+  out.der = der::tlv(der::kSequence, *tbs + algorithmDer + signatureValue);
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio(bio.get(), PEM_STRING_X509_CRL, "",
                             reinterpret_cast<const unsigned char*>(out.der.data()),

@@ -1,7 +1,6 @@
 #include "pki/der.h"
 
-#include <cstdio>
-#include <ctime>
+#include <chrono>
 
 namespace revoca::pki::der {
 
@@ -29,21 +28,30 @@ std::string tlv(unsigned char tag, std::string_view content) {
 
 namespace {
 
-std::tm utcOf(TimePoint t) {
-  std::time_t seconds = static_cast<std::time_t>(toUnixSeconds(t));
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return tm;
+void appendDigits(std::string& out, int value, int width) {
+  char digits[4];
+  for (int i = width - 1; i >= 0; --i, value /= 10) digits[i] = static_cast<char>('0' + value % 10);
+  out.append(digits, static_cast<std::size_t>(width));
 }
 
-// UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ".
-std::string formatTime(const std::tm& tm, bool utc) {
-  char text[32];
-  int year = tm.tm_year + 1900;
-  std::snprintf(text, sizeof text, "%0*d%02d%02d%02d%02d%02dZ", utc ? 2 : 4,
-                utc ? year % 100 : year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return tlv(utc ? kUtcTime : kGeneralizedTime, text);
+// UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ". Calendar
+// arithmetic, not gmtime_r, which takes a process-wide lock per call.
+void appendTimeAs(std::string& out, TimePoint t, bool utc) {
+  using namespace std::chrono;
+  auto seconds = floor<std::chrono::seconds>(t);
+  auto day = floor<days>(seconds);
+  year_month_day date(day);
+  hh_mm_ss<std::chrono::seconds> clock(seconds - day);
+  int year = static_cast<int>(date.year());
+  out += static_cast<char>(utc ? kUtcTime : kGeneralizedTime);
+  out += static_cast<char>(utc ? 13 : 15);
+  appendDigits(out, utc ? year % 100 : year, utc ? 2 : 4);
+  appendDigits(out, static_cast<int>(static_cast<unsigned>(date.month())), 2);
+  appendDigits(out, static_cast<int>(static_cast<unsigned>(date.day())), 2);
+  appendDigits(out, static_cast<int>(clock.hours().count()), 2);
+  appendDigits(out, static_cast<int>(clock.minutes().count()), 2);
+  appendDigits(out, static_cast<int>(clock.seconds().count()), 2);
+  out += 'Z';
 }
 
 int hexValue(char c) {
@@ -55,13 +63,25 @@ int hexValue(char c) {
 
 }  // namespace
 
-std::string time(TimePoint t) {
-  std::tm tm = utcOf(t);
-  int year = tm.tm_year + 1900;
-  return formatTime(tm, year >= 1950 && year < 2050);
+void appendTime(std::string& out, TimePoint t) {
+  int year = static_cast<int>(
+      std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t)).year());
+  appendTimeAs(out, t, year >= 1950 && year < 2050);
 }
 
-std::string generalizedTime(TimePoint t) { return formatTime(utcOf(t), false); }
+void appendGeneralizedTime(std::string& out, TimePoint t) { appendTimeAs(out, t, false); }
+
+std::string time(TimePoint t) {
+  std::string out;
+  appendTime(out, t);
+  return out;
+}
+
+std::string generalizedTime(TimePoint t) {
+  std::string out;
+  appendGeneralizedTime(out, t);
+  return out;
+}
 
 std::string integerContent(const std::string& hex) {
   std::string bytes;
@@ -82,9 +102,13 @@ std::optional<Element> read(std::string_view der, std::size_t at) {
   std::size_t pos = at + 2;
   if (length & 0x80) {
     std::size_t octets = length & 0x7F;
-    if (octets == 0 || octets > sizeof(std::size_t) || pos + octets > der.size()) return std::nullopt;
+    if (octets == 0 || octets > sizeof(std::size_t) || pos + octets > der.size()) {
+      return std::nullopt;
+    }
     length = 0;
-    for (std::size_t i = 0; i < octets; ++i) length = length << 8 | static_cast<unsigned char>(der[pos++]);
+    for (std::size_t i = 0; i < octets; ++i) {
+      length = length << 8 | static_cast<unsigned char>(der[pos++]);
+    }
   }
   if (length > der.size() - pos) return std::nullopt;
   element.contentStart = pos;

@@ -29,6 +29,8 @@ std::string tlv(unsigned char tag, std::string_view content);
 // seconds, "Z". The whole TLV.
 std::string time(TimePoint t);
 std::string generalizedTime(TimePoint t);  // always GeneralizedTime
+void appendTime(std::string& out, TimePoint t);
+void appendGeneralizedTime(std::string& out, TimePoint t);
 
 // The content octets of a non-negative INTEGER given as canonical hex
 // (as normalizeSerialHex returns it): minimal, with a 0x00 pad when the top

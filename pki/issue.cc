@@ -81,7 +81,8 @@ Result<void> addConstraintsAndUsage(X509* cert, const IssueRequest& request, boo
       return opensslFailure("basicConstraints pathLength");
     }
   }
-  if (auto r = addExtension(cert, NID_basic_constraints, constraints.get(), true, "basicConstraints");
+  if (auto r = addExtension(cert, NID_basic_constraints, constraints.get(), true,
+                            "basicConstraints");
       !r) {
     return r;
   }
@@ -139,7 +140,8 @@ Result<void> addSubjectAltName(X509* cert, const IssueRequest& request) {
     OpensslPtr<ASN1_IA5STRING, ASN1_IA5STRING_free> text(ASN1_IA5STRING_new());
     GeneralNamePtr name(GENERAL_NAME_new());
     if (dns.empty()) return makeError("subjectAltName DNS name is empty");
-    if (!text || !name || ASN1_STRING_set(text.get(), dns.data(), static_cast<int>(dns.size())) != 1) {
+    if (!text || !name ||
+        ASN1_STRING_set(text.get(), dns.data(), static_cast<int>(dns.size())) != 1) {
       return opensslFailure("subjectAltName DNS " + dns);
     }
     GENERAL_NAME_set0_value(name.get(), GEN_DNS, text.release());
@@ -211,7 +213,8 @@ Result<void> addOcspAccess(X509* cert, const std::vector<std::string>& urls) {
 
 Result<void> checkIssuer(const Certificate* issuerCert, const PrivateKey* issuerKey) {
   if ((issuerCert == nullptr) != (issuerKey == nullptr)) {
-    return makeError("give both the issuer certificate and its key, or neither for a self-signed CA");
+    return makeError(
+        "give both the issuer certificate and its key, or neither for a self-signed CA");
   }
   if (issuerCert == nullptr) return {};
   if (X509_check_ca(issuerCert->get()) == 0) {

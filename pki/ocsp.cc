@@ -86,11 +86,12 @@ Result<void> addAnswer(OCSP_BASICRESP* basic, const SingleAnswer& answer) {
 // OCSP_copy_nonce would copy it: clients compare the two exactly.
 Result<void> addNonce(OCSP_BASICRESP* basic, const std::string& nonce) {
   Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
-  if (!value || ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(nonce.data()),
-                                      static_cast<int>(nonce.size())) != 1) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(nonce.data());
+  if (!value || ASN1_OCTET_STRING_set(value.get(), bytes, static_cast<int>(nonce.size())) != 1) {
     return opensslFailure("OCSP nonce");
   }
-  X509ExtensionPtr ext(X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_Nonce, 0, value.get()));
+  X509ExtensionPtr ext(
+      X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_Nonce, 0, value.get()));
   if (!ext || OCSP_BASICRESP_add_ext(basic, ext.get(), -1) != 1) {
     return opensslFailure("OCSP nonce");
   }

@@ -56,7 +56,9 @@ std::vector<std::string> crlUrlsOf(const Certificate& cert) {
 std::vector<std::string> ocspUrlsOf(const Certificate& cert) {
   std::vector<std::string> urls;
   STACK_OF(OPENSSL_STRING)* list = X509_get1_ocsp(cert.get());
-  for (int i = 0; i < sk_OPENSSL_STRING_num(list); ++i) urls.push_back(sk_OPENSSL_STRING_value(list, i));
+  for (int i = 0; i < sk_OPENSSL_STRING_num(list); ++i) {
+    urls.push_back(sk_OPENSSL_STRING_value(list, i));
+  }
   X509_email_free(list);
   return urls;
 }
@@ -107,7 +109,8 @@ TEST(CertificateTest, AuthorityExtensions) {
   EXPECT_EQ(X509_get_version(ca), X509_VERSION_3);
   EXPECT_EQ(X509_check_ca(ca), 1);
   EXPECT_EQ(X509_get_pathlen(ca), -1) << "no pathLength asked for";
-  EXPECT_EQ(X509_get_key_usage(ca), unsigned{KU_KEY_CERT_SIGN | KU_CRL_SIGN | KU_DIGITAL_SIGNATURE});
+  EXPECT_EQ(X509_get_key_usage(ca),
+            unsigned{KU_KEY_CERT_SIGN | KU_CRL_SIGN | KU_DIGITAL_SIGNATURE});
   EXPECT_EQ(X509_get_extension_flags(ca) & EXFLAG_XKUSAGE, 0u) << "no EKU on a CA";
   int critical = 0;
   auto* bc = static_cast<BASIC_CONSTRAINTS*>(
@@ -138,7 +141,8 @@ TEST(CertificateTest, LeafExtensions) {
   EXPECT_EQ(X509_check_ip_asc(s, "2001:db8::1", 0), 1);
   EXPECT_EQ(crlUrlsOf(server.cert), std::vector<std::string>{kCrlUrl});
   EXPECT_EQ(ocspUrlsOf(server.cert), std::vector<std::string>{kOcspUrl});
-  EXPECT_EQ(octets(X509_get0_authority_key_id(s)), octets(X509_get0_subject_key_id(root.cert.get())));
+  EXPECT_EQ(octets(X509_get0_authority_key_id(s)),
+            octets(X509_get0_subject_key_id(root.cert.get())));
   EXPECT_NE(octets(X509_get0_subject_key_id(s)), octets(X509_get0_subject_key_id(root.cert.get())));
   EXPECT_EQ(X509_check_purpose(s, X509_PURPOSE_SSL_SERVER, 0), 1);
   EXPECT_EQ(X509_check_purpose(client.cert.get(), X509_PURPOSE_SSL_CLIENT, 0), 1);
@@ -220,12 +224,11 @@ TEST(CertificateTest, PemAndDerRoundTrips) {
 
 TEST(CertificateTest, ParsersRejectWhatIsNotACertificate) {
   Issued root = makeCa("root");
+  const std::string broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
   EXPECT_FALSE(Certificate::fromPem("").ok());
-  EXPECT_FALSE(Certificate::fromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
+  EXPECT_FALSE(Certificate::fromPem(broken).ok());
   EXPECT_FALSE(Certificate::allFromPem("no pem here").ok());
-  EXPECT_FALSE(Certificate::allFromPem(root.cert.toPem() +
-                                       "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-                   .ok());
+  EXPECT_FALSE(Certificate::allFromPem(root.cert.toPem() + broken).ok());
   EXPECT_FALSE(Certificate::fromDer("").ok());
   EXPECT_FALSE(Certificate::fromDer("\x30\x03\x02\x01\x01").ok());
   auto trailing = Certificate::fromDer(root.cert.toDer() + "x");
@@ -238,8 +241,8 @@ TEST(CertificateTest, IssueRejectsBadRequests) {
   Issued other = makeCa("other");
   Issued leaf = makeLeaf(root, "leaf");
   PrivateKey key = unwrap(PrivateKey::generate({}));
-  auto expectError = [&](IssueRequest request, const Certificate* issuer, const PrivateKey* issuerKey,
-                         const std::string& words) {
+  auto expectError = [&](IssueRequest request, const Certificate* issuer,
+                         const PrivateKey* issuerKey, const std::string& words) {
     auto result = issueCertificate(request, key, issuer, issuerKey);
     ASSERT_FALSE(result.ok()) << words;
     EXPECT_NE(result.error().message.find(words), std::string::npos) << result.error().message;

@@ -17,7 +17,8 @@ TEST(DerTest, LengthsUseShortAndLongForms) {
 }
 
 TEST(DerTest, ReadWalksWhatTlvWrote) {
-  std::string two = der::tlv(der::kInteger, "\x01") + der::tlv(der::kSequence, std::string(300, 'y'));
+  std::string two =
+      der::tlv(der::kInteger, "\x01") + der::tlv(der::kSequence, std::string(300, 'y'));
   auto first = der::read(two, 0);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->tag, der::kInteger);

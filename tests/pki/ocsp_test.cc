@@ -23,7 +23,8 @@ std::string derOfRequest(OCSP_REQUEST* request) {
 
 OCSP_CERTID* sha256Id(const Certificate& leaf, const Certificate& issuer) {
   return OCSP_cert_id_new(EVP_sha256(), X509_get_subject_name(issuer.get()),
-                          X509_get0_pubkey_bitstr(issuer.get()), X509_get0_serialNumber(leaf.get()));
+                          X509_get0_pubkey_bitstr(issuer.get()),
+                          X509_get0_serialNumber(leaf.get()));
 }
 
 // A client's request, built the way OpenSSL clients (and EMQX's peers) do.
@@ -37,11 +38,10 @@ class OcspRequestBuilder {
     OCSP_request_add0_id(request_, id);
     return *this;
   }
-  OcspRequestBuilder& nonce(const std::string& value = "") {
-    OCSP_request_add1_nonce(request_,
-                            value.empty() ? nullptr
-                                          : reinterpret_cast<unsigned char*>(const_cast<char*>(value.data())),
-                            value.empty() ? -1 : static_cast<int>(value.size()));
+  // Empty: 16 random bytes, as OpenSSL clients send.
+  OcspRequestBuilder& nonce(std::string value = "") {
+    auto* bytes = value.empty() ? nullptr : reinterpret_cast<unsigned char*>(value.data());
+    OCSP_request_add1_nonce(request_, bytes, value.empty() ? -1 : static_cast<int>(value.size()));
     return *this;
   }
   std::string der() const { return derOfRequest(request_); }

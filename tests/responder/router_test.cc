@@ -16,6 +16,13 @@ using testing::FakeClock;
 using testing::kNow;
 using testing::MockRevocationSource;
 
+OcspReply reply(std::string der, OcspOutcome outcome) {
+  OcspReply r;
+  r.der = std::move(der);
+  r.outcome = outcome;
+  return r;
+}
+
 Request makeRequest(http::verb method, std::string target, std::string body = {}) {
   Request request{method, std::move(target), 11};
   request.body() = std::move(body);
@@ -64,7 +71,7 @@ TEST_F(RouterTest, CrlPathNeedsExactlyThreeSegments) {
 TEST_F(RouterTest, OcspGetRequestMayStartWithASlash) {
   // base64 that begins with '/' gives "<ca>//..." in the path.
   const std::string der{"\xfc\x00\x01", 3};  // base64 "/AAB"
-  EXPECT_CALL(*source_, ocsp("t", "ca", der)).WillOnce(Return(OcspReply{.der = "r"}));
+  EXPECT_CALL(*source_, ocsp("t", "ca", der)).WillOnce(Return(reply("r", OcspOutcome::Good)));
   Response response = router_.handle(makeRequest(http::verb::get, "/ocsp/t/ca//AAB"));
   EXPECT_EQ(response.result(), http::status::ok);
   EXPECT_EQ(response.body(), "r");
@@ -72,7 +79,7 @@ TEST_F(RouterTest, OcspGetRequestMayStartWithASlash) {
 
 TEST_F(RouterTest, OcspReplyWithoutTimesHasNoCacheHeaders) {
   ON_CALL(*source_, ocsp(_, _, _))
-      .WillByDefault(Return(OcspReply{.der = "x", .outcome = OcspOutcome::Unauthorized}));
+      .WillByDefault(Return(reply("x", OcspOutcome::Unauthorized)));
   Response response = router_.handle(makeRequest(http::verb::post, "/ocsp/t/ca", "req"));
   EXPECT_EQ(response.result(), http::status::ok);
   EXPECT_EQ(response.count(http::field::cache_control), 0u);

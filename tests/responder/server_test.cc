@@ -13,6 +13,7 @@
 namespace revoca::responder {
 namespace {
 
+namespace http = boost::beast::http;
 using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;

@@ -7,12 +7,16 @@
 #include <string>
 #include <string_view>
 
+// GCC 12 reports a false maybe-uninitialized inside Beast's response parser.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 
 namespace revoca::responder::testing {
 
@@ -52,8 +56,8 @@ class TestClient {
                                       std::string_view ifNoneMatch = {}) {
     http::request<http::string_body> req{method, std::string(target), 11};
     req.set(http::field::host, "localhost");
-    if (!contentType.empty()) req.set(http::field::content_type, contentType);
-    if (!ifNoneMatch.empty()) req.set(http::field::if_none_match, ifNoneMatch);
+    if (!contentType.empty()) req.set(http::field::content_type, beast::string_view(contentType.data(), contentType.size()));
+    if (!ifNoneMatch.empty()) req.set(http::field::if_none_match, beast::string_view(ifNoneMatch.data(), ifNoneMatch.size()));
     if (!body.empty() || method == http::verb::post) {
       req.body() = std::move(body);
       req.prepare_payload();
