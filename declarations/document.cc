@@ -29,6 +29,26 @@ std::string peekScalar(const YAML::Node& document, const char* key) {
   return value.IsDefined() && value.IsScalar() ? value.Scalar() : "";
 }
 
+// YAML aliases let a few lines stand for a huge tree ("billion laughs") or
+// a cyclic one (`spec: &a {x: *a}`); such a document is refused before
+// anything walks the whole of it. Real declarations, pod templates included,
+// stay far below these limits.
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxNodes = 100000;
+
+bool withinLimits(const YAML::Node& node, int depth, std::size_t& nodes) {
+  if (depth > kMaxDepth || ++nodes > kMaxNodes) return false;
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it)
+      if (!withinLimits(it->first, depth + 1, nodes) || !withinLimits(it->second, depth + 1, nodes))
+        return false;
+  } else if (node.IsSequence()) {
+    for (const YAML::Node& item : node)
+      if (!withinLimits(item, depth + 1, nodes)) return false;
+  }
+  return true;
+}
+
 // Length-prefixed scalars and sorted map entries: equal specs give equal text.
 void canonicalText(const YAML::Node& node, std::string& out) {
   if (!node.IsDefined()) {  // no spec at all: the same as an empty one
@@ -98,28 +118,26 @@ class DocumentReader {
 
  private:
   void readApiVersion() {
-    std::string apiVersion;
-    root_.readString("apiVersion", apiVersion);
     std::string wanted = std::string(kGroup) + "/" + std::string(kVersion);
-    if (apiVersion.empty())
-      root_.fail("apiVersion", "required; add apiVersion: " + wanted);
-    else if (apiVersion != wanted)
+    std::string apiVersion;
+    // requireString reports a missing value and a wrong type, each once.
+    if (!root_.requireString("apiVersion", apiVersion, "apiVersion: " + wanted)) return;
+    if (apiVersion != wanted)
       root_.fail("apiVersion",
                  "\"" + apiVersion + "\" is not a version this revoca reads; write apiVersion: " + wanted);
   }
 
   void readKind() {
     std::string kind;
-    if (!root_.readString("kind", kind)) {
-      root_.fail("kind", std::string("required; add kind: ") + kKindList);
-    } else if (isKnownKind(kind)) {
+    if (!root_.requireString("kind", kind, std::string("kind: ") + kKindList)) return;
+    if (isKnownKind(kind)) {
       kind_ = kind;
-    } else {
-      std::string message = "unknown kind \"" + kind + "\"";
-      if (std::optional<std::string> suggestion = suggestField(kind, kKinds))
-        message += " (did you mean " + *suggestion + "?)";
-      root_.fail("kind", message + "; write " + kKindList);
+      return;
     }
+    std::string message = "unknown kind \"" + kind + "\"";
+    if (std::optional<std::string> suggestion = suggestField(kind, kKinds))
+      message += " (did you mean " + *suggestion + "?)";
+    root_.fail("kind", message + "; write " + kKindList);
   }
 
   void readMetadata() {
@@ -202,6 +220,14 @@ void parseDocument(const YAML::Node& document, const std::string& source, Declar
   std::string group = apiVersion.substr(0, apiVersion.find('/'));
   bool ours = apiVersion.empty() ? isKnownKind(kind) : group == kGroup;
   if (!ours) return;
+  std::size_t nodes = 0;
+  if (!withinLimits(document, 0, nodes)) {
+    out.errors.push_back({source, kind, "", "",
+                          "the document is nested deeper than " + std::to_string(kMaxDepth) +
+                              " levels or expands to more than " + std::to_string(kMaxNodes) +
+                              " values; write it out without anchors that refer to themselves or repeat"});
+    return;
+  }
   try {
     DocumentReader(document, source, out).read();
   } catch (const YAML::Exception& e) {

@@ -78,6 +78,30 @@ TEST(DeclarationErrors, MissingNameIsTheOnlyComplaint) {
   EXPECT_EQ(set.errors[0].object, "");
 }
 
+TEST(DeclarationErrors, EnvelopeFieldOfTheWrongTypeIsReportedOnce) {
+  DeclarationSet set = parse("apiVersion: revoca.io/v1alpha1\nkind: {name: Vault}\nmetadata: {name: v}\n");
+  ASSERT_EQ(set.errors.size(), 1u) << allErrors(set);
+  EXPECT_EQ(set.errors[0].field, "kind");
+  EXPECT_NE(set.errors[0].message.find("expected a string, got a map"), std::string::npos);
+}
+
+TEST(DeclarationErrors, SelfReferencingAnchorsAreRefused) {
+  DeclarationSet set = parse("apiVersion: revoca.io/v1alpha1\nkind: Vault\nmetadata: {name: v}\n"
+                             "spec: &loop\n  distribute: *loop\n");
+  ASSERT_EQ(set.errors.size(), 1u) << allErrors(set);
+  EXPECT_NE(set.errors[0].message.find("without anchors that refer to themselves"), std::string::npos);
+  // Exponential expansion ("billion laughs") too.
+  std::string laughs = "apiVersion: revoca.io/v1alpha1\nkind: Vault\nmetadata: {name: v}\na0: &a0 [x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string previous = "*a" + std::to_string(i - 1);
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + previous + ", " + previous + ", " +
+              previous + ", " + previous + ", " + previous + ", " + previous + ", " + previous + ", " + previous + "]\n";
+  }
+  set = parse(laughs);
+  ASSERT_EQ(set.errors.size(), 1u) << allErrors(set);
+  EXPECT_NE(set.errors[0].message.find("expands to more than"), std::string::npos);
+}
+
 TEST(DeclarationErrors, DocumentThatIsNotAMap) {
   DeclarationSet set = parse("- apiVersion: revoca.io/v1alpha1\n");
   ASSERT_EQ(set.errors.size(), 1u);
