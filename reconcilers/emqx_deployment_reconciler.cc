@@ -46,7 +46,10 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
   status.message = "EMQX environment for deployment " + target + " (" + std::to_string(env->size()) + " variables)";
   status.facts["deployment"] = target;
   for (const auto& var : *env)
-    if (var.name.find("OCSP__RESPONDER_URL") != std::string::npos) status.facts["ocspResponderUrl"] = var.value;
+    if (var.name.find("OCSP__RESPONDER_URL") != std::string::npos)
+      status.facts["ocspResponderUrl"] = var.value.size() >= 2 && var.value.front() == '"'
+                                             ? var.value.substr(1, var.value.size() - 2)  // HOCON quotes off
+                                             : var.value;
   return status;
 }
 
