@@ -140,7 +140,10 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
   ca.parent = parent ? std::optional(parent->key) : std::nullopt;
 
   const CaVersionRecord* current = ca.record.current();
-  if (!current || clock_.now() >= caRenewalTime(*current, ca.spec)) {
+  // An intermediate cut short by its parent's version would get the same
+  // notAfter again: it rotates once the parent has rotated.
+  bool cappedByParent = current && parent && current->notAfter >= parent->current().cert.notAfter();
+  if (!current || (clock_.now() >= caRenewalTime(*current, ca.spec) && !cappedByParent)) {
     int next = current ? current->version + 1 : 1;
     auto version = createVersion(ca, next, parent);
     if (!version) {

@@ -62,9 +62,14 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
                      " does not exist or is in a cycle; create it or fix the name";
     status_.report("CertificateAuthority", ca.meta, status);
   }
+  // A renewal time already past is one the CA waits out (an intermediate
+  // waits for its parent to rotate): the regular interval looks again.
+  TimePoint now = context_.clock.now();
   for (const auto& ca : declarations.authorities)
-    if (const ActiveCa* active = context_.authorities.active(ca.key()))
-      wakeup = std::min(wakeup, caRenewalTime(*active->record.current(), active->spec));
+    if (const ActiveCa* active = context_.authorities.active(ca.key())) {
+      TimePoint renewal = caRenewalTime(*active->record.current(), active->spec);
+      if (renewal > now) wakeup = std::min(wakeup, renewal);
+    }
 }
 
 TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
@@ -94,9 +99,14 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
     if (vault) {
       std::string conflict;
       for (const auto& deployment : vault->spec.distributeDeployments) {
-        auto [owner, inserted] = deploymentOwner.emplace(std::pair{secret.meta.namespace_, deployment}, secret.meta.name);
-        if (!inserted && owner->second != secret.meta.name) conflict = deployment + " already receives VaultSecret " + owner->second;
+        auto owner = deploymentOwner.find(std::pair{secret.meta.namespace_, deployment});
+        if (owner != deploymentOwner.end() && owner->second != secret.meta.name)
+          conflict = deployment + " already receives VaultSecret " + owner->second;
       }
+      // A refused secret publishes nowhere, so it claims no deployment.
+      if (conflict.empty())
+        for (const auto& deployment : vault->spec.distributeDeployments)
+          deploymentOwner.emplace(std::pair{secret.meta.namespace_, deployment}, secret.meta.name);
       if (!conflict.empty()) {
         ObjectStatus status;
         status.observedGeneration = secret.meta.generation;
@@ -108,7 +118,9 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
       }
     }
     auto outcome = reconcileVaultSecret(context_, secret, vault);
-    if (outcome.renewalTime) wakeup = std::min(wakeup, *outcome.renewalTime);
+    // Past: it waits for its CA to rotate; the regular interval looks again.
+    if (outcome.renewalTime && *outcome.renewalTime > context_.clock.now())
+      wakeup = std::min(wakeup, *outcome.renewalTime);
     status_.report("VaultSecret", secret.meta, outcome.status);
   }
 

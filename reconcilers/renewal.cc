@@ -41,7 +41,11 @@ ReissueReason decideReissue(const SecretFacts& facts, const AutoCertSpec& spec, 
       facts.liveCaVersions.end())
     return ReissueReason::CaVersionRetired;
   if (facts.revoked) return ReissueReason::Revoked;
-  if (now >= secretRenewalTime(record, spec, objectKey)) return ReissueReason::NearExpiry;
+  if (now >= secretRenewalTime(record, spec, objectKey)) {
+    // Capped by the signing CA version: re-issuing would only repeat itself.
+    if (facts.signerNotAfter && *facts.signerNotAfter <= record.notAfter) return ReissueReason::None;
+    return ReissueReason::NearExpiry;
+  }
   return ReissueReason::None;
 }
 

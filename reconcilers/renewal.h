@@ -2,6 +2,7 @@
 // When certificates are renewed: the pure decisions, in one place
 // (cert-manager keeps its renewal maths in one file too).
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct SecretFacts {
   std::int64_t generation = 0;
   bool revoked = false;
   std::vector<int> liveCaVersions;
+  // notAfter of the CA version that would sign a new certificate. A new
+  // certificate cannot outlive it, so when the current one already ends
+  // there, renewing for NearExpiry gains nothing: it waits for the CA to rotate.
+  std::optional<TimePoint> signerNotAfter;
 };
 
 // An ordered chain of checks, first match wins (cert-manager's policies).

@@ -53,6 +53,7 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   facts.generation = secret.meta.generation;
   facts.liveCaVersions = ca->liveVersions;
   facts.revoked = record && context.authorities.isRevoked(caKey, record->serialHex);
+  facts.signerNotAfter = ca->record.current()->notAfter;
   ReissueReason reason = decideReissue(facts, spec, secret.key().str(), context.clock.now());
   if (reason != ReissueReason::None) {
     auto issued = issueFor(context, secret, caKey);
@@ -75,6 +76,9 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   }
 
   TimePoint renewal = secretRenewalTime(*record, spec, secret.key().str());
+  // A certificate cut short by its CA version is renewed when that version rotates.
+  if (record->notAfter >= ca->record.current()->notAfter)
+    renewal = std::max(renewal, caRenewalTime(*ca->record.current(), ca->spec));
   ObjectStatus status;
   status.observedGeneration = secret.meta.generation;
   status.ready = true;

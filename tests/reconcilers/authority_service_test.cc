@@ -1,0 +1,397 @@
+#include "reconcilers/authority_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "reconcilers/renewal.h"
+#include "tests/reconcilers/fakes.h"
+#include "tests/reconcilers/openssl_checks.h"
+
+namespace revoca {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::FakeClock;
+using testing::FakeStateStore;
+using testing::kDay;
+using testing::kHour;
+using testing::ParsedCrl;
+using testing::unwrap;
+
+const std::string kCrlTemplate = "http://api.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}";
+const std::string kOcspTemplate = "http://api.internal:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}";
+const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
+
+CertificateAuthority caDeclaration(const std::string& name, std::optional<std::string> parent = std::nullopt) {
+  CertificateAuthority ca;
+  ca.meta.namespace_ = "default";
+  ca.meta.name = name;
+  ca.spec.ttl = 100 * kDay;
+  ca.spec.renewThreshold = 30 * kDay;
+  ca.spec.crlValidity = kDay;
+  ca.spec.issuingCa = parent;
+  ca.spec.crlDistUrls = {kCrlTemplate};
+  ca.spec.ocspResponderUrls = {kOcspTemplate};
+  return ca;
+}
+
+class AuthorityServiceTest : public ::testing::Test {
+ protected:
+  const TimePoint start = testing::nowSeconds();
+  FakeClock clock{start};
+  FakeStateStore store;
+  CaRegistry registry{clock};
+  AuthorityService service{store, registry, clock};
+  TenantInfo tenant{"default", kUuid};
+  CertificateAuthority ca = caDeclaration("mqtt-ca");
+  ObjectKey key{"default", "mqtt-ca"};
+
+  const ActiveCa& reconcile(const CertificateAuthority& declaration) {
+    return *unwrap(service.reconcileCa(declaration, tenant));
+  }
+  const ActiveCa& reconcile() { return reconcile(ca); }
+  IssuedLeaf issue(Seconds ttl, const std::string& host = "mqtt.emqx.internal") {
+    return unwrap(service.issue(key, LeafRequest{host, {}, pki::CertType::Server, ttl}));
+  }
+  std::uint64_t crlNumber(int version) {
+    auto crl = registry.crlOf(key, version);
+    return crl ? crl->crlNumber : 0;
+  }
+};
+
+TEST_F(AuthorityServiceTest, FirstReconcileCreatesVersionOneAndSavesIt) {
+  const ActiveCa& active = reconcile();
+  ASSERT_EQ(store.cas.count(key), 1u);
+  const CaRecord& saved = store.cas[key];
+  ASSERT_EQ(saved.versions.size(), 1u);
+  EXPECT_EQ(saved.versions[0].version, 1);
+  EXPECT_EQ(store.saveCaCalls, 1);
+  EXPECT_EQ(active.liveVersions, std::vector<int>{1});
+  EXPECT_EQ(active.trustPem, saved.versions[0].certPem);
+  EXPECT_EQ(active.chainPem, "");  // a root is never sent after a leaf
+
+  pki::Certificate cert = unwrap(pki::Certificate::fromPem(saved.versions[0].certPem));
+  EXPECT_EQ(cert.subjectCommonName(), "mqtt-ca");
+  EXPECT_EQ(cert.notAfter(), start + ca.spec.ttl);
+  EXPECT_TRUE(testing::signedBy(cert, cert));
+  EXPECT_TRUE(registry.hasAuthority(key));
+
+  auto crl = registry.crlOf(key, 1);
+  ASSERT_TRUE(crl.has_value());
+  ParsedCrl parsed(crl->der);
+  EXPECT_TRUE(parsed.signedBy(cert));
+  EXPECT_EQ(parsed.number(), 1);
+  EXPECT_EQ(parsed.entryCount(), 0);
+  EXPECT_THAT(parsed.issuingDistributionPoint(), ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-ca/1"));
+  EXPECT_EQ(crl->nextUpdate, start + ca.spec.crlValidity);
+}
+
+TEST_F(AuthorityServiceTest, SecondReconcileCreatesNothing) {
+  std::string first = reconcile().record.current()->certPem;
+  clock.advance(kHour);
+  const ActiveCa& again = reconcile();
+  EXPECT_EQ(store.saveCaCalls, 1);
+  EXPECT_EQ(store.cas[key].versions.size(), 1u);
+  EXPECT_EQ(again.record.current()->certPem, first);
+  EXPECT_EQ(crlNumber(1), 1u);  // the CRL is fresh: not signed again
+}
+
+TEST_F(AuthorityServiceTest, RestartReusesTheStoredVersion) {
+  std::string first = reconcile().record.current()->certPem;
+  CaRegistry freshRegistry(clock);
+  AuthorityService restarted(store, freshRegistry, clock);
+  const ActiveCa& active = *unwrap(restarted.reconcileCa(ca, tenant));
+  EXPECT_EQ(store.saveCaCalls, 1);
+  EXPECT_EQ(active.record.current()->certPem, first);
+  // The CRL number keeps growing across the restart.
+  EXPECT_EQ(freshRegistry.crlOf(key, 1)->crlNumber, 2u);
+}
+
+TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLeavesLive) {
+  const CaVersionRecord v1 = *reconcile().record.current();
+  IssuedLeaf leaf = issue(90 * kDay);
+  EXPECT_EQ(leaf.caVersion, 1);
+  TimePoint renewal = caRenewalTime(v1, ca.spec);
+  ASSERT_LT(renewal, leaf.notAfter);
+
+  clock.set(renewal - Seconds(1));
+  EXPECT_EQ(reconcile().record.versions.size(), 1u);
+  EXPECT_EQ(store.saveCaCalls, 1);
+
+  clock.set(renewal);
+  const ActiveCa& rotated = reconcile();
+  ASSERT_EQ(rotated.record.versions.size(), 2u);
+  EXPECT_EQ(rotated.record.current()->version, 2);
+  EXPECT_EQ(store.cas[key].versions.size(), 2u);
+  EXPECT_EQ(store.saveCaCalls, 2);
+  EXPECT_EQ(rotated.liveVersions, (std::vector<int>{1, 2}));
+  EXPECT_EQ(rotated.current().version, 2);
+
+  // ca-cert.pem carries both, so clients trust either during the overlap.
+  auto trust = unwrap(pki::Certificate::allFromPem(rotated.trustPem));
+  ASSERT_EQ(trust.size(), 2u);
+  EXPECT_EQ(trust[0].toPem(), v1.certPem);
+  EXPECT_EQ(trust[1].toPem(), rotated.record.versions[1].certPem);
+  EXPECT_NE(trust[0].serialHex(), trust[1].serialHex());
+
+  // Both versions have a CRL; new leaves come from version 2.
+  EXPECT_TRUE(registry.crlOf(key, 1).has_value());
+  EXPECT_TRUE(registry.crlOf(key, 2).has_value());
+  EXPECT_THAT(ParsedCrl(registry.crlOf(key, 2)->der).issuingDistributionPoint(),
+              ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-ca/2"));
+  EXPECT_EQ(issue(kDay).caVersion, 2);
+
+  // Still live one second before the last version-1 leaf expires.
+  clock.set(leaf.notAfter - Seconds(1));
+  EXPECT_EQ(reconcile().liveVersions, (std::vector<int>{1, 2}));
+
+  clock.set(leaf.notAfter);
+  const ActiveCa& after = reconcile();
+  EXPECT_EQ(after.liveVersions, std::vector<int>{2});
+  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(after.trustPem)).size(), 1u);
+  EXPECT_EQ(after.trustPem, after.record.current()->certPem);
+  EXPECT_FALSE(registry.crlOf(key, 1).has_value());
+  EXPECT_EQ(after.record.versions.size(), 2u);  // the record keeps history; only the live set shrinks
+}
+
+TEST_F(AuthorityServiceTest, RestartDuringTheOverlapKeepsBothVersionsLive) {
+  const CaVersionRecord v1 = *reconcile().record.current();
+  IssuedLeaf leaf = issue(90 * kDay);
+  clock.set(caRenewalTime(v1, ca.spec));
+  ASSERT_EQ(reconcile().liveVersions, (std::vector<int>{1, 2}));
+
+  CaRegistry freshRegistry(clock);
+  AuthorityService restarted(store, freshRegistry, clock);
+  const ActiveCa& active = *unwrap(restarted.reconcileCa(ca, tenant));
+  EXPECT_EQ(active.liveVersions, (std::vector<int>{1, 2}));  // the ledger says version 1 still signs a live leaf
+  EXPECT_EQ(store.saveCaCalls, 2);
+  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(active.trustPem)).size(), 2u);
+  EXPECT_EQ(freshRegistry.latestLeafExpiry(key).at(1), leaf.notAfter);
+}
+
+TEST_F(AuthorityServiceTest, RotationWithoutLiveLeavesDropsTheOldVersionAtOnce) {
+  const CaVersionRecord v1 = *reconcile().record.current();
+  clock.set(caRenewalTime(v1, ca.spec));
+  EXPECT_EQ(reconcile().liveVersions, std::vector<int>{2});
+}
+
+TEST_F(AuthorityServiceTest, IssueWritesTheLedgerBeforeReturning) {
+  reconcile();
+  IssuedLeaf leaf = issue(30 * kDay);
+  ASSERT_EQ(store.ledgers[key].size(), 1u);
+  const IssuedCertificate& line = store.ledgers[key][0];
+  EXPECT_EQ(line.serialHex, leaf.serialHex);
+  EXPECT_EQ(line.caVersion, 1);
+  EXPECT_EQ(line.notAfter, leaf.notAfter);
+  EXPECT_EQ(line.subject, "mqtt.emqx.internal");
+  EXPECT_EQ(registry.issuedCount(key), 1u);
+  EXPECT_EQ(leaf.notAfter, clock.now() + 30 * kDay);
+  EXPECT_EQ(leaf.notBefore, clock.now() - Seconds(30));
+
+  pki::Certificate cert = unwrap(pki::Certificate::fromPem(leaf.certPem));
+  EXPECT_EQ(cert.serialHex(), leaf.serialHex);
+  EXPECT_TRUE(testing::signedBy(cert, service.active(key)->current().cert));
+  EXPECT_EQ(cert.subjectCommonName(), "mqtt.emqx.internal");
+  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(leaf.certPem)).size(), 1u);
+  EXPECT_THAT(leaf.keyPem, HasSubstr("PRIVATE KEY"));
+}
+
+TEST_F(AuthorityServiceTest, IssueFailsWithoutCertificateWhenTheLedgerCannotBeWritten) {
+  reconcile();
+  store.failAppendIssued = true;
+  auto leaf = service.issue(key, LeafRequest{"mqtt.emqx.internal", {}, pki::CertType::Server, kDay});
+  ASSERT_FALSE(leaf.ok());
+  EXPECT_THAT(leaf.error().message, HasSubstr("recording serial"));
+  EXPECT_EQ(registry.issuedCount(key), 0u);
+}
+
+TEST_F(AuthorityServiceTest, IssueCapsNotAfterAtTheSigningVersion) {
+  const ActiveCa& active = reconcile();
+  IssuedLeaf leaf = issue(1000 * kDay);
+  EXPECT_EQ(leaf.notAfter, active.record.current()->notAfter);
+  EXPECT_EQ(unwrap(pki::Certificate::fromPem(leaf.certPem)).notAfter(), active.current().cert.notAfter());
+}
+
+TEST_F(AuthorityServiceTest, IssueEmbedsTheRenderedRevocationUrls) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  pki::Certificate cert = unwrap(pki::Certificate::fromPem(leaf.certPem));
+  EXPECT_THAT(testing::crlDistributionUrls(cert),
+              ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-ca/1"));
+  EXPECT_THAT(testing::ocspUrls(cert), ElementsAre("http://api.internal:4664/ocsp/" + kUuid + "/mqtt-ca"));
+  // The CRL's Issuing Distribution Point is the certificate's CRL DP.
+  EXPECT_EQ(ParsedCrl(registry.crlOf(key, 1)->der).issuingDistributionPoint(), testing::crlDistributionUrls(cert));
+}
+
+TEST_F(AuthorityServiceTest, IssuePutsIpAltNamesInIpEntries) {
+  reconcile();
+  IssuedLeaf leaf = unwrap(service.issue(
+      key, LeafRequest{"mqtt.emqx.internal", {"10.1.2.3", "mqtt.emqx.internal", "alt.example"}, pki::CertType::Server, kDay}));
+  pki::Certificate cert = unwrap(pki::Certificate::fromPem(leaf.certPem));
+  EXPECT_EQ(X509_check_host(cert.get(), "alt.example", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_host(cert.get(), "mqtt.emqx.internal", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "10.1.2.3", 0), 1);
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  ASSERT_NE(names, nullptr);
+  EXPECT_EQ(sk_GENERAL_NAME_num(names), 3);  // the host is not repeated
+  GENERAL_NAMES_free(names);
+}
+
+TEST_F(AuthorityServiceTest, IssueFromAnUnknownCaIsAnError) {
+  auto leaf = service.issue(key, LeafRequest{"h", {}, pki::CertType::Client, kDay});
+  ASSERT_FALSE(leaf.ok());
+  EXPECT_THAT(leaf.error().message, HasSubstr("default/mqtt-ca is not Ready"));
+  auto revoked = service.revoke(key, Revocation{"0A", clock.now(), pki::RevocationReason::Unspecified, std::nullopt});
+  ASSERT_FALSE(revoked.ok());
+}
+
+TEST_F(AuthorityServiceTest, RevokeIsIdempotentAndPublishesANewCrlListingTheSerial) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  IssuedLeaf other = issue(kDay, "other.example");
+  std::uint64_t before = crlNumber(1);
+  clock.advance(Seconds(5));
+  Revocation revocation{leaf.serialHex, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt};
+  EXPECT_TRUE(unwrap(service.revoke(key, revocation)));
+  EXPECT_TRUE(service.isRevoked(key, leaf.serialHex));
+  EXPECT_FALSE(service.isRevoked(key, other.serialHex));
+  ASSERT_EQ(store.revocations[key].size(), 1u);
+  EXPECT_EQ(store.revocations[key][0].serialHex, leaf.serialHex);
+
+  auto crl = registry.crlOf(key, 1);
+  ASSERT_TRUE(crl.has_value());
+  EXPECT_GT(crl->crlNumber, before);
+  EXPECT_EQ(crl->thisUpdate, clock.now());  // published at once, not at the next timer
+  ParsedCrl parsed(crl->der);
+  EXPECT_TRUE(parsed.signedBy(service.active(key)->current().cert));
+  EXPECT_EQ(parsed.number(), static_cast<long>(crl->crlNumber));
+  EXPECT_EQ(parsed.reasonOf(leaf.serialHex), 1);  // keyCompromise
+  EXPECT_FALSE(parsed.lists(other.serialHex));
+  EXPECT_EQ(parsed.entryCount(), 1);
+
+  // The first revocation stands; a second one changes nothing.
+  std::uint64_t after = crl->crlNumber;
+  Revocation again{leaf.serialHex, clock.now() + kHour, pki::RevocationReason::Superseded, std::nullopt};
+  EXPECT_FALSE(unwrap(service.revoke(key, again)));
+  EXPECT_EQ(store.revocations[key].size(), 1u);
+  EXPECT_EQ(crlNumber(1), after);
+  EXPECT_EQ(registry.revocationOf(key, leaf.serialHex)->reason, pki::RevocationReason::KeyCompromise);
+}
+
+TEST_F(AuthorityServiceTest, RevocationsSurviveARestart) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{leaf.serialHex, clock.now(), pki::RevocationReason::Unspecified, std::nullopt})));
+  CaRegistry freshRegistry(clock);
+  AuthorityService restarted(store, freshRegistry, clock);
+  ASSERT_TRUE(restarted.reconcileCa(ca, tenant).ok());
+  EXPECT_TRUE(restarted.isRevoked(key, leaf.serialHex));
+  EXPECT_FALSE(unwrap(restarted.revoke(key, Revocation{leaf.serialHex, clock.now(), pki::RevocationReason::Unspecified, std::nullopt})));
+  EXPECT_TRUE(ParsedCrl(freshRegistry.crlOf(key, 1)->der).lists(leaf.serialHex));
+  EXPECT_EQ(freshRegistry.issuedCount(key), 1u);
+}
+
+TEST_F(AuthorityServiceTest, PublishCrlsResignsAfterHalfTheValidity) {
+  reconcile();
+  std::uint64_t first = crlNumber(1);
+  clock.advance(ca.spec.crlValidity / 2 - Seconds(1));
+  ASSERT_TRUE(service.publishCrls(key).ok());
+  EXPECT_EQ(crlNumber(1), first);
+  clock.advance(Seconds(1));
+  ASSERT_TRUE(service.publishCrls(key).ok());
+  EXPECT_GT(crlNumber(1), first);
+  auto crl = registry.crlOf(key, 1);
+  EXPECT_EQ(crl->thisUpdate, clock.now());
+  EXPECT_EQ(crl->nextUpdate, clock.now() + ca.spec.crlValidity);
+  EXPECT_TRUE(service.publishCrls(ObjectKey{"default", "nobody"}).ok());
+}
+
+TEST_F(AuthorityServiceTest, FailedFirstSaveLeavesNothingActive) {
+  store.failSaveCa = true;
+  auto result = service.reconcileCa(ca, tenant);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr("saving version 1"));
+  EXPECT_EQ(service.active(key), nullptr);
+  EXPECT_FALSE(registry.hasAuthority(key));
+  store.failSaveCa = false;
+  EXPECT_EQ(reconcile().record.current()->version, 1);
+}
+
+TEST_F(AuthorityServiceTest, IntermediateIsSignedByItsParentAndRecordedInItsLedger) {
+  CertificateAuthority root = caDeclaration("mqtt-root");
+  CertificateAuthority intermediate = caDeclaration("mqtt-int", "mqtt-root");
+  intermediate.spec.ttl = 1000 * kDay;  // longer than the root: capped
+  ObjectKey rootKey{"default", "mqtt-root"}, intKey{"default", "mqtt-int"};
+
+  auto early = service.reconcileCa(intermediate, tenant);
+  ASSERT_FALSE(early.ok());
+  EXPECT_THAT(early.error().message, HasSubstr("spec.issuingCa"));
+
+  const ActiveCa& parent = reconcile(root);
+  const ActiveCa& child = reconcile(intermediate);
+  pki::Certificate rootCert = parent.current().cert;
+  pki::Certificate intCert = child.current().cert;
+  EXPECT_TRUE(testing::signedBy(intCert, rootCert));
+  EXPECT_FALSE(testing::signedBy(intCert, intCert));
+  EXPECT_EQ(intCert.notAfter(), rootCert.notAfter());
+  EXPECT_EQ(child.parent, std::optional<ObjectKey>(rootKey));
+  // The intermediate carries its parent's revocation URLs.
+  EXPECT_THAT(testing::crlDistributionUrls(intCert),
+              ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-root/1"));
+
+  ASSERT_EQ(store.ledgers[rootKey].size(), 1u);
+  EXPECT_EQ(store.ledgers[rootKey][0].serialHex, intCert.serialHex());
+  EXPECT_EQ(store.ledgers[rootKey][0].caVersion, 1);
+  EXPECT_EQ(store.ledgers[rootKey][0].subject, "mqtt-int");
+  EXPECT_EQ(registry.issuedCount(rootKey), 1u);
+
+  EXPECT_EQ(child.chainPem, intCert.toPem());
+  EXPECT_EQ(child.trustPem, intCert.toPem() + rootCert.toPem());
+
+  // Its leaves carry the intermediate after them and are in its own ledger.
+  IssuedLeaf leaf = unwrap(service.issue(intKey, LeafRequest{"leaf.example", {}, pki::CertType::Client, kDay}));
+  auto chain = unwrap(pki::Certificate::allFromPem(leaf.certPem));
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_TRUE(testing::signedBy(chain[0], intCert));
+  EXPECT_EQ(chain[1].toPem(), intCert.toPem());
+  EXPECT_EQ(store.ledgers[intKey].size(), 1u);
+  EXPECT_EQ(store.ledgers[rootKey].size(), 1u);
+
+  // Revoking the intermediate goes on the root's CRL.
+  ASSERT_TRUE(unwrap(service.revoke(rootKey, Revocation{intCert.serialHex(), clock.now(),
+                                                        pki::RevocationReason::CaCompromise, std::nullopt})));
+  EXPECT_EQ(ParsedCrl(registry.crlOf(rootKey, 1)->der).reasonOf(intCert.serialHex()), 2);
+}
+
+TEST_F(AuthorityServiceTest, IntermediateCappedByItsParentRotatesWithTheParentNotOnEveryPass) {
+  CertificateAuthority root = caDeclaration("mqtt-root");
+  root.spec.renewThreshold = 10 * kDay;  // the root ends 100 days in, rotates at 90
+  CertificateAuthority intermediate = caDeclaration("mqtt-int", "mqtt-root");
+  intermediate.spec.ttl = 1000 * kDay;     // capped to the root's 100 days
+  intermediate.spec.renewThreshold = 30 * kDay;
+  ObjectKey rootKey{"default", "mqtt-root"}, intKey{"default", "mqtt-int"};
+  reconcile(root);
+  TimePoint rootEnd = service.active(rootKey)->record.current()->notAfter;
+  reconcile(intermediate);
+
+  clock.set(rootEnd - 25 * kDay);  // inside the intermediate's renew window, before the root's
+  for (int pass = 0; pass < 5; ++pass) {
+    reconcile(root);
+    reconcile(intermediate);
+    clock.advance(Seconds(30));
+  }
+  // A new version would end with the root all the same: none is made.
+  EXPECT_EQ(service.active(intKey)->record.versions.size(), 1u);
+  EXPECT_EQ(store.ledgers[rootKey].size(), 1u);
+
+  clock.set(rootEnd - 10 * kDay);  // the root rotates, then its intermediate
+  reconcile(root);
+  const ActiveCa& rotated = reconcile(intermediate);
+  ASSERT_EQ(rotated.record.versions.size(), 2u);
+  EXPECT_GT(rotated.record.current()->notAfter, rootEnd);
+  EXPECT_TRUE(testing::signedBy(rotated.current().cert, service.active(rootKey)->current().cert));
+}
+
+}  // namespace
+}  // namespace revoca

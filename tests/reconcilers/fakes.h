@@ -1,0 +1,185 @@
+#pragma once
+// Test doubles for the reconcilers: a clock the test moves, an in-memory
+// StateStore, sinks that record what they were handed, and gmock mocks of
+// the ports where the calls themselves are what a test checks.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "reconcilers/ports.h"
+#include "registry/state_store.h"
+
+namespace revoca::testing {
+
+// Tests may throw; GoogleTest reports the message as the failure.
+template <typename T>
+T unwrap(Result<T> result) {
+  if (!result) throw std::runtime_error(result.error().message);
+  return std::move(result).value();
+}
+
+inline TimePoint nowSeconds() { return std::chrono::time_point_cast<Seconds>(std::chrono::system_clock::now()); }
+
+constexpr Seconds kDay{86400};
+constexpr Seconds kHour{3600};
+
+// Whole seconds only: certificates carry whole seconds, so times read back
+// from them compare equal to the clock's.
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(TimePoint start = nowSeconds()) : seconds_(toUnixSeconds(start)) {}
+  TimePoint now() const override { return fromUnixSeconds(seconds_.load()); }
+  void set(TimePoint t) { seconds_ = toUnixSeconds(t); }
+  void advance(Seconds by) { seconds_ += by.count(); }
+
+ private:
+  std::atomic<std::int64_t> seconds_;
+};
+
+class MockClock : public Clock {
+ public:
+  MOCK_METHOD(TimePoint, now, (), (const, override));
+};
+
+// Everything in maps; counts the writes so tests can tell "nothing happened".
+class FakeStateStore : public StateStore {
+ public:
+  Result<std::string> tenantUuid(const std::string& namespace_) override {
+    auto& uuid = tenants[namespace_];
+    if (uuid.empty()) {
+      char text[37];
+      std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012zx", tenants.size());
+      uuid = text;
+    }
+    return uuid;
+  }
+  Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override {
+    auto it = cas.find(ca);
+    if (it == cas.end()) return std::optional<CaRecord>();
+    return std::optional<CaRecord>(it->second);
+  }
+  Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) override {
+    if (failSaveCa) return makeError("disk full");
+    ++saveCaCalls;
+    cas[ca] = record;
+    return {};
+  }
+  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return ++crlNumbers[ca]; }
+  Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return ledgers[ca]; }
+  Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override {
+    if (failAppendIssued) return makeError("disk full");
+    ledgers[ca].push_back(issued);
+    return {};
+  }
+  Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override { return revocations[ca]; }
+  Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) override {
+    revocations[ca].push_back(revocation);
+    return {};
+  }
+  Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override {
+    auto it = secrets.find(vaultSecret);
+    if (it == secrets.end()) return std::optional<SecretRecord>();
+    return std::optional<SecretRecord>(it->second);
+  }
+  Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override {
+    ++saveSecretCalls;
+    secrets[vaultSecret] = record;
+    return {};
+  }
+
+  std::map<std::string, std::string> tenants;
+  std::map<ObjectKey, CaRecord> cas;
+  std::map<ObjectKey, std::uint64_t> crlNumbers;
+  std::map<ObjectKey, std::vector<IssuedCertificate>> ledgers;
+  std::map<ObjectKey, std::vector<Revocation>> revocations;
+  std::map<ObjectKey, SecretRecord> secrets;
+  int saveCaCalls = 0;
+  int saveSecretCalls = 0;
+  bool failSaveCa = false;
+  bool failAppendIssued = false;
+};
+
+class RecordingOutputSink : public OutputSink {
+ public:
+  struct Secret {
+    std::string namespace_, deployment;
+    SecretFiles files;
+  };
+  struct Bundle {
+    std::string namespace_, deployment, caName, pem;
+  };
+  struct Env {
+    std::string namespace_, deployment;
+    std::vector<EnvVar> env;
+  };
+
+  Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
+                             const SecretFiles& files) override {
+    secrets.push_back({namespace_, deployment, files});
+    return {};
+  }
+  Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
+                               const std::string& caName, const std::string& pem) override {
+    bundles.push_back({namespace_, deployment, caName, pem});
+    return {};
+  }
+  Result<void> publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
+                              const std::vector<EnvVar>& env) override {
+    envs.push_back({namespace_, deployment, env});
+    return {};
+  }
+
+  std::vector<Secret> secrets;
+  std::vector<Bundle> bundles;
+  std::vector<Env> envs;
+};
+
+class MockOutputSink : public OutputSink {
+ public:
+  MOCK_METHOD(Result<void>, publishSecret,
+              (const std::string& namespace_, const std::string& deployment, const SecretFiles& files), (override));
+  MOCK_METHOD(Result<void>, publishCaBundle,
+              (const std::string& namespace_, const std::string& deployment, const std::string& caName,
+               const std::string& pem),
+              (override));
+  MOCK_METHOD(Result<void>, publishEmqxEnv,
+              (const std::string& namespace_, const std::string& deployment, const std::vector<EnvVar>& env),
+              (override));
+};
+
+class RecordingStatusSink : public StatusSink {
+ public:
+  struct Report {
+    std::string kind;
+    ObjectMeta meta;
+    ObjectStatus status;
+  };
+  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override {
+    reports.push_back({kind, meta, status});
+  }
+  // The last status reported for kind namespace/name; nullptr when none.
+  const ObjectStatus* last(const std::string& kind, const std::string& namespace_, const std::string& name) const {
+    for (auto it = reports.rbegin(); it != reports.rend(); ++it)
+      if (it->kind == kind && it->meta.namespace_ == namespace_ && it->meta.name == name) return &it->status;
+    return nullptr;
+  }
+  std::vector<Report> reports;
+};
+
+class MockStatusSink : public StatusSink {
+ public:
+  MOCK_METHOD(void, report, (const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status),
+              (override));
+};
+
+}  // namespace revoca::testing

@@ -1,0 +1,242 @@
+// The CertificateAuthority, CertificateRevocation, Vault and EmqxDeployment
+// reconcilers (the VaultSecret one has its own file).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "reconcilers/reconcilers.h"
+#include "reconcilers/renewal.h"
+#include "reconcilers/time_format.h"
+#include "tests/reconcilers/fakes.h"
+
+namespace revoca {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using testing::FakeClock;
+using testing::FakeStateStore;
+using testing::kDay;
+using testing::MockClock;
+using testing::MockOutputSink;
+using testing::RecordingOutputSink;
+using testing::unwrap;
+
+const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
+
+CertificateAuthority caDeclaration(std::vector<std::string> deployments = {}) {
+  CertificateAuthority ca;
+  ca.meta.name = "mqtt-ca";
+  ca.meta.generation = 7;
+  ca.spec.ttl = 365 * kDay;
+  ca.spec.crlDistUrls = {"http://api.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
+  ca.spec.ocspResponderUrls = {"http://api.internal:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}"};
+  ca.spec.distributeDeployments = std::move(deployments);
+  return ca;
+}
+
+class ReconcilersTest : public ::testing::Test {
+ protected:
+  ReconcileContext context() { return ReconcileContext{service, store, output, clock}; }
+
+  FakeClock clock;
+  FakeStateStore store;
+  CaRegistry registry{clock};
+  AuthorityService service{store, registry, clock};
+  RecordingOutputSink output;
+  TenantInfo tenant{"default", kUuid};
+};
+
+TEST_F(ReconcilersTest, CertificateAuthorityReportsFactsAndDistributesTheTrustBundle) {
+  MockOutputSink sink;
+  ReconcileContext ctx{service, store, sink, clock};
+  CertificateAuthority ca = caDeclaration({"emqx", "other"});
+  EXPECT_CALL(sink, publishCaBundle("default", "emqx", "mqtt-ca", _)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishCaBundle("default", "other", "mqtt-ca", _)).WillOnce(Return(Result<void>()));
+  ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.reason, "Ready");
+  EXPECT_EQ(status.observedGeneration, 7);
+  const ActiveCa* active = service.active(ca.key());
+  ASSERT_NE(active, nullptr);
+  const CaVersionRecord& current = *active->record.current();
+  EXPECT_EQ(status.facts["version"], "1");
+  EXPECT_EQ(status.facts["liveVersions"], "1");
+  EXPECT_EQ(status.facts["serial"], active->current().cert.serialHex());
+  EXPECT_EQ(status.facts["notAfter"], formatTimestamp(current.notAfter));
+  EXPECT_EQ(status.facts["renewalTime"], formatTimestamp(caRenewalTime(current, ca.spec)));
+  EXPECT_EQ(status.facts["tenantUuid"], kUuid);
+}
+
+TEST_F(ReconcilersTest, CertificateAuthorityPublishesTheBundleContent) {
+  auto ctx = context();
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration({"emqx"}), tenant).ready);
+  ASSERT_EQ(output.bundles.size(), 1u);
+  EXPECT_EQ(output.bundles[0].pem, service.active(ObjectKey{"default", "mqtt-ca"})->trustPem);
+}
+
+TEST_F(ReconcilersTest, CertificateAuthorityPublishFailureNamesTheDeployment) {
+  MockOutputSink sink;
+  ReconcileContext ctx{service, store, sink, clock};
+  EXPECT_CALL(sink, publishCaBundle).WillOnce(Return(Result<void>(makeError("read-only"))));
+  ObjectStatus status = reconcileCertificateAuthority(ctx, caDeclaration({"emqx"}), tenant);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "PublishFailed");
+  EXPECT_THAT(status.message, HasSubstr("spec.distribute.deployments[emqx]"));
+}
+
+TEST_F(ReconcilersTest, CertificateAuthorityWithMissingParentIsNotReady) {
+  auto ctx = context();
+  CertificateAuthority ca = caDeclaration();
+  ca.spec.issuingCa = "root";
+  ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "IssuerFailed");
+  EXPECT_THAT(status.message, HasSubstr("spec.issuingCa"));
+}
+
+TEST_F(ReconcilersTest, RevocationTakesItsTimeFromTheContextClock) {
+  auto ctx = context();
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  IssuedLeaf leaf = unwrap(service.issue(ObjectKey{"default", "mqtt-ca"}, LeafRequest{"client", {}, pki::CertType::Client, kDay}));
+
+  MockClock mockClock;
+  const TimePoint when = clock.now() + Seconds(42);
+  EXPECT_CALL(mockClock, now()).WillRepeatedly(Return(when));
+  ReconcileContext mocked{service, store, output, mockClock};
+  CertificateRevocation revocation;
+  revocation.meta.name = "revoke-client";
+  revocation.meta.generation = 1;
+  revocation.spec.ca = "mqtt-ca";
+  revocation.spec.serial = leaf.serialHex;
+  revocation.spec.reason = pki::RevocationReason::Superseded;
+  ObjectStatus status = reconcileCertificateRevocation(mocked, revocation);
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.reason, "Revoked");
+  EXPECT_EQ(status.facts["serial"], leaf.serialHex);
+  auto stored = registry.revocationOf(ObjectKey{"default", "mqtt-ca"}, leaf.serialHex);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->revokedAt, when);
+  EXPECT_EQ(stored->reason, pki::RevocationReason::Superseded);
+
+  // Reconciling it again (every pass does) is fine and changes nothing.
+  EXPECT_TRUE(reconcileCertificateRevocation(mocked, revocation).ready);
+  const ObjectKey caKey{"default", "mqtt-ca"};
+  EXPECT_EQ(store.revocations[caKey].size(), 1u);
+}
+
+TEST_F(ReconcilersTest, RevocationOfAnUnknownCaIsNotReady) {
+  auto ctx = context();
+  CertificateRevocation revocation;
+  revocation.meta.name = "r";
+  revocation.spec.ca = "nope";
+  revocation.spec.serial = "0A";
+  ObjectStatus status = reconcileCertificateRevocation(ctx, revocation);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "CaNotReady");
+  EXPECT_THAT(status.message, HasSubstr("spec.ca"));
+  EXPECT_THAT(status.message, HasSubstr("default/nope"));
+}
+
+TEST_F(ReconcilersTest, VaultIsReady) {
+  auto ctx = context();
+  Vault vault;
+  vault.meta.name = "v";
+  vault.meta.generation = 3;
+  vault.spec.distributeDeployments = {"a", "b"};
+  ObjectStatus status = reconcileVault(ctx, vault);
+  EXPECT_TRUE(status.ready);
+  EXPECT_EQ(status.observedGeneration, 3);
+  EXPECT_THAT(status.message, HasSubstr("2 deployment(s)"));
+}
+
+class EmqxDeploymentReconcilerTest : public ReconcilersTest {
+ protected:
+  void SetUp() override {
+    auto ctx = context();
+    ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+    vault.meta.name = "mqtt-vault";
+    vault.spec.distributeDeployments = {"emqx"};
+    secret.meta.name = "server-cert";
+    secret.spec.vault = "mqtt-vault";
+    secret.spec.autoCert.issuingCa = "mqtt-ca";
+    emqx.meta.name = "emqx";
+    emqx.spec.vault = "mqtt-vault";
+    emqx.spec.secret = "server-cert";
+    emqx.spec.crl.enabled = true;
+    emqx.spec.ocspStapling.enabled = true;
+  }
+  ObjectStatus reconcile(const Vault* v, const VaultSecret* s) {
+    auto ctx = context();
+    return reconcileEmqxDeployment(ctx, emqx, v, s);
+  }
+  ObjectStatus reconcile() { return reconcile(&vault, &secret); }
+
+  Vault vault;
+  VaultSecret secret;
+  EmqxDeployment emqx;
+};
+
+TEST_F(EmqxDeploymentReconcilerTest, RendersWithTheCaOcspUrl) {
+  ObjectStatus status = reconcile();
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.reason, "Rendered");
+  const std::string url = "http://api.internal:4664/ocsp/" + kUuid + "/mqtt-ca/";
+  EXPECT_EQ(status.facts["ocspResponderUrl"], url);  // without the HOCON quotes
+  EXPECT_EQ(status.facts["deployment"], "emqx");
+  ASSERT_EQ(output.envs.size(), 1u);
+  EXPECT_EQ(output.envs[0].namespace_, "default");
+  EXPECT_EQ(output.envs[0].deployment, "emqx");
+  bool found = false;
+  for (const auto& var : output.envs[0].env)
+    if (var.name == "EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL") {
+      EXPECT_EQ(var.value, "\"" + url + "\"");
+      found = true;
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, PatchesTheNamedDeployment) {
+  emqx.spec.deploymentName = "broker";
+  EXPECT_EQ(emqxDeploymentTarget(emqx), "broker");
+  EXPECT_EQ(reconcile().reason, "NotDistributed");
+  vault.spec.distributeDeployments = {"broker"};
+  ASSERT_TRUE(reconcile().ready);
+  EXPECT_EQ(output.envs.back().deployment, "broker");
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, RefusalsBecomeStatus) {
+  emqx.spec.verify = "verify_none";
+  ObjectStatus status = reconcile();
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "RefusedByEmqxRules");
+  EXPECT_THAT(status.message, HasSubstr("spec.crl.enabled"));
+  EXPECT_TRUE(output.envs.empty());
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, MissingOrMismatchedReferences) {
+  EXPECT_EQ(reconcile(nullptr, &secret).reason, "VaultNotFound");
+  EXPECT_EQ(reconcile(&vault, nullptr).reason, "SecretNotFound");
+  secret.spec.vault = "other-vault";
+  ObjectStatus status = reconcile();
+  EXPECT_EQ(status.reason, "SecretNotInVault");
+  EXPECT_THAT(status.message, HasSubstr("other-vault"));
+  secret.spec.vault = "mqtt-vault";
+  vault.spec.distributeDeployments = {"somewhere-else"};
+  status = reconcile();
+  EXPECT_EQ(status.reason, "NotDistributed");
+  EXPECT_THAT(status.message, HasSubstr("spec.distribute.deployments"));
+  EXPECT_TRUE(output.envs.empty());
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, StaplingNeedsAUrlWhenTheCaHasNone) {
+  secret.spec.autoCert.issuingCa = "unknown-ca";
+  ObjectStatus status = reconcile();
+  EXPECT_EQ(status.reason, "RefusedByEmqxRules");
+  EXPECT_THAT(status.message, HasSubstr("spec.ocspStapling.responderUrl"));
+  emqx.spec.ocspStapling.responderUrl = "http://elsewhere:80/ocsp";
+  EXPECT_TRUE(reconcile().ready);
+}
+
+}  // namespace
+}  // namespace revoca

@@ -1,0 +1,280 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "reconcilers/reconcilers.h"
+#include "reconcilers/renewal.h"
+#include "reconcilers/time_format.h"
+#include "tests/reconcilers/fakes.h"
+
+namespace revoca {
+namespace {
+
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using testing::FakeClock;
+using testing::FakeStateStore;
+using testing::kDay;
+using testing::MockOutputSink;
+using testing::RecordingOutputSink;
+using testing::unwrap;
+
+CertificateAuthority caDeclaration() {
+  CertificateAuthority ca;
+  ca.meta.name = "mqtt-ca";
+  ca.spec.ttl = 365 * kDay;
+  ca.spec.ocspResponderUrls = {"http://api.internal:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}"};
+  return ca;
+}
+
+Vault vaultDeclaration(std::vector<std::string> deployments = {"emqx", "emqx-2"}) {
+  Vault vault;
+  vault.meta.name = "mqtt-vault";
+  vault.spec.distributeDeployments = std::move(deployments);
+  return vault;
+}
+
+VaultSecret secretDeclaration() {
+  VaultSecret secret;
+  secret.meta.name = "server-cert";
+  secret.meta.generation = 1;
+  secret.spec.vault = "mqtt-vault";
+  secret.spec.autoCert.issuingCa = "mqtt-ca";
+  secret.spec.autoCert.host = "mqtt.emqx.internal";
+  secret.spec.autoCert.ttl = 30 * kDay;
+  secret.spec.autoCert.refreshThreshold = 15 * kDay;
+  secret.spec.fileOwnership = FileOwnership{1000, 1000};
+  secret.spec.fileMode = 0440;
+  return secret;
+}
+
+class VaultSecretReconcilerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(service.reconcileCa(caDeclaration(), TenantInfo{"default", "uuid-1"}).ok()); }
+
+  VaultSecretOutcome reconcile(OutputSink& sink) {
+    ReconcileContext context{service, store, sink, clock};
+    return reconcileVaultSecret(context, secret, &vault);
+  }
+  VaultSecretOutcome reconcile() { return reconcile(output); }
+  std::string serial() { return store.secrets.at(secret.key()).serialHex; }
+
+  FakeClock clock;
+  FakeStateStore store;
+  CaRegistry registry{clock};
+  AuthorityService service{store, registry, clock};
+  RecordingOutputSink output;
+  Vault vault = vaultDeclaration();
+  VaultSecret secret = secretDeclaration();
+  ObjectKey caKey{"default", "mqtt-ca"};
+};
+
+TEST_F(VaultSecretReconcilerTest, IssuesOnceAndReportsTheFacts) {
+  VaultSecretOutcome first = reconcile();
+  ASSERT_TRUE(first.status.ready) << first.status.message;
+  EXPECT_EQ(first.status.reason, "Ready");
+  EXPECT_EQ(first.status.observedGeneration, 1);
+  EXPECT_EQ(first.status.facts["lastIssueReason"], "Missing");
+  ASSERT_EQ(store.secrets.count(secret.key()), 1u);
+  const SecretRecord record = store.secrets.at(secret.key());
+  EXPECT_EQ(record.issuingCa, "mqtt-ca");
+  EXPECT_EQ(record.caVersion, 1);
+  EXPECT_EQ(record.specGeneration, 1);
+  EXPECT_EQ(record.notAfter, clock.now() + 30 * kDay);
+  EXPECT_EQ(first.status.facts["serial"], record.serialHex);
+  EXPECT_EQ(first.status.facts["notAfter"], formatTimestamp(record.notAfter));
+  EXPECT_EQ(first.status.facts["caVersion"], "1");
+  TimePoint renewal = secretRenewalTime(record, secret.spec.autoCert, "default/server-cert");
+  EXPECT_EQ(first.renewalTime, renewal);
+  EXPECT_EQ(first.status.facts["renewalTime"], formatTimestamp(renewal));
+  EXPECT_EQ(store.ledgers[caKey].size(), 1u);
+
+  clock.advance(kDay);
+  VaultSecretOutcome second = reconcile();
+  EXPECT_TRUE(second.status.ready);
+  EXPECT_EQ(second.status.facts.count("lastIssueReason"), 0u);
+  EXPECT_EQ(store.saveSecretCalls, 1);
+  EXPECT_EQ(store.ledgers[caKey].size(), 1u);
+  EXPECT_EQ(serial(), record.serialHex);
+}
+
+TEST_F(VaultSecretReconcilerTest, PublishesTheFilesToEveryDeploymentOfTheVault) {
+  MockOutputSink sink;
+  auto files = AllOf(Field(&SecretFiles::fileMode, 0440), Field(&SecretFiles::caCertPem, service.active(caKey)->trustPem));
+  EXPECT_CALL(sink, publishSecret("default", "emqx", files)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", files)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishCaBundle).Times(0);
+  EXPECT_CALL(sink, publishEmqxEnv).Times(0);
+  ASSERT_TRUE(reconcile(sink).status.ready);
+
+  ASSERT_EQ(output.secrets.size(), 0u);
+  reconcile(output);
+  ASSERT_EQ(output.secrets.size(), 2u);
+  const SecretFiles& published = output.secrets[0].files;
+  const SecretRecord& record = store.secrets.at(secret.key());
+  EXPECT_EQ(published.certPem, record.certPem);
+  EXPECT_EQ(published.keyPem, record.keyPem);
+  ASSERT_TRUE(published.ownership.has_value());
+  EXPECT_EQ(published.ownership->uid, 1000);
+  EXPECT_EQ(published.ownership->gid, 1000);
+}
+
+TEST_F(VaultSecretReconcilerTest, ReissuesAtTheRefreshThreshold) {
+  reconcile();
+  std::string first = serial();
+  TimePoint renewal = secretRenewalTime(store.secrets.at(secret.key()), secret.spec.autoCert, "default/server-cert");
+
+  clock.set(renewal - Seconds(1));
+  EXPECT_TRUE(reconcile().status.ready);
+  EXPECT_EQ(serial(), first);
+
+  clock.set(renewal);
+  VaultSecretOutcome outcome = reconcile();
+  ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
+  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "NearExpiry");
+  EXPECT_NE(serial(), first);
+  EXPECT_EQ(store.secrets.at(secret.key()).notAfter, renewal + 30 * kDay);
+  EXPECT_GT(*outcome.renewalTime, renewal);
+  EXPECT_EQ(output.secrets.back().files.certPem, store.secrets.at(secret.key()).certPem);
+}
+
+TEST_F(VaultSecretReconcilerTest, ReissuesWhenRevoked) {
+  reconcile();
+  std::string first = serial();
+  ASSERT_TRUE(unwrap(service.revoke(caKey, Revocation{first, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt})));
+  VaultSecretOutcome outcome = reconcile();
+  ASSERT_TRUE(outcome.status.ready);
+  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "Revoked");
+  EXPECT_NE(serial(), first);
+  EXPECT_FALSE(service.isRevoked(caKey, serial()));
+}
+
+TEST_F(VaultSecretReconcilerTest, ReissuesWhenTheSpecChanges) {
+  reconcile();
+  std::string first = serial();
+  secret.meta.generation = 2;
+  secret.spec.autoCert.altNames = {"alt.example"};
+  VaultSecretOutcome outcome = reconcile();
+  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "SpecChanged");
+  EXPECT_EQ(outcome.status.observedGeneration, 2);
+  EXPECT_NE(serial(), first);
+  EXPECT_EQ(store.secrets.at(secret.key()).specGeneration, 2);
+}
+
+TEST_F(VaultSecretReconcilerTest, MissingCaIsNotReadyAndPublishesNothing) {
+  reconcile();
+  SecretRecord before = store.secrets.at(secret.key());
+
+  // A restart where the CA is broken: its AuthorityService never activated it.
+  CaRegistry otherRegistry(clock);
+  AuthorityService withoutCa(store, otherRegistry, clock);
+  MockOutputSink sink;
+  EXPECT_CALL(sink, publishSecret).Times(0);
+  ReconcileContext context{withoutCa, store, sink, clock};
+  VaultSecretOutcome outcome = reconcileVaultSecret(context, secret, &vault);
+  EXPECT_FALSE(outcome.status.ready);
+  EXPECT_EQ(outcome.status.reason, "IssuerNotReady");
+  EXPECT_THAT(outcome.status.message, HasSubstr("spec.autoCert.issuingCa"));
+  EXPECT_THAT(outcome.status.message, HasSubstr("default/mqtt-ca"));
+  EXPECT_THAT(outcome.status.message, HasSubstr("stays in place"));
+  EXPECT_EQ(store.secrets.at(secret.key()).serialHex, before.serialHex);
+  EXPECT_EQ(store.saveSecretCalls, 1);
+
+  secret.spec.autoCert.issuingCa = "no-such-ca";
+  EXPECT_EQ(reconcile(sink).status.reason, "IssuerNotReady");
+}
+
+TEST_F(VaultSecretReconcilerTest, MissingVaultIsNotReady) {
+  ReconcileContext context{service, store, output, clock};
+  VaultSecretOutcome outcome = reconcileVaultSecret(context, secret, nullptr);
+  EXPECT_FALSE(outcome.status.ready);
+  EXPECT_EQ(outcome.status.reason, "VaultNotFound");
+  EXPECT_THAT(outcome.status.message, HasSubstr("spec.vault"));
+  EXPECT_FALSE(outcome.renewalTime.has_value());
+  EXPECT_TRUE(output.secrets.empty());
+  EXPECT_TRUE(store.secrets.empty());
+}
+
+TEST_F(VaultSecretReconcilerTest, PublishFailureNamesTheDeploymentAndRetriesSoon) {
+  MockOutputSink sink;
+  EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _)).WillOnce(Return(Result<void>(makeError("disk full"))));
+  VaultSecretOutcome outcome = reconcile(sink);
+  EXPECT_FALSE(outcome.status.ready);
+  EXPECT_EQ(outcome.status.reason, "PublishFailed");
+  EXPECT_THAT(outcome.status.message, HasSubstr("emqx-2"));
+  EXPECT_THAT(outcome.status.message, HasSubstr("disk full"));
+  EXPECT_EQ(outcome.renewalTime, clock.now() + Seconds(30));
+}
+
+TEST_F(VaultSecretReconcilerTest, CaRotationKeepsTheCertificateAndShipsBothCaVersions) {
+  // A CA that rotates 10 days in, while a 30-day certificate it signed is fresh.
+  CertificateAuthority shortCa = caDeclaration();
+  shortCa.meta.name = "short-ca";
+  shortCa.spec.ttl = 40 * kDay;
+  shortCa.spec.renewThreshold = 30 * kDay;
+  ObjectKey shortKey{"default", "short-ca"};
+  ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
+  secret.spec.autoCert.issuingCa = "short-ca";
+  reconcile();
+  std::string first = serial();
+
+  clock.advance(10 * kDay);
+  ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
+  const ActiveCa* active = service.active(shortKey);
+  ASSERT_EQ(active->liveVersions, (std::vector<int>{1, 2}));
+  VaultSecretOutcome outcome = reconcile();
+  ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
+  EXPECT_EQ(serial(), first);  // version 1 is still live: no re-issue
+  EXPECT_EQ(outcome.status.facts["caVersion"], "1");
+  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem)).size(), 2u);
+  EXPECT_EQ(output.secrets.back().files.caCertPem, active->trustPem);
+}
+
+TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRotatesNotOnEveryPass) {
+  // The CA rotates 10 days before it ends; the secret wants 30 days of
+  // margin. Issued 25 days before the CA ends, its certificate is cut to end
+  // with the CA: already inside its refresh window, and a new certificate
+  // would end at the same second.
+  CertificateAuthority shortCa = caDeclaration();
+  shortCa.meta.name = "short-ca";
+  shortCa.spec.ttl = 100 * kDay;
+  shortCa.spec.renewThreshold = 10 * kDay;
+  ObjectKey shortKey{"default", "short-ca"};
+  ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
+  TimePoint caEnd = service.active(shortKey)->record.current()->notAfter;
+  secret.spec.autoCert.issuingCa = "short-ca";
+  secret.spec.autoCert.ttl = 60 * kDay;
+  secret.spec.autoCert.refreshThreshold = 30 * kDay;
+  clock.set(caEnd - 25 * kDay);
+
+  VaultSecretOutcome first = reconcile();
+  ASSERT_TRUE(first.status.ready) << first.status.message;
+  EXPECT_EQ(store.secrets.at(secret.key()).notAfter, caEnd);
+  std::string serialBefore = serial();
+  // Look again when the CA rotates, not in a busy loop.
+  TimePoint caRotation = caEnd - 10 * kDay;
+  EXPECT_EQ(first.renewalTime, caRotation);
+  EXPECT_EQ(first.status.facts["renewalTime"], formatTimestamp(caRotation));
+  for (int pass = 0; pass < 5; ++pass) {
+    clock.advance(Seconds(30));
+    VaultSecretOutcome again = reconcile();
+    EXPECT_TRUE(again.status.ready);
+    EXPECT_EQ(again.status.facts.count("lastIssueReason"), 0u) << "pass " << pass;
+  }
+  EXPECT_EQ(serial(), serialBefore);
+  EXPECT_EQ(store.ledgers[shortKey].size(), 1u);
+
+  // The CA rotates: now a new certificate gains time, so it is issued.
+  clock.set(caRotation);
+  ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
+  VaultSecretOutcome renewed = reconcile();
+  EXPECT_EQ(renewed.status.facts["lastIssueReason"], "NearExpiry");
+  EXPECT_EQ(renewed.status.facts["caVersion"], "2");
+  EXPECT_GT(store.secrets.at(secret.key()).notAfter, caEnd);
+}
+
+}  // namespace
+}  // namespace revoca
