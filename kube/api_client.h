@@ -4,6 +4,7 @@
 // reconcilers can be tested against a fake.
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct ResourceRef {
   std::string plural;   // "secrets", "vaultsecrets"
   std::string namespace_;  // "" for cluster-scoped or all namespaces
   std::string name;        // "" for the collection
+  std::string subresource = {};  // "status", "token": after the name ("= {}": 5-member braces stay warning-free)
   std::string path() const;
 };
 
@@ -29,6 +31,8 @@ struct ApiError {
   int status = 0;
   std::string reason;   // metav1.Status reason, e.g. "NotFound", "Conflict", "Expired"
   std::string message;  // one line a person can act on
+  // Success is a 2xx status: remove() and watch() return an ApiError either way.
+  bool ok() const { return status >= 200 && status < 300; }
 };
 
 template <typename T>
@@ -50,11 +54,48 @@ struct WatchEvent {
   nlohmann::json object;
 };
 
+// Lets another thread end a blocking watch() at once (Informer::stop()),
+// without waiting for the next event or the server's timeout.
+class WatchCancel {
+ public:
+  void cancel() {
+    std::function<void()> abort;
+    {
+      std::lock_guard lock(mutex_);
+      if (cancelled_) return;
+      cancelled_ = true;
+      abort = std::move(abort_);
+    }
+    if (abort) abort();
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mutex_);
+    return cancelled_;
+  }
+  // The client says how to abort its stream; runs at once if already cancelled.
+  void onCancel(std::function<void()> abort) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!cancelled_) {
+        abort_ = std::move(abort);
+        return;
+      }
+    }
+    if (abort) abort();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  std::function<void()> abort_;
+};
+
 struct WatchOptions {
   std::string labelSelector;
   std::string resourceVersion;  // resume point
   bool allowWatchBookmarks = true;
   int timeoutSeconds = 300;     // the server ends the watch after this
+  std::shared_ptr<WatchCancel> cancel;  // optional
 };
 
 class ApiClient {

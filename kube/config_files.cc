@@ -1,0 +1,62 @@
+#include "kube/config_files.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace revoca::kube {
+
+Result<std::string> readTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return makeError("cannot read " + path + ": " + std::strerror(errno));
+  return text.str();
+}
+
+Result<std::string> decodeBase64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned bits = 0;
+  int bitCount = 0;
+  int padding = 0;
+  int symbols = 0;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      ++padding;
+      ++symbols;
+      continue;
+    }
+    int v = value(c);
+    if (v < 0 || padding > 0) return makeError("not valid base64");
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    bitCount += 6;
+    ++symbols;
+    if (bitCount >= 8) {
+      bitCount -= 8;
+      out += static_cast<char>((bits >> bitCount) & 0xFF);
+    }
+  }
+  if (padding > 2 || (padding > 0 && symbols % 4 != 0) || symbols % 4 == 1) return makeError("not valid base64");
+  return out;
+}
+
+std::string trimSpace(std::string_view text) {
+  const char* space = " \t\r\n";
+  auto begin = text.find_first_not_of(space);
+  if (begin == std::string_view::npos) return "";
+  auto end = text.find_last_not_of(space);
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+}  // namespace revoca::kube

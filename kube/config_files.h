@@ -1,0 +1,19 @@
+#pragma once
+// Small helpers shared by the kubeconfig and in-cluster loaders.
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace revoca::kube {
+
+// The whole file, or an error naming it and the cause ("No such file or directory").
+Result<std::string> readTextFile(const std::string& path);
+
+// Standard base64 as kubeconfig's *-data fields carry it; line breaks and
+// spaces are ignored, anything else outside the alphabet is an error.
+Result<std::string> decodeBase64(std::string_view text);
+
+std::string trimSpace(std::string_view text);
+
+}  // namespace revoca::kube

@@ -1,0 +1,227 @@
+#include "kube/informer.h"
+
+#include <random>
+
+#include "kube/api_status.h"
+#include "kube/resource_paths.h"
+
+namespace revoca::kube {
+
+namespace {
+// A watch the server ends this fast without an event is a fault (client-go
+// says "very short watch"), not a normal end: back off instead of spinning.
+constexpr auto kShortWatch = std::chrono::seconds(1);
+}  // namespace
+
+Informer::Informer(ApiClient& client, ResourceRef collection, InformerHandlers handlers, const Clock& clock,
+                   InformerOptions options)
+    : client_(client),
+      collection_(std::move(collection)),
+      handlers_(std::move(handlers)),
+      clock_(clock),
+      options_(std::move(options)),
+      backoff_(clock, options_.backoff) {}
+
+Informer::~Informer() { stop(); }
+
+void Informer::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Informer::stop() {
+  std::shared_ptr<WatchCancel> watch;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    watch = currentWatch_;
+  }
+  changed_.notify_all();
+  if (watch) watch->cancel();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+bool Informer::hasSynced() const {
+  std::lock_guard lock(mutex_);
+  return synced_;
+}
+
+bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [this] { return synced_ || stopping_; }) && synced_;
+}
+
+std::optional<nlohmann::json> Informer::get(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto found = cache_.find(key);
+  if (found == cache_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::vector<nlohmann::json> Informer::list() const {
+  std::lock_guard lock(mutex_);
+  std::vector<nlohmann::json> out;
+  out.reserve(cache_.size());
+  for (const auto& [key, object] : cache_) out.push_back(object);
+  return out;
+}
+
+std::string Informer::resourceVersion() const {
+  std::lock_guard lock(mutex_);
+  return resourceVersion_;
+}
+
+void Informer::setResourceVersion(const std::string& version) {
+  if (version.empty()) return;
+  std::lock_guard lock(mutex_);
+  resourceVersion_ = version;
+}
+
+bool Informer::sleep(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  return !changed_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+void Informer::run() {
+  bool needList = true;
+  for (;;) {
+    if (needList) {
+      if (!relist()) {
+        if (!sleep(backoff_.next())) return;
+        continue;
+      }
+      needList = false;
+    }
+    switch (watchOnce()) {
+      case WatchEnd::kStopped:
+        return;
+      case WatchEnd::kResume:
+        break;  // the server's timeout: watch again from where it ended
+      case WatchEnd::kRetry:
+        if (!sleep(backoff_.next())) return;
+        break;
+      case WatchEnd::kRelist:
+        needList = true;
+        if (!sleep(backoff_.next())) return;
+        break;
+    }
+  }
+}
+
+// Lists everything (resourceVersion "": a consistent read) and replaces the
+// cache, calling the handlers for what differs from it.
+bool Informer::relist() {
+  ListOptions options;
+  options.labelSelector = options_.labelSelector;
+  options.limit = options_.pageSize;
+  auto listed = client_.list(collection_, options);
+  if (!listed.ok()) return false;
+  std::map<std::string, nlohmann::json> fresh;
+  if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
+    for (auto& item : *items) {
+      std::string key = objectKey(item);  // first: json's operator= takes its argument by value
+      fresh[key] = std::move(item);
+    }
+
+  std::map<std::string, nlohmann::json> before;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    before = cache_;
+    cache_ = fresh;
+    resourceVersion_ = metadataString(*listed.value, "resourceVersion");
+  }
+  for (const auto& [key, object] : fresh) {
+    auto old = before.find(key);
+    if (old == before.end()) {
+      if (handlers_.onAdd) handlers_.onAdd(key, object);
+    } else if (metadataString(old->second, "resourceVersion") != metadataString(object, "resourceVersion")) {
+      if (handlers_.onUpdate) handlers_.onUpdate(key, old->second, object);
+    }
+  }
+  for (const auto& [key, object] : before)
+    if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, object);
+  ++lists_;
+  {
+    std::lock_guard lock(mutex_);
+    synced_ = true;
+  }
+  changed_.notify_all();
+  return true;
+}
+
+Informer::WatchEnd Informer::watchOnce() {
+  auto cancel = std::make_shared<WatchCancel>();
+  WatchOptions options;
+  options.labelSelector = options_.labelSelector;
+  options.allowWatchBookmarks = true;
+  options.cancel = cancel;
+  {
+    thread_local std::mt19937 random{std::random_device{}()};
+    auto min = options_.minWatchTimeout.count();
+    options.timeoutSeconds = static_cast<int>(min + std::uniform_int_distribution<long long>(0, min)(random));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return WatchEnd::kStopped;
+    options.resourceVersion = resourceVersion_;
+    currentWatch_ = cancel;
+  }
+  TimePoint started = clock_.now();
+  bool sawEvent = false;
+  std::optional<ApiError> eventError;
+  ApiError ended = client_.watch(collection_, options, [&](const WatchEvent& event) {
+    if (cancel->cancelled()) return false;
+    sawEvent = true;
+    if (event.type == "ERROR") {
+      eventError = errorFromStatus(event.object);
+      return false;
+    }
+    handle(event);
+    return true;
+  });
+  {
+    std::lock_guard lock(mutex_);
+    currentWatch_.reset();
+    if (stopping_) return WatchEnd::kStopped;
+  }
+  const ApiError& error = eventError ? *eventError : ended;
+  if (error.ok()) {
+    return sawEvent || clock_.now() - started >= kShortWatch ? WatchEnd::kResume : WatchEnd::kRetry;
+  }
+  // Unreachable or throttled: the resourceVersion is still good, try the watch again.
+  if (error.status == 0 || error.status == 429) return WatchEnd::kRetry;
+  return WatchEnd::kRelist;  // 410 Gone (too old) and the rest
+}
+
+void Informer::handle(const WatchEvent& event) {
+  const std::string version = metadataString(event.object, "resourceVersion");
+  if (event.type == "BOOKMARK") {
+    setResourceVersion(version);  // progress without objects: the resume point moves
+    return;
+  }
+  if (event.type != "ADDED" && event.type != "MODIFIED" && event.type != "DELETED") return;
+  const std::string key = objectKey(event.object);
+  std::optional<nlohmann::json> before;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = cache_.find(key);
+    if (found != cache_.end()) before = std::move(found->second);
+    if (event.type == "DELETED") {
+      if (found != cache_.end()) cache_.erase(found);
+    } else {
+      cache_[key] = event.object;
+    }
+    if (!version.empty()) resourceVersion_ = version;
+  }
+  if (event.type == "DELETED") {
+    if (handlers_.onDelete) handlers_.onDelete(key, event.object);
+  } else if (before) {
+    if (handlers_.onUpdate) handlers_.onUpdate(key, *before, event.object);
+  } else if (handlers_.onAdd) {
+    handlers_.onAdd(key, event.object);
+  }
+}
+
+}  // namespace revoca::kube

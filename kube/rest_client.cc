@@ -1,0 +1,271 @@
+// ApiClient over cpprestsdk: the only file that sees cpprestsdk (archived
+// upstream, so it is kept at this module's edge). cpprestsdk reports
+// failures by throwing, from .get(); every call below catches and returns an
+// ApiError with status 0 and the cause.
+#include "kube/rest_client.h"
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl.hpp>
+
+#include "kube/api_status.h"
+#include "kube/bearer_token.h"
+#include "kube/resource_paths.h"
+
+namespace revoca::kube {
+namespace {
+
+namespace http = web::http;
+using nlohmann::json;
+
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// The server ends a watch after timeoutSeconds; the client gives it this much
+// longer before it calls the connection dead.
+constexpr int kWatchTimeoutMargin = 30;
+
+struct TlsMaterial {
+  std::string caPem, certPem, keyPem;
+};
+
+// Sets up one connection's TLS context (cpprestsdk makes one per connection).
+// Returns what failed, "" on success.
+std::string configureTls(boost::asio::ssl::context& context, const TlsMaterial& tls) {
+  boost::system::error_code error;
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  if (!tls.caPem.empty()) {
+    // Trust the cluster's CA only, as client-go does when one is configured;
+    // cpprestsdk has already loaded the system roots into the default store.
+    SSL_CTX_set_cert_store(context.native_handle(), X509_STORE_new());
+    context.add_certificate_authority(boost::asio::buffer(tls.caPem), error);
+    if (error) return "the certificate authority is not PEM certificates: " + error.message();
+  }
+  if (!tls.certPem.empty()) {
+    context.use_certificate_chain(boost::asio::buffer(tls.certPem), error);
+    if (error) return "the client certificate is not a PEM certificate chain: " + error.message();
+    // OpenSSL also checks here that the key matches the certificate.
+    context.use_private_key(boost::asio::buffer(tls.keyPem), boost::asio::ssl::context::pem, error);
+    if (error) return "the client key is not a PEM private key for the client certificate: " + error.message();
+  }
+  return "";
+}
+
+template <typename T>
+ApiResult<T> failure(ApiError error) {
+  return ApiResult<T>{std::nullopt, std::move(error)};
+}
+
+class RestClient final : public ApiClient {
+ public:
+  RestClient(const ConnectionConfig& config, std::shared_ptr<const TlsMaterial> tls)
+      : server_(config.server),
+        tls_(std::move(tls)),
+        tokens_(config.bearerToken, config.bearerTokenFile, clock_),
+        client_(makeHttpClient(kRequestTimeout)) {}
+
+  ApiResult<json> get(const ResourceRef& object) override { return send(http::methods::GET, object.path()); }
+
+  ApiResult<json> list(const ResourceRef& collection, const ListOptions& options) override;
+  ApiError watch(const ResourceRef& collection, const WatchOptions& options,
+                 const std::function<bool(const WatchEvent&)>& onEvent) override;
+
+  ApiResult<json> create(const ResourceRef& collection, const json& object) override {
+    return send(http::methods::POST, collection.path(), &object, "application/json");
+  }
+  ApiResult<json> update(const ResourceRef& object, const json& body) override {
+    return send(http::methods::PUT, object.path(), &body, "application/json");
+  }
+  ApiResult<json> apply(const ResourceRef& object, const json& body, const std::string& fieldManager,
+                        bool force) override {
+    // JSON is YAML, so the apply body needs no YAML writer.
+    return send(http::methods::PATCH,
+                object.path() + queryString({{"fieldManager", fieldManager}, {"force", force ? "true" : ""}}),
+                &body, "application/apply-patch+yaml");
+  }
+  ApiResult<json> applyStatus(const ResourceRef& object, const json& body, const std::string& fieldManager) override {
+    ResourceRef status = object;
+    status.subresource = "status";
+    return apply(status, body, fieldManager, true);
+  }
+  ApiError remove(const ResourceRef& object) override {
+    auto result = send(http::methods::DEL, object.path());
+    return result.ok() ? ApiError{200, "", ""} : result.error;
+  }
+
+ private:
+  http::client::http_client makeHttpClient(std::chrono::seconds timeout) const {
+    http::client::http_client_config config;
+    config.set_timeout(timeout);  // an idle timeout: cpprestsdk restarts it on every read
+    config.set_validate_certificates(true);
+    auto tls = tls_;
+    config.set_ssl_context_callback([tls](boost::asio::ssl::context& context) {
+      // makeRestClient has checked the material. Should it fail here anyway,
+      // fail closed (trust nothing) rather than throw into cpprestsdk's threads.
+      if (!configureTls(context, *tls).empty()) SSL_CTX_set_cert_store(context.native_handle(), X509_STORE_new());
+    });
+    return http::client::http_client(web::uri(server_), config);
+  }
+
+  http::http_request makeRequest(const http::method& method, const std::string& pathAndQuery) {
+    http::http_request request(method);
+    request.set_request_uri(web::uri(pathAndQuery));
+    request.headers().add("Accept", "application/json");
+    request.headers().add("User-Agent", "revoca");
+    if (std::string token = tokens_.token(); !token.empty()) request.headers().add("Authorization", "Bearer " + token);
+    return request;
+  }
+
+  std::string describe(const http::method& method, const std::string& pathAndQuery) const {
+    return method + " " + server_ + pathAndQuery;
+  }
+
+  ApiResult<json> send(const http::method& method, const std::string& pathAndQuery, const json* body = nullptr,
+                       const std::string& contentType = "");
+
+  SystemClock clock_;
+  const std::string server_;
+  const std::shared_ptr<const TlsMaterial> tls_;
+  BearerTokenSource tokens_;
+  http::client::http_client client_;  // safe for concurrent requests; pools connections
+};
+
+ApiResult<json> RestClient::send(const http::method& method, const std::string& pathAndQuery, const json* body,
+                                 const std::string& contentType) {
+  try {
+    http::http_request request = makeRequest(method, pathAndQuery);
+    if (body) {
+      // replace: a stray invalid UTF-8 byte must not throw from dump().
+      std::string text = body->dump(-1, ' ', false, json::error_handler_t::replace);
+      // Bytes, not set_body(std::string): that one reads a char buffer through a
+      // uint8_t stream, which UBSan reports. The header first, or it becomes octet-stream.
+      request.headers().set_content_type(contentType);
+      request.set_body(std::vector<unsigned char>(text.begin(), text.end()));
+    }
+    http::http_response response = client_.request(request).get();
+    // ignore_content_type: extract_utf8string refuses application/json otherwise.
+    std::string text = response.extract_utf8string(true).get();
+    int status = response.status_code();
+    if (status < 200 || status >= 300) return failure<json>(errorFromResponse(status, text, describe(method, pathAndQuery)));
+    if (text.empty()) return {json::object(), {}};
+    auto parsed = json::parse(text, nullptr, false);
+    if (parsed.is_discarded())
+      return failure<json>({status, "", describe(method, pathAndQuery) + ": the answer is not JSON"});
+    return {std::move(parsed), {}};
+  } catch (const std::exception& e) {
+    return failure<json>({0, "", describe(method, pathAndQuery) + ": " + e.what()});
+  }
+}
+
+ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOptions& options) {
+  json items = json::array();
+  std::string continueToken;
+  for (;;) {
+    std::string limit = options.limit > 0 ? std::to_string(options.limit) : "";
+    // resourceVersion may not be combined with continue: the token carries it.
+    auto page = send(http::methods::GET,
+                     collection.path() + queryString({{"labelSelector", options.labelSelector},
+                                                      {"fieldSelector", options.fieldSelector},
+                                                      {"limit", limit},
+                                                      {"continue", continueToken},
+                                                      {"resourceVersion",
+                                                       continueToken.empty() ? options.resourceVersion : ""}}));
+    if (!page.ok() && page.error.status == 410 && !continueToken.empty()) {
+      // The continue token expired mid-way (etcd compacted): one unpaged list, as client-go's pager does.
+      ListOptions whole = options;
+      whole.limit = 0;
+      return list(collection, whole);
+    }
+    if (!page.ok()) return page;
+    json& value = *page.value;
+    if (!value.is_object())
+      return failure<json>({0, "", describe(http::methods::GET, collection.path()) + ": the answer is not a List"});
+    if (auto found = value.find("items"); found != value.end() && found->is_array())
+      for (auto& item : *found) items.push_back(std::move(item));
+    continueToken = metadataString(value, "continue");
+    if (continueToken.empty()) {
+      value["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point
+      return page;
+    }
+  }
+}
+
+ApiError RestClient::watch(const ResourceRef& collection, const WatchOptions& options,
+                           const std::function<bool(const WatchEvent&)>& onEvent) {
+  const std::string pathAndQuery =
+      collection.path() + queryString({{"watch", "1"},
+                                       {"allowWatchBookmarks", options.allowWatchBookmarks ? "true" : ""},
+                                       {"labelSelector", options.labelSelector},
+                                       {"resourceVersion", options.resourceVersion},
+                                       {"timeoutSeconds", std::to_string(options.timeoutSeconds)}});
+  pplx::cancellation_token_source stop;
+  // Cancelling closes the connection, which ends a read_line blocked on it.
+  if (options.cancel) options.cancel->onCancel([stop]() { stop.cancel(); });
+  struct Unregister {
+    const std::shared_ptr<WatchCancel>& cancel;
+    ~Unregister() {
+      if (cancel) cancel->onCancel({});
+    }
+  } unregister{options.cancel};
+  try {
+    // Its own client: the idle timeout must outlast the server's timeoutSeconds.
+    auto client = makeHttpClient(std::chrono::seconds(options.timeoutSeconds + kWatchTimeoutMargin));
+    // request() completes when the headers arrive; the body streams in after.
+    http::http_response response = client.request(makeRequest(http::methods::GET, pathAndQuery), stop.get_token()).get();
+    int status = response.status_code();
+    if (status < 200 || status >= 300)
+      return errorFromResponse(status, response.extract_utf8string(true).get(), describe(http::methods::GET, pathAndQuery));
+    concurrency::streams::istream body = response.body();
+    for (;;) {
+      // One JSON event per line; read_line returns as soon as a line is complete.
+      concurrency::streams::container_buffer<std::vector<uint8_t>> buffer;
+      std::size_t length = body.read_line(buffer).get();
+      if (length == 0) {
+        if (body.is_eof()) return ApiError{200, "", ""};
+        continue;
+      }
+      const auto& bytes = buffer.collection();
+      auto event = parseWatchEvent(std::string(bytes.begin(), bytes.end()));
+      if (!event) return ApiError{0, "", describe(http::methods::GET, pathAndQuery) + ": " + event.error().message};
+      if (!onEvent(*event)) {
+        stop.cancel();  // otherwise the connection stays open until the server's timeout
+        return ApiError{200, "", ""};
+      }
+    }
+  } catch (const std::exception& e) {
+    if (options.cancel && options.cancel->cancelled()) return ApiError{0, "Cancelled", "the watch was cancelled"};
+    return ApiError{0, "", describe(http::methods::GET, pathAndQuery) + ": " + e.what()};
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiClient>> makeRestClient(const ConnectionConfig& config) {
+  if (config.insecureSkipTlsVerify)
+    return makeError("the kubeconfig sets insecure-skip-tls-verify: revoca always verifies the apiserver's "
+                     "certificate; give the cluster's certificate-authority instead");
+  if (config.server.rfind("https://", 0) != 0)
+    return makeError("apiserver " + config.server + ": revoca only talks to the apiserver over https://");
+  try {
+    web::uri checked(config.server);
+    // cpprestsdk 2.10 resolves the host with its brackets ("[fd00::1]"), which
+    // fails, and would verify the certificate against that string too.
+    if (!checked.host().empty() && checked.host().front() == '[')
+      return makeError("apiserver " + config.server + ": the HTTP client (cpprestsdk) cannot connect to an IPv6 "
+                       "address literal; use a DNS name in the apiserver's certificate instead (in a pod: "
+                       "https://kubernetes.default.svc)");
+  } catch (const std::exception& e) {
+    return makeError("apiserver " + config.server + " is not a URL: " + e.what());
+  }
+  auto tls = std::make_shared<TlsMaterial>(TlsMaterial{config.caPem, config.clientCertPem, config.clientKeyPem});
+  try {
+    boost::asio::ssl::context probe(boost::asio::ssl::context::tls_client);
+    if (std::string problem = configureTls(probe, *tls); !problem.empty())
+      return makeError("apiserver " + config.server + ": " + problem);
+    return std::unique_ptr<ApiClient>(std::make_unique<RestClient>(config, std::move(tls)));
+  } catch (const std::exception& e) {
+    return makeError("apiserver " + config.server + ": " + e.what());
+  }
+}
+
+}  // namespace revoca::kube

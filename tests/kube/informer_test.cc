@@ -1,0 +1,160 @@
+#include "kube/informer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/kube/fake_api_client.h"
+#include "tests/kube/fake_clock.h"
+#include "tests/kube/handler_recorder.h"
+
+namespace revoca::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using ::testing::ElementsAre;
+using testing::FakeApiClient;
+using testing::FakeClock;
+using testing::Recorder;
+
+json object(const std::string& name, const std::string& version) {
+  return {{"metadata", {{"namespace", "ns"}, {"name", name}, {"resourceVersion", version}}}};
+}
+
+ApiResult<json> listOf(std::vector<json> items, const std::string& version) {
+  return {json{{"kind", "ConfigMapList"}, {"metadata", {{"resourceVersion", version}}}, {"items", items}}, {}};
+}
+
+InformerOptions fastOptions() {
+  InformerOptions options;
+  options.labelSelector = "app=mqtt";
+  options.backoff.initial = 1ms;
+  options.backoff.jitter = 0;
+  return options;
+}
+
+const ResourceRef kConfigMaps{"", "v1", "configmaps", "ns", ""};
+
+TEST(Informer, ListsThenWatchesFromWhereTheListEnded) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({object("a", "1"), object("b", "2")}, "10"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink& send) {
+    send({"ADDED", object("c", "11")});
+    send({"MODIFIED", object("a", "12")});
+    send({"DELETED", object("b", "13")});
+    send({"BOOKMARK", {{"metadata", {{"resourceVersion", "20"}}}}});
+    return ApiError{200, "", ""};  // the server's timeout
+  });
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  EXPECT_FALSE(informer.hasSynced());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(10s));
+  EXPECT_THAT(recorder.waitFor(5), ElementsAre("add ns/a", "add ns/b", "add ns/c", "update ns/a 1->12", "delete ns/b"));
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  auto calls = client.watchCalls();
+  EXPECT_EQ(calls[0].resourceVersion, "10");
+  EXPECT_EQ(calls[1].resourceVersion, "20");  // the bookmark moved the resume point
+  EXPECT_TRUE(calls[0].allowWatchBookmarks);
+  EXPECT_EQ(calls[0].labelSelector, "app=mqtt");
+  EXPECT_GE(calls[0].timeoutSeconds, 300);
+  EXPECT_LE(calls[0].timeoutSeconds, 600);
+  EXPECT_EQ(informer.get("ns/a").value()["metadata"]["resourceVersion"], "12");
+  EXPECT_FALSE(informer.get("ns/b"));
+  EXPECT_EQ(informer.list().size(), 2u);
+  EXPECT_EQ(informer.lists(), 1);
+}
+
+TEST(Informer, RelistsOnGoneAndReportsWhatChangedMeanwhile) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({object("a", "1"), object("b", "1")}, "5"));
+  client.addList(listOf({object("a", "7"), object("c", "8")}, "9"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink& send) {
+    send({"ERROR", {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"}, {"message", "too old resource version"}}});
+    return ApiError{200, "", ""};
+  });
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  EXPECT_THAT(recorder.waitFor(5), ElementsAre("add ns/a", "add ns/b", "update ns/a 1->7", "add ns/c", "delete ns/b"));
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  EXPECT_EQ(client.watchCalls()[1].resourceVersion, "9");
+  EXPECT_EQ(informer.lists(), 2);
+}
+
+TEST(Informer, RelistsOnAGoneAnswerToo) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({}, "5"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink&) { return ApiError{410, "Gone", "gone"}; });
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  EXPECT_EQ(informer.lists(), 2);
+}
+
+TEST(Informer, RewatchesFromTheSameVersionWhenTheServerIsUnreachable) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({}, "5"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink&) { return ApiError{0, "", "connection refused"}; });
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  EXPECT_EQ(client.watchCalls()[1].resourceVersion, "5");
+  EXPECT_EQ(informer.lists(), 1);
+}
+
+TEST(Informer, RetriesAFailedListAfterABackoff) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList({std::nullopt, ApiError{503, "ServiceUnavailable", "etcd is starting"}});
+  client.addList(listOf({object("a", "1")}, "5"));
+  InformerOptions options = fastOptions();
+  options.backoff.initial = 300ms;
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, options);
+  auto started = std::chrono::steady_clock::now();
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+  EXPECT_EQ(client.listCalls(), 2);
+  EXPECT_THAT(recorder.waitFor(1), ElementsAre("add ns/a"));
+}
+
+TEST(Informer, BacksOffAfterAWatchThatEndsAtOnceWithNothing) {
+  FakeClock clock;  // never moves: every watch looks instantaneous
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({}, "5"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink&) { return ApiError{200, "", ""}; });
+  InformerOptions options = fastOptions();
+  options.backoff.initial = 300ms;
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, options);
+  informer.start();
+  ASSERT_TRUE(client.waitForWatchCalls(1));
+  auto first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  EXPECT_GE(std::chrono::steady_clock::now() - first, 250ms);
+}
+
+TEST(Informer, StopEndsAWatchAtOnce) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({}, "5"));
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  ASSERT_TRUE(client.waitForWatchCalls(1));  // blocked until cancelled
+  auto stopping = std::chrono::steady_clock::now();
+  informer.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s);
+  EXPECT_EQ(client.watchCalls().size(), 1u);
+}
+
+}  // namespace
+}  // namespace revoca::kube

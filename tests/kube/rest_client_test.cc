@@ -1,0 +1,64 @@
+// makeRestClient's refusals and a failure to connect, without a server
+// (the rest runs against a real kube-apiserver: *_integration_test.cc).
+#include "kube/rest_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace revoca::kube {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RestClient, RefusesToSkipTlsVerification) {
+  ConnectionConfig config;
+  config.server = "https://127.0.0.1:6443";
+  config.insecureSkipTlsVerify = true;
+  auto client = makeRestClient(config);
+  ASSERT_FALSE(client);
+  EXPECT_THAT(client.error().message, HasSubstr("insecure-skip-tls-verify"));
+}
+
+TEST(RestClient, RefusesPlainHttp) {
+  ConnectionConfig config;
+  config.server = "http://127.0.0.1:8080";
+  auto client = makeRestClient(config);
+  ASSERT_FALSE(client);
+  EXPECT_THAT(client.error().message, HasSubstr("only talks to the apiserver over https://"));
+}
+
+TEST(RestClient, ExplainsThatItCannotReachAnIpv6Literal) {
+  ConnectionConfig config;
+  config.server = "https://[fd00:10:96::1]:443";
+  auto client = makeRestClient(config);
+  ASSERT_FALSE(client);
+  EXPECT_THAT(client.error().message, HasSubstr("cannot connect to an IPv6 address literal"));
+}
+
+TEST(RestClient, RefusesMaterialThatIsNotPem) {
+  ConnectionConfig config;
+  config.server = "https://127.0.0.1:6443";
+  config.caPem = "not a certificate";
+  EXPECT_THAT(makeRestClient(config).error().message, HasSubstr("the certificate authority is not PEM"));
+  config.caPem = "";
+  config.clientCertPem = "not a certificate";
+  config.clientKeyPem = "not a key";
+  EXPECT_THAT(makeRestClient(config).error().message, HasSubstr("the client certificate is not a PEM"));
+}
+
+TEST(RestClient, AnUnreachableServerIsStatusZeroWithTheCause) {
+  ConnectionConfig config;
+  config.server = "https://127.0.0.1:1";  // nothing listens on port 1
+  auto client = makeRestClient(config);
+  ASSERT_TRUE(client) << client.error().message;
+  auto got = (*client)->get({"", "v1", "configmaps", "ns", "x"});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error.status, 0);
+  EXPECT_THAT(got.error.message, HasSubstr("GET https://127.0.0.1:1/api/v1/namespaces/ns/configmaps/x: "));
+  ApiError watched = (*client)->watch({"", "v1", "configmaps", "ns", ""}, {}, [](const WatchEvent&) { return true; });
+  EXPECT_EQ(watched.status, 0);
+  EXPECT_FALSE(watched.ok());
+}
+
+}  // namespace
+}  // namespace revoca::kube
