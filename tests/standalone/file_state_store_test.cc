@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
-#include <regex>
 
 #include "core/atomic_file.h"
 #include "pki/certificate.h"
@@ -57,8 +57,15 @@ TEST_F(FileStateStoreTest, StateDirectoryIsPrivate) {
 
 TEST_F(FileStateStoreTest, TenantUuidIsAVersion4UuidStableAcrossReopen) {
   std::string uuid = unwrap(store->tenantUuid("default"));
-  EXPECT_TRUE(std::regex_match(uuid, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
-      << uuid;
+  // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx, lower-case hex
+  ASSERT_EQ(uuid.size(), 36u);
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    EXPECT_TRUE(dash ? uuid[i] == '-' : std::isxdigit(static_cast<unsigned char>(uuid[i])) && !std::isupper(uuid[i]))
+        << uuid;
+  }
+  EXPECT_EQ(uuid[14], '4') << uuid;
+  EXPECT_NE(std::string("89ab").find(uuid[19]), std::string::npos) << uuid;
   EXPECT_EQ(unwrap(store->tenantUuid("default")), uuid);
   EXPECT_NE(unwrap(store->tenantUuid("prod")), uuid);
   auto reopened = open();
