@@ -2,20 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <thread>
+
+#include "tests/kube/fake_clock.h"
 
 namespace revoca::kube {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  TimePoint now() const override { return now_.load(); }
-  void advance(std::chrono::milliseconds step) { now_ = now_.load() + step; }
-
- private:
-  std::atomic<TimePoint> now_{TimePoint(std::chrono::seconds(1'800'000'000))};
-};
+using testing::FakeClock;
 
 TEST(WorkQueue, AddsAKeyOnceHoweverOftenItChanges) {
   FakeClock clock;
