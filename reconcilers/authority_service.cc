@@ -177,9 +177,12 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
   pki::IssueRequest request;
   request.type = leaf.type;
   request.subject.commonName = leaf.host;
-  for (const auto& name : std::vector<std::string>{leaf.host}) (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+  auto addSubjectAltName = [&](const std::string& name) {
+    (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+  };
+  addSubjectAltName(leaf.host);
   for (const auto& name : leaf.altNames)
-    if (name != leaf.host) (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+    if (name != leaf.host) addSubjectAltName(name);
   request.serialHex = pki::newSerialHex();
   request.notBefore = now - kBackdate;
   // A certificate never outlives the CA version that signs it.
