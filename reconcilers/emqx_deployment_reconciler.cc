@@ -39,8 +39,16 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
   }
   auto env = renderEmqxEnv(EmqxRenderInput{&emqx.spec, caOcspUrl});
   if (!env) return fail("RefusedByEmqxRules", env.error().message);
-  if (auto published = context.output.publishEmqxEnv(ns, target, *env); !published)
-    return fail("PublishFailed", published.error().message);
+  EmqxOutput output{ns,
+                    target,
+                    emqx.meta.name,
+                    secret->meta.name,
+                    emqx.spec.certDir,
+                    emqx.spec.deploymentName.has_value(),
+                    *env};
+  auto published = context.output.publishEmqxEnv(output);
+  if (!published) return fail("PublishFailed", published.error().message);
+  status.facts.insert(published->begin(), published->end());
   status.ready = true;
   status.reason = "Rendered";
   status.message = "EMQX environment for deployment " + target + " (" + std::to_string(env->size()) + " variables)";

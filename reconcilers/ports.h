@@ -13,6 +13,7 @@
 namespace revoca {
 
 struct SecretFiles {
+  std::string secretName;  // the VaultSecret's name: in Kubernetes, the Secret's name and owner
   std::string certPem;    // cert.pem: the leaf, then intermediates
   std::string keyPem;     // cert.key: never logged
   std::string caCertPem;  // ca-cert.pem: every live CA version
@@ -25,6 +26,17 @@ struct EnvVar {
   std::string value;
 };
 
+// What an EmqxDeployment renders for one Deployment.
+struct EmqxOutput {
+  std::string namespace_;
+  std::string deployment;   // spec.deploymentName, or the EmqxDeployment's own name
+  std::string owner;        // the EmqxDeployment's name
+  std::string secretName;   // the VaultSecret whose files are mounted
+  std::string certDir;      // where they are mounted in the container
+  bool patchExisting = false;  // spec.deploymentName: patch it, do not own it
+  std::vector<EnvVar> env;
+};
+
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
@@ -32,8 +44,8 @@ class OutputSink {
                                      const SecretFiles& files) = 0;
   virtual Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                        const std::string& caName, const std::string& pem) = 0;
-  virtual Result<void> publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
-                                      const std::vector<EnvVar>& env) = 0;
+  // Returns facts for the status (Kubernetes: configMap, certificateHash).
+  virtual Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) = 0;
 };
 
 struct ObjectStatus {

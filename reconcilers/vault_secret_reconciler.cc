@@ -67,7 +67,7 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
                  reissueReasonName(reason), formatTimestamp(record->notAfter));
   }
 
-  SecretFiles files{record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership, secret.spec.fileMode};
+  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership, secret.spec.fileMode};
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
     if (!published)

@@ -101,11 +101,14 @@ Result<void> DirectoryOutput::publishCaBundle(const std::string& namespace_, con
   return writeIfChanged(*dir + "/" + caName + ".ca.pem", pem, FileAttributes{0644, std::nullopt, std::nullopt});
 }
 
-Result<void> DirectoryOutput::publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
-                                             const std::vector<EnvVar>& env) {
-  auto dir = deploymentDirectory(namespace_, deployment);
+Result<std::map<std::string, std::string>> DirectoryOutput::publishEmqxEnv(const EmqxOutput& emqx) {
+  auto dir = deploymentDirectory(emqx.namespace_, emqx.deployment);
   if (!dir) return dir.error();
-  return writeIfChanged(*dir + "/emqx.env", formatEnvFile(env), FileAttributes{0644, std::nullopt, std::nullopt});
+  std::string path = *dir + "/emqx.env";
+  if (auto written = writeIfChanged(path, formatEnvFile(emqx.env), FileAttributes{0644, std::nullopt, std::nullopt});
+      !written)
+    return written.error();
+  return std::map<std::string, std::string>{{"envFile", path}};
 }
 
 }  // namespace revoca

@@ -20,8 +20,7 @@ class DirectoryOutput final : public OutputSink {
                              const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
-  Result<void> publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
-                              const std::vector<EnvVar>& env) override;
+  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
 
  private:
   Result<std::string> deploymentDirectory(const std::string& namespace_, const std::string& deployment);

@@ -133,10 +133,9 @@ class RecordingOutputSink : public OutputSink {
     bundles.push_back({namespace_, deployment, caName, pem});
     return {};
   }
-  Result<void> publishEmqxEnv(const std::string& namespace_, const std::string& deployment,
-                              const std::vector<EnvVar>& env) override {
-    envs.push_back({namespace_, deployment, env});
-    return {};
+  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override {
+    envs.push_back({emqx.namespace_, emqx.deployment, emqx.env});
+    return std::map<std::string, std::string>{};
   }
 
   std::vector<Secret> secrets;
@@ -152,9 +151,7 @@ class MockOutputSink : public OutputSink {
               (const std::string& namespace_, const std::string& deployment, const std::string& caName,
                const std::string& pem),
               (override));
-  MOCK_METHOD(Result<void>, publishEmqxEnv,
-              (const std::string& namespace_, const std::string& deployment, const std::vector<EnvVar>& env),
-              (override));
+  MOCK_METHOD((Result<std::map<std::string, std::string>>), publishEmqxEnv, (const EmqxOutput& emqx), (override));
 };
 
 class RecordingStatusSink : public StatusSink {

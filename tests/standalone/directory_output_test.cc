@@ -142,20 +142,24 @@ TEST_F(DirectoryOutputTest, OwnershipIsAppliedToFilesAndTheirDirectory) {
   EXPECT_EQ(dataTarget(), first);
 }
 
+EmqxOutput emqxOutput(const std::vector<EnvVar>& env) {
+  return EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, env};
+}
+
 TEST_F(DirectoryOutputTest, EmqxEnvIsWrittenAsAnEnvFile) {
   std::vector<EnvVar> env{{"EMQX_LISTENERS__SSL__DEFAULT__BIND", "\"0.0.0.0:8883\""},
                           {"EMQX_CRL_CACHE__REFRESH_INTERVAL", "5m"}};
-  ASSERT_TRUE(output.publishEmqxEnv("default", "emqx", env).ok());
+  ASSERT_TRUE(output.publishEmqxEnv(emqxOutput(env)).ok());
   std::string path = deployment() + "/emqx.env";
   EXPECT_EQ(slurp(path), formatEnvFile(env));
   EXPECT_THAT(slurp(path), HasSubstr("\nEMQX_LISTENERS__SSL__DEFAULT__BIND=\"0.0.0.0:8883\"\n"));
   EXPECT_EQ(modeOf(path), 0644);
 
   ino_t inode = statOf(path).st_ino;
-  ASSERT_TRUE(output.publishEmqxEnv("default", "emqx", env).ok());
+  ASSERT_TRUE(output.publishEmqxEnv(emqxOutput(env)).ok());
   EXPECT_EQ(statOf(path).st_ino, inode);  // unchanged: not rewritten
   env.push_back({"EMQX_CRL_CACHE__HTTP_TIMEOUT", "15s"});
-  ASSERT_TRUE(output.publishEmqxEnv("default", "emqx", env).ok());
+  ASSERT_TRUE(output.publishEmqxEnv(emqxOutput(env)).ok());
   EXPECT_THAT(slurp(path), HasSubstr("EMQX_CRL_CACHE__HTTP_TIMEOUT=15s\n"));
 }
 
