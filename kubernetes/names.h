@@ -1,0 +1,48 @@
+#pragma once
+// The names, labels and resources revoca uses in a cluster, in one place.
+#include <string>
+
+#include "kube/api_client.h"
+
+namespace revoca::kubernetes {
+
+inline constexpr char kFieldManager[] = "revoca";
+inline constexpr char kGroup[] = "revoca.io";
+inline constexpr char kVersion[] = "v1alpha1";
+
+// Every object revoca creates carries this label; revoca watches and lists
+// only Secrets with it, never every Secret in the cluster.
+inline constexpr char kManagedByLabel[] = "app.kubernetes.io/managed-by";
+inline constexpr char kManagedByValue[] = "revoca";
+inline constexpr char kManagedSelector[] = "app.kubernetes.io/managed-by=revoca";
+// What a state Secret holds: "ca", "ledger", "revocations", "vaultsecret".
+inline constexpr char kStateLabel[] = "revoca.io/state";
+inline constexpr char kCaLabel[] = "revoca.io/ca";
+inline constexpr char kVaultSecretLabel[] = "revoca.io/vaultsecret";
+inline constexpr char kEmqxDeploymentLabel[] = "revoca.io/emqxdeployment";
+// On a Deployment's pod template: a new certificate rolls the pods.
+inline constexpr char kCertificateHashAnnotation[] = "revoca.io/certificate-hash";
+
+inline kube::ResourceRef secrets(const std::string& ns, const std::string& name = "") {
+  return {"", "v1", "secrets", ns, name};
+}
+inline kube::ResourceRef configMaps(const std::string& ns, const std::string& name = "") {
+  return {"", "v1", "configmaps", ns, name};
+}
+inline kube::ResourceRef deployments(const std::string& ns, const std::string& name = "") {
+  return {"apps", "v1", "deployments", ns, name};
+}
+inline kube::ResourceRef leases(const std::string& ns, const std::string& name = "") {
+  return {"coordination.k8s.io", "v1", "leases", ns, name};
+}
+inline kube::ResourceRef events(const std::string& ns) { return {"", "v1", "events", ns, ""}; }
+inline kube::ResourceRef namespaces(const std::string& name = "") { return {"", "v1", "namespaces", "", name}; }
+
+// One of revoca's own kinds: plural "certificateauthorities", "vaults",
+// "vaultsecrets", "certificaterevocations", "emqxdeployments".
+inline kube::ResourceRef revocaObjects(const std::string& plural, const std::string& ns = "",
+                                       const std::string& name = "") {
+  return {kGroup, kVersion, plural, ns, name};
+}
+
+}  // namespace revoca::kubernetes
