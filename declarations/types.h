@@ -121,6 +121,7 @@ struct DeclarationError {
   std::string object;  // namespace/name, may be empty if unknown
   std::string field;   // e.g. "spec.autoCert.ttl"
   std::string message; // what is wrong and what to do
+  std::int64_t generation = {};  // Kubernetes: the object's metadata.generation (0: unknown)
   std::string str() const;  // "file (document 2): CertificateAuthority default/mqtt-ca: spec.ttl: ..."
 };
 

@@ -33,7 +33,10 @@ void appendDeclaration(const nlohmann::json& object, DeclarationSet& out) {
   moveAll(parsed.vaultSecrets, out.vaultSecrets, generation);
   moveAll(parsed.revocations, out.revocations, generation);
   moveAll(parsed.emqxDeployments, out.emqxDeployments, generation);
-  for (auto& error : parsed.errors) out.errors.push_back(std::move(error));
+  for (auto& error : parsed.errors) {
+    error.generation = generation;
+    out.errors.push_back(std::move(error));
+  }
 }
 
 }  // namespace revoca::kubernetes

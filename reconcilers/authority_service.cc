@@ -53,6 +53,17 @@ Result<void> AuthorityService::loadHistoryOnce(const ObjectKey& ca) {
   return {};
 }
 
+Result<void> AuthorityService::reloadHistory() {
+  std::set<ObjectKey> loaded;
+  loaded.swap(historyLoaded_);
+  for (const auto& ca : loaded)
+    if (auto reloaded = loadHistoryOnce(ca); !reloaded) {
+      historyLoaded_.insert(loaded.begin(), loaded.end());  // what is in the registry stays
+      return reloaded;
+    }
+  return {};
+}
+
 Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int version, const ActiveCa* parent) {
   auto key = pki::PrivateKey::generate(ca.spec.key);
   if (!key) return caError(ca.key, "generating the key (spec.certKeyType)", key.error());

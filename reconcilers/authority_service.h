@@ -76,6 +76,9 @@ class AuthorityService {
   // Signs a new CRL for each live version whose CRL is missing, misses a
   // revocation, or is past half its validity.
   Result<void> publishCrls(const ObjectKey& ca);
+  // Reads the ledgers and revocations of the CAs it knows again: another
+  // writer (revocactl against a cluster) may have added to them.
+  Result<void> reloadHistory();
 
  private:
   Result<void> loadHistoryOnce(const ObjectKey& ca);

@@ -78,8 +78,9 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   for (const auto& error : declarations.errors) {
     auto slash = error.object.find('/');
     if (error.kind.empty() || slash == std::string::npos) continue;
-    ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, 0};
+    ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, error.generation};
     ObjectStatus status;
+    status.observedGeneration = error.generation;
     status.reason = "InvalidSpec";
     status.message = (error.field.empty() ? "" : error.field + ": ") + error.message;
     status_.report(error.kind, meta, status);

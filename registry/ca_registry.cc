@@ -65,8 +65,11 @@ void CaRegistry::loadHistory(const ObjectKey& ca, const std::vector<IssuedCertif
   Authority& authority = authorities_[ca];
   authority.issued.reserve(ledger.size());
   for (const auto& issued : ledger) noteIssuedLocked(authority, issued);
-  for (const auto& revocation : revocations) authority.revoked.emplace(revocation.serialHex, revocation);
-  ++authority.revocationRevision;
+  bool newRevocation = false;
+  for (const auto& revocation : revocations)
+    newRevocation = authority.revoked.emplace(revocation.serialHex, revocation).second || newRevocation;
+  // Loading the same history again (a replica re-reading state) changes no CRL.
+  if (newRevocation) ++authority.revocationRevision;
 }
 
 void CaRegistry::noteIssuedLocked(Authority& authority, const IssuedCertificate& issued) {

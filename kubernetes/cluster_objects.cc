@@ -1,0 +1,126 @@
+#include "kubernetes/cluster_objects.h"
+
+#include "kubernetes/names.h"
+#include "kubernetes/object_declarations.h"
+
+namespace revoca::kubernetes {
+namespace {
+
+// Only a new generation (a spec change) or a deletion mark needs a pass;
+// the status writes revoca itself makes come back as updates too.
+bool specChanged(const nlohmann::json& before, const nlohmann::json& after) {
+  const auto& a = before.value("metadata", nlohmann::json::object());
+  const auto& b = after.value("metadata", nlohmann::json::object());
+  return a.value("generation", 0) != b.value("generation", 0) ||
+         a.contains("deletionTimestamp") != b.contains("deletionTimestamp");
+}
+
+void appendAll(DeclarationSet& from, DeclarationSet& to) {
+  auto move = [](auto& source, auto& target) {
+    target.insert(target.end(), source.begin(), source.end());
+  };
+  move(from.authorities, to.authorities);
+  move(from.vaults, to.vaults);
+  move(from.vaultSecrets, to.vaultSecrets);
+  move(from.revocations, to.revocations);
+  move(from.emqxDeployments, to.emqxDeployments);
+  move(from.errors, to.errors);
+}
+
+}  // namespace
+
+const std::vector<std::string>& revocaPlurals() {
+  static const std::vector<std::string> plurals = {"certificateauthorities", "certificaterevocations", "vaults",
+                                                   "vaultsecrets", "emqxdeployments"};
+  return plurals;
+}
+
+std::string pluralOfKind(const std::string& kind) {
+  static const std::map<std::string, std::string> plurals = {
+      {"CertificateAuthority", "certificateauthorities"}, {"CertificateRevocation", "certificaterevocations"},
+      {"Vault", "vaults"}, {"VaultSecret", "vaultsecrets"}, {"EmqxDeployment", "emqxdeployments"}};
+  auto it = plurals.find(kind);
+  return it == plurals.end() ? "" : it->second;
+}
+
+ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, std::string namespace_,
+                               std::function<void(Change)> onChange, kube::InformerOptions options) {
+  kube::InformerHandlers declarationHandlers{
+      [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); },
+      [onChange](const std::string&, const nlohmann::json& before, const nlohmann::json& after) {
+        if (specChanged(before, after)) onChange(Change::kDeclarations);
+      },
+      [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); }};
+  for (const auto& plural : revocaPlurals())
+    informers_.emplace_back(plural, std::make_unique<kube::Informer>(client, revocaObjects(plural, namespace_),
+                                                                     declarationHandlers, clock, options));
+
+  // State Secrets only (never every Secret in the cluster): CA versions,
+  // ledgers and revocations. Certificates of VaultSecrets are not needed here.
+  kube::InformerOptions stateOptions = options;
+  stateOptions.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + " in (ca,ledger,revocations)";
+  auto stateChanged = [onChange] { onChange(Change::kState); };
+  kube::InformerHandlers stateHandlers{
+      [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); },
+      [stateChanged](const std::string&, const nlohmann::json&, const nlohmann::json&) { stateChanged(); },
+      [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); }};
+  stateSecrets_ = std::make_unique<kube::Informer>(client, secrets(namespace_), stateHandlers, clock, stateOptions);
+}
+
+ClusterObjects::~ClusterObjects() { stop(); }
+
+void ClusterObjects::start() {
+  for (auto& [plural, informer] : informers_) informer->start();
+  stateSecrets_->start();
+}
+
+void ClusterObjects::stop() {
+  for (auto& [plural, informer] : informers_) informer->stop();
+  stateSecrets_->stop();
+}
+
+bool ClusterObjects::waitForSync(std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      deadline - std::chrono::steady_clock::now()));
+  };
+  for (const auto& [plural, informer] : informers_)
+    if (!informer->waitForSync(left())) return false;
+  return stateSecrets_->waitForSync(left());
+}
+
+std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, const std::string& namespace_,
+                                                  const std::string& name) const {
+  for (const auto& [known, informer] : informers_)
+    if (known == plural) return informer->get(namespace_ + "/" + name);
+  return std::nullopt;
+}
+
+DeclarationSet ClusterObjects::declarations() const {
+  DeclarationSet all;
+  std::lock_guard lock(mutex_);
+  std::map<std::string, Converted> current;
+  for (const auto& [plural, informer] : informers_) {
+    for (const auto& object : informer->list()) {
+      const auto& metadata = object["metadata"];
+      if (metadata.contains("deletionTimestamp")) continue;  // on its way out: nothing to reconcile
+      std::string key = plural + "/" + metadata.value("namespace", "") + "/" + metadata.value("name", "");
+      std::string version = metadata.value("resourceVersion", "");
+      auto known = converted_.find(key);
+      if (known != converted_.end() && known->second.resourceVersion == version) {
+        current[key] = std::move(known->second);
+      } else {
+        Converted fresh{version, {}};
+        appendDeclaration(object, fresh.declaration);
+        current[key] = std::move(fresh);
+      }
+      DeclarationSet copy = current[key].declaration;
+      appendAll(copy, all);
+    }
+  }
+  converted_ = std::move(current);  // deleted objects drop out
+  return all;
+}
+
+}  // namespace revoca::kubernetes

@@ -1,0 +1,62 @@
+#pragma once
+// revoca's view of the cluster: one informer per kind of ours, and one on
+// the state Secrets revoca wrote (CA keys, ledgers, revocations), which the
+// replicas that do not lead read to serve the responder. Declarations are
+// converted once per resourceVersion, not once per pass.
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "declarations/types.h"
+#include "kube/api_client.h"
+#include "kube/informer.h"
+
+namespace revoca::kubernetes {
+
+// The plurals of revoca's five kinds, in the order they are reconciled.
+const std::vector<std::string>& revocaPlurals();
+std::string pluralOfKind(const std::string& kind);  // "VaultSecret" -> "vaultsecrets"
+
+enum class Change {
+  kDeclarations,  // a spec was created, changed or deleted: reconcile
+  kState,         // a state Secret changed (another replica, or revocactl)
+};
+
+class ClusterObjects {
+ public:
+  // `namespace_` "" watches every namespace. `onChange` is called from the
+  // informers' threads; it must be quick (set a flag, wake a loop).
+  ClusterObjects(kube::ApiClient& client, const Clock& clock, std::string namespace_,
+                 std::function<void(Change)> onChange, kube::InformerOptions options = {});
+  ~ClusterObjects();
+
+  void start();
+  void stop();
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+
+  // One of revoca's objects as the apiserver last sent it.
+  std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
+                                    const std::string& name) const;
+  // Every declaration, with the errors of the ones that do not parse.
+  DeclarationSet declarations() const;
+
+ private:
+  struct Converted {
+    std::string resourceVersion;
+    DeclarationSet declaration;
+  };
+
+  std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer
+  std::unique_ptr<kube::Informer> stateSecrets_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, Converted> converted_;  // "plural/ns/name"
+};
+
+}  // namespace revoca::kubernetes

@@ -1,0 +1,29 @@
+#pragma once
+// Kubernetes mode: revoca as an operator. Informers feed the declarations
+// of the cluster to the same DeclarationPass the standalone mode runs; state
+// lives in Secrets; the replica holding the Lease writes, every replica
+// serves the responder from the state the leader wrote.
+#include <chrono>
+#include <string>
+
+namespace revoca {
+
+struct KubernetesOptions {
+  std::string kubeconfig;       // "" : in-cluster when KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG, ~/.kube/config
+  std::string context;          // kubeconfig context, "" for the current one
+  std::string watchNamespace;   // "" : every namespace
+  std::string listen = "0.0.0.0:4664";
+  int responderThreads = 2;
+  bool leaderElection = true;
+  std::string leaseNamespace;   // "" : the config's namespace (POD_NAMESPACE in a pod), else "default"
+  std::string leaseName = "revoca-leader";
+  std::string identity;         // "" : hostname + random suffix
+  std::chrono::seconds leaseDuration{15};
+  std::chrono::seconds renewDeadline{10};
+  std::chrono::seconds retryPeriod{2};
+};
+
+// Runs until SIGINT or SIGTERM. Returns the process exit code.
+int runKubernetes(const KubernetesOptions& options);
+
+}  // namespace revoca

@@ -1,0 +1,56 @@
+#pragma once
+// What a replica that does not lead reconciles with: it reads the state the
+// leader wrote, so its responder answers OCSP and serves CRLs too, but it
+// writes nothing (the leader alone writes, or two replicas would hand out
+// the same CRL number or rotate a CA twice).
+#include <functional>
+
+#include "reconcilers/ports.h"
+#include "registry/state_store.h"
+
+namespace revoca::kubernetes {
+
+class ReadOnlyStateStore final : public StateStore {
+ public:
+  // `currentCrlNumber` answers the CRL number the leader last used; a
+  // follower signs its CRLs with it instead of taking the next one.
+  ReadOnlyStateStore(StateStore& store, std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber)
+      : store_(store), currentCrlNumber_(std::move(currentCrlNumber)) {}
+
+  Result<std::string> tenantUuid(const std::string& ns) override { return store_.tenantUuid(ns); }
+  Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override { return store_.loadCa(ca); }
+  Result<void> saveCa(const ObjectKey& ca, const CaRecord&) override { return refused(ca); }
+  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return currentCrlNumber_(ca); }
+  Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return store_.loadLedger(ca); }
+  Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate&) override { return refused(ca); }
+  Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override { return store_.loadRevocations(ca); }
+  Result<void> appendRevocation(const ObjectKey& ca, const Revocation&) override { return refused(ca); }
+  Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& secret) override { return store_.loadSecret(secret); }
+  Result<void> saveSecret(const ObjectKey& secret, const SecretRecord&) override { return refused(secret); }
+
+ private:
+  static Result<void> refused(const ObjectKey& key) {
+    return makeError(key.str() + ": this replica does not hold the leader Lease; only the leader writes");
+  }
+  StateStore& store_;
+  std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber_;
+};
+
+class DroppingOutput final : public OutputSink {
+ public:
+  Result<void> publishSecret(const std::string&, const std::string&, const SecretFiles&) override { return {}; }
+  Result<void> publishCaBundle(const std::string&, const std::string&, const std::string&,
+                               const std::string&) override {
+    return {};
+  }
+  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput&) override {
+    return std::map<std::string, std::string>{};
+  }
+};
+
+class DroppingStatus final : public StatusSink {
+ public:
+  void report(const std::string&, const ObjectMeta&, const ObjectStatus&) override {}
+};
+
+}  // namespace revoca::kubernetes
