@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (plain and under ASan+UBSan) and the
-# end-to-end suites against real peers. Installs and builds what it needs.
+# Runs every test: unit tests (plain and under ASan+UBSan), integration
+# tests on a real kube-apiserver + etcd, and the end-to-end suites against
+# real peers. Installs and builds what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -16,5 +17,15 @@ if [ "${REVOCA_SKIP_ASAN:-0}" != 1 ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure -j "$jobs")
 fi
+
+# The real control plane (kube-apiserver + etcd built from their Go modules,
+# cached in ~/.cache/revoca: a cold build takes ~17 minutes, a warm one none).
+e2e/cluster/build.sh >/dev/null
+# kubectl of the same version (the machine's may be outside the +/-1 skew).
+KUBECTL=$(e2e/cluster/build.sh kubectl)
+export KUBECTL
+# The API client, informers and Kubernetes backend against it.
+tests/kube/run_integration.sh build/bin/kube_tests --gtest_filter='*Integration*'
+tests/kube/run_integration.sh build/bin/kubernetes_tests
 
 REVOCA_BUILD="$PWD/build" python3 -m pytest -p no:cacheprovider -q e2e "$@"

@@ -1,0 +1,157 @@
+"""Fixtures of the Kubernetes suites (imported by the test modules, so the
+name `conftest` stays e2e/conftest.py's): one real kube-apiserver + etcd for the
+session (e2e/cluster), revoca's CRDs applied once, a fresh namespace per
+test (this control plane never deletes namespaces), and `revoca run`
+processes with a kubeconfig, as a platform team would run it out of cluster."""
+import atexit
+import base64
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
+from cluster import Cluster  # noqa: E402
+
+from conftest import REVOCA, REVOCACTL, ROOT, free_port, http, run, wait_for  # noqa: E402
+
+EXAMPLES = ROOT / "manifests" / "examples"
+
+
+_cluster = None
+
+
+@pytest.fixture
+def cluster(tmp_path_factory):
+    """One control plane for the whole run, however many test modules import
+    this fixture (a session fixture imported into two modules would be two)."""
+    global _cluster
+    if _cluster is None:
+        started = Cluster(tmp_path_factory.getbasetemp() / "cluster").start()
+        atexit.register(started.stop)
+        started.kubectl("apply", "-f", ROOT / "crds")
+        started.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        _cluster = started
+    return _cluster
+
+
+class Operator:
+    """A `revoca run --kubeconfig` process watching one namespace."""
+
+    def __init__(self, cluster, workdir, namespace, port, identity, lease_name, leader_election=True,
+                 lease=("4", "3", "1")):
+        self.cluster = cluster
+        self.namespace = namespace
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.identity = identity
+        self.log = Path(workdir) / f"revoca-{identity}.log"
+        self.args = [str(REVOCA), "run", "--kubeconfig", str(cluster.kubeconfig), "--namespace", namespace,
+                     "--listen", f"127.0.0.1:{port}", "--identity", identity, "--lease-name", lease_name,
+                     "--leader-election-namespace", namespace, "--leader-elect",
+                     "true" if leader_election else "false", "--lease-duration", lease[0],
+                     "--renew-deadline", lease[1], "--retry-period", lease[2], "--log-level", "debug"]
+        self.process = None
+
+    def start(self, wait_ready=True):
+        self.process = subprocess.Popen(self.args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        if wait_ready:
+            wait_for(self.alive_and_serving, timeout=30, what=f"revoca {self.identity} serving")
+        return self
+
+    def alive_and_serving(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"revoca exited with {self.process.returncode}:\n{self.log.read_text()}")
+        try:
+            return http("GET", self.base + "/healthz", timeout=1)[0] == 200
+        except OSError:
+            return False
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+    def log_text(self):
+        return self.log.read_text(errors="replace")
+
+
+class Namespace:
+    """A fresh namespace with kubectl helpers bound to it."""
+
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+
+    def kubectl(self, *args, check=True, input=None, timeout=60):
+        return self.cluster.kubectl("-n", self.name, *args, check=check, input=input, timeout=timeout)
+
+    def apply_yaml(self, text, check=True):
+        return self.kubectl("apply", "-f", "-", input=text, check=check)
+
+    def apply_examples(self, port):
+        for source in sorted(EXAMPLES.glob("*.yaml")):
+            self.apply_yaml(example_text(source, port, self.name))
+
+    def get(self, kind, name):
+        return json.loads(self.kubectl("get", kind, name, "-o", "json").stdout)
+
+    def exists(self, kind, name):
+        return self.kubectl("get", kind, name, check=False).returncode == 0
+
+    def wait_ready(self, *objects, timeout=60):
+        self.kubectl("wait", "--for=condition=Ready", *objects, f"--timeout={timeout}s", timeout=timeout + 10)
+
+    def condition(self, kind, name):
+        for condition in self.get(kind, name).get("status", {}).get("conditions", []):
+            if condition["type"] == "Ready":
+                return condition
+        return None
+
+    def secret_files(self, name):
+        data = self.get("secret", name)["data"]
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    def uid(self):
+        return json.loads(self.cluster.kubectl("get", "namespace", self.name, "-o", "json").stdout)["metadata"]["uid"]
+
+
+def example_text(source, port, namespace):
+    """An example declaration, pointed at this test's responder port and namespace."""
+    return (Path(source).read_text().replace("127.0.0.1:4664", f"127.0.0.1:{port}")
+            .replace("namespace: default", f"namespace: {namespace}"))
+
+
+@pytest.fixture
+def namespace(cluster, request):
+    created = cluster.kubectl("create", "namespace", f"e2e-{request.node.name[5:40].replace('_', '-').lower()}-"
+                              f"{int(time.time() * 1000) % 100000}", "-o", "name").stdout.strip()
+    return Namespace(cluster, created.split("/", 1)[1])
+
+
+@pytest.fixture
+def operators(cluster, namespace, tmp_path):
+    """Makes `revoca run` processes for this test's namespace; all share one
+    responder port unless given one, and one Lease."""
+    started = []
+
+    def make(identity="revoca-0", port=None, **kwargs):
+        operator = Operator(cluster, tmp_path, namespace.name, port or free_port(), identity,
+                            "revoca-leader", **kwargs)
+        started.append(operator)
+        return operator
+
+    yield make
+    for operator in started:
+        operator.stop()
+    for operator in started:
+        print(f"--- {operator.identity} log ---\n{operator.log_text()[-20000:]}")
+
+
+def revocactl(cluster, namespace, *args, check=True):
+    result = run([REVOCACTL, "--kubeconfig", cluster.kubeconfig, "--namespace", namespace, *args], check=check)
+    return json.loads(result.stdout) if result.returncode == 0 else result

@@ -1,0 +1,226 @@
+"""Issue 3's end-to-end checks: `revoca run` with a kubeconfig against a real
+kube-apiserver and etcd (e2e/cluster), on the examples of manifests/examples."""
+import json
+import re
+import signal
+import time
+
+from kube_fixtures import cluster, namespace, operators  # noqa: F401 (fixtures)
+from conftest import http, openssl, wait_for
+
+OBJECTS = ("certificateauthority/mqtt-ca", "vault/mqtt-vault", "vaultsecret/server-cert", "emqxdeployment/emqx")
+
+
+def write_files(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def ocsp_status(operator, ns, tmp_path, serial):
+    """Asks `operator`'s responder about SERIAL with openssl ocsp (POST)."""
+    files = write_files(tmp_path, {"ca.pem": ns.secret_files("server-cert")["ca-cert.pem"]})
+    result = openssl("ocsp", "-issuer", files / "ca.pem", "-serial", "0x" + serial,
+                     "-url", f"{operator.base}/ocsp/{ns.uid()}/mqtt-ca", "-CAfile", files / "ca.pem",
+                     "-timeout", "5", check=False)
+    match = re.search(r"0x[0-9A-Fa-f]+: (\w+)", result.stdout)
+    return match.group(1) if match else result.stdout + result.stderr
+
+
+def serial_of_pem(tmp_path, pem):
+    path = tmp_path / "serial-cert.pem"
+    path.write_text(pem)
+    return openssl("x509", "-in", path, "-noout", "-serial").stdout.strip().split("=", 1)[1]
+
+
+def converge(namespace, operator):
+    namespace.apply_examples(operator.port)
+    namespace.wait_ready(*OBJECTS)
+
+
+def test_1_examples_converge_with_secret_status_and_columns(namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+
+    files = namespace.secret_files("server-cert")
+    assert set(files) >= {"cert.pem", "cert.key", "ca-cert.pem"}
+    secret = namespace.get("secret", "server-cert")
+    assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "revoca"
+    assert secret["metadata"]["ownerReferences"][0]["kind"] == "VaultSecret"
+
+    ca = namespace.get("certificateauthority", "mqtt-ca")
+    assert ca["status"]["version"] == 1
+    assert ca["status"]["crlNumber"] >= 1
+    assert ca["status"]["observedGeneration"] == ca["metadata"]["generation"]
+    vs = namespace.get("vaultsecret", "server-cert")
+    serial = serial_of_pem(tmp_path, files["cert.pem"])
+    assert vs["status"]["serial"].upper() == serial.upper()
+
+    table = namespace.kubectl("get", "ca,vs,crev,emqx").stdout
+    for column in ("READY", "VERSION", "SERIAL", "EXPIRES"):
+        assert column in table, table
+    assert ocsp_status(operator, namespace, tmp_path, serial) == "good"
+
+    env = namespace.get("configmap", "emqx-emqx-env")["data"]
+    assert env["EMQX_LISTENERS__SSL__DEFAULT__OCSP__RESPONDER_URL"].endswith(f'/ocsp/{namespace.uid()}/mqtt-ca/"')
+    deployment = namespace.get("deployment", "emqx")
+    template = deployment["spec"]["template"]
+    assert "revoca.io/certificate-hash" in template["metadata"]["annotations"]
+    volumes = [v for v in template["spec"]["volumes"] if v.get("secret", {}).get("secretName") == "server-cert"]
+    assert volumes, template
+
+
+def test_2_bad_fields_are_refused_or_reported_and_nothing_issued_is_touched(namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+    before = namespace.secret_files("server-cert")
+
+    refused = namespace.apply_yaml("""
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: server-cert}
+spec:
+  vault: mqtt-vault
+  autoCert: {issuingCa: mqtt-ca, host: mqtt.emqx.internal, ttl: 30 days}
+""", check=False)
+    assert refused.returncode != 0
+    assert "spec.autoCert.ttl" in refused.stderr
+
+    # Valid for the schema, wrong for revoca: the refresh threshold exceeds the ttl.
+    namespace.apply_yaml("""
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: server-cert}
+spec:
+  vault: mqtt-vault
+  autoCert: {issuingCa: mqtt-ca, host: mqtt.emqx.internal, ttl: 1d, refreshThreshold: 2d}
+""")
+    wait_for(lambda: (namespace.condition("vaultsecret", "server-cert") or {}).get("status") == "False",
+             timeout=20, what="VaultSecret marked not Ready")
+    condition = namespace.condition("vaultsecret", "server-cert")
+    assert condition["reason"] == "InvalidSpec"
+    assert "refreshThreshold" in condition["message"]
+    assert namespace.secret_files("server-cert") == before
+
+
+def test_3_a_revocation_reaches_ocsp_and_crl_within_two_seconds(namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+    serial = serial_of_pem(tmp_path, namespace.secret_files("server-cert")["cert.pem"])
+    assert ocsp_status(operator, namespace, tmp_path, serial) == "good"
+
+    started = time.monotonic()
+    namespace.apply_yaml(f"""
+apiVersion: revoca.io/v1alpha1
+kind: CertificateRevocation
+metadata: {{name: server-cert-compromised}}
+spec: {{ca: mqtt-ca, serial: "{serial}", reason: keyCompromise}}
+""")
+    wait_for(lambda: ocsp_status(operator, namespace, tmp_path, serial) == "revoked", timeout=10,
+             interval=0.1, what="OCSP revoked")
+    elapsed = time.monotonic() - started
+
+    def crl_lists_serial():
+        status, _, body = http("GET", f"{operator.base}/crl-pem/{namespace.name}/mqtt-ca/1")
+        if status != 200:
+            return False
+        (tmp_path / "crl.pem").write_bytes(body)
+        text = openssl("crl", "-in", tmp_path / "crl.pem", "-noout", "-text").stdout
+        return serial.upper() in text.replace(":", "").upper()
+
+    wait_for(crl_lists_serial, timeout=5, what="CRL lists the serial")
+    assert elapsed < 2.0 + 1.0, f"OCSP said revoked after {elapsed:.2f}s"  # kubectl's own start-up included
+    namespace.wait_ready("certificaterevocation/server-cert-compromised")
+
+
+def test_4_restarts_of_revoca_apiserver_and_etcd_issue_nothing_twice(cluster, namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+    first = namespace.secret_files("server-cert")["cert.pem"]
+
+    operator.stop(signal.SIGKILL)
+    operator.start()
+    time.sleep(3)  # a restarted revoca that wanted to re-issue would have done it by now
+    assert namespace.secret_files("server-cert")["cert.pem"] == first
+
+    cluster.restart_apiserver()
+    namespace.apply_yaml(extra_vault_secret("after-apiserver"))
+    namespace.wait_ready("vaultsecret/after-apiserver", timeout=60)
+
+    cluster.restart_etcd(kill=True)
+    namespace.apply_yaml(extra_vault_secret("after-etcd"))
+    namespace.wait_ready("vaultsecret/after-etcd", timeout=90)
+
+    assert namespace.secret_files("server-cert")["cert.pem"] == first
+    ca = namespace.get("certificateauthority", "mqtt-ca")
+    assert ca["status"]["version"] == 1
+
+
+def extra_vault_secret(name):
+    """A Vault of its own and a VaultSecret in it: a new certificate to issue."""
+    return f"""
+apiVersion: revoca.io/v1alpha1
+kind: Vault
+metadata: {{name: {name}-vault}}
+spec: {{distribute: {{deployments: [{name}]}}}}
+---
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {{name: {name}}}
+spec:
+  vault: {name}-vault
+  autoCert: {{issuingCa: mqtt-ca, host: {name}.example, ttl: 30d, refreshThreshold: 15d}}
+"""
+
+
+def test_5_two_replicas_one_leader_takes_over_and_both_answer_ocsp(namespace, operators, tmp_path):
+    first = operators("revoca-a").start()
+    converge(namespace, first)
+    second = operators("revoca-b").start()
+    serial = serial_of_pem(tmp_path, namespace.secret_files("server-cert")["cert.pem"])
+    assert ocsp_status(first, namespace, tmp_path, serial) == "good"
+    wait_for(lambda: ocsp_status(second, namespace, tmp_path, serial) == "good", timeout=15,
+             what="the follower answers OCSP")
+    lease = namespace.get("lease", "revoca-leader")
+    assert lease["spec"]["holderIdentity"] == "revoca-a"
+
+    first.stop(signal.SIGKILL)  # no release: the follower waits out the lease (4 s here)
+    killed = time.monotonic()
+    wait_for(lambda: namespace.get("lease", "revoca-leader")["spec"].get("holderIdentity") == "revoca-b",
+             timeout=15, interval=0.2, what="revoca-b takes the Lease")
+    assert time.monotonic() - killed < 4 + 3
+    namespace.apply_yaml(extra_vault_secret("after-failover"))
+    namespace.wait_ready("vaultsecret/after-failover", timeout=30)
+    assert ocsp_status(second, namespace, tmp_path, serial) == "good"
+
+
+def test_6_rotation_changes_the_secret_and_the_pod_template_hash(namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+    quick = (namespace.get("vaultsecret", "server-cert"))
+    namespace.apply_yaml("""
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: server-cert}
+spec:
+  vault: mqtt-vault
+  autoCert: {issuingCa: mqtt-ca, host: mqtt.emqx.internal, certType: server, ttl: 12s, refreshThreshold: 6s}
+  fileOwnership: "1000:1000"
+  fileMode: "0400"
+""")
+    def annotation():
+        return namespace.get("deployment", "emqx")["spec"]["template"]["metadata"]["annotations"][
+            "revoca.io/certificate-hash"]
+    wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"].get("observedGeneration")
+             == namespace.get("vaultsecret", "server-cert")["metadata"]["generation"], timeout=20,
+             what="the new spec observed")
+    serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"]
+    hash_before = annotation()
+    cert_before = namespace.secret_files("server-cert")["cert.pem"]
+    wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"]["serial"] != serial, timeout=30,
+             interval=0.5, what="a renewal")
+    wait_for(lambda: annotation() != hash_before, timeout=10, what="the pod template hash changes")
+    assert namespace.secret_files("server-cert")["cert.pem"] != cert_before
+    assert quick["metadata"]["uid"] == namespace.get("vaultsecret", "server-cert")["metadata"]["uid"]
+    events = namespace.kubectl("get", "events", "--field-selector", "involvedObject.name=server-cert").stdout
+    assert "Renewed" in events or "Issued" in events
