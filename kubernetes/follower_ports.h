@@ -12,17 +12,24 @@ namespace revoca::kubernetes {
 
 class ReadOnlyStateStore final : public StateStore {
  public:
+  // revocactl's issue-cert appends to a ledger (the leader reads it back)
+  // and writes nothing else.
+  enum class Writes { kNone, kLedgerOnly };
+
   // `currentCrlNumber` answers the CRL number the leader last used; a
   // follower signs its CRLs with it instead of taking the next one.
-  ReadOnlyStateStore(StateStore& store, std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber)
-      : store_(store), currentCrlNumber_(std::move(currentCrlNumber)) {}
+  ReadOnlyStateStore(StateStore& store, std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber,
+                     Writes writes = Writes::kNone)
+      : store_(store), currentCrlNumber_(std::move(currentCrlNumber)), writes_(writes) {}
 
   Result<std::string> tenantUuid(const std::string& ns) override { return store_.tenantUuid(ns); }
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override { return store_.loadCa(ca); }
   Result<void> saveCa(const ObjectKey& ca, const CaRecord&) override { return refused(ca); }
   Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return currentCrlNumber_(ca); }
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return store_.loadLedger(ca); }
-  Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate&) override { return refused(ca); }
+  Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override {
+    return writes_ == Writes::kLedgerOnly ? store_.appendIssued(ca, issued) : refused(ca);
+  }
   Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override { return store_.loadRevocations(ca); }
   Result<void> appendRevocation(const ObjectKey& ca, const Revocation&) override { return refused(ca); }
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& secret) override { return store_.loadSecret(secret); }
@@ -34,6 +41,7 @@ class ReadOnlyStateStore final : public StateStore {
   }
   StateStore& store_;
   std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber_;
+  Writes writes_;
 };
 
 class DroppingOutput final : public OutputSink {

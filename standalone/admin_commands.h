@@ -5,7 +5,7 @@
 // {"ok": false, "error": "one clear line"}.
 #include <nlohmann/json.hpp>
 
-#include "reconcilers/authority_service.h"
+#include "reconcilers/authority_commands.h"
 #include "standalone/status_file.h"
 
 namespace revoca {

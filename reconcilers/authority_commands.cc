@@ -1,0 +1,100 @@
+#include "reconcilers/authority_commands.h"
+
+#include "core/duration.h"
+#include "reconcilers/time_format.h"
+
+namespace revoca {
+
+using nlohmann::json;
+
+namespace {
+
+// Finds the CA named by "ca" in "namespace", or says why not.
+Result<const ActiveCa*> requireCa(AuthorityCommandContext& context, const json& request) {
+  std::string name = requestText(request, "ca");
+  if (name.empty()) return makeError("--ca is required: name the CertificateAuthority");
+  ObjectKey key{requestText(request, "namespace", "default"), name};
+  const ActiveCa* ca = context.authorities.active(key);
+  if (!ca)
+    return makeError("CertificateAuthority " + key.str() +
+                     " is not Ready (unknown, or its declaration has errors); see `revocactl status`");
+  return ca;
+}
+
+}  // namespace
+
+json commandFailure(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+json commandSuccess(json result) { return {{"ok", true}, {"result", std::move(result)}}; }
+
+std::string requestText(const json& request, const char* field, const std::string& fallback) {
+  auto it = request.find(field);
+  return it != request.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+json issueCert(AuthorityCommandContext& context, const json& request) {
+  auto ca = requireCa(context, request);
+  if (!ca) return commandFailure(ca.error().message);
+  LeafRequest leaf;
+  leaf.host = requestText(request, "host");
+  if (leaf.host.empty()) return commandFailure("--host is required: the certificate's DNS name or IP address");
+  auto ttl = parseDuration(requestText(request, "ttl", "1d"));
+  if (!ttl) return commandFailure("--ttl: " + ttl.error().message);
+  leaf.ttl = *ttl;
+  std::string type = requestText(request, "certType", "client");
+  if (type != "client" && type != "server") return commandFailure("--cert-type must be client or server, not " + type);
+  leaf.type = type == "server" ? pki::CertType::Server : pki::CertType::Client;
+  auto issued = context.authorities.issue((*ca)->key, leaf);
+  if (!issued) return commandFailure(issued.error().message);
+  return commandSuccess({{"cert", issued->certPem},
+                  {"private-key", issued->keyPem},
+                  {"serial", issued->serialHex},
+                  {"expires", formatTimestamp(issued->notAfter)},
+                  {"ca-version", issued->caVersion}});
+}
+
+json revokeCert(AuthorityCommandContext& context, const json& request) {
+  auto ca = requireCa(context, request);
+  if (!ca) return commandFailure(ca.error().message);
+  auto serial = pki::normalizeSerialHex(requestText(request, "serial"));
+  if (!serial) return commandFailure("SERIAL: " + serial.error().message);
+  auto reason = pki::parseRevocationReason(requestText(request, "reason", "unspecified"));
+  if (!reason)
+    return commandFailure("--reason " + requestText(request, "reason") +
+                   " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, affiliationChanged, "
+                   "superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
+  Revocation revocation{*serial, context.clock.now(), *reason, std::nullopt};
+  auto revoked = context.authorities.revoke((*ca)->key, revocation);
+  if (!revoked) return commandFailure(revoked.error().message);
+  auto stored = context.registry.revocationOf((*ca)->key, *serial);
+  return commandSuccess({{"serial", *serial},
+                  {"revoked", true},
+                  {"already-revoked", !*revoked},
+                  {"reason", pki::revocationReasonName(stored ? stored->reason : *reason)}});
+}
+
+json getCrl(AuthorityCommandContext& context, const json& request) {
+  auto ca = requireCa(context, request);
+  if (!ca) return commandFailure(ca.error().message);
+  int version = (*ca)->current().version;
+  if (request.contains("version") && request["version"].is_number_integer()) version = request["version"].get<int>();
+  auto crl = context.registry.crlOf((*ca)->key, version);
+  if (!crl) return commandFailure("no CRL for version " + std::to_string(version) + " of " + (*ca)->key.str() + "; it is not live");
+  return commandSuccess({{"crl", crl->pem}, {"crl-number", crl->crlNumber}, {"version", version}});
+}
+
+json getCaCert(AuthorityCommandContext& context, const json& request) {
+  auto ca = requireCa(context, request);
+  if (!ca) return commandFailure(ca.error().message);
+  return commandSuccess({{"cert", (*ca)->current().cert.toPem()},
+                  {"version", (*ca)->current().version},
+                  {"bundle", (*ca)->trustPem}});
+}
+
+json getTenantUuid(AuthorityCommandContext& context, const json& request) {
+  std::string namespace_ = requestText(request, "namespace", "default");
+  auto uuid = context.store.tenantUuid(namespace_);
+  if (!uuid) return commandFailure(uuid.error().message);
+  return commandSuccess({{"tenant", namespace_}, {"uuid", *uuid}});
+}
+
+}  // namespace revoca

@@ -1,0 +1,31 @@
+#pragma once
+// The verbs of revocactl that act on a CA (the seed's `supctl strongbox`
+// verbs), shared by the standalone admin socket and revocactl against a
+// cluster: issue-cert, revoke-cert, get-crl, get-ca-cert, get-tenant-uuid.
+// Requests and answers are JSON: {"ok": true, "result": {...}} or
+// {"ok": false, "error": "one clear line"}.
+#include <nlohmann/json.hpp>
+
+#include "reconcilers/authority_service.h"
+
+namespace revoca {
+
+struct AuthorityCommandContext {
+  AuthorityService& authorities;
+  StateStore& store;
+  CaRegistry& registry;
+  const Clock& clock;
+};
+
+nlohmann::json issueCert(AuthorityCommandContext& context, const nlohmann::json& request);
+nlohmann::json revokeCert(AuthorityCommandContext& context, const nlohmann::json& request);
+nlohmann::json getCrl(AuthorityCommandContext& context, const nlohmann::json& request);
+nlohmann::json getCaCert(AuthorityCommandContext& context, const nlohmann::json& request);
+nlohmann::json getTenantUuid(AuthorityCommandContext& context, const nlohmann::json& request);
+
+nlohmann::json commandFailure(const std::string& message);
+nlohmann::json commandSuccess(nlohmann::json result);
+// A string field of a request, or `fallback`.
+std::string requestText(const nlohmann::json& request, const char* field, const std::string& fallback = "");
+
+}  // namespace revoca
