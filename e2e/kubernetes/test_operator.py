@@ -5,7 +5,7 @@ import re
 import signal
 import time
 
-from kube_fixtures import cluster, namespace, operators  # noqa: F401 (fixtures)
+from kube_fixtures import cluster, namespace, operators, revocactl  # noqa: F401 (fixtures)
 from conftest import http, openssl, wait_for
 
 OBJECTS = ("certificateauthority/mqtt-ca", "vault/mqtt-vault", "vaultsecret/server-cert", "emqxdeployment/emqx")
@@ -224,3 +224,29 @@ spec:
     assert quick["metadata"]["uid"] == namespace.get("vaultsecret", "server-cert")["metadata"]["uid"]
     events = namespace.kubectl("get", "events", "--field-selector", "involvedObject.name=server-cert").stdout
     assert "Renewed" in events or "Issued" in events
+
+
+def test_7_revocactl_against_the_cluster(cluster, namespace, operators, tmp_path):
+    operator = operators().start()
+    converge(namespace, operator)
+    assert revocactl(cluster, namespace.name, "get-tenant-uuid")["uuid"] == namespace.uid()
+
+    issued = revocactl(cluster, namespace.name, "issue-cert", "--ca", "mqtt-ca", "--host", "client-1",
+                       "--ttl", "1d", "--cert-type", "client")
+    assert "BEGIN CERTIFICATE" in issued["cert"] and "PRIVATE KEY" in issued["private-key"]
+    serial = issued["serial"]
+    # The leader reads the ledger revocactl appended to within seconds.
+    wait_for(lambda: ocsp_status(operator, namespace, tmp_path, serial) == "good", timeout=15, interval=0.5,
+             what="OCSP knows the serial revocactl issued")
+
+    revoked = revocactl(cluster, namespace.name, "revoke-cert", "--ca", "mqtt-ca", "--reason", "keyCompromise", serial)
+    assert revoked["revoked"] is True
+    assert ocsp_status(operator, namespace, tmp_path, serial) == "revoked"
+    crl = revocactl(cluster, namespace.name, "get-crl", "--ca", "mqtt-ca")["crl"]
+    (tmp_path / "crl.pem").write_text(crl)
+    assert serial.upper() in openssl("crl", "-in", tmp_path / "crl.pem", "-noout", "-text").stdout.replace(":", "").upper()
+    ca = revocactl(cluster, namespace.name, "get-ca-cert", "--ca", "mqtt-ca")
+    assert ca["cert"] in namespace.secret_files("server-cert")["ca-cert.pem"]
+
+    missing = revocactl(cluster, namespace.name, "get-ca-cert", "--ca", "no-such-ca", check=False)
+    assert missing.returncode != 0 and missing.stderr.count("\n") == 1 and "no-such-ca" in missing.stderr
