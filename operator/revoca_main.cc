@@ -1,5 +1,8 @@
-// revoca: the operator. `revoca standalone` runs on a directory of
-// declarations with no cluster (SPEC.md "Standalone mode").
+// revoca: the operator. `revoca run` reconciles a cluster's declarations
+// (in a pod, or from outside with --kubeconfig); `revoca standalone` runs on
+// a directory of declarations with no cluster (SPEC.md "Standalone mode").
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -7,11 +10,27 @@
 #include <spdlog/spdlog.h>
 
 #include "operator/flags.h"
+#include "kubernetes/engine.h"
 #include "standalone/engine.h"
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: revoca standalone --declarations DIR --state DIR --output DIR [--listen ADDR]
+constexpr const char* kUsage = R"(usage: revoca run [--kubeconfig FILE] [--namespace NS] [--listen ADDR] [--leader-elect true|false]
+       revoca standalone --declarations DIR --state DIR --output DIR [--listen ADDR]
+
+revoca run: the operator, in a pod or with a kubeconfig
+  --kubeconfig FILE   default: in-cluster when KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG, ~/.kube/config
+  --context NAME      kubeconfig context (default: its current-context)
+  --namespace NS      watch one namespace (default: every namespace)
+  --listen ADDR       CRL/OCSP responder address (default 0.0.0.0:4664)
+  --leader-elect B    hold a Lease so one replica writes (default true)
+  --leader-election-namespace NS   where the Lease lives (default: the pod's namespace, else default)
+  --lease-name NAME   default revoca-leader
+  --identity ID       this replica's name in the Lease (default: hostname + random suffix)
+  --lease-duration S, --renew-deadline S, --retry-period S   seconds (defaults 15, 10, 2)
+  --log-level LEVEL   trace, debug, info (default), warn, error
+
+revoca standalone: no cluster, a directory of declarations
 
   --declarations DIR  revoca.io YAML declarations (re-read when they change)
   --state DIR         keys, ledger, revocations, CRL numbers (kept; back it up)
@@ -38,6 +57,49 @@ int standalone(revoca::Flags& flags) {
   return revoca::runStandalone(options);
 }
 
+bool parseSeconds(const std::string& flag, const std::string& text, std::chrono::seconds& out) {
+  if (text.empty()) return true;
+  char* end = nullptr;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (*end != '\0' || value <= 0) {
+    std::cerr << "revoca run: " << flag << " takes a whole number of seconds, got \"" << text << "\"\n";
+    return false;
+  }
+  out = std::chrono::seconds(value);
+  return true;
+}
+
+int run(revoca::Flags& flags) {
+  revoca::KubernetesOptions options;
+  options.kubeconfig = flags.take("--kubeconfig");
+  options.context = flags.take("--context");
+  options.watchNamespace = flags.take("--namespace");
+  options.listen = flags.take("--listen", options.listen);
+  std::string leaderElect = flags.take("--leader-elect", "true");
+  options.leaseNamespace = flags.take("--leader-election-namespace");
+  options.leaseName = flags.take("--lease-name", options.leaseName);
+  options.identity = flags.take("--identity");
+  std::string leaseDuration = flags.take("--lease-duration");
+  std::string renewDeadline = flags.take("--renew-deadline");
+  std::string retryPeriod = flags.take("--retry-period");
+  spdlog::set_level(spdlog::level::from_str(flags.take("--log-level", "info")));
+  if (!flags.finish(kUsage)) return 2;
+  if (leaderElect != "true" && leaderElect != "false") {
+    std::cerr << "revoca run: --leader-elect takes true or false\n";
+    return 2;
+  }
+  options.leaderElection = leaderElect == "true";
+  if (!parseSeconds("--lease-duration", leaseDuration, options.leaseDuration) ||
+      !parseSeconds("--renew-deadline", renewDeadline, options.renewDeadline) ||
+      !parseSeconds("--retry-period", retryPeriod, options.retryPeriod))
+    return 2;
+  if (options.renewDeadline >= options.leaseDuration) {
+    std::cerr << "revoca run: --renew-deadline must be shorter than --lease-duration\n";
+    return 2;
+  }
+  return revoca::runKubernetes(options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +111,7 @@ int main(int argc, char** argv) {
   std::string mode = argv[1];
   revoca::Flags flags(argc - 2, argv + 2);
   if (mode == "standalone") return standalone(flags);
+  if (mode == "run") return run(flags);
   std::cerr << "revoca: unknown mode \"" << mode << "\"\n" << kUsage;
   return 2;
 }

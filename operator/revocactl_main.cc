@@ -1,17 +1,23 @@
-// revocactl: the seed's `supctl strongbox` verbs against a standalone
-// instance, through its admin socket (STATE/admin.sock).
+// revocactl: the seed's `supctl strongbox` verbs, against a standalone
+// instance through its admin socket (STATE/admin.sock), or against a
+// cluster through its apiserver (--kubeconfig).
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
+#include "kube/kubeconfig.h"
+#include "kube/rest_client.h"
+#include "kubernetes/cluster_commands.h"
 #include "operator/flags.h"
 #include "standalone/admin_server.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(usage: revocactl --state DIR [--namespace NS] VERB [flags]
+       revocactl --kubeconfig FILE [--context NAME] [--namespace NS] VERB [flags]
 
 verbs:
   get-tenant-uuid
@@ -21,7 +27,9 @@ verbs:
   get-ca-cert --ca C
   status
 
---state defaults to $REVOCA_STATE; --namespace defaults to "default".
+--state defaults to $REVOCA_STATE. Without --state or $REVOCA_STATE, revocactl
+talks to the cluster of --kubeconfig, $KUBECONFIG or ~/.kube/config.
+--namespace defaults to the kubeconfig context's namespace, else "default".
 Output is JSON on stdout; errors are one line on stderr and a non-zero exit.
 )";
 
@@ -39,7 +47,11 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const char* environmentState = std::getenv("REVOCA_STATE");
-  std::string state = flags.take("--state", environmentState ? environmentState : "");
+  std::string kubeconfig = flags.take("--kubeconfig");
+  std::string context = flags.take("--context");
+  bool cluster = !kubeconfig.empty() || !context.empty();
+  std::string state = flags.take("--state", environmentState && !cluster ? environmentState : "");
+  bool namespaceGiven = flags.has("--namespace");
   nlohmann::json request = {{"namespace", flags.take("--namespace", "default")}};
   auto& positional = flags.positional();
   if (positional.empty()) return fail("name a verb: get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
@@ -62,10 +74,26 @@ int main(int argc, char** argv) {
     }
   }
   if (!flags.finish(kUsage)) return 2;
-  if (state.empty()) return fail("--state DIR is required (or set REVOCA_STATE): the state directory of revoca standalone");
+  if (!state.empty() && cluster) return fail("give --state (standalone) or --kubeconfig (cluster), not both");
 
-  auto answer = revoca::callAdminSocket(state + "/admin.sock", request);
-  if (!answer) return fail(answer.error().message);
+  nlohmann::json result;
+  if (!state.empty()) {
+    auto answer = revoca::callAdminSocket(state + "/admin.sock", request);
+    if (!answer) return fail(answer.error().message);
+    result = *answer;
+  } else {
+    auto config = revoca::kube::loadKubeconfig(kubeconfig, context);
+    if (!config)
+      return fail(config.error().message +
+                  " (give --state DIR for a standalone instance, or --kubeconfig FILE for a cluster)");
+    // Like kubectl: without --namespace, the context's namespace.
+    if (!namespaceGiven && !config->namespace_.empty()) request["namespace"] = config->namespace_;
+    auto client = revoca::kube::makeRestClient(*config);
+    if (!client) return fail(client.error().message);
+    revoca::SystemClock clock;
+    result = revoca::kubernetes::runClusterCommand(**client, clock, request);
+  }
+  const nlohmann::json* answer = &result;
   if (!answer->value("ok", false)) return fail(answer->value("error", std::string("revoca refused the request")));
   std::cout << (*answer)["result"].dump(2) << "\n";
   return 0;

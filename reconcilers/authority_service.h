@@ -73,6 +73,13 @@ class AuthorityService {
   bool isRevoked(const ObjectKey& ca, const std::string& serialHex) const {
     return registry_.revocationOf(ca, serialHex).has_value();
   }
+  std::optional<Revocation> revocationOf(const ObjectKey& ca, const std::string& serialHex) const {
+    return registry_.revocationOf(ca, serialHex);
+  }
+  // The number of the CRL the responder serves for a version, if any.
+  std::optional<std::uint64_t> crlNumber(const ObjectKey& ca, int version) const {
+    return registry_.crlNumberOf(ca, version);
+  }
   // Signs a new CRL for each live version whose CRL is missing, misses a
   // revocation, or is past half its validity.
   Result<void> publishCrls(const ObjectKey& ca);

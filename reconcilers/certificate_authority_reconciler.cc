@@ -37,6 +37,8 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   status.facts["notAfter"] = formatTimestamp(current.notAfter);
   status.facts["renewalTime"] = formatTimestamp(caRenewalTime(current, declaration.spec));
   status.facts["tenantUuid"] = tenant.uuid;
+  if (auto number = context.authorities.crlNumber(active.key, current.version))
+    status.facts["crlNumber"] = std::to_string(*number);
   return status;
 }
 
@@ -57,6 +59,11 @@ ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const Cer
   status.message = "serial " + declaration.spec.serial + " is on the CRL of " + ca.str() +
                    "; revocations are permanent: deleting this object does not undo it";
   status.facts["serial"] = declaration.spec.serial;
+  if (auto stored = context.authorities.revocationOf(ca, declaration.spec.serial))
+    status.facts["revokedAt"] = formatTimestamp(stored->revokedAt);
+  if (const ActiveCa* active = context.authorities.active(ca))
+    if (auto number = context.authorities.crlNumber(ca, active->current().version))
+      status.facts["crlNumber"] = std::to_string(*number);
   return status;
 }
 

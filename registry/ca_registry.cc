@@ -152,6 +152,15 @@ void CaRegistry::setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& 
   authorities_[ca].crls[version] = crl;
 }
 
+std::optional<std::uint64_t> CaRegistry::crlNumberOf(const ObjectKey& ca, int version) const {
+  std::shared_lock lock(mutex_);
+  auto it = authorities_.find(ca);
+  if (it == authorities_.end()) return std::nullopt;
+  auto crl = it->second.crls.find(version);
+  if (crl == it->second.crls.end()) return std::nullopt;
+  return crl->second.crlNumber;
+}
+
 std::optional<pki::SignedCrl> CaRegistry::crlOf(const ObjectKey& ca, int version) const {
   std::shared_lock lock(mutex_);
   auto it = authorities_.find(ca);

@@ -66,6 +66,8 @@ class CaRegistry final : public responder::RevocationSource {
   std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version) const;
   void setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl);
   std::optional<pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
+  // The number of that CRL, without copying it (a CRL of 100,000 entries is megabytes).
+  std::optional<std::uint64_t> crlNumberOf(const ObjectKey& ca, int version) const;
 
   void markReady() { ready_ = true; }
 

@@ -1,0 +1,176 @@
+#include "kubernetes/cluster_commands.h"
+
+#include <thread>
+
+#include "kubernetes/follower_ports.h"
+#include "kubernetes/names.h"
+#include "kubernetes/object_declarations.h"
+#include "kubernetes/secret_state_store.h"
+#include "pki/certificate.h"
+#include "reconcilers/authority_commands.h"
+
+namespace revoca::kubernetes {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxCaDepth = 8;  // root, intermediates: a longer chain is a cycle
+
+std::string apiProblem(const std::string& what, const kube::ApiError& error) {
+  if (error.status == 0) return what + ": the apiserver did not answer (" + error.message + "); check --kubeconfig";
+  if (error.status == 403)
+    return what + ": forbidden (" + error.message + "); your user needs access to revoca's objects and Secrets";
+  return what + ": " + error.message;
+}
+
+// Loads a CA and its parents from their declarations and state, read-only
+// except for ledger appends, into `authorities`.
+Result<void> loadCaChain(kube::ApiClient& api, AuthorityService& authorities, StateStore& store,
+                         const ObjectKey& key, int depth = 0) {
+  if (depth > kMaxCaDepth) return makeError("CertificateAuthority " + key.str() + ": spec.issuingCa chain is a cycle");
+  std::string what = "CertificateAuthority " + key.str();
+  auto object = api.get(revocaObjects("certificateauthorities", key.namespace_, key.name));
+  if (!object.ok()) {
+    if (object.error.status == 404)
+      return makeError(what + " does not exist; list them with kubectl get ca -n " + key.namespace_);
+    return makeError(apiProblem("reading " + what, object.error));
+  }
+  DeclarationSet parsed;
+  appendDeclaration(*object.value, parsed);
+  if (!parsed.errors.empty()) return makeError(what + " has errors: " + parsed.errors.front().str());
+  if (parsed.authorities.empty()) return makeError(what + " could not be read");
+  const CertificateAuthority& ca = parsed.authorities.front();
+  if (ca.spec.issuingCa)
+    if (auto parent = loadCaChain(api, authorities, store, {key.namespace_, *ca.spec.issuingCa}, depth + 1); !parent)
+      return parent;
+
+  auto record = store.loadCa(key);
+  if (!record) return record.error();
+  if (!*record || (*record)->versions.empty())
+    return makeError(what + " has no key yet: revoca creates it (is revoca running? kubectl get ca " + key.name +
+                     " -n " + key.namespace_ + ")");
+  auto uuid = store.tenantUuid(key.namespace_);
+  if (!uuid) return uuid.error();
+  auto active = authorities.reconcileCa(ca, TenantInfo{key.namespace_, *uuid});
+  if (!active) return active.error();
+  return {};
+}
+
+std::string revocationName(const std::string& ca, const std::string& serialHex) {
+  std::string name = ca + "-";
+  for (char c : serialHex) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.substr(0, 253);
+}
+
+std::optional<json> readyCondition(const json& object) {
+  for (const auto& condition : object.value("status", json::object()).value("conditions", json::array()))
+    if (condition.value("type", "") == "Ready") return condition;
+  return std::nullopt;
+}
+
+// Declares the revocation and waits until revoca has it in its CRL and OCSP answers.
+json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandOptions& options) {
+  std::string ns = requestText(request, "namespace", "default");
+  std::string ca = requestText(request, "ca");
+  if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
+  auto serial = pki::normalizeSerialHex(requestText(request, "serial"));
+  if (!serial) return commandFailure("SERIAL: " + serial.error().message);
+  std::string reason = requestText(request, "reason", "unspecified");
+  if (!pki::parseRevocationReason(reason))
+    return commandFailure("--reason " + reason +
+                          " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, "
+                          "affiliationChanged, superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
+
+  std::string name = revocationName(ca, *serial);
+  json object = {{"apiVersion", std::string(kGroup) + "/" + kVersion},
+                 {"kind", "CertificateRevocation"},
+                 {"metadata", {{"name", name}, {"namespace", ns}}},
+                 {"spec", {{"ca", ca}, {"serial", *serial}, {"reason", reason}}}};
+  auto created = api.create(revocaObjects("certificaterevocations", ns), object);
+  bool existed = !created.ok() && created.error.status == 409;
+  if (!created.ok() && !existed)
+    return commandFailure(apiProblem("creating CertificateRevocation " + ns + "/" + name, created.error));
+
+  auto deadline = std::chrono::steady_clock::now() + options.confirmTimeout;
+  while (true) {
+    auto current = api.get(revocaObjects("certificaterevocations", ns, name));
+    if (current.ok()) {
+      auto condition = readyCondition(*current.value);
+      auto observed = current.value->value("status", json::object()).value("observedGeneration", std::int64_t{0});
+      auto generation = (*current.value)["metadata"].value("generation", std::int64_t{1});
+      if (condition && observed == generation) {
+        if (condition->value("status", "") != "True")
+          return commandFailure("CertificateRevocation " + ns + "/" + name + " is not Ready: " +
+                                condition->value("message", std::string("no message")));
+        const json& spec = (*current.value)["spec"];
+        return commandSuccess({{"serial", *serial},
+                               {"revoked", true},
+                               {"already-revoked", existed},
+                               {"reason", spec.value("reason", reason)},
+                               {"object", name}});
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return commandFailure("created CertificateRevocation " + ns + "/" + name +
+                            " but revoca did not confirm it within " + std::to_string(options.confirmTimeout.count()) +
+                            " s; is revoca running? (kubectl get crev " + name + " -n " + ns + ")");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+json status(kube::ApiClient& api, const json& request) {
+  std::string ns = requestText(request, "namespace", "default");
+  json entries = json::array();
+  const std::pair<const char*, const char*> kinds[] = {{"CertificateAuthority", "certificateauthorities"},
+                                                       {"CertificateRevocation", "certificaterevocations"},
+                                                       {"Vault", "vaults"},
+                                                       {"VaultSecret", "vaultsecrets"},
+                                                       {"EmqxDeployment", "emqxdeployments"}};
+  for (const auto& [kind, plural] : kinds) {
+    auto list = api.list(revocaObjects(plural, ns), {});
+    if (!list.ok()) return commandFailure(apiProblem(std::string("listing ") + plural + " in " + ns, list.error));
+    for (const auto& item : list.value->value("items", json::array())) {
+      json status = item.value("status", json::object());
+      auto condition = readyCondition(item);
+      json entry = {{"kind", kind},
+                    {"namespace", ns},
+                    {"name", item["metadata"].value("name", "")},
+                    {"ready", condition && condition->value("status", "") == "True"},
+                    {"reason", condition ? condition->value("reason", "") : "NotReconciled"},
+                    {"message", condition ? condition->value("message", "") : "revoca has not reported on it yet"}};
+      for (auto& [field, value] : status.items())
+        if (field != "conditions") entry[field] = value;
+      entries.push_back(entry);
+    }
+  }
+  return commandSuccess(entries);
+}
+
+}  // namespace
+
+json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& request,
+                       const ClusterCommandOptions& options) {
+  std::string verb = requestText(request, "verb");
+  if (verb == "revoke-cert") return revokeCert(api, request, options);
+  if (verb == "status") return status(api, request);
+
+  SecretStateStore secrets(api);
+  ReadOnlyStateStore store(secrets, [&](const ObjectKey& ca) { return secrets.currentCrlNumber(ca); },
+                           ReadOnlyStateStore::Writes::kLedgerOnly);
+  CaRegistry registry(clock);
+  AuthorityService authorities(store, registry, clock);
+  AuthorityCommandContext context{authorities, store, registry, clock};
+  if (verb == "get-tenant-uuid") return getTenantUuid(context, request);
+  if (verb != "issue-cert" && verb != "get-crl" && verb != "get-ca-cert")
+    return commandFailure("unknown verb \"" + verb +
+                          "\"; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
+  std::string ca = requestText(request, "ca");
+  if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
+  if (auto loaded = loadCaChain(api, authorities, store, {requestText(request, "namespace", "default"), ca}); !loaded)
+    return commandFailure(loaded.error().message);
+  if (verb == "issue-cert") return issueCert(context, request);
+  if (verb == "get-crl") return getCrl(context, request);
+  return getCaCert(context, request);
+}
+
+}  // namespace revoca::kubernetes
