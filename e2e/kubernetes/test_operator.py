@@ -62,7 +62,7 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     assert ocsp_status(operator, namespace, tmp_path, serial) == "good"
 
     env = namespace.get("configmap", "emqx-emqx-env")["data"]
-    assert env["EMQX_LISTENERS__SSL__DEFAULT__OCSP__RESPONDER_URL"].endswith(f'/ocsp/{namespace.uid()}/mqtt-ca/"')
+    assert env["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL"].endswith(f'/ocsp/{namespace.uid()}/mqtt-ca/"')
     deployment = namespace.get("deployment", "emqx")
     template = deployment["spec"]["template"]
     assert "revoca.io/certificate-hash" in template["metadata"]["annotations"]
