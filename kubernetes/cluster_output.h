@@ -40,6 +40,13 @@ class ClusterOutput final : public OutputSink {
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
+  // Forgets what it applied, so the next pass applies everything again:
+  // puts back an output someone deleted or edited (the periodic resync).
+  void forget() {
+    std::lock_guard lock(mutex_);
+    applied_.clear();
+    certificateHash_.clear();
+  }
 
  private:
   // Applies `object` unless the same content was applied before.

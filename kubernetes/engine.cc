@@ -25,6 +25,8 @@ namespace {
 using kubernetes::Change;
 using namespace std::chrono_literals;
 
+constexpr Seconds kResyncPeriod{300};
+
 std::atomic<bool> stopRequested{false};
 void requestStop(int) { stopRequested = true; }
 
@@ -168,6 +170,7 @@ int runKubernetes(const KubernetesOptions& options) {
   TimePoint wakeup = clock.now();
   bool first = true;
   bool reloadPending = false;
+  TimePoint nextResync = clock.now() + kResyncPeriod;
   TimePoint nextReload = clock.now();
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
@@ -185,8 +188,16 @@ int runKubernetes(const KubernetesOptions& options) {
       if (auto reloaded = authorities->reloadHistory(); !reloaded)
         spdlog::warn("revoca: re-reading CA state: {}", reloaded.error().message);
     }
-    if (!rebuild && !pending.declarations && clock.now() < wakeup) continue;
+    // A resync applies every output and status again, as controller-runtime's
+    // SyncPeriod does: an output someone deleted or edited comes back.
+    bool resync = leader && clock.now() >= nextResync;
+    if (!rebuild && !resync && !pending.declarations && clock.now() < wakeup) continue;
     first = false;
+    if (resync || roleChanged) {
+      nextResync = clock.now() + kResyncPeriod;
+      output.forget();
+      status.forget();
+    }
     if (rebuild) {
       store.forget();
       passIsLeader = leader;

@@ -44,6 +44,11 @@ class StatusWriter final : public StatusSink {
       : api_(api), clock_(clock), lookup_(std::move(lookup)) {}
 
   void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
+  // Forgets what it wrote: after a change of leader, or at a resync.
+  void forget() {
+    std::lock_guard lock(mutex_);
+    written_.clear();
+  }
 
  private:
   void emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
