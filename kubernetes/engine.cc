@@ -25,8 +25,6 @@ namespace {
 using kubernetes::Change;
 using namespace std::chrono_literals;
 
-constexpr Seconds kResyncPeriod{300};
-
 std::atomic<bool> stopRequested{false};
 void requestStop(int) { stopRequested = true; }
 
@@ -170,7 +168,7 @@ int runKubernetes(const KubernetesOptions& options) {
   TimePoint wakeup = clock.now();
   bool first = true;
   bool reloadPending = false;
-  TimePoint nextResync = clock.now() + kResyncPeriod;
+  TimePoint nextResync = clock.now() + Seconds(options.resyncPeriod);
   TimePoint nextReload = clock.now();
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
@@ -194,7 +192,7 @@ int runKubernetes(const KubernetesOptions& options) {
     if (!rebuild && !resync && !pending.declarations && clock.now() < wakeup) continue;
     first = false;
     if (resync || roleChanged) {
-      nextResync = clock.now() + kResyncPeriod;
+      nextResync = clock.now() + Seconds(options.resyncPeriod);
       output.forget();
       status.forget();
     }

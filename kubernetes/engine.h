@@ -21,6 +21,8 @@ struct KubernetesOptions {
   std::chrono::seconds leaseDuration{15};
   std::chrono::seconds renewDeadline{10};
   std::chrono::seconds retryPeriod{2};
+  // How often every output and status is applied again (puts back what someone deleted).
+  std::chrono::seconds resyncPeriod{300};
 };
 
 // Runs until SIGINT or SIGTERM. Returns the process exit code.

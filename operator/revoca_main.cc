@@ -28,6 +28,7 @@ revoca run: the operator, in a pod or with a kubeconfig
   --lease-name NAME   default revoca-leader
   --identity ID       this replica's name in the Lease (default: hostname + random suffix)
   --lease-duration S, --renew-deadline S, --retry-period S   seconds (defaults 15, 10, 2)
+  --resync-period S   apply every output and status again this often (default 300)
   --log-level LEVEL   trace, debug, info (default), warn, error
 
 revoca standalone: no cluster, a directory of declarations
@@ -82,6 +83,7 @@ int run(revoca::Flags& flags) {
   std::string leaseDuration = flags.take("--lease-duration");
   std::string renewDeadline = flags.take("--renew-deadline");
   std::string retryPeriod = flags.take("--retry-period");
+  std::string resyncPeriod = flags.take("--resync-period");
   spdlog::set_level(spdlog::level::from_str(flags.take("--log-level", "info")));
   if (!flags.finish(kUsage)) return 2;
   if (leaderElect != "true" && leaderElect != "false") {
@@ -91,7 +93,8 @@ int run(revoca::Flags& flags) {
   options.leaderElection = leaderElect == "true";
   if (!parseSeconds("--lease-duration", leaseDuration, options.leaseDuration) ||
       !parseSeconds("--renew-deadline", renewDeadline, options.renewDeadline) ||
-      !parseSeconds("--retry-period", retryPeriod, options.retryPeriod))
+      !parseSeconds("--retry-period", retryPeriod, options.retryPeriod) ||
+      !parseSeconds("--resync-period", resyncPeriod, options.resyncPeriod))
     return 2;
   if (options.renewDeadline >= options.leaseDuration) {
     std::cerr << "revoca run: --renew-deadline must be shorter than --lease-duration\n";

@@ -54,7 +54,8 @@ class Operator:
                      "--listen", f"127.0.0.1:{port}", "--identity", identity, "--lease-name", lease_name,
                      "--leader-election-namespace", namespace, "--leader-elect",
                      "true" if leader_election else "false", "--lease-duration", lease[0],
-                     "--renew-deadline", lease[1], "--retry-period", lease[2], "--log-level", "debug"]
+                     "--renew-deadline", lease[1], "--retry-period", lease[2], "--resync-period", "3",
+                     "--log-level", "debug"]
         self.process = None
 
     def start(self, wait_ready=True):

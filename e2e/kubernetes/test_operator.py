@@ -69,6 +69,11 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     volumes = [v for v in template["spec"]["volumes"] if v.get("secret", {}).get("secretName") == "server-cert"]
     assert volumes, template
 
+    # An output someone deletes comes back at the next resync (3 s here), with the same certificate.
+    namespace.kubectl("delete", "secret", "server-cert")
+    wait_for(lambda: namespace.exists("secret", "server-cert"), timeout=15, interval=0.5, what="the Secret back")
+    assert namespace.secret_files("server-cert")["cert.pem"] == files["cert.pem"]
+
 
 def test_2_bad_fields_are_refused_or_reported_and_nothing_issued_is_touched(namespace, operators, tmp_path):
     operator = operators().start()
