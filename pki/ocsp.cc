@@ -157,7 +157,10 @@ Result<std::string> signOcspResponse(const std::vector<SingleAnswer>& answers,
   // OCSP_basic_sign stamps producedAt with the system clock unless told
   // OCSP_NOTIME; the field is reachable only as const, but it is the
   // response's own, freshly allocated, so it is set from the injected clock.
-  unsigned long flags = OCSP_RESPID_KEY | OCSP_NOCERTS;
+  // The CA's certificate goes with the response: a verifier such as nginx's
+  // ssl_stapling_verify looks for the signer only there and in the server's
+  // own chain, which rarely holds the root.
+  unsigned long flags = OCSP_RESPID_KEY;
   auto* producedAt = const_cast<ASN1_GENERALIZEDTIME*>(OCSP_resp_get0_produced_at(basic.get()));
   if (producedAt != nullptr &&
       ASN1_GENERALIZEDTIME_set(producedAt, static_cast<time_t>(toUnixSeconds(now))) != nullptr) {

@@ -1,7 +1,7 @@
 #pragma once
 // OCSP (RFC 6960): request parsing and response signing. The CA signs its
 // own responses (no delegated responder), names itself by key hash, and
-// includes no certificates, so responses stay small.
+// includes its own certificate (nginx's stapling verification needs it).
 //
 //   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] ... }
 //   CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier,
