@@ -96,9 +96,11 @@ Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int 
 
 Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   std::vector<int> live = liveCaVersions(ca.record, registry_.latestLeafExpiry(ca.key), clock_.now());
+  // Newest first: EMQX builds its OCSP request from the first certificate of
+  // its issuer_pem (ca-cert.pem), and the newest version signs the leaves.
   std::string trust;
-  for (const auto& version : ca.record.versions)
-    if (std::find(live.begin(), live.end(), version.version) != live.end()) trust += version.certPem;
+  for (auto version = ca.record.versions.rbegin(); version != ca.record.versions.rend(); ++version)
+    if (std::find(live.begin(), live.end(), version->version) != live.end()) trust += version->certPem;
   ca.trustPem = trust + (parent ? parent->trustPem : "");
   if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
     ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";

@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libssl-dev openssl libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libboost-dev libcpprest-dev libgtest-dev libgmock-dev
+  nginx mosquitto mosquitto-clients
 )
 missing=()
 for package in "${packages[@]}"; do
