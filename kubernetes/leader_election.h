@@ -4,8 +4,8 @@
 // holder has not renewed it for leaseDuration (measured on our own clock
 // from when we saw the record last change, never trusting a remote clock),
 // renew every retryPeriod, and give up leading when renewals have failed
-// for renewDeadline. On stop, a leader releases the Lease so a successor
-// takes over at once.
+// for renewDeadline or another holder is seen. On stop, a leader releases
+// the Lease so a successor takes over at once.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,37 +24,55 @@ namespace revoca::kubernetes {
 struct LeaderElectionOptions {
   std::string leaseNamespace = "default";
   std::string leaseName = "revoca-leader";
-  std::string identity;  // "" : hostname + "_" + random suffix
-  std::chrono::seconds leaseDuration{15};
-  std::chrono::seconds renewDeadline{10};
-  std::chrono::seconds retryPeriod{2};
+  std::string identity;  // "": hostname + "_" + random suffix
+  // client-go's defaults. renewDeadline must be shorter than leaseDuration:
+  // a leader gives up before the others may take the Lease.
+  std::chrono::milliseconds leaseDuration = std::chrono::seconds(15);  // written in whole seconds, rounded up
+  std::chrono::milliseconds renewDeadline = std::chrono::seconds(10);
+  std::chrono::milliseconds retryPeriod = std::chrono::seconds(2);
+  // client-go's ReleaseOnCancel. Off, stop() just stops renewing, as if the
+  // process had died, and the others wait for the Lease to expire.
+  bool releaseOnStop = true;
 };
 
 struct LeaderCallbacks {
-  std::function<void()> onStartedLeading;  // called from the elector's thread
+  // Both are called from the elector's thread and must be quick (set a
+  // flag, wake a loop): the Lease is not renewed while they run.
+  std::function<void()> onStartedLeading;
   std::function<void()> onStoppedLeading;
 };
 
 class LeaderElector {
  public:
   LeaderElector(kube::ApiClient& api, const Clock& clock, LeaderElectionOptions options, LeaderCallbacks callbacks);
-  ~LeaderElector();
+  ~LeaderElector();  // stop()
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
+  // Runs the election on a thread of its own: tick() every retryPeriod.
   void start();
-  // Stops electing; a leader releases the Lease first.
+  // Ends the election at once; a leader calls onStoppedLeading and then,
+  // with releaseOnStop, releases the Lease.
   void stop();
-  bool isLeader() const { return leading_.load(); }
+  // False as soon as the last renewal is older than renewDeadline, even
+  // before the elector's thread has noticed (a renewal may hang).
+  bool isLeader() const;
   const std::string& identity() const { return options_.identity; }
 
+  // One round: tryAcquireOrRenew(), then start or stop leading. start()'s
+  // thread calls it; tests drive it with a fake clock instead of start().
+  void tick();
   // One attempt to take or renew the Lease; true when we hold it afterwards.
   bool tryAcquireOrRenew();
 
  private:
   void run();
+  void startLeading();
+  void stopLeading(bool release);
   void release();
-  nlohmann::json leaseSpec(const nlohmann::json& previous, bool newHolder) const;
+  void logFailure(const std::string& what, const kube::ApiError& error);
+  nlohmann::json leaseSpec(const nlohmann::json& previous) const;
+  std::chrono::milliseconds nextDelay() const;
 
   kube::ApiClient& api_;
   const Clock& clock_;
@@ -62,8 +80,11 @@ class LeaderElector {
   LeaderCallbacks callbacks_;
 
   std::atomic<bool> leading_{false};
-  nlohmann::json observedRecord_;  // the Lease spec as last seen
-  TimePoint observedTime_{};       // when, on our clock, it was last seen to change
+  std::atomic<TimePoint> lastRenew_{};  // our last successful write of the Lease
+  bool heldByOther_ = false;            // the last look saw a valid Lease of another holder
+  nlohmann::json observedRecord_;       // the Lease spec as last seen
+  TimePoint observedTime_{};            // when, on our clock, it was last seen to change
+  std::string lastFailure_;             // logged at warn once, until an attempt succeeds
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -71,7 +92,7 @@ class LeaderElector {
   std::thread thread_;
 };
 
-// "2026-11-27T01:02:03.000000Z": the MicroTime of Lease renewTime and acquireTime.
+// "2026-11-27T01:02:03.000123Z": a MicroTime (Lease renewTime and acquireTime, Event eventTime).
 std::string formatMicroTime(TimePoint time);
 
 }  // namespace revoca::kubernetes

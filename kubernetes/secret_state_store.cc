@@ -1,7 +1,7 @@
 #include "kubernetes/secret_state_store.h"
 
 #include <algorithm>
-#include <sstream>
+#include <charconv>
 
 #include "kube/config_files.h"
 #include "kubernetes/names.h"
@@ -11,31 +11,85 @@ namespace {
 
 using nlohmann::json;
 
+// Two writers (the leader and revocactl) rarely collide twice in a row;
+// ten rounds leave room for a burst without spinning forever.
 constexpr int kConflictRetries = 10;
 
+constexpr char kLedger[] = "ledger";
+constexpr char kRevocations[] = "revocations";
+
 std::string caSecretName(const ObjectKey& ca) { return "revoca-ca-" + ca.name; }
+std::string chunkPrefix(const std::string& state, const ObjectKey& ca) { return "revoca-" + state + "-" + ca.name + "-"; }
 std::string chunkName(const std::string& state, const ObjectKey& ca, int chunk) {
-  return "revoca-" + state + "-" + ca.name + "-" + std::to_string(chunk);
+  return chunkPrefix(state, ca) + std::to_string(chunk);
 }
 std::string vaultSecretStateName(const ObjectKey& secret) { return "revoca-vs-" + secret.name; }
 
-// What went wrong, naming the Secret and what to do. Never key material.
-Error apiError(const std::string& action, const std::string& namespace_, const std::string& name,
-               const kube::ApiError& error) {
-  std::string what = action + " Secret " + namespace_ + "/" + name;
-  if (error.status == 0) return Error{what + ": the apiserver did not answer (" + error.message + "); revoca retries"};
-  if (error.status == 403)
-    return Error{what + ": forbidden; revoca's ServiceAccount needs get, list, create and update on secrets in "
-                        "namespace " + namespace_ + " (see its Role)"};
-  return Error{what + ": " + error.message};
+std::map<std::string, std::string> labelsOf(const std::string& state, const char* label, const std::string& value) {
+  return {{kManagedByLabel, kManagedByValue}, {kStateLabel, state}, {label, value}};
 }
 
-std::vector<std::string> splitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
+// What went wrong, naming the Secret and what to do. The apiserver's
+// messages name fields, never their values, so no key material gets here.
+Error apiError(const std::string& verb, const std::string& namespace_, const std::string& name,
+               const kube::ApiError& error) {
+  std::string what = "Secret " + namespace_ + "/" + name;
+  switch (error.status) {
+    case 0:
+      return makeError("cannot " + verb + " " + what + ": the apiserver did not answer (" + error.message +
+                       "); revoca tries again");
+    case 401:
+      return makeError("cannot " + verb + " " + what + ": the apiserver refused revoca's credentials (" +
+                       error.message + "); check its ServiceAccount token or kubeconfig");
+    case 403:
+      return makeError("revoca's ServiceAccount may not " + verb + " secrets in namespace " + namespace_ + " (" +
+                       what + "); grant it get, list, create and update on secrets in the Role");
+    case 404:
+      return makeError("cannot " + verb + " " + what + ": namespace " + namespace_ + " does not exist (" +
+                       error.message + ")");
+    case 409:
+      return makeError("cannot " + verb + " " + what + ": another writer keeps changing it (" + error.message +
+                       "); revoca tries again");
+    case 422:
+      return makeError("cannot " + verb + " " + what + ": the apiserver refused it as invalid (" + error.message +
+                       ")");
+    default:
+      return makeError("cannot " + verb + " " + what + ": " + error.message);
+  }
+}
+
+template <typename Number>
+bool parseNumber(std::string_view text, Number& out) {
+  if (text.empty()) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+// The next field up to a space, or to the end; `rest` moves past it.
+std::string_view nextField(std::string_view& rest) {
+  std::size_t space = rest.find(' ');
+  std::string_view field = rest.substr(0, space);
+  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  return field;
+}
+
+// A Secret from the API: its data decoded, and the rest without the data
+// and managedFields (nobody reads them here, and they would double what is
+// cached). Error: a value that is not base64, named by its key.
+Result<std::pair<json, std::map<std::string, std::string>>> splitSecret(json object, const std::string& namespace_,
+                                                                      const std::string& name) {
+  std::map<std::string, std::string> data;
+  if (auto found = object.find("data"); found != object.end() && found->is_object()) {
+    for (const auto& [key, value] : found->items()) {
+      if (!value.is_string()) return makeError("Secret " + namespace_ + "/" + name + ": data." + key + " is not a string");
+      auto decoded = kube::decodeBase64(value.get<std::string>());
+      if (!decoded) return makeError("Secret " + namespace_ + "/" + name + ": data." + key + " is not base64");
+      data[key] = std::move(*decoded);
+    }
+    object.erase("data");
+  }
+  if (object.contains("metadata") && object["metadata"].is_object()) object["metadata"].erase("managedFields");
+  return std::pair{std::move(object), std::move(data)};
 }
 
 json versionsJson(const CaRecord& record) {
@@ -51,7 +105,8 @@ json versionsJson(const CaRecord& record) {
 
 Result<CaRecord> parseVersions(const std::string& text, const std::string& secret) {
   json versions = json::parse(text, nullptr, false);
-  if (!versions.is_array()) return makeError("Secret " + secret + ": versions.json is not a JSON array; restore it from a backup");
+  if (!versions.is_array())
+    return makeError("Secret " + secret + ": versions.json is not a JSON array; restore the Secret from a backup");
   CaRecord record;
   try {
     for (const auto& entry : versions)
@@ -60,34 +115,58 @@ Result<CaRecord> parseVersions(const std::string& text, const std::string& secre
                                  fromUnixSeconds(entry.at("notBefore").get<std::int64_t>()),
                                  fromUnixSeconds(entry.at("notAfter").get<std::int64_t>())});
   } catch (const json::exception&) {
-    return makeError("Secret " + secret + ": versions.json misses a field; restore it from a backup");
+    // json's own message may quote the value: a key must not end up in a log.
+    return makeError("Secret " + secret + ": an entry of versions.json misses a field or has the wrong type; "
+                     "restore the Secret from a backup");
   }
   std::sort(record.versions.begin(), record.versions.end(),
             [](const auto& a, const auto& b) { return a.version < b.version; });
   return record;
 }
 
-std::map<std::string, std::string> stateLabels(const std::string& state) {
-  return {{kManagedByLabel, kManagedByValue}, {kStateLabel, state}};
+Result<std::uint64_t> crlNumberOf(const std::map<std::string, std::string>& data, const std::string& secret) {
+  auto found = data.find("crl-number");
+  if (found == data.end()) return std::uint64_t{0};
+  std::string text = kube::trimSpace(found->second);
+  std::uint64_t number = 0;
+  if (!parseNumber(text, number))
+    return makeError("Secret " + secret + ": crl-number is not a decimal number; set it to the number of the "
+                     "CA's last CRL (openssl crl -noout -crlnumber)");
+  return number;
 }
+
+template <typename Entry>
+std::optional<Entry> parseLine(const std::string& line);
+template <>
+std::optional<IssuedCertificate> parseLine(const std::string& line) {
+  return parseLedgerLine(line);
+}
+template <>
+std::optional<Revocation> parseLine(const std::string& line) {
+  return parseRevocationLine(line);
+}
+std::string lineOf(const IssuedCertificate& issued) { return ledgerLine(issued); }
+std::string lineOf(const Revocation& revocation) { return revocationLine(revocation); }
 
 }  // namespace
 
 std::string ledgerLine(const IssuedCertificate& issued) {
-  // The subject is last: it is the only field that may hold spaces.
   std::string subject = issued.subject;
-  std::replace(subject.begin(), subject.end(), '\n', ' ');
+  std::replace_if(subject.begin(), subject.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return issued.serialHex + " " + std::to_string(issued.caVersion) + " " +
          std::to_string(toUnixSeconds(issued.notAfter)) + " " + subject;
 }
 
 std::optional<IssuedCertificate> parseLedgerLine(const std::string& line) {
-  std::istringstream in(line);
+  std::string_view rest = line;
   IssuedCertificate issued;
+  issued.serialHex = std::string(nextField(rest));
   std::int64_t notAfter = 0;
-  if (!(in >> issued.serialHex >> issued.caVersion >> notAfter)) return std::nullopt;
+  if (issued.serialHex.empty() || !parseNumber(nextField(rest), issued.caVersion) ||
+      !parseNumber(nextField(rest), notAfter))
+    return std::nullopt;
   issued.notAfter = fromUnixSeconds(notAfter);
-  std::getline(in >> std::ws, issued.subject);
+  issued.subject = std::string(rest);  // the rest of the line, spaces and all
   return issued;
 }
 
@@ -98,79 +177,97 @@ std::string revocationLine(const Revocation& revocation) {
 }
 
 std::optional<Revocation> parseRevocationLine(const std::string& line) {
-  std::istringstream in(line);
+  std::string_view rest = line;
   Revocation revocation;
+  revocation.serialHex = std::string(nextField(rest));
   std::int64_t revokedAt = 0;
   int reason = 0;
-  std::string invalidity;
-  if (!(in >> revocation.serialHex >> revokedAt >> reason >> invalidity)) return std::nullopt;
+  if (revocation.serialHex.empty() || !parseNumber(nextField(rest), revokedAt) || !parseNumber(nextField(rest), reason))
+    return std::nullopt;
+  // 7 is unassigned in RFC 5280; anything else outside 0..10 is not a reason.
+  if (reason < 0 || reason > 10 || reason == 7) return std::nullopt;
   revocation.revokedAt = fromUnixSeconds(revokedAt);
   revocation.reason = static_cast<pki::RevocationReason>(reason);
+  std::string_view invalidity = nextField(rest);
+  if (!rest.empty()) return std::nullopt;
   if (invalidity != "-") {
-    try {
-      revocation.invalidityDate = fromUnixSeconds(std::stoll(invalidity));
-    } catch (...) {
-      return std::nullopt;
-    }
+    std::int64_t seconds = 0;
+    if (!parseNumber(invalidity, seconds)) return std::nullopt;
+    revocation.invalidityDate = fromUnixSeconds(seconds);
   }
   return revocation;
 }
 
-Result<std::optional<SecretStateStore::Data>> SecretStateStore::read(const std::string& namespace_,
-                                                                     const std::string& name) {
-  auto secret = api_.get(secrets(namespace_, name));
-  if (!secret.ok()) {
-    if (secret.error.status == 404) return std::optional<Data>{};
-    return apiError("reading", namespace_, name, secret.error);
-  }
-  Data data;
-  const json fields = secret.value->value("data", json::object());  // items() must not outlive it
-  for (const auto& [key, value] : fields.items()) {
-    auto decoded = kube::decodeBase64(value.get<std::string>());
-    if (!decoded) return makeError("Secret " + namespace_ + "/" + name + ": " + key + " is not base64");
-    data[key] = std::move(*decoded);
-  }
-  return std::optional<Data>{std::move(data)};
+SecretStateStore::SecretStateStore(kube::ApiClient& api, std::size_t chunkSize)
+    : api_(api), chunkSize_(std::max<std::size_t>(chunkSize, 1)) {}
+
+std::string SecretStateStore::Stored::resourceVersion() const {
+  if (!object.is_object() || !object.contains("metadata")) return "";
+  return object["metadata"].value("resourceVersion", "");
 }
 
-Result<void> SecretStateStore::modify(const std::string& namespace_, const std::string& name, const std::string& state,
-                                      const std::map<std::string, std::string>& labels,
-                                      const std::function<void(Data&)>& change) {
-  for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
-    auto current = api_.get(secrets(namespace_, name));
-    bool missing = !current.ok() && current.error.status == 404;
-    if (!current.ok() && !missing) return apiError("reading", namespace_, name, current.error);
-
-    Data data;
-    json object;
-    if (missing) {
-      json allLabels = stateLabels(state);
-      for (const auto& [key, value] : labels) allLabels[key] = value;
-      object = {{"apiVersion", "v1"},
-                {"kind", "Secret"},
-                {"type", "Opaque"},
-                {"metadata", {{"name", name}, {"namespace", namespace_}, {"labels", allLabels}}}};
-    } else {
-      object = std::move(*current.value);
-      const json fields = object.value("data", json::object());  // items() must not outlive it
-      for (const auto& [key, value] : fields.items()) {
-        auto decoded = kube::decodeBase64(value.get<std::string>());
-        if (!decoded) return makeError("Secret " + namespace_ + "/" + name + ": " + key + " is not base64");
-        data[key] = std::move(*decoded);
-      }
-    }
-    change(data);
-    json encoded = json::object();
-    for (const auto& [key, value] : data) encoded[key] = kube::encodeBase64(value);
-    object["data"] = encoded;
-
-    auto written = missing ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);
-    if (written.ok()) return {};
-    if (written.error.status == 409) continue;  // another writer came first: read again
-    return apiError(missing ? "creating" : "updating", namespace_, name, written.error);
+Result<std::optional<SecretStateStore::Stored>> SecretStateStore::read(const std::string& namespace_,
+                                                                       const std::string& name) {
+  auto secret = api_.get(secrets(namespace_, name));
+  if (!secret.ok()) {
+    if (secret.error.status == 404) return std::optional<Stored>();
+    return apiError("get", namespace_, name, secret.error);
   }
-  return makeError("Secret " + namespace_ + "/" + name + ": still conflicting after " +
-                   std::to_string(kConflictRetries) + " attempts; another writer keeps changing it");
+  auto split = splitSecret(std::move(*secret.value), namespace_, name);
+  if (!split) return split.error();
+  return std::optional<Stored>(Stored{std::move(split->first), std::move(split->second)});
+}
+
+kube::ApiResult<SecretStateStore::Stored> SecretStateStore::write(const std::string& namespace_,
+                                                                  const std::string& name, const Labels& labels,
+                                                                  const Stored* base, Data data) {
+  bool creating = !base || base->resourceVersion().empty();
+  json object = creating ? json{{"apiVersion", "v1"},
+                                {"kind", "Secret"},
+                                {"type", "Opaque"},
+                                {"metadata", {{"name", name}, {"namespace", namespace_}}}}
+                         : base->object;
+  // Also puts back labels someone removed: listing by label must find every chunk.
+  for (const auto& [key, value] : labels) object["metadata"]["labels"][key] = value;
+  json encoded = json::object();
+  for (const auto& [key, value] : data) encoded[key] = kube::encodeBase64(value);
+  object["data"] = std::move(encoded);
+
+  auto written = creating ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);
+  if (!written.ok()) return {std::nullopt, written.error};
+  auto split = splitSecret(std::move(*written.value), namespace_, name);
+  json rest = split ? std::move(split->first) : json::object();
+  if (!split) {
+    // The write took; only its echo is odd. Keep what was sent, minus the data.
+    rest = std::move(object);
+    rest.erase("data");
+  }
+  return {Stored{std::move(rest), std::move(data)}, {}};
+}
+
+Result<void> SecretStateStore::modify(const std::string& namespace_, const std::string& name, const Labels& labels,
+                                      std::optional<Stored>& known, const std::function<Result<void>(Data&)>& change) {
+  for (int attempt = 0; attempt <= kConflictRetries; ++attempt) {
+    if (!known) {
+      auto current = read(namespace_, name);
+      if (!current) return current.error();
+      known = current->value_or(Stored{});  // no resourceVersion: absent, to be created
+    }
+    Data data = known->data;
+    if (auto changed = change(data); !changed) return changed;
+    bool creating = known->resourceVersion().empty();
+    auto written = write(namespace_, name, labels, creating ? nullptr : &*known, std::move(data));
+    if (written.ok()) {
+      known = std::move(*written.value);
+      return {};
+    }
+    known.reset();  // whatever happened, what was known is stale now
+    // 409: another writer came first (or created it first); 404 on update: deleted meanwhile.
+    if (written.error.status == 409 || (!creating && written.error.status == 404)) continue;
+    return apiError(creating ? "create" : "update", namespace_, name, written.error);
+  }
+  return makeError("cannot update Secret " + namespace_ + "/" + name + ": still conflicting after " +
+                   std::to_string(kConflictRetries + 1) + " attempts; another writer keeps changing it");
 }
 
 Result<std::string> SecretStateStore::tenantUuid(const std::string& namespace_) {
@@ -179,12 +276,15 @@ Result<std::string> SecretStateStore::tenantUuid(const std::string& namespace_) 
   auto object = api_.get(namespaces(namespace_));
   if (!object.ok()) {
     if (object.error.status == 403)
-      return makeError("reading Namespace " + namespace_ + " (its uid is the tenant UUID): forbidden; revoca's "
-                       "ServiceAccount needs get on namespaces");
-    return makeError("reading Namespace " + namespace_ + ": " + object.error.message);
+      return makeError("revoca's ServiceAccount may not get namespace " + namespace_ +
+                       " (its uid is the tenant UUID); grant it get on namespaces in the ClusterRole");
+    if (object.error.status == 404) return makeError("namespace " + namespace_ + " does not exist");
+    return makeError("cannot get namespace " + namespace_ + " (its uid is the tenant UUID): " + object.error.message);
   }
-  std::string uid = (*object.value)["metadata"].value("uid", "");
-  if (uid.empty()) return makeError("Namespace " + namespace_ + " has no uid");
+  std::string uid;
+  if (auto metadata = object.value->find("metadata"); metadata != object.value->end() && metadata->is_object())
+    uid = metadata->value("uid", "");
+  if (uid.empty()) return makeError("namespace " + namespace_ + " has no metadata.uid; is this a Kubernetes apiserver?");
   tenants_[namespace_] = uid;
   return uid;
 }
@@ -192,155 +292,237 @@ Result<std::string> SecretStateStore::tenantUuid(const std::string& namespace_) 
 Result<std::optional<CaRecord>> SecretStateStore::loadCa(const ObjectKey& ca) {
   std::lock_guard lock(mutex_);
   if (auto known = cas_.find(ca); known != cas_.end()) return known->second;
-  auto data = read(ca.namespace_, caSecretName(ca));
-  if (!data) return data.error();
+  auto secret = read(ca.namespace_, caSecretName(ca));
+  if (!secret) return secret.error();
   std::optional<CaRecord> record;
-  if (*data && (*data)->count("versions.json")) {
-    auto parsed = parseVersions((*data)->at("versions.json"), ca.namespace_ + "/" + caSecretName(ca));
-    if (!parsed) return parsed.error();
-    if (!parsed->versions.empty()) record = std::move(*parsed);
+  if (*secret) {
+    if (auto versions = (*secret)->data.find("versions.json"); versions != (*secret)->data.end()) {
+      auto parsed = parseVersions(versions->second, ca.namespace_ + "/" + caSecretName(ca));
+      if (!parsed) return parsed.error();
+      if (!parsed->versions.empty()) record = std::move(*parsed);
+    }
   }
+  caSecrets_[ca] = *secret ? std::move(**secret) : Stored{};  // for the next write
   cas_[ca] = record;
   return record;
 }
 
-Result<void> SecretStateStore::saveCa(const ObjectKey& ca, const CaRecord& record) {
+Result<void> SecretStateStore::saveCa(const ObjectKey& ca, const CaRecord& given) {
   std::lock_guard lock(mutex_);
+  // Ascending, as loadCa returns it: current() is the last one either way.
+  CaRecord record = given;
+  std::stable_sort(record.versions.begin(), record.versions.end(),
+                   [](const auto& a, const auto& b) { return a.version < b.version; });
   std::string versions = versionsJson(record).dump();
-  auto saved = modify(ca.namespace_, caSecretName(ca), "ca", {{kCaLabel, ca.name}},
-                      [&](Data& data) { data["versions.json"] = versions; });
+  auto saved = modify(ca.namespace_, caSecretName(ca), labelsOf("ca", kCaLabel, ca.name), caSecrets_[ca],
+                      [&](Data& data) -> Result<void> {
+                        data["versions.json"] = versions;
+                        return {};
+                      });
   if (!saved) {
     cas_.erase(ca);
     return saved;
   }
-  cas_[ca] = record;
+  cas_[ca] = record.versions.empty() ? std::nullopt : std::optional<CaRecord>(record);
   return {};
 }
 
 Result<std::uint64_t> SecretStateStore::nextCrlNumber(const ObjectKey& ca) {
   std::lock_guard lock(mutex_);
+  std::string name = caSecretName(ca);
   std::uint64_t next = 0;
-  auto saved = modify(ca.namespace_, caSecretName(ca), "ca", {{kCaLabel, ca.name}}, [&](Data& data) {
-    std::uint64_t current = 0;
-    if (auto it = data.find("crl-number"); it != data.end()) current = std::strtoull(it->second.c_str(), nullptr, 10);
-    next = current + 1;
-    data["crl-number"] = std::to_string(next);
-  });
+  auto saved = modify(ca.namespace_, name, labelsOf("ca", kCaLabel, ca.name), caSecrets_[ca],
+                      [&](Data& data) -> Result<void> {
+                        auto current = crlNumberOf(data, ca.namespace_ + "/" + name);
+                        if (!current) return current.error();
+                        next = *current + 1;
+                        data["crl-number"] = std::to_string(next);
+                        if (!data.count("versions.json")) data["versions.json"] = "[]";
+                        return {};
+                      });
   if (!saved) return saved.error();
   return next;
 }
 
 Result<std::uint64_t> SecretStateStore::currentCrlNumber(const ObjectKey& ca) {
   std::lock_guard lock(mutex_);
-  auto data = read(ca.namespace_, caSecretName(ca));
-  if (!data) return data.error();
-  if (!*data || !(*data)->count("crl-number")) return std::uint64_t{0};
-  return std::strtoull((*data)->at("crl-number").c_str(), nullptr, 10);
+  auto secret = read(ca.namespace_, caSecretName(ca));
+  if (!secret) return secret.error();
+  if (!*secret) return std::uint64_t{0};
+  return crlNumberOf((*secret)->data, ca.namespace_ + "/" + caSecretName(ca));
 }
 
-Result<SecretStateStore::Chunks*> SecretStateStore::chunks(const std::string& state, const ObjectKey& ca) {
-  auto key = std::pair{state, ca};
-  if (auto known = chunks_.find(key); known != chunks_.end()) return &known->second;
+namespace {
+
+// A chunk's lines, parsed. Lines that do not parse still count towards
+// its size (they take room) but yield nothing.
+template <typename Entry>
+void parseChunk(const std::string& text, std::size_t& lines, std::vector<Entry>& entries) {
+  lines = 0;
+  entries.clear();
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) {
+      ++lines;
+      if (auto entry = parseLine<Entry>(text.substr(start, end - start))) entries.push_back(std::move(*entry));
+    }
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+template <typename Entry>
+Result<SecretStateStore::Chunks<Entry>*> SecretStateStore::loadChunks(std::map<ObjectKey, Chunks<Entry>>& cache,
+                                                                      const std::string& state, const ObjectKey& ca) {
+  if (auto known = cache.find(ca); known != cache.end()) return &known->second;
   kube::ListOptions options;
-  options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=" + state + "," + kCaLabel + "=" + ca.name;
+  options.labelSelector =
+      std::string(kManagedSelector) + "," + kStateLabel + "=" + state + "," + kCaLabel + "=" + ca.name;
+  std::string prefix = chunkPrefix(state, ca);
   auto list = api_.list(secrets(ca.namespace_), options);
-  if (!list.ok()) return apiError("listing", ca.namespace_, "revoca-" + state + "-" + ca.name + "-*", list.error);
+  if (!list.ok()) return apiError("list", ca.namespace_, prefix + "*", list.error);
 
-  std::map<int, std::string> byChunk;
-  std::string prefix = "revoca-" + state + "-" + ca.name + "-";
-  for (const auto& item : list.value->value("items", json::array())) {
-    std::string name = item["metadata"].value("name", "");
-    if (name.rfind(prefix, 0) != 0) continue;
-    int chunk = std::atoi(name.c_str() + prefix.size());
-    auto entries = item.value("data", json::object()).value("entries", std::string());
-    auto decoded = kube::decodeBase64(entries);
-    if (!decoded) return makeError("Secret " + ca.namespace_ + "/" + name + ": entries is not base64");
-    byChunk[chunk] = std::move(*decoded);
+  Chunks<Entry> loaded;
+  auto items = list.value->find("items");
+  if (items != list.value->end() && items->is_array()) {
+    for (auto& item : *items) {
+      std::string name = item.contains("metadata") ? item["metadata"].value("name", "") : "";
+      int number = 0;
+      // Labels someone copied onto another Secret do not make it a chunk.
+      if (name.rfind(prefix, 0) != 0 || !parseNumber(std::string_view(name).substr(prefix.size()), number) ||
+          number < 0)
+        continue;
+      auto split = splitSecret(std::move(item), ca.namespace_, name);
+      if (!split) return split.error();
+      Chunk<Entry>& chunk = loaded[number];
+      chunk.secret = Stored{std::move(split->first), std::move(split->second)};
+      parseChunk(chunk.secret.data["entries"], chunk.lines, chunk.entries);
+    }
   }
-  Chunks loaded;
-  for (const auto& [chunk, text] : byChunk) {
-    for (auto& line : splitLines(text)) loaded.lines.push_back(std::move(line));
-    loaded.lastChunk = chunk;
-  }
-  return &(chunks_[key] = std::move(loaded));
+  return &(cache[ca] = std::move(loaded));
 }
 
-Result<void> SecretStateStore::appendLine(const std::string& state, const ObjectKey& ca, const std::string& line) {
-  auto known = chunks(state, ca);
-  if (!known) return known.error();
-  Chunks& cache = **known;
-  // A chunk another writer filled meanwhile sends the line to the next one.
-  for (int hops = 0; hops < 1000; ++hops) {
-    std::string name = chunkName(state, ca, cache.lastChunk);
-    bool full = false;
-    auto written = modify(ca.namespace_, name, state, {{kCaLabel, ca.name}}, [&](Data& data) {
-      std::string& entries = data["entries"];
-      full = static_cast<std::size_t>(std::count(entries.begin(), entries.end(), '\n')) >= chunkSize_;
-      if (!full) entries += line + "\n";
-    });
-    if (!written) return written;
-    if (!full) {
-      cache.lines.push_back(line);
+template <typename Entry>
+Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state,
+                                      const ObjectKey& ca, const Entry& entry) {
+  auto loaded = loadChunks(cache, state, ca);
+  if (!loaded) return loaded.error();
+  Chunks<Entry>& chunks = **loaded;
+  std::string line = lineOf(entry) + "\n";
+  Labels labels = labelsOf(state, kCaLabel, ca.name);
+  int number = chunks.empty() ? 0 : chunks.rbegin()->first;
+  int conflicts = 0;
+  // Each hop passes a full chunk; conflicts re-read the one written to.
+  while (conflicts <= kConflictRetries) {
+    auto found = chunks.find(number);
+    Chunk<Entry>* chunk = found == chunks.end() ? nullptr : &found->second;
+    if (chunk && chunk->lines > 0 &&
+        (chunk->lines >= chunkSize_ || chunk->secret.data["entries"].size() + line.size() > kMaxChunkBytes)) {
+      ++number;
+      continue;
+    }
+    std::string name = chunkName(state, ca, number);
+    Data data = chunk ? chunk->secret.data : Data{};
+    data["entries"] += line;
+    auto written = write(ca.namespace_, name, labels, chunk ? &chunk->secret : nullptr, std::move(data));
+    if (written.ok()) {
+      Chunk<Entry>& stored = chunks[number];
+      stored.secret = std::move(*written.value);
+      ++stored.lines;
+      stored.entries.push_back(entry);
       return {};
     }
-    ++cache.lastChunk;
+    // 409: another writer appended first, or created this chunk first;
+    // 404 on update: it was deleted. Re-read it, others' lines and all.
+    if (written.error.status != 409 && !(chunk && written.error.status == 404))
+      return apiError(chunk ? "update" : "create", ca.namespace_, name, written.error);
+    ++conflicts;
+    auto current = read(ca.namespace_, name);
+    if (!current) return current.error();
+    if (!*current) {
+      chunks.erase(number);
+      continue;
+    }
+    Chunk<Entry>& fresh = chunks[number];
+    fresh.secret = std::move(**current);
+    parseChunk(fresh.secret.data["entries"], fresh.lines, fresh.entries);
   }
-  return makeError("CertificateAuthority " + ca.str() + ": no room found in its " + state + " Secrets");
+  return makeError("cannot append to " + state + " of CertificateAuthority " + ca.str() + " (Secret " +
+                   ca.namespace_ + "/" + chunkName(state, ca, number) + "): still conflicting after " +
+                   std::to_string(kConflictRetries + 1) + " attempts; another writer keeps changing it");
 }
 
 Result<std::vector<IssuedCertificate>> SecretStateStore::loadLedger(const ObjectKey& ca) {
   std::lock_guard lock(mutex_);
-  auto known = chunks("ledger", ca);
-  if (!known) return known.error();
+  auto loaded = loadChunks(ledgers_, kLedger, ca);
+  if (!loaded) return loaded.error();
   std::vector<IssuedCertificate> ledger;
-  ledger.reserve((*known)->lines.size());
-  for (const auto& line : (*known)->lines)
-    if (auto issued = parseLedgerLine(line)) ledger.push_back(std::move(*issued));
+  std::size_t total = 0;
+  for (const auto& [number, chunk] : **loaded) total += chunk.entries.size();
+  ledger.reserve(total);
+  for (const auto& [number, chunk] : **loaded) ledger.insert(ledger.end(), chunk.entries.begin(), chunk.entries.end());
   return ledger;
 }
 
 Result<void> SecretStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
   std::lock_guard lock(mutex_);
-  return appendLine("ledger", ca, ledgerLine(issued));
+  return append(ledgers_, kLedger, ca, issued);
 }
 
 Result<std::vector<Revocation>> SecretStateStore::loadRevocations(const ObjectKey& ca) {
   std::lock_guard lock(mutex_);
-  auto known = chunks("revocations", ca);
-  if (!known) return known.error();
+  auto loaded = loadChunks(revocations_, kRevocations, ca);
+  if (!loaded) return loaded.error();
   std::vector<Revocation> revocations;
-  for (const auto& line : (*known)->lines)
-    if (auto revocation = parseRevocationLine(line)) revocations.push_back(std::move(*revocation));
+  for (const auto& [number, chunk] : **loaded)
+    revocations.insert(revocations.end(), chunk.entries.begin(), chunk.entries.end());
   return revocations;
 }
 
 Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
   std::lock_guard lock(mutex_);
-  return appendLine("revocations", ca, revocationLine(revocation));
+  return append(revocations_, kRevocations, ca, revocation);
 }
 
 Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey& vaultSecret) {
   std::lock_guard lock(mutex_);
   if (auto known = secrets_.find(vaultSecret); known != secrets_.end()) return known->second;
   std::string name = vaultSecretStateName(vaultSecret);
-  auto data = read(vaultSecret.namespace_, name);
-  if (!data) return data.error();
+  auto secret = read(vaultSecret.namespace_, name);
+  if (!secret) return secret.error();
   std::optional<SecretRecord> record;
-  if (*data && (*data)->count("record.json")) {
-    json fields = json::parse((*data)->at("record.json"), nullptr, false);
-    if (!fields.is_object())
-      return makeError("Secret " + vaultSecret.namespace_ + "/" + name + ": record.json is not JSON; delete the "
-                       "Secret and revoca issues a new certificate");
-    SecretRecord loaded;
-    loaded.certPem = (*data)->count("cert.pem") ? (*data)->at("cert.pem") : "";
-    loaded.keyPem = (*data)->count("cert.key") ? (*data)->at("cert.key") : "";
-    loaded.serialHex = fields.value("serialHex", "");
-    loaded.issuingCa = fields.value("issuingCa", "");
-    loaded.caVersion = fields.value("caVersion", 1);
-    loaded.notBefore = fromUnixSeconds(fields.value("notBefore", std::int64_t{0}));
-    loaded.notAfter = fromUnixSeconds(fields.value("notAfter", std::int64_t{0}));
-    loaded.specGeneration = fields.value("specGeneration", std::int64_t{0});
-    if (!loaded.certPem.empty() && !loaded.keyPem.empty()) record = std::move(loaded);
+  if (*secret) {
+    const Data& data = (*secret)->data;
+    auto cert = data.find("cert.pem");
+    auto key = data.find("cert.key");
+    auto fields = data.find("record.json");
+    // Anything missing: the certificate is issued again, as for a new VaultSecret.
+    if (cert != data.end() && key != data.end() && fields != data.end() && !cert->second.empty() &&
+        !key->second.empty()) {
+      json parsed = json::parse(fields->second, nullptr, false);
+      if (!parsed.is_object())
+        return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
+                         ": record.json is not a JSON object; delete the Secret and revoca issues a new certificate");
+      SecretRecord loaded;
+      loaded.certPem = cert->second;
+      loaded.keyPem = key->second;
+      try {
+        loaded.serialHex = parsed.value("serialHex", "");
+        loaded.issuingCa = parsed.value("issuingCa", "");
+        loaded.caVersion = parsed.value("caVersion", 1);
+        loaded.notBefore = fromUnixSeconds(parsed.value("notBefore", std::int64_t{0}));
+        loaded.notAfter = fromUnixSeconds(parsed.value("notAfter", std::int64_t{0}));
+        loaded.specGeneration = parsed.value("specGeneration", std::int64_t{0});
+      } catch (const json::exception&) {
+        return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
+                         ": a field of record.json has the wrong type; delete the Secret and revoca issues a new "
+                         "certificate");
+      }
+      record = std::move(loaded);
+    }
   }
   secrets_[vaultSecret] = record;
   return record;
@@ -354,11 +536,15 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
                  {"notBefore", toUnixSeconds(record.notBefore)},
                  {"notAfter", toUnixSeconds(record.notAfter)},
                  {"specGeneration", record.specGeneration}};
-  auto saved = modify(vaultSecret.namespace_, vaultSecretStateName(vaultSecret), "vaultsecret",
-                      {{kVaultSecretLabel, vaultSecret.name}}, [&](Data& data) {
+  // Not kept for the next write: VaultSecrets are many and written seldom.
+  std::optional<Stored> known;
+  auto saved = modify(vaultSecret.namespace_, vaultSecretStateName(vaultSecret),
+                      labelsOf("vaultsecret", kVaultSecretLabel, vaultSecret.name), known,
+                      [&](Data& data) -> Result<void> {
                         data["cert.pem"] = record.certPem;
                         data["cert.key"] = record.keyPem;
                         data["record.json"] = fields.dump();
+                        return {};
                       });
   if (!saved) {
     secrets_.erase(vaultSecret);
@@ -370,8 +556,11 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
 
 void SecretStateStore::forget() {
   std::lock_guard lock(mutex_);
+  tenants_.clear();
   cas_.clear();
-  chunks_.clear();
+  caSecrets_.clear();
+  ledgers_.clear();
+  revocations_.clear();
   secrets_.clear();
 }
 

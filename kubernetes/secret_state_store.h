@@ -1,23 +1,36 @@
 #pragma once
-// StateStore on Kubernetes Secrets, in the namespace of the object they
-// belong to, all labelled app.kubernetes.io/managed-by=revoca and
-// revoca.io/state=<what>:
+// StateStore on Kubernetes Secrets, each in the namespace of the object it
+// belongs to, all of type Opaque and labelled
+// app.kubernetes.io/managed-by=revoca and revoca.io/state=<what>:
 //
-//   revoca-ca-<ca>                 versions.json (every version's key and
-//                                  certificate), crl-number
-//   revoca-ledger-<ca>-<n>         entries: serials the CA signed, one a line
-//   revoca-revocations-<ca>-<n>    entries: its revocations, one a line
-//   revoca-vs-<vaultsecret>        cert.pem, cert.key, record.json
+//   Namespace NS                   metadata.uid is the tenant UUID of NS
+//   revoca-ca-<ca>                 state=ca, revoca.io/ca=<ca>
+//                                    versions.json  [{version, certPem, keyPem,
+//                                                     notBefore, notAfter}], unix seconds
+//                                    crl-number     the last CRL number handed out
+//   revoca-ledger-<ca>-<n>         state=ledger, revoca.io/ca=<ca>, n = 0, 1, 2 ...
+//                                    entries        "SERIAL CAVERSION NOTAFTER SUBJECT\n"...
+//   revoca-revocations-<ca>-<n>    state=revocations, revoca.io/ca=<ca>
+//                                    entries        "SERIAL REVOKEDAT REASON INVALIDITY|-\n"...
+//   revoca-vs-<vaultsecret>        state=vaultsecret, revoca.io/vaultsecret=<name>
+//                                    cert.pem, cert.key, record.json (the other fields)
 //
-// Ledgers and revocations are split in chunks of at most `chunkSize`
-// lines (4,000: ~400 KB, far below etcd's 1.5 MiB request limit after
-// base64), so 100,000 serials per CA are 25 Secrets. Appends are updates
-// with the chunk's resourceVersion, retried on 409 Conflict: revocactl
-// appends to ledgers too. State Secrets carry no ownerReferences, so
-// deleting a declaration never garbage-collects a CA key.
+// Ledgers and revocations are split in chunks of at most `chunkSize` lines
+// (4,000) and kMaxChunkBytes (512 KiB before base64, ~683 KiB after), so a
+// chunk stays far below the 1 MiB Secret limit and etcd's 1.5 MiB request
+// limit whatever the subjects: 100,000 serials per CA are 25 Secrets.
+// An append is an update of the last chunk with its resourceVersion, or the
+// creation of the next one; a 409 (revocactl appends to ledgers too) re-reads
+// that chunk and tries again, so no writer's line is lost.
 //
-// What was read or written is cached (only the leader writes); forget()
-// drops the cache when another writer may have changed the state.
+// State Secrets carry no ownerReferences: deleting a CertificateAuthority
+// must never garbage-collect its key.
+//
+// What was read or written is cached, so a reconcile pass costs no API call
+// once everything is loaded (the leader is the only writer but revocactl);
+// forget() drops the cache when another writer may have changed the state.
+// Key material never goes into an error message.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,15 +46,20 @@
 
 namespace revoca::kubernetes {
 
+inline constexpr std::size_t kDefaultChunkSize = 4000;
+inline constexpr std::size_t kMaxChunkBytes = 512 * 1024;
+
 class SecretStateStore final : public StateStore {
  public:
-  explicit SecretStateStore(kube::ApiClient& api, std::size_t chunkSize = 4000) : api_(api), chunkSize_(chunkSize) {}
+  // `chunkSize`: lines per ledger or revocations Secret (tests use a few).
+  explicit SecretStateStore(kube::ApiClient& api, std::size_t chunkSize = kDefaultChunkSize);
 
   Result<std::string> tenantUuid(const std::string& namespace_) override;
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override;
   Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) override;
   Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override;
-  // The CRL number last handed out (0: none yet), without taking a new one.
+  // The CRL number last handed out (0: none yet), read from the API each
+  // time and without taking a new one: what a follower signs with.
   Result<std::uint64_t> currentCrlNumber(const ObjectKey& ca);
 
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override;
@@ -52,32 +70,60 @@ class SecretStateStore final : public StateStore {
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override;
   Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override;
 
+  // Drops everything cached; the next load reads the API again.
   void forget();
 
  private:
-  using Data = std::map<std::string, std::string>;  // decoded Secret data
-  struct Chunks {
-    std::vector<std::string> lines;
-    int lastChunk = 0;  // where the next append goes first
+  using Data = std::map<std::string, std::string>;  // a Secret's data, decoded
+  // A Secret as last read or written: the object without its data (so a
+  // write keeps labels, annotations and finalizers others put on it), and
+  // the data decoded. No resourceVersion: not in the API yet.
+  struct Stored {
+    nlohmann::json object;
+    Data data;
+    std::string resourceVersion() const;
   };
+  // One chunk of a ledger or of revocations: its Secret and its lines parsed.
+  template <typename Entry>
+  struct Chunk {
+    Stored secret;
+    std::size_t lines = 0;
+    std::vector<Entry> entries;
+  };
+  template <typename Entry>
+  using Chunks = std::map<int, Chunk<Entry>>;  // by chunk number
+  using Labels = std::map<std::string, std::string>;
 
-  Result<std::optional<Data>> read(const std::string& namespace_, const std::string& name);
-  // Read, change, write back with the resourceVersion read; again on 409.
-  Result<void> modify(const std::string& namespace_, const std::string& name, const std::string& state,
-                      const std::map<std::string, std::string>& labels, const std::function<void(Data&)>& change);
-  Result<Chunks*> chunks(const std::string& state, const ObjectKey& ca);
-  Result<void> appendLine(const std::string& state, const ObjectKey& ca, const std::string& line);
+  Result<std::optional<Stored>> read(const std::string& namespace_, const std::string& name);
+  // Writes `data` over `base` (update with its resourceVersion; create when
+  // it has none). Returns the ApiError as is, for the caller to retry a 409.
+  kube::ApiResult<Stored> write(const std::string& namespace_, const std::string& name, const Labels& labels,
+                                const Stored* base, Data data);
+  // Read (or take `known`), change, write back with that resourceVersion;
+  // on 409 read again and redo the change. `known` is updated.
+  Result<void> modify(const std::string& namespace_, const std::string& name, const Labels& labels,
+                      std::optional<Stored>& known, const std::function<Result<void>(Data&)>& change);
+
+  template <typename Entry>
+  Result<Chunks<Entry>*> loadChunks(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state,
+                                    const ObjectKey& ca);
+  template <typename Entry>
+  Result<void> append(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state, const ObjectKey& ca,
+                      const Entry& entry);
 
   kube::ApiClient& api_;
   const std::size_t chunkSize_;
   std::mutex mutex_;
   std::map<std::string, std::string> tenants_;
   std::map<ObjectKey, std::optional<CaRecord>> cas_;
-  std::map<std::pair<std::string, ObjectKey>, Chunks> chunks_;  // (state, ca)
+  std::map<ObjectKey, std::optional<Stored>> caSecrets_;  // revoca-ca-<ca>, for the next write
+  std::map<ObjectKey, Chunks<IssuedCertificate>> ledgers_;
+  std::map<ObjectKey, Chunks<Revocation>> revocations_;
   std::map<ObjectKey, std::optional<SecretRecord>> secrets_;
 };
 
-// The line formats of the chunks, exposed for tests.
+// The line formats of the chunks (no newline), exposed for tests. The
+// subject goes last, verbatim but for line breaks: it may hold spaces.
 std::string ledgerLine(const IssuedCertificate& issued);
 std::optional<IssuedCertificate> parseLedgerLine(const std::string& line);
 std::string revocationLine(const Revocation& revocation);

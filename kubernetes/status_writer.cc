@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
-#include <random>
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "kubernetes/cluster_objects.h"
+#include "kubernetes/leader_election.h"  // formatMicroTime
 #include "kubernetes/names.h"
 #include "reconcilers/time_format.h"
 
@@ -15,49 +18,90 @@ namespace {
 
 using nlohmann::json;
 
-enum class FactType { kString, kInteger };
+// Limits of the CRDs' condition schema and of core/v1 Events.
+constexpr std::size_t kConditionMessageLimit = 32768;
+constexpr std::size_t kConditionReasonLimit = 1024;
+constexpr std::size_t kEventMessageLimit = 1024;
+constexpr std::size_t kReportingInstanceLimit = 128;
+constexpr std::size_t kNameLimit = 253;
 
-// The status fields of each CRD beside conditions and observedGeneration (crds/*.yaml).
-const std::map<std::string, FactType>& declaredFacts(const std::string& kind) {
-  static const std::map<std::string, std::map<std::string, FactType>> facts = {
-      {"CertificateAuthority",
-       {{"version", FactType::kInteger}, {"serial", FactType::kString}, {"notBefore", FactType::kString},
-        {"notAfter", FactType::kString}, {"renewalTime", FactType::kString}, {"crlNumber", FactType::kInteger},
-        {"liveVersions", FactType::kInteger}, {"tenantUuid", FactType::kString}}},
-      {"CertificateRevocation",
-       {{"serial", FactType::kString}, {"revokedAt", FactType::kString}, {"crlNumber", FactType::kInteger}}},
-      {"Vault", {{"deployments", FactType::kInteger}}},
-      {"VaultSecret",
-       {{"serial", FactType::kString}, {"notBefore", FactType::kString}, {"notAfter", FactType::kString},
-        {"renewalTime", FactType::kString}, {"caVersion", FactType::kInteger},
-        {"lastIssueReason", FactType::kString}, {"secretName", FactType::kString}}},
-      {"EmqxDeployment",
-       {{"deployment", FactType::kString}, {"configMap", FactType::kString},
-        {"ocspResponderUrl", FactType::kString}, {"certificateHash", FactType::kString}}}};
-  static const std::map<std::string, FactType> none;
-  auto it = facts.find(kind);
-  return it == facts.end() ? none : it->second;
+std::string apiVersion() { return std::string(kGroup) + "/" + kVersion; }
+
+// Valid UTF-8 of at most `limit` bytes: the JSON encoder throws on invalid
+// UTF-8, and an error message may quote bytes from anywhere.
+std::string utf8(const std::string& text, std::size_t limit) {
+  std::string valid =
+      json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+  if (valid.size() <= limit) return valid;
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(valid[end]) & 0xC0) == 0x80) --end;  // not inside a character
+  return valid.substr(0, end);
 }
 
-// The status without the parts that change on their own, to compare two.
-json comparable(json status) {
-  if (!status.is_object()) return json::object();
-  if (status.contains("conditions"))
-    for (auto& condition : status["conditions"]) condition.erase("lastTransitionTime");
-  return status;
+// The CRDs' pattern for a condition reason: ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$
+std::string conditionReason(const std::string& reason) {
+  std::string out;
+  for (char c : reason) {
+    bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    bool allowed = letter || (c >= '0' && c <= '9') || c == '_' || c == ',' || c == ':';
+    if (out.empty() ? letter : allowed) out += c;
+  }
+  if (out.size() > kConditionReasonLimit) out.resize(kConditionReasonLimit);
+  while (!out.empty() && (out.back() == ',' || out.back() == ':')) out.pop_back();
+  return out.empty() ? "Unknown" : out;
+}
+
+// "2026-11-27T01:02:03Z", with optional fraction and offset: what format
+// date-time accepts.
+bool isRfc3339(const std::string& text) {
+  int year, month, day, hour, minute, second, used = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &used) != 6 ||
+      used != 19)
+    return false;
+  std::size_t at = 19;
+  if (at < text.size() && text[at] == '.') {
+    std::size_t digits = ++at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
+    if (at == digits) return false;
+  }
+  std::string zone = text.substr(at);
+  if (zone == "Z") return true;
+  int zoneHour, zoneMinute;
+  used = 0;
+  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
+         std::sscanf(zone.c_str() + 1, "%2d:%2d%n", &zoneHour, &zoneMinute, &used) == 2 && used == 5;
+}
+
+std::optional<std::int64_t> parseInteger(const std::string& text) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// A string member, "" when absent or of another type (what the server
+// sends follows the schema, but a status is worth no exception).
+std::string stringOf(const json& object, const char* name) {
+  if (!object.is_object()) return "";
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::optional<json> readyOf(const json& status) {
   if (!status.is_object()) return std::nullopt;
-  for (const auto& condition : status.value("conditions", json::array()))
-    if (condition.value("type", "") == "Ready") return condition;
+  auto conditions = status.find("conditions");
+  if (conditions == status.end() || !conditions->is_array()) return std::nullopt;
+  for (const auto& condition : *conditions)
+    if (stringOf(condition, "type") == "Ready") return condition;
   return std::nullopt;
 }
 
-std::string fact(const json& status, const std::string& name) {
-  if (!status.is_object() || !status.contains(name)) return "";
-  const json& value = status[name];
-  return value.is_string() ? value.get<std::string>() : value.dump();
+// A fact of a status as the server holds it, as text: 2 -> "2".
+std::string factOf(const json& status, const std::string& name) {
+  if (!status.is_object()) return "";
+  auto it = status.find(name);
+  if (it == status.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 std::string factOf(const ObjectStatus& status, const std::string& name) {
@@ -65,131 +109,255 @@ std::string factOf(const ObjectStatus& status, const std::string& name) {
   return it == status.facts.end() ? "" : it->second;
 }
 
+// What an Issued/Renewed/Rotated Event follows: the certificate's serial, the CA's version.
+std::string issuedFact(const std::string& kind) {
+  if (kind == "VaultSecret") return "serial";
+  if (kind == "CertificateAuthority") return "version";
+  return "";
+}
+
+std::string resourceVersionOf(const json& object) {
+  auto metadata = object.find("metadata");
+  return metadata == object.end() ? "" : stringOf(*metadata, "resourceVersion");
+}
+
 std::string reportingInstance() {
   char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
+  if (::gethostname(host, sizeof host - 1) != 0 || !*host) return "revoca";
+  std::string name = host;
+  return name.substr(0, kReportingInstanceLimit);
 }
 
 }  // namespace
 
-std::vector<EventNote> eventsFor(const std::string& kind, const json& before, const ObjectStatus& after) {
-  std::vector<EventNote> notes;
-  auto wasReady = readyOf(before);
-  if (!after.ready) {
-    bool sameFailure = wasReady && wasReady->value("status", "") == "False" && wasReady->value("reason", "") == after.reason;
-    if (!sameFailure) notes.push_back({"Warning", "Failed", after.reason + ": " + after.message});
-    return notes;
-  }
-  if (kind == "VaultSecret") {
-    std::string serial = factOf(after, "serial"), previous = fact(before, "serial");
-    if (!serial.empty() && serial != previous)
-      notes.push_back({"Normal", previous.empty() ? "Issued" : "Renewed",
-                       "serial " + serial + ", valid until " + factOf(after, "notAfter")});
-  } else if (kind == "CertificateAuthority") {
-    std::string version = factOf(after, "version"), previous = fact(before, "version");
-    if (!version.empty() && version != previous)
-      notes.push_back({"Normal", previous.empty() ? "Issued" : "Rotated",
-                       "CA version " + version + ", valid until " + factOf(after, "notAfter")});
-  } else if (kind == "CertificateRevocation") {
-    if (!wasReady || wasReady->value("status", "") != "True")
-      notes.push_back({"Normal", "Revoked", after.message});
-  }
-  return notes;
+const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
+  // As crds/*.yaml declare them; tests/kubernetes/status_writer_test.cc checks the two agree.
+  static const std::map<std::string, std::map<std::string, FactType>> facts = {
+      {"CertificateAuthority",
+       {{"version", FactType::kInteger},
+        {"serial", FactType::kString},
+        {"notBefore", FactType::kDateTime},
+        {"notAfter", FactType::kDateTime},
+        {"renewalTime", FactType::kDateTime},
+        {"crlNumber", FactType::kInteger},
+        {"liveVersions", FactType::kInteger},
+        {"tenantUuid", FactType::kString}}},
+      {"CertificateRevocation",
+       {{"serial", FactType::kString}, {"revokedAt", FactType::kDateTime}, {"crlNumber", FactType::kInteger}}},
+      {"Vault", {{"deployments", FactType::kInteger}}},
+      {"VaultSecret",
+       {{"serial", FactType::kString},
+        {"notBefore", FactType::kDateTime},
+        {"notAfter", FactType::kDateTime},
+        {"renewalTime", FactType::kDateTime},
+        {"caVersion", FactType::kInteger},
+        {"lastIssueReason", FactType::kString},
+        {"secretName", FactType::kString}}},
+      {"EmqxDeployment",
+       {{"deployment", FactType::kString},
+        {"configMap", FactType::kString},
+        {"ocspResponderUrl", FactType::kString},
+        {"certificateHash", FactType::kString}}}};
+  static const std::map<std::string, FactType> none;
+  auto it = facts.find(kind);
+  return it == facts.end() ? none : it->second;
 }
 
-json statusBody(const std::string& kind, const ObjectStatus& status, const std::string& transitionTime) {
+json statusBody(const std::string& kind, const json& current, const ObjectStatus& status, TimePoint now) {
+  std::string state = status.ready ? "True" : "False";
+  std::string transition = formatTimestamp(now);
+  if (auto ready = readyOf(current); ready && stringOf(*ready, "status") == state) {
+    std::string kept = stringOf(*ready, "lastTransitionTime");
+    if (isRfc3339(kept)) transition = kept;
+  }
   json body = {{"observedGeneration", status.observedGeneration},
                {"conditions", json::array({{{"type", "Ready"},
-                                            {"status", status.ready ? "True" : "False"},
-                                            {"reason", status.reason.empty() ? "Unknown" : status.reason},
-                                            {"message", status.message},
+                                            {"status", state},
+                                            {"reason", conditionReason(status.reason)},
+                                            {"message", utf8(status.message, kConditionMessageLimit)},
                                             {"observedGeneration", status.observedGeneration},
-                                            {"lastTransitionTime", transitionTime}}})}};
-  const auto& declared = declaredFacts(kind);
+                                            {"lastTransitionTime", transition}}})}};
+  const auto& declared = statusFacts(kind);
   for (const auto& [name, value] : status.facts) {
     auto type = declared.find(name);
-    if (type == declared.end()) continue;
-    if (type->second == FactType::kInteger) {
-      char* end = nullptr;
-      long long number = std::strtoll(value.c_str(), &end, 10);
-      if (end && *end == '\0' && !value.empty()) body[name] = number;
-    } else {
-      body[name] = value;
+    if (type == declared.end()) continue;  // pruned by the apiserver anyway
+    switch (type->second) {
+      case FactType::kInteger:
+        if (auto number = parseInteger(value)) body[name] = *number;
+        else spdlog::debug("{} status: {}={} is not an integer; left out", kind, name, value);
+        break;
+      case FactType::kDateTime:
+        if (isRfc3339(value)) body[name] = value;
+        else if (!value.empty()) spdlog::debug("{} status: {}={} is not an RFC 3339 time; left out", kind, name, value);
+        break;
+      case FactType::kString:
+        body[name] = utf8(value, kConditionMessageLimit);
+        break;
     }
   }
   return body;
 }
 
+std::vector<EventNote> eventsFor(const std::string& kind, const json& before, const ObjectStatus& after) {
+  std::vector<EventNote> notes;
+  auto was = readyOf(before);
+  std::string wasStatus = was ? stringOf(*was, "status") : "";
+  std::string fact = issuedFact(kind);
+  if (!fact.empty()) {
+    std::string value = factOf(after, fact), previous = factOf(before, fact);
+    if (!value.empty() && value != previous) {
+      bool first = previous.empty();
+      std::string notAfter = factOf(after, "notAfter");
+      std::string message = kind == "VaultSecret" ? "serial " + value : "version " + value;
+      if (kind == "CertificateAuthority" && !factOf(after, "serial").empty())
+        message += " (serial " + factOf(after, "serial") + ")";
+      if (!notAfter.empty()) message += ", valid until " + notAfter;
+      if (std::string why = factOf(after, "lastIssueReason"); !why.empty()) message += "; reason: " + why;
+      if (kind == "VaultSecret")
+        notes.push_back({"Normal", first ? "Issued" : "Renewed", first ? "Issue" : "Renew",
+                         (first ? "issued " : "renewed: ") + message});
+      else
+        notes.push_back({"Normal", first ? "Issued" : "Rotated", first ? "Issue" : "Rotate",
+                         (first ? "issued " : "rotated to ") + message});
+    }
+  }
+  if (kind == "CertificateRevocation" && after.ready && wasStatus != "True")
+    notes.push_back({"Normal", "Revoked", "Revoke", after.message});
+  if (!after.ready) {
+    bool sameFailure = wasStatus == "False" && stringOf(*was, "reason") == conditionReason(after.reason);
+    if (!sameFailure)
+      notes.push_back({"Warning", "Failed", "Reconcile", conditionReason(after.reason) + ": " + after.message});
+  }
+  return notes;
+}
+
+json eventBody(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note,
+               const std::string& name, const std::string& instance, TimePoint now) {
+  json involved = {{"apiVersion", apiVersion()}, {"kind", kind}, {"name", meta.name}, {"namespace", meta.namespace_}};
+  if (!uid.empty()) involved["uid"] = uid;
+  std::string seconds = formatTimestamp(now);
+  // core/v1 accepts an eventTime only with reportingComponent, reportingInstance and action.
+  return {{"apiVersion", "v1"},
+          {"kind", "Event"},
+          {"metadata", {{"name", name}, {"namespace", meta.namespace_}}},
+          {"involvedObject", involved},
+          {"type", note.type},
+          {"reason", note.reason},
+          {"action", note.action},
+          {"message", utf8(note.message, kEventMessageLimit)},
+          {"source", {{"component", "revoca"}, {"host", instance}}},
+          {"reportingComponent", "revoca"},
+          {"reportingInstance", instance},
+          {"firstTimestamp", seconds},
+          {"lastTimestamp", seconds},
+          {"eventTime", formatMicroTime(now)},
+          {"count", 1}};
+}
+
+StatusWriter::StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup)
+    : api_(api), clock_(clock), lookup_(std::move(lookup)) {}
+
+void StatusWriter::forget() {
+  std::lock_guard lock(mutex_);
+  written_.clear();
+}
+
+// What this process wrote, while the informer has not seen anything newer
+// than that write; else the informer's copy.
+json StatusWriter::currentStatus(const std::string& key, const std::optional<json>& object) const {
+  if (auto written = written_.find(key); written != written_.end()) {
+    std::string version = object ? resourceVersionOf(*object) : "";
+    if (!object || version == written->second.versionBefore || version == written->second.versionAfter)
+      return written->second.status;
+  }
+  if (object && object->is_object()) {
+    auto status = object->find("status");
+    if (status != object->end() && status->is_object()) return *status;
+  }
+  return json::object();
+}
+
 void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
   std::string key = kind + " " + meta.namespace_ + "/" + meta.name;
-  std::optional<json> object = lookup_(kind, meta.namespace_, meta.name);
-  json before = object ? object->value("status", json::object()) : json::object();
-
-  // The transition time stays while Ready keeps its value.
-  std::string transition = formatTimestamp(clock_.now());
-  if (auto ready = readyOf(before); ready && ready->value("status", "") == (status.ready ? "True" : "False"))
-    transition = ready->value("lastTransitionTime", transition);
-  json body = statusBody(kind, status, transition);
-
-  std::lock_guard lock(mutex_);
-  json wanted = comparable(body);
-  auto written = written_.find(key);
-  if (written != written_.end() && comparable(written->second) == wanted) return;
-  if (object && comparable(before) == wanted) {
-    written_[key] = body;
+  std::string plural = pluralOfKind(kind);
+  if (plural.empty()) {
+    spdlog::debug("{}: not a kind of revoca's; its status is not written", key);
     return;
   }
-  json apply = {{"apiVersion", std::string(kGroup) + "/" + kVersion},
+  std::optional<json> object = lookup_ ? lookup_(kind, meta.namespace_, meta.name) : std::nullopt;
+
+  std::lock_guard lock(mutex_);
+  json current = currentStatus(key, object);
+  json body = statusBody(kind, current, status, clock_.now());
+  if (body == current) return;
+
+  json apply = {{"apiVersion", apiVersion()},
                 {"kind", kind},
                 {"metadata", {{"name", meta.name}, {"namespace", meta.namespace_}}},
                 {"status", body}};
-  auto result = api_.applyStatus(revocaObjects(pluralOfKind(kind), meta.namespace_, meta.name), apply, kFieldManager);
+  auto result = api_.applyStatus(revocaObjects(plural, meta.namespace_, meta.name), apply, kFieldManager);
   if (!result.ok()) {
     if (result.error.status == 404) {
-      spdlog::debug("{}: gone before its status was written", key);
+      spdlog::debug("{}: deleted before its status was written", key);
+      written_.erase(key);
+      failedWrite_.erase(key);
+      return;
+    }
+    std::string error = result.error.reason + ": " + result.error.message;
+    if (failedWrite_[key] != error) {
+      spdlog::warn("{}: writing its status failed ({}); retrying on the next pass", key, error);
+      failedWrite_[key] = error;
     } else {
-      spdlog::warn("{}: writing its status failed: {}", key, result.error.message);
+      spdlog::debug("{}: writing its status failed again ({})", key, error);
     }
     return;
   }
-  // Events compare with what was there before this write, once per change.
-  json previous = written != written_.end() ? written->second : before;
-  written_[key] = body;
-  std::string uid = (*result.value)["metadata"].value("uid", "");
-  for (const auto& note : eventsFor(kind, previous, status)) emit(kind, meta, uid, note);
-  if (status.ready)
-    spdlog::info("{}: Ready ({}): {}", key, status.reason, status.message);
-  else
-    spdlog::warn("{}: not Ready ({}): {}", key, status.reason, status.message);
+  failedWrite_.erase(key);
+  const json& applied = *result.value;
+  written_[key] = {body, object ? resourceVersionOf(*object) : "", resourceVersionOf(applied)};
+  spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
+
+  // A failure drops the facts from the status; the serial or version that
+  // comes back afterwards is no new issue.
+  json before = current;
+  if (std::string fact = issuedFact(kind); !fact.empty()) {
+    auto remembered = lastIssued_.find(key);
+    if (factOf(before, fact).empty() && remembered != lastIssued_.end()) before[fact] = remembered->second;
+    if (std::string value = factOf(status, fact); !value.empty()) lastIssued_[key] = value;
+  }
+  std::string uid = applied.contains("metadata") ? stringOf(applied["metadata"], "uid") : "";
+  if (uid.empty() && object && object->contains("metadata")) uid = stringOf((*object)["metadata"], "uid");
+  for (const auto& note : eventsFor(kind, before, status)) {
+    if (note.type == "Warning") spdlog::warn("{}: {}: {}", key, note.reason, note.message);
+    else spdlog::info("{}: {}: {}", key, note.reason, note.message);
+    emit(kind, meta, uid, note);
+  }
+}
+
+// client-go's "<object>.<hex of the time in ns>", kept unique within the process.
+std::string StatusWriter::eventName(const std::string& object) {
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
+  lastEventId_ = std::max<std::uint64_t>(static_cast<std::uint64_t>(nanos), lastEventId_ + 1);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(lastEventId_));
+  std::string prefix = object.substr(0, kNameLimit - 1 - std::string(hex).size());
+  while (!prefix.empty() && (prefix.back() == '.' || prefix.back() == '-')) prefix.pop_back();
+  return prefix + "." + hex;
 }
 
 void StatusWriter::emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid,
                         const EventNote& note) {
   static const std::string instance = reportingInstance();
-  std::string now = formatTimestamp(clock_.now());
-  json event = {{"apiVersion", "v1"},
-                {"kind", "Event"},
-                {"metadata", {{"generateName", meta.name + "."}, {"namespace", meta.namespace_}}},
-                {"involvedObject",
-                 {{"apiVersion", std::string(kGroup) + "/" + kVersion},
-                  {"kind", kind},
-                  {"name", meta.name},
-                  {"namespace", meta.namespace_},
-                  {"uid", uid}}},
-                {"type", note.type},
-                {"reason", note.reason},
-                {"message", note.message.substr(0, 1024)},
-                {"source", {{"component", "revoca"}}},
-                {"reportingComponent", "revoca"},
-                {"reportingInstance", instance},
-                {"firstTimestamp", now},
-                {"lastTimestamp", now},
-                {"count", 1}};
   // Best effort, like client-go's recorder: an Event lost is not an error.
-  auto created = api_.create(events(meta.namespace_), event);
-  if (!created.ok()) spdlog::debug("{} {}/{}: event {} not recorded: {}", kind, meta.namespace_, meta.name, note.reason,
-                                   created.error.message);
+  kube::ApiResult<json> created;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    created = api_.create(events(meta.namespace_),
+                          eventBody(kind, meta, uid, note, eventName(meta.name), instance, clock_.now()));
+    if (created.ok() || created.error.status != 409) break;  // 409: another replica's Event has this name
+  }
+  if (!created.ok())
+    spdlog::debug("{} {}/{}: Event {} not recorded: {}", kind, meta.namespace_, meta.name, note.reason,
+                  created.error.message);
 }
 
 }  // namespace revoca::kubernetes

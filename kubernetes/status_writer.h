@@ -6,6 +6,7 @@
 // Rotated, Revoked, Failed. A status equal to the one already there is not
 // written again, so re-applied declarations cause no status flapping and a
 // pass over many objects costs no requests.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -16,48 +17,83 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "declarations/types.h"
 #include "kube/api_client.h"
 #include "reconcilers/ports.h"
 
 namespace revoca::kubernetes {
 
-// The object as the informer last saw it: kind ("VaultSecret"), namespace, name.
-using KindLookup =
-    std::function<std::optional<nlohmann::json>(const std::string&, const std::string&, const std::string&)>;
+// One of revoca's objects as the informer last saw it, by kind
+// ("VaultSecret"), namespace and name; nullopt when it has not seen it.
+using StatusLookup = std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& ns,
+                                                                  const std::string& name)>;
+
+// How a CRD declares a status field (crds/*.yaml).
+enum class FactType {
+  kString,
+  kDateTime,  // type string, format date-time: RFC 3339, or the apiserver refuses the whole status
+  kInteger,   // type integer, format int64: a JSON number
+};
+
+// The status fields the CRD of `kind` declares beside conditions and
+// observedGeneration; empty for a kind that is not revoca's.
+const std::map<std::string, FactType>& statusFacts(const std::string& kind);
+
+// The status to apply for `status`: facts typed as the CRD of `kind`
+// declares them (the ones it does not declare, or whose value does not fit
+// the type, are dropped: the apiserver would prune or refuse them), and
+// Ready's lastTransitionTime taken from `current` (the status there now;
+// null or {} for none) unless Ready flips, else `now`.
+nlohmann::json statusBody(const std::string& kind, const nlohmann::json& current, const ObjectStatus& status,
+                          TimePoint now);
 
 struct EventNote {
-  std::string type;  // Normal, Warning
-  std::string reason;
+  std::string type;     // Normal, Warning
+  std::string reason;   // Issued, Renewed, Rotated, Revoked, Failed
+  std::string action;   // Issue, Renew, Rotate, Revoke, Reconcile
   std::string message;
 };
 
 // The Events a change of status deserves; `before` is the object's status
-// as it was (null or {} for none).
+// as it was (null or {} for none). Transitions only: the same status again
+// deserves none.
 std::vector<EventNote> eventsFor(const std::string& kind, const nlohmann::json& before, const ObjectStatus& after);
 
-// The status body as the CRD of `kind` declares it; facts it does not declare are dropped.
-nlohmann::json statusBody(const std::string& kind, const ObjectStatus& status, const std::string& transitionTime);
+// The core/v1 Event for `note` about the object `kind` `meta` (uid `uid`),
+// named `name`, from reporting instance `instance` (the host).
+nlohmann::json eventBody(const std::string& kind, const ObjectMeta& meta, const std::string& uid,
+                         const EventNote& note, const std::string& name, const std::string& instance, TimePoint now);
 
 class StatusWriter final : public StatusSink {
  public:
-  StatusWriter(kube::ApiClient& api, const Clock& clock, KindLookup lookup)
-      : api_(api), clock_(clock), lookup_(std::move(lookup)) {}
+  // `lookup` answers from the informers' cache: what is there already is
+  // not written again, and Events compare with it.
+  StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup);
 
   void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
-  // Forgets what it wrote: after a change of leader, or at a resync.
-  void forget() {
-    std::lock_guard lock(mutex_);
-    written_.clear();
-  }
+  // Forgets what it wrote, so the next report of each object compares with
+  // the informer's copy only: after a change of leader, or at a resync.
+  void forget();
 
  private:
+  struct Written {
+    nlohmann::json status;      // the status applied
+    std::string versionBefore;  // the object's resourceVersion the informer showed then
+    std::string versionAfter;   // the one the write made
+  };
+
+  nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object) const;
   void emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
+  std::string eventName(const std::string& object);
 
   kube::ApiClient& api_;
   const Clock& clock_;
-  KindLookup lookup_;
+  StatusLookup lookup_;
   std::mutex mutex_;
-  std::map<std::string, nlohmann::json> written_;  // "Kind ns/name" -> status body last applied
+  std::map<std::string, Written> written_;          // "Kind ns/name"
+  std::map<std::string, std::string> lastIssued_;   // "Kind ns/name" -> serial or CA version, kept by forget()
+  std::map<std::string, std::string> failedWrite_;  // "Kind ns/name" -> the error last logged at warn
+  std::uint64_t lastEventId_ = 0;
 };
 
 }  // namespace revoca::kubernetes

@@ -1,72 +1,581 @@
 #include "kubernetes/status_writer.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <charconv>
+#include <filesystem>
+#include <set>
+
+#include "kubernetes/cluster_objects.h"
+#include "kubernetes/names.h"
+#include "tests/kube/cluster_fixture.h"
+#include "tests/kube/fake_clock.h"
 
 namespace revoca::kubernetes {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 
-ObjectStatus ready(std::map<std::string, std::string> facts) {
+const std::filesystem::path kCrds = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "crds";
+
+// YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
+// be a boolean, null or number.
+json toJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& entry : node) out[entry.first.as<std::string>()] = toJson(entry.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(toJson(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      std::string text = node.Scalar();
+      if (node.Tag() == "!") return text;
+      if (text == "true" || text == "false") return text == "true";
+      if (text == "null" || text == "~" || text.empty()) return nullptr;
+      std::int64_t integer = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
+      if (error == std::errc() && end == text.data() + text.size()) return integer;
+      return text;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::vector<json> loadCrds() {
+  std::vector<json> crds;
+  for (const auto& file : std::filesystem::directory_iterator(kCrds))
+    if (file.path().extension() == ".yaml") crds.push_back(toJson(YAML::LoadFile(file.path().string())));
+  return crds;
+}
+
+ObjectStatus ready(std::map<std::string, std::string> facts, std::int64_t generation = 3) {
   ObjectStatus status;
   status.ready = true;
   status.reason = "Ready";
   status.message = "fine";
-  status.observedGeneration = 3;
+  status.observedGeneration = generation;
   status.facts = std::move(facts);
   return status;
 }
 
-TEST(StatusBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
-  json body = statusBody("CertificateAuthority",
-                         ready({{"version", "2"}, {"crlNumber", "17"}, {"serial", "ABCD"}, {"envFile", "/x"}}),
-                         "2026-11-27T00:00:00Z");
-  EXPECT_EQ(body["version"], 2);
-  EXPECT_EQ(body["crlNumber"], 17);
-  EXPECT_EQ(body["serial"], "ABCD");
-  EXPECT_FALSE(body.contains("envFile"));
-  EXPECT_EQ(body["observedGeneration"], 3);
-  EXPECT_EQ(body["conditions"][0]["type"], "Ready");
-  EXPECT_EQ(body["conditions"][0]["status"], "True");
-  EXPECT_EQ(body["conditions"][0]["lastTransitionTime"], "2026-11-27T00:00:00Z");
+ObjectStatus failed(std::string reason, std::string message = "what to fix") {
+  ObjectStatus status;
+  status.reason = std::move(reason);
+  status.message = std::move(message);
+  status.observedGeneration = 3;
+  return status;
 }
 
-TEST(StatusEvents, AFirstSerialIsIssuedANewOneRenewedTheSameOneNothing) {
-  auto first = eventsFor("VaultSecret", json::object(), ready({{"serial", "AA"}}));
+const TimePoint kNow = fromUnixSeconds(1'800'000'000);  // 2027-01-15T08:00:00Z
+
+json bodyOf(const std::string& kind, const ObjectStatus& status) {
+  return statusBody(kind, json::object(), status, kNow);
+}
+
+// --- the status body ---------------------------------------------------------
+
+TEST(StatusWriterBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
+  json body = bodyOf("CertificateAuthority", ready({{"version", "2"},
+                                                    {"crlNumber", "17"},
+                                                    {"liveVersions", "1"},
+                                                    {"serial", "ABCD"},
+                                                    {"notAfter", "2028-01-01T00:00:00Z"},
+                                                    {"envFile", "/x"}}));
+  EXPECT_TRUE(body["version"].is_number_integer());
+  EXPECT_EQ(body["version"], 2);
+  EXPECT_EQ(body["crlNumber"], 17);
+  EXPECT_EQ(body["liveVersions"], 1);
+  EXPECT_EQ(body["serial"], "ABCD");
+  EXPECT_EQ(body["notAfter"], "2028-01-01T00:00:00Z");
+  EXPECT_FALSE(body.contains("envFile"));
+  EXPECT_EQ(body["observedGeneration"], 3);
+  ASSERT_EQ(body["conditions"].size(), 1u);
+  const json& condition = body["conditions"][0];
+  EXPECT_EQ(condition["type"], "Ready");
+  EXPECT_EQ(condition["status"], "True");
+  EXPECT_EQ(condition["reason"], "Ready");
+  EXPECT_EQ(condition["message"], "fine");
+  EXPECT_EQ(condition["observedGeneration"], 3);
+  EXPECT_EQ(condition["lastTransitionTime"], "2027-01-15T08:00:00Z");
+}
+
+TEST(StatusWriterBody, ValuesThatDoNotFitTheirTypeAreLeftOut) {
+  json body = bodyOf("VaultSecret", ready({{"caVersion", "two"}, {"notAfter", ""}, {"renewalTime", "tomorrow"},
+                                           {"notBefore", "2027-01-15T08:00:00.5+01:00"}}));
+  EXPECT_FALSE(body.contains("caVersion"));
+  EXPECT_FALSE(body.contains("notAfter"));
+  EXPECT_FALSE(body.contains("renewalTime"));
+  EXPECT_EQ(body["notBefore"], "2027-01-15T08:00:00.5+01:00");
+}
+
+TEST(StatusWriterBody, EveryKindHasItsFactsAndAnUnknownKindNone) {
+  EXPECT_EQ(bodyOf("Vault", ready({{"deployments", "4"}}))["deployments"], 4);
+  EXPECT_EQ(bodyOf("CertificateRevocation", ready({{"crlNumber", "9"}}))["crlNumber"], 9);
+  EXPECT_EQ(bodyOf("EmqxDeployment", ready({{"configMap", "emqx-env"}}))["configMap"], "emqx-env");
+  EXPECT_FALSE(bodyOf("Widget", ready({{"serial", "AA"}})).contains("serial"));
+}
+
+TEST(StatusWriterBody, TheFactTableIsTheCrdsStatusSchema) {
+  auto crds = loadCrds();
+  ASSERT_EQ(crds.size(), 5u) << "in " << kCrds;
+  for (const json& crd : crds) {
+    std::string kind = crd["spec"]["names"]["kind"];
+    const json& properties = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
+    std::map<std::string, FactType> declared;
+    for (const auto& [name, schema] : properties.items()) {
+      if (name == "conditions" || name == "observedGeneration") continue;
+      std::string type = schema["type"];
+      declared[name] = type == "integer"                                    ? FactType::kInteger
+                       : schema.value("format", "") == "date-time" ? FactType::kDateTime
+                                                                   : FactType::kString;
+      EXPECT_TRUE(type == "integer" || type == "string") << kind << " status." << name << " is a " << type;
+    }
+    EXPECT_EQ(statusFacts(kind), declared) << kind << ": the table in kubernetes/status_writer.cc differs from its CRD";
+  }
+}
+
+TEST(StatusWriterBody, TheTransitionTimeStaysUntilReadyFlips) {
+  json before = statusBody("VaultSecret", json::object(), failed("IssuerNotReady"), kNow);
+  // Still False, for another reason: the time it became False stays.
+  json again = statusBody("VaultSecret", before, failed("PublishFailed"), kNow + 60s);
+  EXPECT_EQ(again["conditions"][0]["lastTransitionTime"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(again["conditions"][0]["reason"], "PublishFailed");
+  json flipped = statusBody("VaultSecret", again, ready({}), kNow + 120s);
+  EXPECT_EQ(flipped["conditions"][0]["status"], "True");
+  EXPECT_EQ(flipped["conditions"][0]["lastTransitionTime"], "2027-01-15T08:02:00Z");
+}
+
+TEST(StatusWriterBody, ReasonAndMessageAreMadeAcceptable) {
+  json body = bodyOf("Vault", failed("9 not a reason!", "bad \xff byte " + std::string(40000, 'x')));
+  const json& condition = body["conditions"][0];
+  EXPECT_EQ(condition["reason"], "notareason");
+  EXPECT_LE(condition["message"].get<std::string>().size(), 32768u);
+  EXPECT_NO_THROW((void)body.dump());
+  EXPECT_EQ(bodyOf("Vault", failed(""))["conditions"][0]["reason"], "Unknown");
+}
+
+// --- events ------------------------------------------------------------------
+
+TEST(StatusWriterEvents, AFirstSerialIsIssuedANewOneRenewedTheSameOneNothing) {
+  auto first = eventsFor("VaultSecret", json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}));
   ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].type, "Normal");
   EXPECT_EQ(first[0].reason, "Issued");
-  json before = statusBody("VaultSecret", ready({{"serial", "AA"}}), "t");
+  EXPECT_EQ(first[0].action, "Issue");
+  EXPECT_NE(first[0].message.find("serial AA"), std::string::npos);
+  EXPECT_NE(first[0].message.find("Missing"), std::string::npos);
+  json before = bodyOf("VaultSecret", ready({{"serial", "AA"}}));
   auto renewed = eventsFor("VaultSecret", before, ready({{"serial", "BB"}}));
   ASSERT_EQ(renewed.size(), 1u);
   EXPECT_EQ(renewed[0].reason, "Renewed");
   EXPECT_TRUE(eventsFor("VaultSecret", before, ready({{"serial", "AA"}})).empty());
 }
 
-TEST(StatusEvents, CaVersionsAreIssuedThenRotated) {
+TEST(StatusWriterEvents, CaVersionsAreIssuedThenRotatedAndTheServersNumbersCompareWithOurText) {
   EXPECT_EQ(eventsFor("CertificateAuthority", json::object(), ready({{"version", "1"}}))[0].reason, "Issued");
-  json before = statusBody("CertificateAuthority", ready({{"version", "1"}}), "t");
-  EXPECT_EQ(eventsFor("CertificateAuthority", before, ready({{"version", "2"}}))[0].reason, "Rotated");
+  json before = json::parse(R"({"version": 1, "conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]})");
+  EXPECT_TRUE(eventsFor("CertificateAuthority", before, ready({{"version", "1"}})).empty());
+  auto rotated = eventsFor("CertificateAuthority", before, ready({{"version", "2"}, {"serial", "CC"}}));
+  ASSERT_EQ(rotated.size(), 1u);
+  EXPECT_EQ(rotated[0].reason, "Rotated");
+  EXPECT_NE(rotated[0].message.find("version 2 (serial CC)"), std::string::npos);
 }
 
-TEST(StatusEvents, AFailureIsAWarningOncePerReason) {
-  ObjectStatus failed;
-  failed.reason = "InvalidSpec";
-  failed.message = "spec.autoCert.ttl: bad";
-  auto first = eventsFor("VaultSecret", json::object(), failed);
+TEST(StatusWriterEvents, AFailureIsAWarningOncePerReason) {
+  auto first = eventsFor("VaultSecret", json::object(), failed("InvalidSpec", "spec.autoCert.ttl: bad"));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].type, "Warning");
   EXPECT_EQ(first[0].reason, "Failed");
-  json before = statusBody("VaultSecret", failed, "t");
-  EXPECT_TRUE(eventsFor("VaultSecret", before, failed).empty());
-  failed.reason = "IssuerNotReady";
-  EXPECT_EQ(eventsFor("VaultSecret", before, failed).size(), 1u);
+  EXPECT_EQ(first[0].message, "InvalidSpec: spec.autoCert.ttl: bad");
+  json before = bodyOf("VaultSecret", failed("InvalidSpec"));
+  EXPECT_TRUE(eventsFor("VaultSecret", before, failed("InvalidSpec", "another message")).empty());
+  EXPECT_EQ(eventsFor("VaultSecret", before, failed("IssuerNotReady")).size(), 1u);
+  // Ready, then failing: a warning.
+  EXPECT_EQ(eventsFor("VaultSecret", bodyOf("VaultSecret", ready({})), failed("InvalidSpec")).size(), 1u);
 }
 
-TEST(StatusEvents, ARevocationIsAnnouncedWhenItBecomesReady) {
+TEST(StatusWriterEvents, ARevocationIsAnnouncedWhenItBecomesReady) {
   ObjectStatus revoked = ready({{"serial", "AA"}});
-  EXPECT_EQ(eventsFor("CertificateRevocation", json::object(), revoked)[0].reason, "Revoked");
-  json before = statusBody("CertificateRevocation", revoked, "t");
-  EXPECT_TRUE(eventsFor("CertificateRevocation", before, revoked).empty());
+  revoked.message = "serial AA is on the CRL";
+  auto first = eventsFor("CertificateRevocation", json::object(), revoked);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].reason, "Revoked");
+  EXPECT_EQ(first[0].message, "serial AA is on the CRL");
+  EXPECT_TRUE(eventsFor("CertificateRevocation", bodyOf("CertificateRevocation", revoked), revoked).empty());
+  auto afterFailure = eventsFor("CertificateRevocation", bodyOf("CertificateRevocation", failed("CaNotReady")), revoked);
+  ASSERT_EQ(afterFailure.size(), 1u);
+  EXPECT_EQ(afterFailure[0].reason, "Revoked");
+}
+
+TEST(StatusWriterEvents, TheEventIsACoreV1Event) {
+  ObjectMeta meta{"tenant", "mqtt-ca", "", 1};
+  json event = eventBody("CertificateAuthority", meta, "uid-1", {"Normal", "Issued", "Issue", "issued version 1"},
+                         "mqtt-ca.18a2b", "host-1", kNow + 1234us);
+  EXPECT_EQ(event["apiVersion"], "v1");
+  EXPECT_EQ(event["kind"], "Event");
+  EXPECT_EQ(event["metadata"]["name"], "mqtt-ca.18a2b");
+  EXPECT_EQ(event["metadata"]["namespace"], "tenant");
+  EXPECT_EQ(event["involvedObject"],
+            json({{"apiVersion", "revoca.io/v1alpha1"}, {"kind", "CertificateAuthority"}, {"name", "mqtt-ca"},
+                  {"namespace", "tenant"}, {"uid", "uid-1"}}));
+  EXPECT_EQ(event["type"], "Normal");
+  EXPECT_EQ(event["reason"], "Issued");
+  EXPECT_EQ(event["source"]["component"], "revoca");
+  EXPECT_EQ(event["reportingComponent"], "revoca");
+  EXPECT_EQ(event["reportingInstance"], "host-1");
+  EXPECT_EQ(event["firstTimestamp"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(event["lastTimestamp"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(event["eventTime"], "2027-01-15T08:00:00.001234Z");
+  EXPECT_EQ(event["count"], 1);
+}
+
+// --- the writer against a fake API -------------------------------------------
+
+// Records status applies and Events; answers applies with `applyError` when set.
+class RecordingApi final : public kube::ApiClient {
+ public:
+  std::vector<json> applied;
+  std::vector<json> events;
+  std::optional<kube::ApiError> applyError;
+
+  kube::ApiResult<json> applyStatus(const kube::ResourceRef& ref, const json& body, const std::string& manager) override {
+    EXPECT_EQ(manager, "revoca");
+    EXPECT_EQ(ref.subresource, "");  // the client adds "status" itself
+    if (applyError) return {std::nullopt, *applyError};
+    applied.push_back(body);
+    json object = body;
+    object["metadata"]["uid"] = "uid-" + ref.name;
+    object["metadata"]["resourceVersion"] = std::to_string(100 + applied.size());
+    return {object, {}};
+  }
+  kube::ApiResult<json> create(const kube::ResourceRef& ref, const json& object) override {
+    EXPECT_EQ(ref.plural, "events");
+    events.push_back(object);
+    return {object, {}};
+  }
+  kube::ApiResult<json> get(const kube::ResourceRef&) override { return unsupported(); }
+  kube::ApiResult<json> list(const kube::ResourceRef&, const kube::ListOptions&) override { return unsupported(); }
+  kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
+                       const std::function<bool(const kube::WatchEvent&)>&) override {
+    return unsupported().error;
+  }
+  kube::ApiResult<json> update(const kube::ResourceRef&, const json&) override { return unsupported(); }
+  kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override {
+    return unsupported();
+  }
+  kube::ApiError remove(const kube::ResourceRef&) override { return unsupported().error; }
+
+  std::vector<std::string> eventReasons() const {
+    std::vector<std::string> reasons;
+    for (const auto& event : events) reasons.push_back(event["reason"]);
+    return reasons;
+  }
+
+ private:
+  static kube::ApiResult<json> unsupported() { return {std::nullopt, {501, "", "not in this fake"}}; }
+};
+
+class StatusWriterFake : public ::testing::Test {
+ protected:
+  StatusWriterFake()
+      : writer_(api_, clock_, [this](const std::string&, const std::string&, const std::string&) { return informer_; }) {}
+
+  // What the informer shows: the object with the status last applied.
+  void informerCatchesUp() {
+    informer_ = json{{"metadata", {{"uid", "uid-vs"}, {"resourceVersion", std::to_string(100 + api_.applied.size())}}},
+                     {"status", api_.applied.back()["status"]}};
+  }
+
+  RecordingApi api_;
+  kube::testing::FakeClock clock_;
+  std::optional<json> informer_;
+  StatusWriter writer_;
+  ObjectMeta meta_{"tenant", "vs", "", 3};
+};
+
+TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSeesIt) {
+  informer_ = json{{"metadata", {{"uid", "uid-vs"}, {"resourceVersion", "7"}}}};  // no status yet
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  ASSERT_EQ(api_.applied.size(), 1u);
+  const json& body = api_.applied[0];
+  EXPECT_EQ(body["apiVersion"], "revoca.io/v1alpha1");
+  EXPECT_EQ(body["kind"], "VaultSecret");
+  EXPECT_EQ(body["metadata"], json({{"name", "vs"}, {"namespace", "tenant"}}));
+  EXPECT_EQ(body["status"]["serial"], "AA");
+  EXPECT_EQ(api_.eventReasons(), std::vector<std::string>{"Issued"});
+  EXPECT_EQ(api_.events[0]["involvedObject"]["uid"], "uid-vs");
+  EXPECT_EQ(api_.events[0]["metadata"]["name"].get<std::string>().rfind("vs.", 0), 0u);
+
+  clock_.advance(5s);
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));  // the informer still shows version 7
+  informerCatchesUp();
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.forget();  // a resync: the informer's copy alone says it is there
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  EXPECT_EQ(api_.applied.size(), 1u);
+  EXPECT_EQ(api_.events.size(), 1u);
+}
+
+TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
+  writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
+  writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
+  ASSERT_EQ(api_.applied.size(), 1u);
+  EXPECT_EQ(api_.applied[0]["status"]["deployments"], 2);
+  EXPECT_TRUE(api_.events.empty());
+}
+
+TEST_F(StatusWriterFake, AStatusSomeoneElseChangedIsWrittenAgain) {
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  informer_ = json{{"metadata", {{"resourceVersion", "555"}}},
+                   {"status", {{"observedGeneration", 3}, {"serial", "edited"}}}};
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  EXPECT_EQ(api_.applied.size(), 2u);
+}
+
+TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report("VaultSecret", meta_, failed("PublishFailed"));  // the status loses its serial
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report("VaultSecret", meta_, ready({{"serial", "BB"}}));
+  EXPECT_EQ(api_.applied.size(), 4u);
+  EXPECT_EQ(api_.eventReasons(), (std::vector<std::string>{"Issued", "Failed", "Renewed"}));
+  EXPECT_EQ(api_.events[1]["type"], "Warning");
+  // Unique names, even with a clock that stands still.
+  std::set<std::string> names;
+  for (const auto& event : api_.events) names.insert(event["metadata"]["name"]);
+  EXPECT_EQ(names.size(), api_.events.size());
+}
+
+TEST_F(StatusWriterFake, AFailedWriteIsRetriedOnTheNextReportAndMakesNoEvent) {
+  api_.applyError = kube::ApiError{500, "InternalError", "etcd is down"};
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  EXPECT_TRUE(api_.events.empty());
+  api_.applyError.reset();
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  EXPECT_EQ(api_.applied.size(), 1u);
+  EXPECT_EQ(api_.eventReasons(), std::vector<std::string>{"Issued"});
+}
+
+TEST_F(StatusWriterFake, ADeletedObjectOrAKindNotOursIsNoError) {
+  api_.applyError = kube::ApiError{404, "NotFound", "vaultsecrets.revoca.io \"vs\" not found"};
+  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  api_.applyError.reset();
+  writer_.report("Widget", meta_, ready({}));
+  EXPECT_TRUE(api_.applied.empty());
+  EXPECT_TRUE(api_.events.empty());
+}
+
+// --- against a real kube-apiserver -------------------------------------------
+
+// Counts the writes that go through to the real client.
+class CountingApi final : public kube::ApiClient {
+ public:
+  explicit CountingApi(kube::ApiClient& real) : real_(real) {}
+  std::atomic<int> statusWrites{0};
+
+  kube::ApiResult<json> get(const kube::ResourceRef& r) override { return real_.get(r); }
+  kube::ApiResult<json> list(const kube::ResourceRef& r, const kube::ListOptions& o) override { return real_.list(r, o); }
+  kube::ApiError watch(const kube::ResourceRef& r, const kube::WatchOptions& o,
+                       const std::function<bool(const kube::WatchEvent&)>& f) override {
+    return real_.watch(r, o, f);
+  }
+  kube::ApiResult<json> create(const kube::ResourceRef& r, const json& o) override { return real_.create(r, o); }
+  kube::ApiResult<json> update(const kube::ResourceRef& r, const json& b) override { return real_.update(r, b); }
+  kube::ApiResult<json> apply(const kube::ResourceRef& r, const json& b, const std::string& m, bool f) override {
+    return real_.apply(r, b, m, f);
+  }
+  kube::ApiResult<json> applyStatus(const kube::ResourceRef& r, const json& b, const std::string& m) override {
+    ++statusWrites;
+    return real_.applyStatus(r, b, m);
+  }
+  kube::ApiError remove(const kube::ResourceRef& r) override { return real_.remove(r); }
+
+ private:
+  kube::ApiClient& real_;
+};
+
+class StatusWriterIntegration : public kube::testing::ClusterTest {
+ protected:
+  void SetUp() override {
+    ClusterTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    for (const json& crd : loadCrds()) {
+      std::string name = crd["metadata"]["name"];
+      auto applied = client_->apply({"apiextensions.k8s.io", "v1", "customresourcedefinitions", "", name}, crd,
+                                    "revoca-test");
+      ASSERT_TRUE(applied.ok()) << name << ": " << applied.error.message;
+    }
+    for (const char* plural : {"vaultsecrets", "certificateauthorities"})
+      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(plural, namespace_), {}).ok(); })) << plural;
+  }
+
+  json create(const std::string& kind, const std::string& name, const json& spec) {
+    json object = {{"apiVersion", "revoca.io/v1alpha1"},
+                   {"kind", kind},
+                   {"metadata", {{"name", name}, {"namespace", namespace_}}},
+                   {"spec", spec}};
+    auto created = client_->create(revocaObjects(pluralOfKind(kind), namespace_), object);
+    EXPECT_TRUE(created.ok()) << created.error.message;
+    return created.ok() ? *created.value : json();
+  }
+
+  json read(const std::string& kind, const std::string& name) {
+    auto object = client_->get(revocaObjects(pluralOfKind(kind), namespace_, name));
+    EXPECT_TRUE(object.ok()) << object.error.message;
+    return object.ok() ? *object.value : json();
+  }
+
+  // The reasons of the Events about `name`, oldest first.
+  std::vector<std::string> eventReasons(const std::string& name, const std::string& uid) {
+    std::vector<std::string> reasons;
+    auto events = client_->list(kubernetes::events(namespace_), {});
+    EXPECT_TRUE(events.ok()) << events.error.message;
+    if (!events.ok()) return reasons;
+    std::vector<std::pair<std::string, std::string>> found;  // eventTime, reason
+    for (const auto& event : (*events.value)["items"])
+      if (event["involvedObject"].value("name", "") == name) {
+        EXPECT_EQ(event["involvedObject"].value("uid", ""), uid);
+        found.emplace_back(event.value("eventTime", ""), event.value("reason", ""));
+      }
+    std::sort(found.begin(), found.end());
+    for (const auto& [time, reason] : found) reasons.push_back(reason);
+    return reasons;
+  }
+
+  // What the informer would answer: here, the object as the server has it now.
+  std::optional<json> lookup(const std::string& kind, const std::string& ns, const std::string& name) {
+    auto object = client_->get(revocaObjects(pluralOfKind(kind), ns, name));
+    return object.ok() ? std::optional<json>(*object.value) : std::nullopt;
+  }
+
+  SystemClock clock_;
+};
+
+TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsFollowTheSerial) {
+  json vs = create("VaultSecret", "server-cert",
+                   {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", "broker.example"}}}});
+  ASSERT_FALSE(HasFailure());
+  std::string uid = vs["metadata"]["uid"];
+  std::int64_t generation = vs["metadata"]["generation"];
+  ObjectMeta meta{namespace_, "server-cert", "", generation};
+
+  CountingApi api(*client_);
+  // An informer that has not seen anything yet: the writer's own memory keeps it quiet.
+  StatusWriter writer(api, clock_, [](const std::string&, const std::string&, const std::string&) {
+    return std::optional<json>();
+  });
+  auto issued = ready({{"serial", "1A2B"},
+                       {"notBefore", "2027-01-15T08:00:00Z"},
+                       {"notAfter", "2027-04-15T08:00:00Z"},
+                       {"renewalTime", "2027-03-15T08:00:00Z"},
+                       {"caVersion", "1"},
+                       {"lastIssueReason", "Missing"},
+                       {"publishedTo", "emqx"}},
+                      generation);
+  writer.report("VaultSecret", meta, issued);
+  ASSERT_EQ(api.statusWrites.load(), 1);
+
+  json object = read("VaultSecret", "server-cert");
+  const json& status = object["status"];
+  EXPECT_TRUE(status["caVersion"].is_number_integer()) << status.dump();
+  EXPECT_EQ(status["caVersion"], 1);
+  EXPECT_EQ(status["serial"], "1A2B");
+  EXPECT_EQ(status["notAfter"], "2027-04-15T08:00:00Z");
+  EXPECT_EQ(status["renewalTime"], "2027-03-15T08:00:00Z");
+  EXPECT_EQ(status["lastIssueReason"], "Missing");
+  EXPECT_FALSE(status.contains("publishedTo"));
+  EXPECT_EQ(status["observedGeneration"], generation);
+  ASSERT_EQ(status["conditions"].size(), 1u);
+  EXPECT_EQ(status["conditions"][0]["type"], "Ready");
+  EXPECT_EQ(status["conditions"][0]["status"], "True");
+  EXPECT_EQ(status["conditions"][0]["reason"], "Ready");
+  EXPECT_EQ(status["conditions"][0]["observedGeneration"], generation);
+  EXPECT_FALSE(status["conditions"][0].value("lastTransitionTime", "").empty());
+  std::string version = object["metadata"]["resourceVersion"];
+
+  writer.report("VaultSecret", meta, issued);
+  // Another process (a new leader) whose informer has the object: no write either.
+  StatusWriter successor(api, clock_, [this](const std::string& k, const std::string& n, const std::string& o) {
+    return lookup(k, n, o);
+  });
+  successor.report("VaultSecret", meta, issued);
+  EXPECT_EQ(api.statusWrites.load(), 1);
+  EXPECT_EQ(read("VaultSecret", "server-cert")["metadata"]["resourceVersion"], version);
+
+  auto renewed = issued;
+  renewed.facts["serial"] = "3C4D";
+  renewed.facts["lastIssueReason"] = "NearExpiry";
+  successor.report("VaultSecret", meta, renewed);
+  EXPECT_EQ(api.statusWrites.load(), 2);
+  EXPECT_EQ(read("VaultSecret", "server-cert")["status"]["serial"], "3C4D");
+  EXPECT_TRUE(eventually([&] { return eventReasons("server-cert", uid).size() >= 2; }));
+  EXPECT_EQ(eventReasons("server-cert", uid), (std::vector<std::string>{"Issued", "Renewed"}));
+}
+
+TEST_F(StatusWriterIntegration, ACaKeepsItsIntegersAndAFailureIsAWarningWithItsTransitionTime) {
+  json ca = create("CertificateAuthority", "mqtt-ca", json::object());
+  ASSERT_FALSE(HasFailure());
+  std::string uid = ca["metadata"]["uid"];
+  ObjectMeta meta{namespace_, "mqtt-ca", "", ca["metadata"]["generation"].get<std::int64_t>()};
+  StatusWriter writer(*client_, clock_, [this](const std::string& k, const std::string& n, const std::string& o) {
+    return lookup(k, n, o);
+  });
+
+  writer.report("CertificateAuthority", meta,
+                ready({{"version", "1"}, {"liveVersions", "1"}, {"crlNumber", "3"}, {"serial", "CAFE"},
+                       {"tenantUuid", "0b7c"}, {"notAfter", "2028-01-15T08:00:00Z"}},
+                      meta.generation));
+  json status = read("CertificateAuthority", "mqtt-ca")["status"];
+  EXPECT_EQ(status["version"], 1);
+  EXPECT_EQ(status["liveVersions"], 1);
+  EXPECT_EQ(status["crlNumber"], 3);
+  EXPECT_EQ(status["tenantUuid"], "0b7c");
+  std::string readySince = status["conditions"][0]["lastTransitionTime"];
+
+  std::this_thread::sleep_for(1100ms);  // the transition time has seconds precision
+  writer.report("CertificateAuthority", meta, failed("PublishFailed", "deployment emqx: forbidden"));
+  status = read("CertificateAuthority", "mqtt-ca")["status"];
+  EXPECT_EQ(status["conditions"][0]["status"], "False");
+  EXPECT_EQ(status["conditions"][0]["reason"], "PublishFailed");
+  EXPECT_FALSE(status.contains("version"));  // a fact no longer reported goes
+  std::string failingSince = status["conditions"][0]["lastTransitionTime"];
+  EXPECT_NE(failingSince, readySince);
+
+  writer.report("CertificateAuthority", meta, failed("IssuerFailed", "still broken"));
+  status = read("CertificateAuthority", "mqtt-ca")["status"];
+  EXPECT_EQ(status["conditions"][0]["reason"], "IssuerFailed");
+  EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], failingSince);
+
+  EXPECT_TRUE(eventually([&] { return eventReasons("mqtt-ca", uid).size() >= 3; }));
+  EXPECT_EQ(eventReasons("mqtt-ca", uid), (std::vector<std::string>{"Issued", "Failed", "Failed"}));
+  auto events = client_->list(kubernetes::events(namespace_), {});
+  ASSERT_TRUE(events.ok());
+  bool warned = false;
+  for (const auto& event : (*events.value)["items"])
+    if (event["reason"] == "Failed" && event["type"] == "Warning" &&
+        event.value("message", "").find("PublishFailed") != std::string::npos)
+      warned = true;
+  EXPECT_TRUE(warned);
+}
+
+TEST_F(StatusWriterIntegration, ADeletedObjectIsNoError) {
+  StatusWriter writer(*client_, clock_, [](const std::string&, const std::string&, const std::string&) {
+    return std::optional<json>();
+  });
+  writer.report("VaultSecret", {namespace_, "gone", "", 1}, ready({{"serial", "AA"}}));
+  auto events = client_->list(kubernetes::events(namespace_), {});
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE((*events.value)["items"].empty());
 }
 
 }  // namespace

@@ -128,11 +128,12 @@ TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLe
   EXPECT_EQ(rotated.liveVersions, (std::vector<int>{1, 2}));
   EXPECT_EQ(rotated.current().version, 2);
 
-  // ca-cert.pem carries both, so clients trust either during the overlap.
+  // ca-cert.pem carries both, so clients trust either during the overlap;
+  // the newest first, as EMQX takes the first one as the OCSP issuer.
   auto trust = unwrap(pki::Certificate::allFromPem(rotated.trustPem));
   ASSERT_EQ(trust.size(), 2u);
-  EXPECT_EQ(trust[0].toPem(), v1.certPem);
-  EXPECT_EQ(trust[1].toPem(), rotated.record.versions[1].certPem);
+  EXPECT_EQ(trust[0].toPem(), rotated.record.versions[1].certPem);
+  EXPECT_EQ(trust[1].toPem(), v1.certPem);
   EXPECT_NE(trust[0].serialHex(), trust[1].serialHex());
 
   // Both versions have a CRL; new leaves come from version 2.
