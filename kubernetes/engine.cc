@@ -103,12 +103,9 @@ int runKubernetes(const KubernetesOptions& options) {
   SystemClock clock;
   auto registry = std::make_shared<CaRegistry>(clock);
 
-  responder::ServerOptions serverOptions;
-  serverOptions.listen = options.listen;
-  serverOptions.threads = options.responderThreads;
-  auto server = responder::startServer(serverOptions, registry, clock);
+  auto server = responder::startServer(options.listen, options.responderThreads, registry, clock);
   if (!server) {
-    spdlog::error("--listen: {}", server.error().message);
+    spdlog::error("{}", server.error().message);
     return 1;
   }
 

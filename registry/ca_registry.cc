@@ -152,22 +152,23 @@ void CaRegistry::setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& 
   authorities_[ca].crls[version] = crl;
 }
 
+const pki::SignedCrl* CaRegistry::findCrlLocked(const ObjectKey& ca, int version) const {
+  auto it = authorities_.find(ca);
+  if (it == authorities_.end()) return nullptr;
+  auto crl = it->second.crls.find(version);
+  return crl == it->second.crls.end() ? nullptr : &crl->second;
+}
+
 std::optional<std::uint64_t> CaRegistry::crlNumberOf(const ObjectKey& ca, int version) const {
   std::shared_lock lock(mutex_);
-  auto it = authorities_.find(ca);
-  if (it == authorities_.end()) return std::nullopt;
-  auto crl = it->second.crls.find(version);
-  if (crl == it->second.crls.end()) return std::nullopt;
-  return crl->second.crlNumber;
+  const pki::SignedCrl* crl = findCrlLocked(ca, version);
+  return crl ? std::optional(crl->crlNumber) : std::nullopt;
 }
 
 std::optional<pki::SignedCrl> CaRegistry::crlOf(const ObjectKey& ca, int version) const {
   std::shared_lock lock(mutex_);
-  auto it = authorities_.find(ca);
-  if (it == authorities_.end()) return std::nullopt;
-  auto crl = it->second.crls.find(version);
-  if (crl == it->second.crls.end()) return std::nullopt;
-  return crl->second;
+  const pki::SignedCrl* crl = findCrlLocked(ca, version);
+  return crl ? std::optional(*crl) : std::nullopt;
 }
 
 std::string CaRegistry::namespaceOfLocked(const std::string& tenant) const {

@@ -103,6 +103,7 @@ class CaRegistry final : public responder::RevocationSource {
   };
 
   const Authority* findLocked(const std::string& tenant, const std::string& ca) const;
+  const pki::SignedCrl* findCrlLocked(const ObjectKey& ca, int version) const;
   std::string namespaceOfLocked(const std::string& tenant) const;
   pki::SingleAnswer answerLocked(const Authority& authority, const CaVersionMaterial& version,
                                  const pki::CertIdQuery& query, TimePoint now) const;

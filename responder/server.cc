@@ -127,6 +127,17 @@ class ServerImpl final : public Server {
 
 }  // namespace
 
+Result<std::unique_ptr<Server>> startServer(const std::string& listen, int threads,
+                                            std::shared_ptr<const RevocationSource> source,
+                                            const Clock& clock) {
+  ServerOptions options;
+  options.listen = listen;
+  options.threads = threads;
+  auto server = startServer(options, std::move(source), clock);
+  if (!server) return makeError("--listen: " + server.error().message);
+  return server;
+}
+
 Result<std::unique_ptr<Server>> startServer(const ServerOptions& options,
                                             std::shared_ptr<const RevocationSource> source,
                                             const Clock& clock) {

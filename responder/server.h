@@ -39,5 +39,9 @@ class Server {
 Result<std::unique_ptr<Server>> startServer(const ServerOptions& options,
                                             std::shared_ptr<const RevocationSource> source,
                                             const Clock& clock);
+// The same for a command line's --listen, with the error naming the flag.
+Result<std::unique_ptr<Server>> startServer(const std::string& listen, int threads,
+                                            std::shared_ptr<const RevocationSource> source,
+                                            const Clock& clock);
 
 }  // namespace revoca::responder

@@ -90,12 +90,9 @@ int runStandalone(const StandaloneOptions& options) {
   // An admin command (a revocation, say) can change what the declarations need.
   std::atomic<bool> passRequested{false};
 
-  responder::ServerOptions serverOptions;
-  serverOptions.listen = options.listen;
-  serverOptions.threads = options.responderThreads;
-  auto server = responder::startServer(serverOptions, registry, clock);
+  auto server = responder::startServer(options.listen, options.responderThreads, registry, clock);
   if (!server) {
-    spdlog::error("--listen: {}", server.error().message);
+    spdlog::error("{}", server.error().message);
     return 1;
   }
   AdminContext adminContext{authorities, **store, *registry, status, clock};
