@@ -7,6 +7,7 @@ import time
 
 from kube_fixtures import cluster, namespace, operators, revocactl  # noqa: F401 (fixtures)
 from conftest import http, openssl, wait_for
+from emqx_rules import broken_emqx_rules
 
 OBJECTS = ("certificateauthority/mqtt-ca", "vault/mqtt-vault", "vaultsecret/server-cert", "emqxdeployment/emqx")
 
@@ -62,6 +63,7 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     assert ocsp_status(operator, namespace, tmp_path, serial) == "good"
 
     env = namespace.get("configmap", "emqx-emqx-env")["data"]
+    assert broken_emqx_rules(env) == []
     assert env["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL"].endswith(f'/ocsp/{namespace.uid()}/mqtt-ca/"')
     deployment = namespace.get("deployment", "emqx")
     template = deployment["spec"]["template"]

@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 
 from conftest import ROOT, Standalone, free_port, http, openssl, serial_of, wait_for
+from emqx_rules import broken_emqx_rules
 from tls_peers import SServer
 
 
@@ -206,3 +207,4 @@ def test_emqx_env_is_rendered_like_the_seed(golden):
     assert env["EMQX_CRL_CACHE__REFRESH_INTERVAL"] == "5m"
     assert env[prefix + "OCSP__RESPONDER_URL"] == f'"{ocsp_url(golden)}/"'
     assert env[prefix + "OCSP__ISSUER_PEM"] == '"/etc/emqx-certs/ca-cert.pem"'
+    assert broken_emqx_rules(env) == []
