@@ -2,6 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <set>
+
 #include "kube/config_files.h"
 #include "kubernetes/names.h"
 
@@ -11,8 +14,8 @@ namespace {
 using nlohmann::json;
 
 constexpr char kCertVolume[] = "revoca-certs";
-constexpr int kEmqxUid = 1000;        // EMQX's user in its image
-constexpr int kCertFileMode = 0440;   // owner and group (fsGroup) read
+constexpr int kEmqxGroup = 1000;     // EMQX's uid and gid in its image
+constexpr int kCertFileMode = 0440;  // root and the pod's fsGroup read; a mode 0400 file would be root's alone
 
 std::string sha256Hex(const std::string& bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -27,26 +30,101 @@ std::string sha256Hex(const std::string& bytes) {
   return hex;
 }
 
-Error apiProblem(const std::string& what, const std::string& verb, const kube::ApiError& error) {
-  if (error.status == 403)
-    return Error{what + ": forbidden; revoca's ServiceAccount needs " + verb + " on it (see its Role)"};
-  if (error.status == 0) return Error{what + ": the apiserver did not answer (" + error.message + "); revoca retries"};
-  return Error{what + ": " + error.message};
+// A member of a JSON object, or null: reads objects that may lack any field.
+const json& member(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  auto found = object.find(key);
+  return found == object.end() ? kNull : *found;
 }
 
-bool managedByRevoca(const json& object) {
-  return object["metadata"].value("labels", json::object()).value(kManagedByLabel, "") == kManagedByValue;
+std::string text(const json& object, const char* key) {
+  const json& value = member(object, key);
+  return value.is_string() ? value.get<std::string>() : "";
 }
 
-json labels(const std::string& extraKey, const std::string& extraValue) {
-  return {{kManagedByLabel, kManagedByValue}, {extraKey, extraValue}};
+std::string describe(const kube::ResourceRef& ref, const std::string& kind) {
+  return kind + " " + ref.namespace_ + "/" + ref.name;
+}
+
+// What went wrong, naming the object and what to do. The apiserver's
+// messages name fields, never their values, so no key material gets here.
+Error apiProblem(const kube::ResourceRef& ref, const std::string& kind, const std::string& verb,
+                 const kube::ApiError& error) {
+  std::string what = describe(ref, kind);
+  std::string resource = ref.group.empty() ? ref.plural : ref.plural + "." + ref.group;
+  switch (error.status) {
+    case 0:
+      return makeError("cannot " + verb + " " + what + ": the apiserver did not answer (" + error.message +
+                       "); revoca tries again");
+    case 401:
+      return makeError("cannot " + verb + " " + what + ": the apiserver refused revoca's credentials (" +
+                       error.message + "); check its ServiceAccount token or kubeconfig");
+    case 403:
+      return makeError("revoca's ServiceAccount may not " + verb + " " + resource + " in namespace " +
+                       ref.namespace_ + " (" + what + "); grant it " + verb + " on " + resource +
+                       " in its Role or ClusterRole");
+    case 404:
+      return makeError("cannot " + verb + " " + what + ": it or its namespace does not exist (" + error.message + ")");
+    default:
+      return makeError("cannot " + verb + " " + what + ": " + error.message);
+  }
+}
+
+// Server-side apply creates as well as patches: RBAC checks both verbs.
+constexpr char kApplyVerbs[] = "patch and create";
+
+// revoca's output for one owner: revoca's label, the owner's label with its
+// name, no state label (revoca's CA keys and ledgers are never outputs) and
+// no other controller. The owner's uid may differ: a VaultSecret deleted
+// and made again takes its Secret back.
+bool isOutputOf(const json& object, const char* ownerLabel, const std::string& ownerKind,
+                const std::string& ownerName) {
+  const json& metadata = member(object, "metadata");
+  const json& labels = member(metadata, "labels");
+  if (text(labels, kManagedByLabel) != kManagedByValue || text(labels, ownerLabel) != ownerName) return false;
+  if (!member(labels, kStateLabel).is_null()) return false;
+  const json& owners = member(metadata, "ownerReferences");
+  if (owners.is_array())
+    for (const auto& owner : owners)
+      if (member(owner, "controller") == true && (text(owner, "kind") != ownerKind || text(owner, "name") != ownerName))
+        return false;
+  return true;
+}
+
+// Why an existing object of that name is not taken over, and what to do.
+Error refusal(const json& existing, const std::string& what, const std::string& ownerKind,
+              const std::string& ownerName, const std::string& fix) {
+  const json& labels = member(member(existing, "metadata"), "labels");
+  if (text(labels, kManagedByLabel) != kManagedByValue)
+    return makeError(what + " exists and is not managed by revoca; " + fix);
+  std::string state = text(labels, kStateLabel);
+  return makeError(what + " exists and is revoca's " + (state.empty() ? "output for another object" : state + " state") +
+                   ", not the output of " + ownerKind + " " + ownerName + "; " + fix);
+}
+
+// A Secret or ConfigMap that already holds what would be applied: after a
+// restart or resync, reading it is enough.
+bool upToDate(const json& existing, const json& wanted) {
+  json have = member(existing, "data");
+  if (have.is_null()) have = json::object();
+  if (have != member(wanted, "data")) return false;
+  if (wanted.contains("type") && member(existing, "type") != wanted["type"]) return false;
+  const json& metadata = member(existing, "metadata");
+  for (const auto& [key, value] : wanted["metadata"]["labels"].items())
+    if (member(member(metadata, "labels"), key.c_str()) != value) return false;
+  return member(metadata, "ownerReferences") == wanted["metadata"]["ownerReferences"];
+}
+
+json labels(const char* ownerLabel, const std::string& ownerName) {
+  return {{kManagedByLabel, kManagedByValue}, {ownerLabel, ownerName}};
 }
 
 // Replaces the entry named `name` of a list of objects, or appends it.
 void upsertNamed(json& list, const json& entry) {
   if (!list.is_array()) list = json::array();
   for (auto& item : list)
-    if (item.value("name", "") == entry.value("name", "")) {
+    if (text(item, "name") == text(entry, "name")) {
       item = entry;
       return;
     }
@@ -55,25 +133,44 @@ void upsertNamed(json& list, const json& entry) {
 
 // The EMQX container: the one named emqx, else the first.
 json* emqxContainer(json& podSpec) {
-  if (!podSpec.contains("containers") || !podSpec["containers"].is_array() || podSpec["containers"].empty())
+  if (!podSpec.is_object() || !podSpec.contains("containers") || !podSpec["containers"].is_array() ||
+      podSpec["containers"].empty())
     return nullptr;
   for (auto& container : podSpec["containers"])
-    if (container.value("name", "") == "emqx") return &container;
+    if (text(container, "name") == "emqx") return &container;
   return &podSpec["containers"][0];
 }
 
-// What the seed's Step 4 mounts: the certificate files at certDir, the env from the ConfigMap.
-void addCertificateAndEnv(json& podSpec, json& container, const EmqxOutput& emqx, const std::string& configMap) {
-  upsertNamed(podSpec["volumes"],
-              {{"name", kCertVolume}, {"secret", {{"secretName", emqx.secretName}, {"defaultMode", kCertFileMode}}}});
-  if (!podSpec.contains("securityContext") || !podSpec["securityContext"].is_object())
-    podSpec["securityContext"] = json::object();
-  if (!podSpec["securityContext"].contains("fsGroup")) podSpec["securityContext"]["fsGroup"] = kEmqxUid;
-  upsertNamed(container["volumeMounts"], {{"name", kCertVolume}, {"mountPath", emqx.certDir}, {"readOnly", true}});
+json certificateVolume(const EmqxOutput& emqx) {
+  return {{"name", kCertVolume}, {"secret", {{"secretName", emqx.secretName}, {"defaultMode", kCertFileMode}}}};
+}
+
+json certificateMount(const EmqxOutput& emqx) {
+  return {{"name", kCertVolume}, {"mountPath", emqx.certDir}, {"readOnly", true}};
+}
+
+// envFrom is an atomic list: whoever applies it applies all of it, so the
+// entries already there stay and revoca's is added once.
+json withConfigMapRef(const json& envFrom, const std::string& configMap) {
+  json list = envFrom.is_array() ? envFrom : json::array();
   json reference = {{"configMapRef", {{"name", configMap}}}};
-  json& envFrom = container["envFrom"];
-  if (!envFrom.is_array()) envFrom = json::array();
-  if (std::find(envFrom.begin(), envFrom.end(), reference) == envFrom.end()) envFrom.push_back(reference);
+  bool present = std::any_of(list.begin(), list.end(), [&](const json& entry) {
+    return text(member(entry, "configMapRef"), "name") == configMap;
+  });
+  if (!present) list.push_back(reference);
+  return list;
+}
+
+// The managers that own the pod's fsGroup on a Deployment, from its managedFields.
+std::set<std::string> fsGroupManagers(const json& deployment) {
+  static const json::json_pointer kFsGroup("/fieldsV1/f:spec/f:template/f:spec/f:securityContext/f:fsGroup");
+  std::set<std::string> managers;
+  const json& entries = member(member(deployment, "metadata"), "managedFields");
+  if (!entries.is_array()) return managers;
+  for (const auto& entry : entries)
+    if (entry.is_object() && entry.contains(kFsGroup))
+      managers.insert(text(entry, "manager") + (text(entry, "operation") == "Apply" ? "" : " (update)"));
+  return managers;
 }
 
 }  // namespace
@@ -82,53 +179,77 @@ std::string certificateFilesHash(const std::string& certPem, const std::string& 
   return sha256Hex(certPem + "\n--\n" + caCertPem).substr(0, 32);
 }
 
-Result<void> ClusterOutput::applyIfChanged(const kube::ResourceRef& ref, const json& object) {
-  std::string path = ref.path();
-  std::string hash = sha256Hex(object.dump());
-  {
-    std::lock_guard lock(mutex_);
-    if (auto known = applied_.find(path); known != applied_.end() && known->second == hash) return {};
-  }
-  auto applied = api_.apply(ref, object, kFieldManager);
-  std::string what = object.value("kind", std::string("object")) + " " + ref.namespace_ + "/" + ref.name;
-  if (!applied.ok()) return apiProblem(what, "patch (server-side apply)", applied.error);
+std::optional<std::string> ClusterOutput::recall(const std::string& key) {
   std::lock_guard lock(mutex_);
-  applied_[path] = hash;
+  auto known = applied_.find(key);
+  if (known == applied_.end()) return std::nullopt;
+  return known->second;
+}
+
+void ClusterOutput::remember(const std::string& key, const std::string& hash) {
+  std::lock_guard lock(mutex_);
+  applied_[key] = hash;
+}
+
+Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
+  std::string path = owned.ref.path();
+  std::string hash = sha256Hex(object.dump());
+  auto last = recall(path);
+  if (last == hash) return {};
+  std::string what = describe(owned.ref, owned.kind);
+  // The first time since a start or a resync: is the name free, or ours already?
+  if (!last) {
+    auto existing = api_.get(owned.ref);
+    if (existing.ok()) {
+      if (!isOutputOf(*existing.value, owned.ownerLabel, owned.ownerKind, owned.ownerName))
+        return refusal(*existing.value, what, owned.ownerKind, owned.ownerName, owned.fix);
+      if (owned.dataOnly && upToDate(*existing.value, object)) {
+        remember(path, hash);
+        return {};
+      }
+    } else if (existing.error.status != 404) {
+      return apiProblem(owned.ref, owned.kind, "get", existing.error);
+    }
+  }
+  auto applied = api_.apply(owned.ref, object, kFieldManager);
+  if (!applied.ok()) {
+    if (applied.error.status == 422 && owned.kind == "Deployment")
+      return makeError(what + " built from spec.podTemplate of EmqxDeployment " + owned.ref.namespace_ + "/" +
+                       owned.ownerName + " is invalid: " + applied.error.message + "; fix spec.podTemplate");
+    return apiProblem(owned.ref, owned.kind, kApplyVerbs, applied.error);
+  }
+  remember(path, hash);
   return {};
+}
+
+Result<json> ClusterOutput::revocaObject(const std::string& plural, const std::string& kind,
+                                         const std::string& namespace_, const std::string& name) {
+  if (auto cached = lookup_(plural, namespace_, name)) return std::move(*cached);
+  auto ref = revocaObjects(plural, namespace_, name);
+  auto fetched = api_.get(ref);
+  if (!fetched.ok()) {
+    if (fetched.error.status == 404) return makeError(describe(ref, kind) + " does not exist (deleted meanwhile?)");
+    return apiProblem(ref, kind, "get", fetched.error);
+  }
+  return std::move(*fetched.value);
 }
 
 Result<json> ClusterOutput::ownerReference(const std::string& plural, const std::string& kind,
                                            const std::string& namespace_, const std::string& name) {
-  auto owner = lookup_(plural, namespace_, name);
-  if (!owner) {
-    auto fetched = api_.get(revocaObjects(plural, namespace_, name));
-    if (!fetched.ok()) return apiProblem(kind + " " + namespace_ + "/" + name, "get", fetched.error);
-    owner = std::move(*fetched.value);
-  }
+  auto owner = revocaObject(plural, kind, namespace_, name);
+  if (!owner) return owner.error();
+  std::string uid = text(member(*owner, "metadata"), "uid");
+  if (uid.empty()) return makeError(kind + " " + namespace_ + "/" + name + " has no metadata.uid; revoca tries again");
   return json{{"apiVersion", std::string(kGroup) + "/" + kVersion},
               {"kind", kind},
               {"name", name},
-              {"uid", (*owner)["metadata"].value("uid", "")},
+              {"uid", uid},
               {"controller", true},
               {"blockOwnerDeletion", true}};
 }
 
 Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const std::string& deployment,
                                           const SecretFiles& files) {
-  auto ref = secrets(namespace_, files.secretName);
-  std::string what = "Secret " + namespace_ + "/" + files.secretName;
-  bool firstTime;
-  {
-    std::lock_guard lock(mutex_);
-    firstTime = !applied_.count(ref.path());
-  }
-  // Never take over a Secret someone else made under this name.
-  if (firstTime) {
-    auto existing = api_.get(ref);
-    if (existing.ok() && !managedByRevoca(*existing.value))
-      return makeError(what + " exists and is not managed by revoca; delete it or rename the VaultSecret");
-    if (!existing.ok() && existing.error.status != 404) return apiProblem(what, "get", existing.error);
-  }
   auto owner = ownerReference("vaultsecrets", "VaultSecret", namespace_, files.secretName);
   if (!owner) return owner.error();
   json secret = {{"apiVersion", "v1"},
@@ -143,7 +264,9 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
                   {{"cert.pem", kube::encodeBase64(files.certPem)},
                    {"cert.key", kube::encodeBase64(files.keyPem)},
                    {"ca-cert.pem", kube::encodeBase64(files.caCertPem)}}}};
-  if (auto applied = applyIfChanged(ref, secret); !applied) return applied;
+  Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, "VaultSecret", files.secretName,
+              "delete it or rename the VaultSecret", true};
+  if (auto applied = applyOwned(owned, secret); !applied) return applied;
   std::lock_guard lock(mutex_);
   certificateHash_[namespace_ + "/" + files.secretName] = certificateFilesHash(files.certPem, files.caCertPem);
   return {};
@@ -162,7 +285,9 @@ Result<void> ClusterOutput::publishCaBundle(const std::string& namespace_, const
                       {"labels", labels(kCaLabel, caName)},
                       {"ownerReferences", json::array({*owner})}}},
                     {"data", {{"ca-cert.pem", pem}}}};
-  return applyIfChanged(configMaps(namespace_, name), configMap);
+  Owned owned{configMaps(namespace_, name), "ConfigMap", kCaLabel, "CertificateAuthority", caName,
+              "delete it or rename the CertificateAuthority", true};
+  return applyOwned(owned, configMap);
 }
 
 Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_, const std::string& secretName) {
@@ -171,71 +296,112 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
     if (auto known = certificateHash_.find(namespace_ + "/" + secretName); known != certificateHash_.end())
       return known->second;
   }
-  auto secret = api_.get(secrets(namespace_, secretName));
-  if (!secret.ok())
-    return apiProblem("Secret " + namespace_ + "/" + secretName + " (the certificate to mount)", "get", secret.error);
-  const json& data = secret.value->value("data", json::object());
-  auto cert = kube::decodeBase64(data.value("cert.pem", std::string()));
-  auto bundle = kube::decodeBase64(data.value("ca-cert.pem", std::string()));
-  if (!cert || !bundle) return makeError("Secret " + namespace_ + "/" + secretName + " holds no certificate yet");
+  // Not published by this process yet (a restart): what is in the cluster.
+  auto ref = secrets(namespace_, secretName);
+  std::string what = describe(ref, "Secret");
+  auto secret = api_.get(ref);
+  if (!secret.ok()) {
+    if (secret.error.status == 404)
+      return makeError(what + " does not exist yet; revoca writes it when VaultSecret " + secretName +
+                       " is Ready (see its status)");
+    return apiProblem(ref, "Secret", "get", secret.error);
+  }
+  if (!isOutputOf(*secret.value, kVaultSecretLabel, "VaultSecret", secretName))
+    return makeError(what + " is not revoca's output for VaultSecret " + secretName + "; see the VaultSecret's status");
+  const json& data = member(*secret.value, "data");
+  auto cert = kube::decodeBase64(text(data, "cert.pem"));
+  auto bundle = kube::decodeBase64(text(data, "ca-cert.pem"));
+  if (!cert || !bundle || cert->empty())
+    return makeError(what + " holds no certificate yet; revoca writes it when VaultSecret " + secretName + " is Ready");
   std::string hash = certificateFilesHash(*cert, *bundle);
   std::lock_guard lock(mutex_);
   certificateHash_[namespace_ + "/" + secretName] = hash;
   return hash;
 }
 
-Result<json> ClusterOutput::deploymentFor(const EmqxOutput& emqx, const std::string& configMap,
-                                          const std::string& hash) {
-  std::string what = "Deployment " + emqx.namespace_ + "/" + emqx.deployment;
-  if (emqx.patchExisting) {
-    auto existing = api_.get(deployments(emqx.namespace_, emqx.deployment));
-    if (!existing.ok()) {
-      if (existing.error.status == 404)
-        return makeError("spec.deploymentName: " + what + " does not exist; create it or fix the name");
-      return apiProblem(what, "get", existing.error);
-    }
-    json podSpec = (*existing.value)["spec"]["template"].value("spec", json::object());
-    json* found = emqxContainer(podSpec);
-    if (!found) return makeError(what + " has no containers to mount the certificate in");
-    // Only revoca's fields: the user keeps owning the rest.
-    json container = {{"name", found->value("name", "")}, {"envFrom", found->value("envFrom", json::array())}};
-    json patchSpec = json::object();
-    if (podSpec.contains("securityContext") && podSpec["securityContext"].contains("fsGroup"))
-      patchSpec["securityContext"] = {{"fsGroup", podSpec["securityContext"]["fsGroup"]}};
-    addCertificateAndEnv(patchSpec, container, emqx, configMap);
-    patchSpec["containers"] = json::array({container});
-    return json{{"apiVersion", "apps/v1"},
-                {"kind", "Deployment"},
-                {"metadata", {{"name", emqx.deployment}, {"namespace", emqx.namespace_}}},
-                {"spec",
-                 {{"template",
-                   {{"metadata", {{"annotations", {{kCertificateHashAnnotation, hash}}}}}, {"spec", patchSpec}}}}}};
-  }
-
-  auto declaration = lookup_("emqxdeployments", emqx.namespace_, emqx.owner);
-  json podTemplate = declaration ? (*declaration)["spec"].value("podTemplate", json()) : json();
+Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
+                                            const std::string& hash) {
+  std::string owner = "EmqxDeployment " + emqx.namespace_ + "/" + emqx.owner;
+  auto declaration = revocaObject("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
+  if (!declaration) return declaration.error();
+  json podTemplate = member(member(*declaration, "spec"), "podTemplate");
   if (!podTemplate.is_object())
-    return makeError("spec.podTemplate: required in a cluster to build " + what +
-                     "; give a pod template with the EMQX container, or spec.deploymentName to patch a Deployment");
+    return makeError(owner + ": give spec.podTemplate (a pod template with the EMQX container) for revoca to own " +
+                     "Deployment " + emqx.deployment + ", or spec.deploymentName to patch a Deployment you have");
+  json* container = emqxContainer(podTemplate["spec"]);
+  if (!container)
+    return makeError(owner + ": spec.podTemplate.spec.containers is empty; give the EMQX container (name: emqx)");
+
   json selector = {{"app.kubernetes.io/name", "emqx"}, {"app.kubernetes.io/instance", emqx.owner}};
   json& metadata = podTemplate["metadata"];
   if (!metadata.is_object()) metadata = json::object();
-  for (const auto& [key, value] : selector.items()) metadata["labels"][key] = value;
+  if (!metadata["labels"].is_object()) metadata["labels"] = json::object();
+  metadata["labels"].update(selector);
+  if (!metadata["annotations"].is_object()) metadata["annotations"] = json::object();
   metadata["annotations"][kCertificateHashAnnotation] = hash;
+
+  upsertNamed((*container)["volumeMounts"], certificateMount(emqx));
+  (*container)["envFrom"] = withConfigMapRef(member(*container, "envFrom"), configMap);
   json& podSpec = podTemplate["spec"];
-  json* container = podSpec.is_object() ? emqxContainer(podSpec) : nullptr;
-  if (!container) return makeError("spec.podTemplate.spec.containers: give the EMQX container");
-  addCertificateAndEnv(podSpec, *container, emqx, configMap);
-  auto owner = ownerReference("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
-  if (!owner) return owner.error();
+  upsertNamed(podSpec["volumes"], certificateVolume(emqx));
+  if (!podSpec["securityContext"].is_object()) podSpec["securityContext"] = json::object();
+  if (!podSpec["securityContext"].contains("fsGroup")) podSpec["securityContext"]["fsGroup"] = kEmqxGroup;
+
+  auto reference = ownerReference("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
+  if (!reference) return reference.error();
+  // No spec.replicas: the apiserver's default is 1, and `kubectl scale` or an
+  // autoscaler is not undone by the next certificate.
   return json{{"apiVersion", "apps/v1"},
               {"kind", "Deployment"},
               {"metadata",
                {{"name", emqx.deployment},
                 {"namespace", emqx.namespace_},
                 {"labels", labels(kEmqxDeploymentLabel, emqx.owner)},
-                {"ownerReferences", json::array({*owner})}}},
-              {"spec", {{"replicas", 1}, {"selector", {{"matchLabels", selector}}}, {"template", podTemplate}}}};
+                {"ownerReferences", json::array({*reference})}}},
+              {"spec", {{"selector", {{"matchLabels", selector}}}, {"template", podTemplate}}}};
+}
+
+Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::string& configMap,
+                                            const std::string& hash) {
+  auto ref = deployments(emqx.namespace_, emqx.deployment);
+  std::string key = "patch " + ref.path();
+  std::string inputs =
+      sha256Hex(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode, kEmqxGroup}).dump());
+  if (recall(key) == inputs) return {};
+
+  std::string what = describe(ref, "Deployment");
+  auto existing = api_.get(ref);
+  if (!existing.ok()) {
+    if (existing.error.status == 404)
+      return makeError("spec.deploymentName: " + what + " does not exist; create it or fix the name");
+    return apiProblem(ref, "Deployment", "get", existing.error);
+  }
+  json podSpec = member(member(member(*existing.value, "spec"), "template"), "spec");
+  json* found = emqxContainer(podSpec);
+  if (!found) return makeError("spec.deploymentName: " + what + " has no containers to mount the certificate in");
+
+  // Only revoca's fields; the user keeps owning the rest. Lists merge by
+  // their keys: containers and volumes by name, volumeMounts by mountPath.
+  json container = {{"name", text(*found, "name")},
+                    {"volumeMounts", json::array({certificateMount(emqx)})},
+                    {"envFrom", withConfigMapRef(member(*found, "envFrom"), configMap)}};
+  json patchSpec = {{"containers", json::array({container})}, {"volumes", json::array({certificateVolume(emqx)})}};
+  // An fsGroup someone else set stays theirs: any fsGroup lets EMQX read the
+  // 0440 files through its supplementary group.
+  auto managers = fsGroupManagers(*existing.value);
+  bool onlyRevocas = managers.size() == 1 && *managers.begin() == kFieldManager;
+  if (member(member(podSpec, "securityContext"), "fsGroup").is_null() || onlyRevocas)
+    patchSpec["securityContext"] = {{"fsGroup", kEmqxGroup}};
+  json patch = {{"apiVersion", "apps/v1"},
+                {"kind", "Deployment"},
+                {"metadata", {{"name", emqx.deployment}, {"namespace", emqx.namespace_}}},
+                {"spec",
+                 {{"template",
+                   {{"metadata", {{"annotations", {{kCertificateHashAnnotation, hash}}}}}, {"spec", patchSpec}}}}}};
+  auto applied = api_.apply(ref, patch, kFieldManager);
+  if (!applied.ok()) return apiProblem(ref, "Deployment", "patch", applied.error);
+  remember(key, inputs);
+  return {};
 }
 
 Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const EmqxOutput& emqx) {
@@ -252,14 +418,25 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
                       {"labels", labels(kEmqxDeploymentLabel, emqx.owner)},
                       {"ownerReferences", json::array({*owner})}}},
                     {"data", data}};
-  if (auto applied = applyIfChanged(configMaps(emqx.namespace_, name), configMap); !applied) return applied.error();
+  std::string renameFix = "delete it, or rename the EmqxDeployment (or its spec.deploymentName)";
+  Owned ownedMap{configMaps(emqx.namespace_, name), "ConfigMap", kEmqxDeploymentLabel, "EmqxDeployment", emqx.owner,
+                 renameFix, true};
+  if (auto applied = applyOwned(ownedMap, configMap); !applied) return applied.error();
 
   auto hash = certificateHash(emqx.namespace_, emqx.secretName);
   if (!hash) return hash.error();
-  auto deployment = deploymentFor(emqx, name, *hash);
-  if (!deployment) return deployment.error();
-  if (auto applied = applyIfChanged(deployments(emqx.namespace_, emqx.deployment), *deployment); !applied)
-    return applied.error();
+  if (emqx.patchExisting) {
+    if (auto patched = patchDeployment(emqx, name, *hash); !patched) return patched.error();
+  } else {
+    auto deployment = ownedDeployment(emqx, name, *hash);
+    if (!deployment) return deployment.error();
+    Owned ownedDeployment{deployments(emqx.namespace_, emqx.deployment), "Deployment", kEmqxDeploymentLabel,
+                          "EmqxDeployment", emqx.owner,
+                          "delete it, or give spec.deploymentName: " + emqx.deployment +
+                              " instead of spec.podTemplate for revoca to patch it",
+                          false};
+    if (auto applied = applyOwned(ownedDeployment, *deployment); !applied) return applied.error();
+  }
   return std::map<std::string, std::string>{
       {"configMap", name}, {"certificateHash", *hash}, {"deployment", emqx.deployment}};
 }

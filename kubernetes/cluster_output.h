@@ -6,14 +6,21 @@
 //   ConfigMap <ca>-ca               ca-cert.pem of a CA's distribute.deployments; owned by the CA
 //   ConfigMap <deployment>-emqx-env the EMQX environment, for envFrom; owned by the EmqxDeployment
 //   Deployment <deployment>         owned (built from spec.podTemplate) or patched (spec.deploymentName):
-//                                   the certificate volume (readable by EMQX's uid 1000 through
-//                                   fsGroup), its mount at certDir, envFrom the ConfigMap, and a
-//                                   pod-template annotation with the certificate's hash, so a
-//                                   new certificate rolls the pods.
+//                                   the certificate volume (mode 0440, readable by EMQX's uid 1000
+//                                   through fsGroup), its mount at certDir, envFrom the ConfigMap,
+//                                   and a pod-template annotation with the certificate's hash, so
+//                                   a new certificate rolls the pods.
 //
 // All writes are server-side apply with field manager revoca: on a patched
-// Deployment, only the fields revoca sets are revoca's. What was applied
-// is remembered by hash, so a pass that changes nothing sends nothing.
+// Deployment only the fields revoca sets are revoca's, and the user keeps
+// applying theirs. An object of the same name that is not revoca's output
+// for the same owner (someone's Secret, revoca's own state Secrets) is
+// refused, never taken over.
+//
+// What was applied is remembered by hash, so a pass that changes nothing
+// sends nothing. The first publish of an object after a start or forget()
+// reads it once (is the name free or ours?) and, for Secrets and
+// ConfigMaps already up to date, writes nothing.
 #include <functional>
 #include <map>
 #include <mutex>
@@ -27,7 +34,9 @@
 
 namespace revoca::kubernetes {
 
-// One of revoca's objects as the informer last saw it: plural ("vaultsecrets"), namespace, name.
+// One of revoca's objects as the informer last saw it: plural ("vaultsecrets"),
+// namespace, name -> the object as the apiserver returned it, or nullopt when
+// it is not cached (ClusterOutput then asks the apiserver).
 using ObjectLookup =
     std::function<std::optional<nlohmann::json>(const std::string&, const std::string&, const std::string&)>;
 
@@ -39,8 +48,9 @@ class ClusterOutput final : public OutputSink {
                              const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
+  // Facts: configMap, certificateHash, deployment.
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
-  // Forgets what it applied, so the next pass applies everything again:
+  // Forgets what it applied, so the next pass looks at every output again:
   // puts back an output someone deleted or edited (the periodic resync).
   void forget() {
     std::lock_guard lock(mutex_);
@@ -49,12 +59,29 @@ class ClusterOutput final : public OutputSink {
   }
 
  private:
-  // Applies `object` unless the same content was applied before.
-  Result<void> applyIfChanged(const kube::ResourceRef& ref, const nlohmann::json& object);
+  // An object revoca owns outright, and who it belongs to.
+  struct Owned {
+    kube::ResourceRef ref;
+    std::string kind;        // "Secret", "ConfigMap", "Deployment"
+    const char* ownerLabel;  // kVaultSecretLabel, kCaLabel, kEmqxDeploymentLabel: its value is ownerName
+    std::string ownerKind;   // "VaultSecret" ...
+    std::string ownerName;
+    std::string fix;         // what to do when the name is taken: "delete it or rename the VaultSecret"
+    bool dataOnly = false;   // Secret, ConfigMap: up to date when data, labels and owner match
+  };
+  // Server-side applies `object` unless the same content was applied before.
+  Result<void> applyOwned(const Owned& owned, const nlohmann::json& object);
+  // One of revoca's objects, from the lookup or else from the apiserver.
+  Result<nlohmann::json> revocaObject(const std::string& plural, const std::string& kind,
+                                      const std::string& namespace_, const std::string& name);
   Result<nlohmann::json> ownerReference(const std::string& plural, const std::string& kind,
                                         const std::string& namespace_, const std::string& name);
   Result<std::string> certificateHash(const std::string& namespace_, const std::string& secretName);
-  Result<nlohmann::json> deploymentFor(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
+  Result<nlohmann::json> ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
+                                         const std::string& hash);
+  Result<void> patchDeployment(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
+  std::optional<std::string> recall(const std::string& key);
+  void remember(const std::string& key, const std::string& hash);
 
   kube::ApiClient& api_;
   ObjectLookup lookup_;

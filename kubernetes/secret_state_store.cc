@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <random>
+#include <thread>
 
 #include "kube/config_files.h"
 #include "kubernetes/names.h"
@@ -13,7 +16,16 @@ using nlohmann::json;
 
 // Two writers (the leader and revocactl) rarely collide twice in a row;
 // ten rounds leave room for a burst without spinning forever.
-constexpr int kConflictRetries = 10;
+constexpr int kConflictRetries = 20;
+
+// After a 409, a random pause that grows with the conflicts, so two writers
+// appending to one chunk in tight loops stop colliding (client-go's
+// RetryOnConflict backs off too).
+void pauseAfterConflict(int conflicts) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  int ceiling = std::min(500, 10 << std::min(conflicts, 6));
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, ceiling)(random)));
+}
 
 constexpr char kLedger[] = "ledger";
 constexpr char kRevocations[] = "revocations";
@@ -263,7 +275,10 @@ Result<void> SecretStateStore::modify(const std::string& namespace_, const std::
     }
     known.reset();  // whatever happened, what was known is stale now
     // 409: another writer came first (or created it first); 404 on update: deleted meanwhile.
-    if (written.error.status == 409 || (!creating && written.error.status == 404)) continue;
+    if (written.error.status == 409 || (!creating && written.error.status == 404)) {
+      pauseAfterConflict(attempt);
+      continue;
+    }
     return apiError(creating ? "create" : "update", namespace_, name, written.error);
   }
   return makeError("cannot update Secret " + namespace_ + "/" + name + ": still conflicting after " +
@@ -439,7 +454,7 @@ Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache,
     // 404 on update: it was deleted. Re-read it, others' lines and all.
     if (written.error.status != 409 && !(chunk && written.error.status == 404))
       return apiError(chunk ? "update" : "create", ca.namespace_, name, written.error);
-    ++conflicts;
+    pauseAfterConflict(conflicts++);
     auto current = read(ca.namespace_, name);
     if (!current) return current.error();
     if (!*current) {

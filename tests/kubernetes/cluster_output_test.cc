@@ -1,7 +1,14 @@
+// ClusterOutput against a real kube-apiserver and etcd (tests/kube/run_integration.sh).
+// There is no controller-manager: Deployments never get pods and the garbage
+// collector never runs, so the tests look at the objects themselves.
 #include "kubernetes/cluster_output.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
 
 #include "kube/config_files.h"
 #include "kubernetes/names.h"
@@ -12,113 +19,579 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
-// Owners as the informer would hand them: only their uid matters here.
-std::optional<json> anyOwner(const std::string&, const std::string&, const std::string& name) {
-  return json{{"metadata", {{"name", name}, {"uid", "6d1f0c52-0000-4000-8000-00000000000" + std::to_string(name.size() % 10)}}}};
+const std::filesystem::path kCrds = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "crds";
+
+// YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
+// be a boolean, null or number.
+json toJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& entry : node) out[entry.first.as<std::string>()] = toJson(entry.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(toJson(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      std::string text = node.Scalar();
+      if (node.Tag() == "!") return text;
+      if (text == "true" || text == "false") return text == "true";
+      if (text == "null" || text == "~" || text.empty()) return nullptr;
+      std::int64_t integer = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
+      if (error == std::errc() && end == text.data() + text.size()) return integer;
+      return text;
+    }
+    default:
+      return nullptr;
+  }
 }
+
+// The client ClusterOutput talks through, counting what it sends.
+class CountingClient final : public kube::ApiClient {
+ public:
+  explicit CountingClient(kube::ApiClient& inner) : inner_(inner) {}
+  int gets = 0;
+  int applies = 0;
+  int total() const { return gets + applies + others; }
+  void reset() { gets = applies = others = 0; }
+
+  kube::ApiResult<json> get(const kube::ResourceRef& object) override {
+    ++gets;
+    return inner_.get(object);
+  }
+  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+    ++others;
+    return inner_.list(collection, options);
+  }
+  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
+                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
+    ++others;
+    return inner_.watch(collection, options, onEvent);
+  }
+  kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
+    ++others;
+    return inner_.create(collection, object);
+  }
+  kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
+    ++others;
+    return inner_.update(object, body);
+  }
+  kube::ApiResult<json> apply(const kube::ResourceRef& object, const json& body, const std::string& fieldManager,
+                              bool force) override {
+    ++applies;
+    return inner_.apply(object, body, fieldManager, force);
+  }
+  kube::ApiResult<json> applyStatus(const kube::ResourceRef& object, const json& body,
+                                    const std::string& fieldManager) override {
+    ++others;
+    return inner_.applyStatus(object, body, fieldManager);
+  }
+  kube::ApiError remove(const kube::ResourceRef& object) override {
+    ++others;
+    return inner_.remove(object);
+  }
+
+ private:
+  kube::ApiClient& inner_;
+  int others = 0;
+};
 
 class ClusterOutputIntegration : public kube::testing::ClusterTest {
  protected:
-  SecretFiles files(const std::string& tag) const {
+  void SetUp() override {
+    ClusterTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    // revoca's CRDs, so the owners are real objects with real uids.
+    for (const char* plural : {"vaultsecrets", "certificateauthorities", "emqxdeployments"}) {
+      json crd = toJson(YAML::LoadFile((kCrds / (std::string(plural) + ".yaml")).string()));
+      auto applied = client_->apply({"apiextensions.k8s.io", "v1", "customresourcedefinitions", "",
+                                     crd["metadata"]["name"].get<std::string>()},
+                                    crd, "revoca-test");
+      ASSERT_TRUE(applied.ok()) << plural << ": " << applied.error.message;
+      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(plural), {}).ok(); })) << plural;
+    }
+    counting_ = std::make_unique<CountingClient>(*client_);
+    output_ = makeOutput();
+  }
+
+  // What the engine's informers answer: here, the apiserver itself.
+  std::unique_ptr<ClusterOutput> makeOutput() {
+    return std::make_unique<ClusterOutput>(
+        *counting_, [this](const std::string& plural, const std::string& ns, const std::string& name) {
+          auto object = client_->get(revocaObjects(plural, ns, name));
+          return object.ok() ? object.value : std::nullopt;
+        });
+  }
+
+  // A revoca object; returns its uid.
+  std::string createRevocaObject(const std::string& plural, const std::string& kind, const std::string& name,
+                                 const json& spec) {
+    json object = {{"apiVersion", "revoca.io/v1alpha1"},
+                   {"kind", kind},
+                   {"metadata", {{"name", name}, {"namespace", namespace_}}},
+                   {"spec", spec}};
+    auto created = client_->create(revocaObjects(plural, namespace_), object);
+    EXPECT_TRUE(created.ok()) << kind << " " << name << ": " << created.error.message;
+    return created.ok() ? (*created.value)["metadata"]["uid"].get<std::string>() : "";
+  }
+  std::string createVaultSecret(const std::string& name) {
+    return createRevocaObject("vaultsecrets", "VaultSecret", name,
+                              {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", "mqtt.test"}}}});
+  }
+  // An EmqxDeployment that owns a Deployment built from its pod template, or patches `deploymentName`.
+  std::string createEmqxDeployment(const std::string& name, const json& podTemplate,
+                                   const std::string& deploymentName = "") {
+    json spec = {{"vault", "mqtt-vault"}, {"secret", "server-cert"}};
+    if (!podTemplate.is_null()) spec["podTemplate"] = podTemplate;
+    if (!deploymentName.empty()) spec["deploymentName"] = deploymentName;
+    return createRevocaObject("emqxdeployments", "EmqxDeployment", name, spec);
+  }
+
+  static SecretFiles files(const std::string& tag) {
     return SecretFiles{"server-cert", "CERT " + tag, "KEY " + tag, "BUNDLE " + tag, std::nullopt, 0400};
   }
-  EmqxOutput patchOf(const std::string& deployment) const {
-    return EmqxOutput{namespace_, deployment, "emqx", "server-cert", "/etc/emqx-certs", true,
-                      {{"EMQX_LISTENERS__SSL__DEFAULT__BIND", "\"0.0.0.0:8883\""}}};
+  EmqxOutput emqxOutput(const std::string& owner, const std::string& deployment, bool patchExisting) const {
+    return EmqxOutput{namespace_,
+                      deployment,
+                      owner,
+                      "server-cert",
+                      "/etc/emqx-certs",
+                      patchExisting,
+                      {{"EMQX_LISTENERS__SSL__DEFAULT__BIND", "\"0.0.0.0:8883\""},
+                       {"EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__VERIFY", "verify_peer"}}};
+  }
+  static json podTemplate() {
+    return {{"metadata", {{"labels", {{"app", "emqx"}}}}},
+            {"spec",
+             {{"containers", json::array({{{"name", "sidecar"}, {"image", "busybox:1.36"}},
+                                          {{"name", "emqx"},
+                                           {"image", "emqx/emqx:5.8.6"},
+                                           {"ports", json::array({{{"name", "mqtts"}, {"containerPort", 8883}}})}}})}}}};
+  }
+
+  json get(const kube::ResourceRef& ref) const {
+    auto object = client_->get(ref);
+    EXPECT_TRUE(object.ok()) << ref.path() << ": " << object.error.message;
+    return object.ok() ? *object.value : json::object();
   }
   std::string resourceVersion(const kube::ResourceRef& ref) const {
-    auto object = client_->get(ref);
-    return object.ok() ? (*object.value)["metadata"].value("resourceVersion", "") : "";
+    return get(ref)["metadata"].value("resourceVersion", "");
   }
-  // A Deployment a user made, with an env var and an image of their own.
-  void createUserDeployment(const std::string& name) {
+
+  // A Deployment a user made, with an image and an env var of their own.
+  json userDeployment(const std::string& name, const std::string& image, const json& securityContext = nullptr) const {
     json labels = {{"app", name}};
-    json deployment = {
-        {"apiVersion", "apps/v1"},
-        {"kind", "Deployment"},
-        {"metadata", {{"name", name}, {"namespace", namespace_}}},
-        {"spec",
-         {{"selector", {{"matchLabels", labels}}},
-          {"template",
-           {{"metadata", {{"labels", labels}}},
-            {"spec",
-             {{"containers",
-               json::array({{{"name", "emqx"},
-                             {"image", "emqx/emqx:5.8.6"},
-                             {"env", json::array({{{"name", "EMQX_NODE__COOKIE"}, {"value", "user"}}})}}})}}}}}}}};
-    ASSERT_TRUE(client_->apply(deployments(namespace_, name), deployment, "user").ok());
+    json spec = {{"containers", json::array({{{"name", "broker"},
+                                              {"image", image},
+                                              {"env", json::array({{{"name", "EMQX_NODE__COOKIE"},
+                                                                    {"value", "user"}}})}}})}};
+    if (!securityContext.is_null()) spec["securityContext"] = securityContext;
+    return {{"apiVersion", "apps/v1"},
+            {"kind", "Deployment"},
+            {"metadata", {{"name", name}, {"namespace", namespace_}}},
+            {"spec", {{"selector", {{"matchLabels", labels}}}, {"template", {{"metadata", {{"labels", labels}}}, {"spec", spec}}}}}};
   }
+  // The user's own server-side apply, without --force-conflicts: fails on a conflict with revoca.
+  kube::ApiResult<json> userApply(const json& deployment) {
+    return client_->apply(deployments(namespace_, deployment["metadata"]["name"]), deployment, "user", false);
+  }
+
+  std::unique_ptr<CountingClient> counting_;
+  std::unique_ptr<ClusterOutput> output_;
 };
 
-TEST_F(ClusterOutputIntegration, TheSecretIsLabelledOwnedAndOnlyRewrittenWhenItChanges) {
-  ClusterOutput output(*client_, anyOwner);
-  ASSERT_TRUE(output.publishSecret(namespace_, "emqx", files("one")));
-  auto secret = client_->get(secrets(namespace_, "server-cert"));
-  ASSERT_TRUE(secret.ok());
-  EXPECT_EQ((*secret.value)["metadata"]["labels"][kManagedByLabel], "revoca");
-  EXPECT_EQ((*secret.value)["metadata"]["ownerReferences"][0]["kind"], "VaultSecret");
-  EXPECT_EQ(*kube::decodeBase64((*secret.value)["data"]["cert.key"].get<std::string>()), "KEY one");
+// --- the certificate Secret -----------------------------------------------------
 
-  std::string version = resourceVersion(secrets(namespace_, "server-cert"));
-  ASSERT_TRUE(output.publishSecret(namespace_, "other-deployment", files("one")));
-  EXPECT_EQ(resourceVersion(secrets(namespace_, "server-cert")), version);
-  ASSERT_TRUE(output.publishSecret(namespace_, "emqx", files("two")));
-  EXPECT_NE(resourceVersion(secrets(namespace_, "server-cert")), version);
+TEST_F(ClusterOutputIntegration, TheSecretHoldsTheThreeFilesAndIsOwnedByItsVaultSecret) {
+  std::string uid = createVaultSecret("server-cert");
+  auto published = output_->publishSecret(namespace_, "emqx", files("one"));
+  ASSERT_TRUE(published) << published.error().message;
+
+  json secret = get(secrets(namespace_, "server-cert"));
+  EXPECT_EQ(secret["type"], "Opaque");
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.pem"].get<std::string>()), "CERT one");
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE one");
+  EXPECT_EQ(secret["data"].size(), 3u);
+  EXPECT_EQ(secret["metadata"]["labels"][kManagedByLabel], "revoca");
+  EXPECT_EQ(secret["metadata"]["labels"][kVaultSecretLabel], "server-cert");
+  ASSERT_EQ(secret["metadata"]["ownerReferences"].size(), 1u);
+  const json& owner = secret["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["apiVersion"], "revoca.io/v1alpha1");
+  EXPECT_EQ(owner["kind"], "VaultSecret");
+  EXPECT_EQ(owner["name"], "server-cert");
+  EXPECT_EQ(owner["uid"], uid);
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(owner["blockOwnerDeletion"], true);
+  // Written by server-side apply under revoca's name.
+  EXPECT_EQ(secret["metadata"]["managedFields"][0]["manager"], "revoca");
+  EXPECT_EQ(secret["metadata"]["managedFields"][0]["operation"], "Apply");
 }
 
-TEST_F(ClusterOutputIntegration, ASecretSomeoneElseMadeIsNeverTakenOver) {
+TEST_F(ClusterOutputIntegration, TheSameFilesAgainSendNothingNewFilesAreWritten) {
+  createVaultSecret("server-cert");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  std::string version = resourceVersion(secrets(namespace_, "server-cert"));
+
+  // Once per deployment of the Vault on every pass: not one request.
+  counting_->reset();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  ASSERT_TRUE(output_->publishSecret(namespace_, "other-deployment", files("one")));
+  EXPECT_EQ(counting_->total(), 0);
+  EXPECT_EQ(resourceVersion(secrets(namespace_, "server-cert")), version);
+
+  // After a restart or a resync: one read, no write.
+  output_->forget();
+  counting_->reset();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  EXPECT_EQ(counting_->gets, 1);
+  EXPECT_EQ(counting_->applies, 0);
+  EXPECT_EQ(resourceVersion(secrets(namespace_, "server-cert")), version);
+
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
+  json secret = get(secrets(namespace_, "server-cert"));
+  EXPECT_NE(secret["metadata"]["resourceVersion"], version);
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY two");
+}
+
+TEST_F(ClusterOutputIntegration, AResyncPutsBackADeletedOrEditedSecret) {
+  createVaultSecret("server-cert");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  json edited = get(secrets(namespace_, "server-cert"));
+  edited["data"]["cert.pem"] = kube::encodeBase64("EDITED");
+  ASSERT_TRUE(client_->update(secrets(namespace_, "server-cert"), edited).ok());
+
+  output_->forget();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  EXPECT_EQ(*kube::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.pem"].get<std::string>()),
+            "CERT one");
+
+  ASSERT_TRUE(client_->remove(secrets(namespace_, "server-cert")).ok());
+  output_->forget();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  EXPECT_EQ(*kube::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.key"].get<std::string>()),
+            "KEY one");
+}
+
+TEST_F(ClusterOutputIntegration, ASecretSomeoneElseMadeIsRefusedAndUntouched) {
+  createVaultSecret("server-cert");
   json foreign = {{"apiVersion", "v1"},
                   {"kind", "Secret"},
                   {"metadata", {{"name", "server-cert"}, {"namespace", namespace_}}},
                   {"stringData", {{"password", "theirs"}}}};
   ASSERT_TRUE(client_->create(secrets(namespace_), foreign).ok());
-  ClusterOutput output(*client_, anyOwner);
-  auto refused = output.publishSecret(namespace_, "emqx", files("one"));
+  std::string version = resourceVersion(secrets(namespace_, "server-cert"));
+
+  auto refused = output_->publishSecret(namespace_, "emqx", files("one"));
   ASSERT_FALSE(refused);
-  EXPECT_THAT(refused.error().message, HasSubstr("not managed by revoca"));
-  auto secret = client_->get(secrets(namespace_, "server-cert"));
-  EXPECT_FALSE((*secret.value)["data"].contains("cert.pem"));
+  EXPECT_EQ(refused.error().message, "Secret " + namespace_ +
+                                         "/server-cert exists and is not managed by revoca; delete it or rename the "
+                                         "VaultSecret");
+  EXPECT_THAT(refused.error().message, Not(HasSubstr("KEY")));
+  json secret = get(secrets(namespace_, "server-cert"));
+  EXPECT_EQ(secret["metadata"]["resourceVersion"], version);
+  EXPECT_FALSE(secret["data"].contains("cert.pem"));
+  // Refused again on the next pass, never applied.
+  EXPECT_FALSE(output_->publishSecret(namespace_, "emqx", files("one")));
+  EXPECT_EQ(resourceVersion(secrets(namespace_, "server-cert")), version);
 }
 
-TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFieldsAndANewCertificateRollsIt) {
-  createUserDeployment("broker");
-  ClusterOutput output(*client_, anyOwner);
-  ASSERT_TRUE(output.publishSecret(namespace_, "broker", files("one")));
-  auto facts = output.publishEmqxEnv(patchOf("broker"));
+TEST_F(ClusterOutputIntegration, RevocasOwnStateSecretIsNeverAnOutput) {
+  // A VaultSecret named like the state Secret of a CA: the CA's key must survive.
+  createVaultSecret("revoca-ca-mqtt-ca");
+  json state = {{"apiVersion", "v1"},
+                {"kind", "Secret"},
+                {"metadata",
+                 {{"name", "revoca-ca-mqtt-ca"},
+                  {"namespace", namespace_},
+                  {"labels", {{kManagedByLabel, kManagedByValue}, {kStateLabel, "ca"}, {kCaLabel, "mqtt-ca"}}}}},
+                {"stringData", {{"ca.key", "the CA's key"}}}};
+  ASSERT_TRUE(client_->create(secrets(namespace_), state).ok());
+  SecretFiles named = files("one");
+  named.secretName = "revoca-ca-mqtt-ca";
+  auto refused = output_->publishSecret(namespace_, "emqx", named);
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("revoca's ca state"));
+  EXPECT_THAT(refused.error().message, HasSubstr("rename the VaultSecret"));
+  json secret = get(secrets(namespace_, "revoca-ca-mqtt-ca"));
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca.key"].get<std::string>()), "the CA's key");
+  EXPECT_FALSE(secret["data"].contains("cert.key"));
+}
+
+// --- the CA bundle ------------------------------------------------------------
+
+TEST_F(ClusterOutputIntegration, TheCaBundleIsAConfigMapOwnedByTheCa) {
+  std::string uid = createRevocaObject("certificateauthorities", "CertificateAuthority", "mqtt-ca", json::object());
+  ASSERT_TRUE(output_->publishCaBundle(namespace_, "emqx", "mqtt-ca", "PEM one"));
+  json bundle = get(configMaps("mqtt-ca-ca"));
+  EXPECT_EQ(bundle["data"]["ca-cert.pem"], "PEM one");
+  EXPECT_EQ(bundle["metadata"]["labels"][kManagedByLabel], "revoca");
+  EXPECT_EQ(bundle["metadata"]["labels"][kCaLabel], "mqtt-ca");
+  EXPECT_EQ(bundle["metadata"]["ownerReferences"][0]["kind"], "CertificateAuthority");
+  EXPECT_EQ(bundle["metadata"]["ownerReferences"][0]["uid"], uid);
+
+  counting_->reset();
+  ASSERT_TRUE(output_->publishCaBundle(namespace_, "other", "mqtt-ca", "PEM one"));
+  EXPECT_EQ(counting_->total(), 0);
+  ASSERT_TRUE(output_->publishCaBundle(namespace_, "emqx", "mqtt-ca", "PEM two"));
+  EXPECT_EQ(get(configMaps("mqtt-ca-ca"))["data"]["ca-cert.pem"], "PEM two");
+}
+
+// --- the EMQX environment and the Deployment it owns ----------------------------
+
+TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
+  createVaultSecret("server-cert");
+  std::string uid = createEmqxDeployment("emqx", podTemplate());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at("configMap"), "emqx-emqx-env");
+  EXPECT_EQ(facts->at("deployment"), "emqx");
+  EXPECT_EQ(facts->at("certificateHash"), certificateFilesHash("CERT one", "BUNDLE one"));
+
+  json env = get(configMaps("emqx-emqx-env"));
+  EXPECT_EQ(env["data"]["EMQX_LISTENERS__SSL__DEFAULT__BIND"], "\"0.0.0.0:8883\"");  // HOCON quotes kept
+  EXPECT_EQ(env["data"]["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__VERIFY"], "verify_peer");
+  EXPECT_EQ(env["metadata"]["labels"][kEmqxDeploymentLabel], "emqx");
+  EXPECT_EQ(env["metadata"]["ownerReferences"][0]["kind"], "EmqxDeployment");
+  EXPECT_EQ(env["metadata"]["ownerReferences"][0]["uid"], uid);
+
+  json deployment = get(deployments(namespace_, "emqx"));
+  EXPECT_EQ(deployment["metadata"]["labels"][kManagedByLabel], "revoca");
+  EXPECT_EQ(deployment["metadata"]["labels"][kEmqxDeploymentLabel], "emqx");
+  EXPECT_EQ(deployment["metadata"]["ownerReferences"][0]["kind"], "EmqxDeployment");
+  EXPECT_EQ(deployment["metadata"]["ownerReferences"][0]["uid"], uid);
+  EXPECT_EQ(deployment["metadata"]["ownerReferences"][0]["controller"], true);
+  EXPECT_EQ(deployment["spec"]["replicas"], 1);
+  json selector = {{"app.kubernetes.io/name", "emqx"}, {"app.kubernetes.io/instance", "emqx"}};
+  EXPECT_EQ(deployment["spec"]["selector"]["matchLabels"], selector);
+  const json& pod = deployment["spec"]["template"];
+  EXPECT_EQ(pod["metadata"]["labels"]["app"], "emqx");  // the template's own label stays
+  EXPECT_EQ(pod["metadata"]["labels"]["app.kubernetes.io/instance"], "emqx");
+  EXPECT_EQ(pod["metadata"]["annotations"][kCertificateHashAnnotation], facts->at("certificateHash"));
+  EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
+  ASSERT_EQ(pod["spec"]["volumes"].size(), 1u);
+  EXPECT_EQ(pod["spec"]["volumes"][0]["name"], "revoca-certs");
+  EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["secretName"], "server-cert");
+  EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["defaultMode"], 0440);
+  // The container named emqx, not the first one.
+  const json& sidecar = pod["spec"]["containers"][0];
+  const json& emqx = pod["spec"]["containers"][1];
+  EXPECT_FALSE(sidecar.contains("volumeMounts"));
+  EXPECT_FALSE(sidecar.contains("envFrom"));
+  EXPECT_EQ(emqx["image"], "emqx/emqx:5.8.6");
+  json mount = {{"name", "revoca-certs"}, {"mountPath", "/etc/emqx-certs"}, {"readOnly", true}};
+  EXPECT_EQ(emqx["volumeMounts"], json::array({mount}));
+  EXPECT_EQ(emqx["envFrom"], json::array({{{"configMapRef", {{"name", "emqx-emqx-env"}}}}}));
+
+  // Nothing changed: nothing sent.
+  counting_->reset();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false)));
+  EXPECT_EQ(counting_->total(), 0);
+
+  // A new certificate rolls the pods.
+  std::string version = deployment["metadata"]["resourceVersion"];
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
+  auto rolled = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_TRUE(rolled) << rolled.error().message;
+  EXPECT_NE(rolled->at("certificateHash"), facts->at("certificateHash"));
+  json after = get(deployments(namespace_, "emqx"));
+  EXPECT_NE(after["metadata"]["resourceVersion"], version);
+  EXPECT_EQ(after["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation],
+            rolled->at("certificateHash"));
+}
+
+TEST_F(ClusterOutputIntegration, AfterARestartTheHashIsReadFromTheSecretAndNothingRolls) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", podTemplate());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_TRUE(facts) << facts.error().message;
+  std::string version = resourceVersion(deployments(namespace_, "emqx"));
+
+  auto restarted = makeOutput();
+  auto again = restarted->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->at("certificateHash"), facts->at("certificateHash"));
+  EXPECT_EQ(resourceVersion(deployments(namespace_, "emqx")), version);
+}
+
+TEST_F(ClusterOutputIntegration, AnEmqxDeploymentWithoutPodTemplateOrDeploymentNameIsTold) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", nullptr);
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  auto refused = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("spec.podTemplate"));
+  EXPECT_THAT(refused.error().message, HasSubstr("spec.deploymentName"));
+  EXPECT_EQ(client_->get(deployments(namespace_, "emqx")).error.status, 404);
+}
+
+TEST_F(ClusterOutputIntegration, AnOwnedDeploymentNeverTakesOverAUsersDeploymentOfThatName) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", podTemplate());
+  ASSERT_TRUE(userApply(userDeployment("emqx", "emqx/emqx:5.8.6")).ok());
+  std::string version = resourceVersion(deployments(namespace_, "emqx"));
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  auto refused = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("Deployment " + namespace_ + "/emqx exists and is not managed by revoca"));
+  EXPECT_THAT(refused.error().message, HasSubstr("spec.deploymentName: emqx"));
+  EXPECT_EQ(resourceVersion(deployments(namespace_, "emqx")), version);
+}
+
+// --- a Deployment the user has, patched -------------------------------------------
+
+TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", nullptr, "broker");
+  ASSERT_TRUE(userApply(userDeployment("broker", "emqx/emqx:5.8.6")).ok());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("one")));
+  auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->at("configMap"), "broker-emqx-env");
+  EXPECT_EQ(facts->at("deployment"), "broker");
 
-  auto deployment = client_->get(deployments(namespace_, "broker"));
-  ASSERT_TRUE(deployment.ok());
-  const json& pod = (*deployment.value)["spec"]["template"];
+  json deployment = get(deployments(namespace_, "broker"));
+  EXPECT_FALSE(deployment["metadata"].contains("ownerReferences"));  // deleting the EmqxDeployment keeps it
+  const json& pod = deployment["spec"]["template"];
+  ASSERT_EQ(pod["spec"]["containers"].size(), 1u);
   const json& container = pod["spec"]["containers"][0];
-  EXPECT_EQ(container["image"], "emqx/emqx:5.8.6");                    // the user's
-  EXPECT_EQ(container["env"][0]["name"], "EMQX_NODE__COOKIE");         // the user's
+  EXPECT_EQ(container["name"], "broker");                           // the only one, though not named emqx
+  EXPECT_EQ(container["image"], "emqx/emqx:5.8.6");                 // the user's
+  EXPECT_EQ(container["env"][0]["name"], "EMQX_NODE__COOKIE");      // the user's
   EXPECT_EQ(container["volumeMounts"][0]["mountPath"], "/etc/emqx-certs");
+  EXPECT_EQ(container["volumeMounts"][0]["readOnly"], true);
   EXPECT_EQ(container["envFrom"][0]["configMapRef"]["name"], "broker-emqx-env");
   EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["secretName"], "server-cert");
+  EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["defaultMode"], 0440);
   std::string hash = pod["metadata"]["annotations"][kCertificateHashAnnotation];
   EXPECT_EQ(hash, facts->at("certificateHash"));
 
-  // The user applies their own change again: no conflict with revoca's fields.
-  createUserDeployment("broker");
-  ASSERT_TRUE(output.publishSecret(namespace_, "broker", files("two")));
-  ASSERT_TRUE(output.publishEmqxEnv(patchOf("broker")));
-  auto rolled = client_->get(deployments(namespace_, "broker"));
-  const json& template_ = (*rolled.value)["spec"]["template"];
-  EXPECT_NE(template_["metadata"]["annotations"][kCertificateHashAnnotation], hash);
-  EXPECT_EQ(template_["spec"]["containers"][0]["volumeMounts"][0]["mountPath"], "/etc/emqx-certs");
+  // Nothing changed: no request, not even the read.
+  counting_->reset();
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  EXPECT_EQ(counting_->total(), 0);
+  // A resync or a restart applies the same fields again: the fsGroup revoca set stays, nothing is written.
+  std::string version = deployment["metadata"]["resourceVersion"];
+  output_->forget();
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  ASSERT_TRUE(makeOutput()->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  EXPECT_EQ(resourceVersion(deployments(namespace_, "broker")), version);
+  EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 1000);
+
+  // The user applies a new image of their own: no conflict with revoca's fields, which stay.
+  auto user = userApply(userDeployment("broker", "emqx/emqx:5.8.7"));
+  ASSERT_TRUE(user.ok()) << user.error.message;
+  json updated = get(deployments(namespace_, "broker"));
+  EXPECT_EQ(updated["spec"]["template"]["spec"]["containers"][0]["image"], "emqx/emqx:5.8.7");
+  EXPECT_EQ(updated["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"], "/etc/emqx-certs");
+  EXPECT_EQ(updated["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation], hash);
+
+  // A new certificate rolls it; the user's image stays.
+  ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("two")));
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  json rolled = get(deployments(namespace_, "broker"));
+  EXPECT_NE(rolled["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation], hash);
+  EXPECT_EQ(rolled["spec"]["template"]["spec"]["containers"][0]["image"], "emqx/emqx:5.8.7");
+  EXPECT_EQ(rolled["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "user");
+}
+
+TEST_F(ClusterOutputIntegration, TheUsersFsGroupStaysTheirs) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", nullptr, "broker");
+  json theirs = userDeployment("broker", "emqx/emqx:5.8.6", {{"fsGroup", 2000}});
+  ASSERT_TRUE(userApply(theirs).ok());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("one")));
+  auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 2000);
+
+  // Theirs to change, without a conflict.
+  theirs["spec"]["template"]["spec"]["securityContext"]["fsGroup"] = 3000;
+  auto changed = userApply(theirs);
+  ASSERT_TRUE(changed.ok()) << changed.error.message;
+  output_->forget();
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 3000);
 }
 
 TEST_F(ClusterOutputIntegration, AMissingDeploymentToPatchIsAClearError) {
-  ClusterOutput output(*client_, anyOwner);
-  ASSERT_TRUE(output.publishSecret(namespace_, "ghost", files("one")));
-  auto refused = output.publishEmqxEnv(patchOf("ghost"));
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", nullptr, "ghost");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "ghost", files("one")));
+  auto refused = output_->publishEmqxEnv(emqxOutput("emqx", "ghost", true));
   ASSERT_FALSE(refused);
-  EXPECT_THAT(refused.error().message, HasSubstr("spec.deploymentName"));
-  EXPECT_THAT(refused.error().message, HasSubstr("does not exist"));
+  EXPECT_EQ(refused.error().message,
+            "spec.deploymentName: Deployment " + namespace_ + "/ghost does not exist; create it or fix the name");
+  EXPECT_EQ(client_->get(deployments(namespace_, "ghost")).error.status, 404);
+}
+
+TEST_F(ClusterOutputIntegration, AnEnvironmentWithoutItsCertificateSecretSaysWhy) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", podTemplate());
+  auto refused = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("Secret " + namespace_ + "/server-cert does not exist yet"));
+  EXPECT_THAT(refused.error().message, HasSubstr("VaultSecret server-cert"));
+}
+
+// --- what a person reads when something is missing ------------------------------
+
+TEST_F(ClusterOutputIntegration, AForbiddenWriteNamesThePermissionToGrant) {
+  createVaultSecret("server-cert");
+  // A ServiceAccount that may read Secrets but not write them.
+  ASSERT_TRUE(client_->create({"", "v1", "serviceaccounts", namespace_, ""},
+                              {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "revoca"}}}})
+                  .ok());
+  json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+               {"kind", "Role"},
+               {"metadata", {{"name", "read-secrets"}, {"namespace", namespace_}}},
+               {"rules", json::array({{{"apiGroups", {""}}, {"resources", {"secrets"}}, {"verbs", {"get"}}}})}};
+  ASSERT_TRUE(client_->create({"rbac.authorization.k8s.io", "v1", "roles", namespace_, ""}, role).ok());
+  json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                  {"kind", "RoleBinding"},
+                  {"metadata", {{"name", "read-secrets"}, {"namespace", namespace_}}},
+                  {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "read-secrets"}}},
+                  {"subjects", json::array({{{"kind", "ServiceAccount"}, {"name", "revoca"}, {"namespace", namespace_}}})}};
+  ASSERT_TRUE(client_->create({"rbac.authorization.k8s.io", "v1", "rolebindings", namespace_, ""}, binding).ok());
+  auto issued = client_->create({"", "v1", "serviceaccounts", namespace_, "revoca", "token"},
+                                {{"apiVersion", "authentication.k8s.io/v1"},
+                                 {"kind", "TokenRequest"},
+                                 {"spec", {{"expirationSeconds", 600}}}});
+  ASSERT_TRUE(issued.ok()) << issued.error.message;
+  kube::ConnectionConfig config;
+  config.server = config_.server;
+  config.caPem = config_.caPem;
+  config.bearerToken = (*issued.value)["status"]["token"];
+  auto restricted = kube::makeRestClient(config);
+  ASSERT_TRUE(restricted) << restricted.error().message;
+
+  ClusterOutput output(**restricted, [this](const std::string& plural, const std::string& ns, const std::string& name) {
+    auto object = client_->get(revocaObjects(plural, ns, name));
+    return object.ok() ? object.value : std::nullopt;
+  });
+  std::optional<Error> refused;
+  // RBAC is read from an informer in the apiserver: the binding takes a moment.
+  ASSERT_TRUE(eventually([&] {
+    auto published = output.publishSecret(namespace_, "emqx", files("one"));
+    if (published) return true;
+    refused = published.error();
+    return refused->message.find("may not get") == std::string::npos;
+  }));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->message, "revoca's ServiceAccount may not patch and create secrets in namespace " + namespace_ +
+                                  " (Secret " + namespace_ +
+                                  "/server-cert); grant it patch and create on secrets in its Role or ClusterRole");
+  EXPECT_EQ(client_->get(secrets(namespace_, "server-cert")).error.status, 404);
 }
 
 }  // namespace
