@@ -13,6 +13,7 @@
 #include "kube/config_files.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
+#include "tests/kubernetes/crd_files.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -21,36 +22,6 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const std::filesystem::path kCrds = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "crds";
-
-// YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
-// be a boolean, null or number.
-json toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& entry : node) out[entry.first.as<std::string>()] = toJson(entry.second);
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(toJson(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      std::string text = node.Scalar();
-      if (node.Tag() == "!") return text;
-      if (text == "true" || text == "false") return text == "true";
-      if (text == "null" || text == "~" || text.empty()) return nullptr;
-      std::int64_t integer = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
-      if (error == std::errc() && end == text.data() + text.size()) return integer;
-      return text;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 // The client ClusterOutput talks through, counting what it sends.
 class CountingClient final : public kube::ApiClient {
@@ -109,7 +80,7 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
     if (IsSkipped() || HasFatalFailure()) return;
     // revoca's CRDs, so the owners are real objects with real uids.
     for (const char* plural : {"vaultsecrets", "certificateauthorities", "emqxdeployments"}) {
-      json crd = toJson(YAML::LoadFile((kCrds / (std::string(plural) + ".yaml")).string()));
+      json crd = testing::loadCrd(plural);
       auto applied = client_->apply({"apiextensions.k8s.io", "v1", "customresourcedefinitions", "",
                                      crd["metadata"]["name"].get<std::string>()},
                                     crd, "revoca-test");

@@ -11,6 +11,7 @@
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
+#include "tests/kubernetes/crd_files.h"
 #include "tests/kube/fake_clock.h"
 
 namespace revoca::kubernetes {
@@ -19,36 +20,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::filesystem::path kCrds = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "crds";
-
-// YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
-// be a boolean, null or number.
-json toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& entry : node) out[entry.first.as<std::string>()] = toJson(entry.second);
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(toJson(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      std::string text = node.Scalar();
-      if (node.Tag() == "!") return text;
-      if (text == "true" || text == "false") return text == "true";
-      if (text == "null" || text == "~" || text.empty()) return nullptr;
-      std::int64_t integer = 0;
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
-      if (error == std::errc() && end == text.data() + text.size()) return integer;
-      return text;
-    }
-    default:
-      return nullptr;
-  }
-}
+using testing::kCrds;
+using testing::toJson;
 
 std::vector<json> loadCrds() {
   std::vector<json> crds;
