@@ -6,6 +6,7 @@
 #include <set>
 
 #include "kube/config_files.h"
+#include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
 
 namespace revoca::kubernetes {
@@ -47,28 +48,11 @@ std::string describe(const kube::ResourceRef& ref, const std::string& kind) {
   return kind + " " + ref.namespace_ + "/" + ref.name;
 }
 
-// What went wrong, naming the object and what to do. The apiserver's
-// messages name fields, never their values, so no key material gets here.
+// A failed request about `ref`; a 403 asks for the verb that failed.
 Error apiProblem(const kube::ResourceRef& ref, const std::string& kind, const std::string& verb,
                  const kube::ApiError& error) {
-  std::string what = describe(ref, kind);
   std::string resource = ref.group.empty() ? ref.plural : ref.plural + "." + ref.group;
-  switch (error.status) {
-    case 0:
-      return makeError("cannot " + verb + " " + what + ": the apiserver did not answer (" + error.message +
-                       "); revoca tries again");
-    case 401:
-      return makeError("cannot " + verb + " " + what + ": the apiserver refused revoca's credentials (" +
-                       error.message + "); check its ServiceAccount token or kubeconfig");
-    case 403:
-      return makeError("revoca's ServiceAccount may not " + verb + " " + resource + " in namespace " +
-                       ref.namespace_ + " (" + what + "); grant it " + verb + " on " + resource +
-                       " in its Role or ClusterRole");
-    case 404:
-      return makeError("cannot " + verb + " " + what + ": it or its namespace does not exist (" + error.message + ")");
-    default:
-      return makeError("cannot " + verb + " " + what + ": " + error.message);
-  }
+  return apiFailure(verb, {describe(ref, kind), resource, ref.namespace_, verb}, error);
 }
 
 // Server-side apply creates as well as patches: RBAC checks both verbs.

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "kube/config_files.h"
+#include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
 
 namespace revoca::kubernetes {
@@ -41,33 +42,11 @@ std::map<std::string, std::string> labelsOf(const std::string& state, const char
   return {{kManagedByLabel, kManagedByValue}, {kStateLabel, state}, {label, value}};
 }
 
-// What went wrong, naming the Secret and what to do. The apiserver's
-// messages name fields, never their values, so no key material gets here.
+// A failed request about a state Secret; a 403 asks for all the store needs.
 Error apiError(const std::string& verb, const std::string& namespace_, const std::string& name,
                const kube::ApiError& error) {
-  std::string what = "Secret " + namespace_ + "/" + name;
-  switch (error.status) {
-    case 0:
-      return makeError("cannot " + verb + " " + what + ": the apiserver did not answer (" + error.message +
-                       "); revoca tries again");
-    case 401:
-      return makeError("cannot " + verb + " " + what + ": the apiserver refused revoca's credentials (" +
-                       error.message + "); check its ServiceAccount token or kubeconfig");
-    case 403:
-      return makeError("revoca's ServiceAccount may not " + verb + " secrets in namespace " + namespace_ + " (" +
-                       what + "); grant it get, list, create and update on secrets in the Role");
-    case 404:
-      return makeError("cannot " + verb + " " + what + ": namespace " + namespace_ + " does not exist (" +
-                       error.message + ")");
-    case 409:
-      return makeError("cannot " + verb + " " + what + ": another writer keeps changing it (" + error.message +
-                       "); revoca tries again");
-    case 422:
-      return makeError("cannot " + verb + " " + what + ": the apiserver refused it as invalid (" + error.message +
-                       ")");
-    default:
-      return makeError("cannot " + verb + " " + what + ": " + error.message);
-  }
+  return apiFailure(verb, {"Secret " + namespace_ + "/" + name, "secrets", namespace_, "get, list, create and update"},
+                    error);
 }
 
 template <typename Number>
