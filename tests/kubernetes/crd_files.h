@@ -1,5 +1,5 @@
 #pragma once
-// revoca's CRDs (crds/*.yaml) as the JSON the apiserver takes, for tests
+// revoca's CRDs (manifests/crds/*.yaml) as the JSON the apiserver takes, for tests
 // that apply them or compare against their schemas.
 #include <yaml-cpp/yaml.h>
 
@@ -13,7 +13,7 @@
 namespace revoca::kubernetes::testing {
 
 inline const std::filesystem::path kCrds =
-    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "crds";
+    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "manifests" / "crds";
 
 // YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
 // be a boolean, null or number.
