@@ -43,7 +43,7 @@ std::string pluralOfKind(const std::string& kind) {
   return it == plurals.end() ? "" : it->second;
 }
 
-ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, std::string namespace_,
+ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
                                std::function<void(Change)> onChange, kube::InformerOptions options) {
   kube::InformerHandlers declarationHandlers{
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); },
@@ -51,9 +51,12 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, std:
         if (specChanged(before, after)) onChange(Change::kDeclarations);
       },
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); }};
-  for (const auto& plural : revocaPlurals())
-    informers_.emplace_back(plural, std::make_unique<kube::Informer>(client, revocaObjects(plural, namespace_),
-                                                                     declarationHandlers, clock, options));
+  // "" lists and watches every namespace with one request per kind.
+  std::vector<std::string> watched = namespaces.empty() ? std::vector<std::string>{""} : namespaces;
+  for (const auto& namespace_ : watched)
+    for (const auto& plural : revocaPlurals())
+      informers_.emplace_back(plural, std::make_unique<kube::Informer>(client, revocaObjects(plural, namespace_),
+                                                                       declarationHandlers, clock, options));
 
   // State Secrets only (never every Secret in the cluster): CA versions,
   // ledgers and revocations. Certificates of VaultSecrets are not needed here.
@@ -64,19 +67,21 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, std:
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); },
       [stateChanged](const std::string&, const nlohmann::json&, const nlohmann::json&) { stateChanged(); },
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); }};
-  stateSecrets_ = std::make_unique<kube::Informer>(client, secrets(namespace_), stateHandlers, clock, stateOptions);
+  for (const auto& namespace_ : watched)
+    stateSecrets_.push_back(
+        std::make_unique<kube::Informer>(client, secrets(namespace_), stateHandlers, clock, stateOptions));
 }
 
 ClusterObjects::~ClusterObjects() { stop(); }
 
 void ClusterObjects::start() {
   for (auto& [plural, informer] : informers_) informer->start();
-  stateSecrets_->start();
+  for (auto& informer : stateSecrets_) informer->start();
 }
 
 void ClusterObjects::stop() {
   for (auto& [plural, informer] : informers_) informer->stop();
-  stateSecrets_->stop();
+  for (auto& informer : stateSecrets_) informer->stop();
 }
 
 bool ClusterObjects::waitForSync(std::chrono::milliseconds timeout) const {
@@ -87,13 +92,16 @@ bool ClusterObjects::waitForSync(std::chrono::milliseconds timeout) const {
   };
   for (const auto& [plural, informer] : informers_)
     if (!informer->waitForSync(left())) return false;
-  return stateSecrets_->waitForSync(left());
+  for (const auto& informer : stateSecrets_)
+    if (!informer->waitForSync(left())) return false;
+  return true;
 }
 
 std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, const std::string& namespace_,
                                                   const std::string& name) const {
   for (const auto& [known, informer] : informers_)
-    if (known == plural) return informer->get(namespace_ + "/" + name);
+    if (known == plural)
+      if (auto object = informer->get(namespace_ + "/" + name)) return object;
   return std::nullopt;
 }
 

@@ -31,9 +31,10 @@ enum class Change {
 
 class ClusterObjects {
  public:
-  // `namespace_` "" watches every namespace. `onChange` is called from the
-  // informers' threads; it must be quick (set a flag, wake a loop).
-  ClusterObjects(kube::ApiClient& client, const Clock& clock, std::string namespace_,
+  // `namespaces` empty watches every namespace, else one informer per kind
+  // and namespace. `onChange` is called from the informers' threads; it must
+  // be quick (set a flag, wake a loop).
+  ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
                  std::function<void(Change)> onChange, kube::InformerOptions options = {});
   ~ClusterObjects();
 
@@ -54,7 +55,7 @@ class ClusterObjects {
   };
 
   std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer
-  std::unique_ptr<kube::Informer> stateSecrets_;
+  std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
   mutable std::mutex mutex_;
   mutable std::map<std::string, Converted> converted_;  // "plural/ns/name"
 };

@@ -17,7 +17,9 @@
 #include "kubernetes/secret_state_store.h"
 #include "kubernetes/status_writer.h"
 #include "reconcilers/declaration_pass.h"
+#include "reconcilers/object_metrics.h"
 #include "responder/server.h"
+#include "responder/source_with_metrics.h"
 
 namespace revoca {
 namespace {
@@ -41,8 +43,14 @@ class Wakeups {
     {
       std::lock_guard lock(mutex_);
       (change == Change::kDeclarations ? declarations_ : state_) = true;
+      if (change == Change::kDeclarations) ++waiting_;
     }
     changed_.notify_one();
+  }
+  // Declaration changes since the last wait(): what /metrics calls the queue.
+  std::size_t waiting() {
+    std::lock_guard lock(mutex_);
+    return waiting_;
   }
   void notifyLeadership() {
     {
@@ -65,6 +73,7 @@ class Wakeups {
     }
     Pending pending{declarations_, state_, leadership_};
     declarations_ = state_ = leadership_ = false;
+    waiting_ = 0;
     return pending;
   }
 
@@ -72,6 +81,7 @@ class Wakeups {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool declarations_ = false, state_ = false, leadership_ = false;
+  std::size_t waiting_ = 0;
 };
 
 void logDeclarationErrors(const DeclarationSet& set) {
@@ -103,14 +113,20 @@ int runKubernetes(const KubernetesOptions& options) {
   SystemClock clock;
   auto registry = std::make_shared<CaRegistry>(clock);
 
-  auto server = responder::startServer(options.listen, options.responderThreads, registry, clock);
+  kubernetes::DroppingStatus droppedStatus;
+  ObjectMetrics metrics(droppedStatus);
+  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics] { return metrics.render(); });
+  auto server = responder::startServer(options.listen, options.responderThreads, source, clock);
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
   }
 
   Wakeups wakeups;
-  kubernetes::ClusterObjects objects(api, clock, options.watchNamespace, [&](Change change) { wakeups.notify(change); });
+  kubernetes::ClusterObjects objects(api, clock, options.watchNamespaces, [&](Change change) {
+    wakeups.notify(change);
+    metrics.setQueueDepth(wakeups.waiting());
+  });
   auto lookup = [&](const std::string& plural, const std::string& ns, const std::string& name) {
     return objects.get(plural, ns, name);
   };
@@ -121,7 +137,6 @@ int runKubernetes(const KubernetesOptions& options) {
   });
   kubernetes::ReadOnlyStateStore readOnlyStore(store, [&](const ObjectKey& ca) { return store.currentCrlNumber(ca); });
   kubernetes::DroppingOutput droppedOutput;
-  kubernetes::DroppingStatus droppedStatus;
 
   std::atomic<bool> leading{!options.leaderElection};
   std::unique_ptr<kubernetes::LeaderElector> elector;
@@ -157,7 +172,8 @@ int runKubernetes(const KubernetesOptions& options) {
                    "(kubectl apply -f manifests/crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
   if (elector) elector->start();
   spdlog::info("revoca: watching {} through {}, responder on port {}",
-               options.watchNamespace.empty() ? "every namespace" : "namespace " + options.watchNamespace,
+               options.watchNamespaces.empty() ? "every namespace"
+                                                 : fmt::format("namespaces {}", fmt::join(options.watchNamespaces, ",")),
                config->server, (*server)->port());
 
   // Rebuilt on each change of role: a new leader must not trust what it
@@ -172,6 +188,7 @@ int runKubernetes(const KubernetesOptions& options) {
   TimePoint nextReload = clock.now();
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
+    metrics.setQueueDepth(0);
     bool leader = leading.load();
     bool roleChanged = first || pending.leadership || leader != passIsLeader;
     // A follower starts over on every state change: it cached nothing it may keep.
@@ -201,15 +218,16 @@ int runKubernetes(const KubernetesOptions& options) {
       passIsLeader = leader;
       StateStore& passStore = leader ? static_cast<StateStore&>(store) : readOnlyStore;
       OutputSink& passOutput = leader ? static_cast<OutputSink&>(output) : droppedOutput;
-      StatusSink& passStatus = leader ? static_cast<StatusSink&>(status) : droppedStatus;
+      metrics.forwardTo(leader ? static_cast<StatusSink&>(status) : droppedStatus);
+      if (options.leaderElection) metrics.setLeader(leader);
       authorities = std::make_unique<AuthorityService>(passStore, *registry, clock);
       pass = std::make_unique<DeclarationPass>(ReconcileContext{*authorities, passStore, passOutput, clock},
-                                               *registry, passStatus);
+                                               *registry, metrics);
       if (roleChanged) spdlog::info("revoca: {}", leader ? "leading: reconciling and writing" : "following: serving the responder from the leader's state");
     }
     DeclarationSet declarations = objects.declarations();
     logDeclarationErrors(declarations);
-    wakeup = pass->run(leader ? declarations : authoritiesOnly(declarations));
+    wakeup = metrics.measurePass([&] { return pass->run(leader ? declarations : authoritiesOnly(declarations)); });
   }
   spdlog::info("revoca: stopping");
   if (elector) elector->stop();

@@ -5,13 +5,14 @@
 // serves the responder from the state the leader wrote.
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace revoca {
 
 struct KubernetesOptions {
   std::string kubeconfig;       // "" : in-cluster when KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG, ~/.kube/config
   std::string context;          // kubeconfig context, "" for the current one
-  std::string watchNamespace;   // "" : every namespace
+  std::vector<std::string> watchNamespaces;  // empty: every namespace
   std::string listen = "0.0.0.0:4664";
   int responderThreads = 2;
   bool leaderElection = true;

@@ -1,14 +1,17 @@
 // revoca: the operator. `revoca run` reconciles a cluster's declarations
 // (in a pod, or from outside with --kubeconfig); `revoca standalone` runs on
 // a directory of declarations with no cluster (SPEC.md "Standalone mode").
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "core/logging.h"
 #include "operator/flags.h"
 #include "kubernetes/engine.h"
 #include "standalone/engine.h"
@@ -21,7 +24,7 @@ constexpr const char* kUsage = R"(usage: revoca run [--kubeconfig FILE] [--names
 revoca run: the operator, in a pod or with a kubeconfig
   --kubeconfig FILE   default: in-cluster when KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG, ~/.kube/config
   --context NAME      kubeconfig context (default: its current-context)
-  --namespace NS      watch one namespace (default: every namespace)
+  --namespace NS[,NS] watch these namespaces (default: every namespace)
   --listen ADDR       CRL/OCSP responder address (default 0.0.0.0:4664)
   --leader-elect B    hold a Lease so one replica writes (default true)
   --leader-election-namespace NS   where the Lease lives (default: the pod's namespace, else default)
@@ -30,6 +33,7 @@ revoca run: the operator, in a pod or with a kubeconfig
   --lease-duration S, --renew-deadline S, --retry-period S   seconds (defaults 15, 10, 2)
   --resync-period S   apply every output and status again this often (default 300)
   --log-level LEVEL   trace, debug, info (default), warn, error
+  --log-format F      text (default) or json: one object per line, with kind, namespace and name
 
 revoca standalone: no cluster, a directory of declarations
 
@@ -38,7 +42,28 @@ revoca standalone: no cluster, a directory of declarations
   --output DIR        files for each deployment: OUTPUT/<namespace>/<deployment>/
   --listen ADDR       CRL/OCSP responder address (default 0.0.0.0:4664)
   --log-level LEVEL   trace, debug, info (default), warn, error
+  --log-format F      text (default) or json
 )";
+
+// --log-level and --log-format, applied at once; false after saying what is wrong.
+bool takeLogFlags(revoca::Flags& flags) {
+  std::string level = flags.take("--log-level", "info");
+  std::string format = flags.take("--log-format", "text");
+  auto parsedLevel = spdlog::level::from_str(level);
+  // from_str gives "off" for a word it does not know: that would silence every line.
+  if (parsedLevel == spdlog::level::off && level != "off") {
+    std::cerr << "revoca: --log-level takes trace, debug, info, warn or error, got \"" << level << "\"\n";
+    return false;
+  }
+  auto parsedFormat = revoca::logging::parseFormat(format);
+  if (!parsedFormat) {
+    std::cerr << "revoca: --log-format takes text or json, got \"" << format << "\"\n";
+    return false;
+  }
+  spdlog::set_level(parsedLevel);
+  revoca::logging::configure(*parsedFormat);
+  return true;
+}
 
 int standalone(revoca::Flags& flags) {
   revoca::StandaloneOptions options;
@@ -46,7 +71,7 @@ int standalone(revoca::Flags& flags) {
   options.stateDir = flags.take("--state");
   options.outputDir = flags.take("--output");
   options.listen = flags.take("--listen", options.listen);
-  spdlog::set_level(spdlog::level::from_str(flags.take("--log-level", "info")));
+  if (!takeLogFlags(flags)) return 2;
   if (!flags.finish(kUsage)) return 2;
   const std::pair<const char*, const std::string*> required[] = {
       {"--declarations", &options.declarationsDir}, {"--state", &options.stateDir}, {"--output", &options.outputDir}};
@@ -70,11 +95,23 @@ bool parseSeconds(const std::string& flag, const std::string& text, std::chrono:
   return true;
 }
 
+// "a,b" -> {"a", "b"}; empty items are dropped, so "" is every namespace.
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
 int run(revoca::Flags& flags) {
   revoca::KubernetesOptions options;
   options.kubeconfig = flags.take("--kubeconfig");
   options.context = flags.take("--context");
-  options.watchNamespace = flags.take("--namespace");
+  options.watchNamespaces = splitList(flags.take("--namespace"));
   options.listen = flags.take("--listen", options.listen);
   std::string leaderElect = flags.take("--leader-elect", "true");
   options.leaseNamespace = flags.take("--leader-election-namespace");
@@ -84,7 +121,7 @@ int run(revoca::Flags& flags) {
   std::string renewDeadline = flags.take("--renew-deadline");
   std::string retryPeriod = flags.take("--retry-period");
   std::string resyncPeriod = flags.take("--resync-period");
-  spdlog::set_level(spdlog::level::from_str(flags.take("--log-level", "info")));
+  if (!takeLogFlags(flags)) return 2;
   if (!flags.finish(kUsage)) return 2;
   if (leaderElect != "true" && leaderElect != "false") {
     std::cerr << "revoca run: --leader-elect takes true or false\n";
@@ -106,7 +143,7 @@ int run(revoca::Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  revoca::logging::configure(revoca::logging::Format::kText);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/logging.h"
 #include "reconcilers/renewal.h"
 
 namespace revoca {
@@ -41,6 +42,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
       if (ca.spec.issuingCa && !done.count(ObjectKey{ca.meta.namespace_, *ca.spec.issuingCa})) continue;
       done.insert(ca.key());
       progress = true;
+      logging::ObjectScope scope("CertificateAuthority", ca.meta.namespace_, ca.meta.name);
       auto info = tenant(ca.meta.namespace_);
       ObjectStatus status;
       if (!info) {
@@ -79,6 +81,7 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
     auto slash = error.object.find('/');
     if (error.kind.empty() || slash == std::string::npos) continue;
     ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, error.generation};
+    logging::ObjectScope scope(error.kind, meta.namespace_, meta.name);
     ObjectStatus status;
     status.observedGeneration = error.generation;
     status.reason = "InvalidSpec";
@@ -87,15 +90,21 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   }
   reconcileAuthorities(declarations, wakeup);
 
-  for (const auto& revocation : declarations.revocations)
+  for (const auto& revocation : declarations.revocations) {
+    logging::ObjectScope scope("CertificateRevocation", revocation.meta.namespace_, revocation.meta.name);
     status_.report("CertificateRevocation", revocation.meta, reconcileCertificateRevocation(context_, revocation));
+  }
 
-  for (const auto& vault : declarations.vaults) status_.report("Vault", vault.meta, reconcileVault(context_, vault));
+  for (const auto& vault : declarations.vaults) {
+    logging::ObjectScope scope("Vault", vault.meta.namespace_, vault.meta.name);
+    status_.report("Vault", vault.meta, reconcileVault(context_, vault));
+  }
 
   // One certificate per deployment directory: a second secret for the same
   // deployment would overwrite the first one's files.
   std::map<std::pair<std::string, std::string>, std::string> deploymentOwner;
   for (const auto& secret : declarations.vaultSecrets) {
+    logging::ObjectScope scope("VaultSecret", secret.meta.namespace_, secret.meta.name);
     const Vault* vault = findByName(declarations.vaults, secret.meta.namespace_, secret.spec.vault);
     if (vault) {
       std::string conflict;
@@ -126,6 +135,7 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   }
 
   for (const auto& emqx : declarations.emqxDeployments) {
+    logging::ObjectScope scope("EmqxDeployment", emqx.meta.namespace_, emqx.meta.name);
     const Vault* vault = findByName(declarations.vaults, emqx.meta.namespace_, emqx.spec.vault);
     const VaultSecret* secret = findByName(declarations.vaultSecrets, emqx.meta.namespace_, emqx.spec.secret);
     status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret));

@@ -15,7 +15,9 @@
 #include "core/atomic_file.h"
 #include "declarations/parse.h"
 #include "reconcilers/declaration_pass.h"
+#include "reconcilers/object_metrics.h"
 #include "responder/server.h"
+#include "responder/source_with_metrics.h"
 #include "standalone/admin_commands.h"
 #include "standalone/admin_server.h"
 #include "standalone/directory_output.h"
@@ -85,12 +87,14 @@ int runStandalone(const StandaloneOptions& options) {
   DirectoryOutput output(options.outputDir);
   StatusFile status(options.stateDir + "/status.json");
   AuthorityService authorities(**store, *registry, clock);
-  DeclarationPass pass(ReconcileContext{authorities, **store, output, clock}, *registry, status);
+  ObjectMetrics metrics(status);
+  DeclarationPass pass(ReconcileContext{authorities, **store, output, clock}, *registry, metrics);
   std::mutex engineMutex;  // one writer at a time: the reconcile pass or an admin command
   // An admin command (a revocation, say) can change what the declarations need.
   std::atomic<bool> passRequested{false};
 
-  auto server = responder::startServer(options.listen, options.responderThreads, registry, clock);
+  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics] { return metrics.render(); });
+  auto server = responder::startServer(options.listen, options.responderThreads, source, clock);
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 1;
@@ -125,7 +129,7 @@ int runStandalone(const StandaloneOptions& options) {
     }
     if (changed || passRequested.exchange(false) || clock.now() >= wakeup) {
       std::lock_guard guard(engineMutex);
-      wakeup = pass.run(declarations);
+      wakeup = metrics.measurePass([&] { return pass.run(declarations); });
       status.flush();
     }
     std::this_thread::sleep_for(options.watchInterval);

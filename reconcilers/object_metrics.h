@@ -1,0 +1,68 @@
+#pragma once
+// Prometheus series about the declarations, the same in every backend: Ready
+// per object, each certificate's expiry and renewal times, reconcile counts
+// and failures by reason, the pass's duration and the work waiting for it.
+// It is the StatusSink the pass reports to and forwards every report to the
+// backend's own sink, so nothing reconciles twice to be measured.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "reconcilers/ports.h"
+
+namespace revoca {
+
+class ObjectMetrics : public StatusSink {
+ public:
+  explicit ObjectMetrics(StatusSink& next) : next_(&next) {}
+
+  // Reports go to `next` from now on (a replica that stops leading drops them).
+  void forwardTo(StatusSink& next);
+  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
+
+  // Around each pass: objects the pass did not report are gone (deleted, or
+  // this replica stopped leading), and so are their series.
+  void passStarted();
+  void passFinished(std::chrono::nanoseconds took);
+  // passStarted(), run(), passFinished(its duration); returns what run() returns.
+  template <typename Run>
+  auto measurePass(Run&& run) {
+    passStarted();
+    auto started = std::chrono::steady_clock::now();
+    auto result = run();
+    passFinished(std::chrono::steady_clock::now() - started);
+    return result;
+  }
+  // Changes seen but not yet reconciled (the work queue of a whole-pass loop).
+  void setQueueDepth(std::size_t depth);
+  void setLeader(bool leader);
+
+  // Text exposition format 0.0.4, HELP and TYPE included.
+  std::string render() const;
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
+  struct Series {
+    bool ready = false;
+    std::optional<double> expiry;   // unix seconds
+    std::optional<double> renewal;  // unix seconds
+    std::uint64_t pass = 0;         // the pass that last reported it
+  };
+
+  mutable std::mutex mutex_;
+  StatusSink* next_;
+  std::map<Key, Series> objects_;
+  std::map<std::pair<std::string, bool>, std::uint64_t> reconciles_;     // (kind, ready) -> count
+  std::map<std::pair<std::string, std::string>, std::uint64_t> errors_;  // (kind, reason) -> count
+  std::uint64_t pass_ = 0;
+  std::uint64_t passesFinished_ = 0;
+  double passSeconds_ = 0, lastPassSeconds_ = 0;
+  std::size_t queueDepth_ = 0;
+  std::optional<bool> leader_;
+};
+
+}  // namespace revoca

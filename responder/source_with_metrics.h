@@ -1,0 +1,37 @@
+#pragma once
+// A RevocationSource whose /metrics also carries another part's series (the
+// reconcile loop's), so the responder stays the one place Prometheus scrapes.
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "responder/revocation_source.h"
+
+namespace revoca::responder {
+
+class SourceWithMetrics final : public RevocationSource {
+ public:
+  SourceWithMetrics(std::shared_ptr<const RevocationSource> source, std::function<std::string()> moreMetrics)
+      : source_(std::move(source)), moreMetrics_(std::move(moreMetrics)) {}
+
+  std::optional<CrlDocument> crl(const std::string& tenant, const std::string& ca,
+                                 const std::string& version) const override {
+    return source_->crl(tenant, ca, version);
+  }
+  OcspReply ocsp(const std::string& tenant, const std::string& ca, const std::string& requestDer) const override {
+    return source_->ocsp(tenant, ca, requestDer);
+  }
+  bool ready() const override { return source_->ready(); }
+  std::string metricsText() const override {
+    std::string text = source_->metricsText();
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    return text + moreMetrics_();
+  }
+
+ private:
+  std::shared_ptr<const RevocationSource> source_;
+  std::function<std::string()> moreMetrics_;
+};
+
+}  // namespace revoca::responder

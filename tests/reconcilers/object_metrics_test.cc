@@ -1,0 +1,100 @@
+#include "reconcilers/object_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+
+namespace revoca {
+namespace {
+
+using testing::RecordingStatusSink;
+
+ObjectMeta meta(const std::string& namespace_, const std::string& name) {
+  ObjectMeta meta;
+  meta.namespace_ = namespace_;
+  meta.name = name;
+  return meta;
+}
+
+ObjectStatus readyCertificate() {
+  ObjectStatus status;
+  status.ready = true;
+  status.reason = "Issued";
+  status.facts["notAfter"] = "2026-12-27T03:41:09Z";
+  status.facts["renewalTime"] = "2026-12-11T20:10:03Z";
+  return status;
+}
+
+TEST(ObjectMetrics, ForwardsEveryReportAndExportsReadinessAndCertificateTimes) {
+  RecordingStatusSink backend;
+  ObjectMetrics metrics(backend);
+  metrics.measurePass([&] {
+    metrics.report("VaultSecret", meta("mqtt", "server-cert"), readyCertificate());
+    return 0;
+  });
+  ASSERT_EQ(backend.reports.size(), 1u);
+  std::string text = metrics.render();
+  EXPECT_NE(text.find("revoca_object_ready{kind=\"VaultSecret\",namespace=\"mqtt\",name=\"server-cert\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("revoca_certificate_expiration_timestamp_seconds{kind=\"VaultSecret\",namespace=\"mqtt\","
+                      "name=\"server-cert\"} 1798342869\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("revoca_certificate_renewal_timestamp_seconds{kind=\"VaultSecret\",namespace=\"mqtt\","
+                      "name=\"server-cert\"} 1797019803\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("revoca_reconcile_total{kind=\"VaultSecret\",result=\"ready\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("revoca_reconcile_pass_duration_seconds_count 1\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE revoca_reconcile_errors_total counter\n"), std::string::npos);
+}
+
+TEST(ObjectMetrics, CountsFailuresByReason) {
+  RecordingStatusSink backend;
+  ObjectMetrics metrics(backend);
+  ObjectStatus broken;
+  broken.reason = "InvalidSpec";
+  metrics.report("CertificateAuthority", meta("mqtt", "ca"), broken);
+  metrics.report("CertificateAuthority", meta("mqtt", "ca"), broken);
+  std::string text = metrics.render();
+  EXPECT_NE(text.find("revoca_reconcile_errors_total{kind=\"CertificateAuthority\",reason=\"InvalidSpec\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("revoca_object_ready{kind=\"CertificateAuthority\",namespace=\"mqtt\",name=\"ca\"} 0\n"),
+            std::string::npos);
+}
+
+TEST(ObjectMetrics, AnObjectThePassNoLongerReportsLosesItsSeries) {
+  RecordingStatusSink backend;
+  ObjectMetrics metrics(backend);
+  metrics.measurePass([&] {
+    metrics.report("Vault", meta("mqtt", "kept"), readyCertificate());
+    metrics.report("Vault", meta("mqtt", "deleted"), readyCertificate());
+    return 0;
+  });
+  metrics.measurePass([&] {
+    metrics.report("Vault", meta("mqtt", "kept"), readyCertificate());
+    return 0;
+  });
+  std::string text = metrics.render();
+  EXPECT_NE(text.find("name=\"kept\""), std::string::npos);
+  EXPECT_EQ(text.find("name=\"deleted\""), std::string::npos) << text;
+}
+
+TEST(ObjectMetrics, ReportsGoWhereForwardToSays) {
+  RecordingStatusSink leader, dropped;
+  ObjectMetrics metrics(dropped);
+  metrics.forwardTo(leader);
+  metrics.setLeader(true);
+  metrics.setQueueDepth(3);
+  metrics.report("Vault", meta("mqtt", "v"), readyCertificate());
+  EXPECT_EQ(leader.reports.size(), 1u);
+  EXPECT_TRUE(dropped.reports.empty());
+  std::string text = metrics.render();
+  EXPECT_NE(text.find("revoca_leader 1\n"), std::string::npos);
+  EXPECT_NE(text.find("revoca_workqueue_depth 3\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace revoca
