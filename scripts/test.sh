@@ -24,6 +24,9 @@ e2e/cluster/build.sh >/dev/null
 # kubectl of the same version (the machine's may be outside the +/-1 skew).
 KUBECTL=$(e2e/cluster/build.sh kubectl)
 export KUBECTL
+# helm, from its Go module too, for the chart's tests (e2e/kubernetes/test_helm.py).
+HELM=$(e2e/cluster/build.sh helm)
+export HELM
 # The API client, informers and Kubernetes backend against it.
 tests/kube/run_integration.sh build/bin/kube_tests --gtest_filter='*Integration*'
 tests/kube/run_integration.sh build/bin/kubernetes_tests

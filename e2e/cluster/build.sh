@@ -1,7 +1,9 @@
 #!/bin/sh
-# build.sh [kube-apiserver|etcd|kubectl]...  (default: kube-apiserver etcd)
+# build.sh [kube-apiserver|etcd|kubectl|helm]...  (default: kube-apiserver etcd)
 # Builds these from their upstream Go modules, at the versions pinned in
-# kubernetes/go.mod and etcd/go.mod (see update-modules.sh), into a cache
+# kubernetes/go.mod, etcd/go.mod (see update-modules.sh) and helm/go.mod
+# (helm.sh/helm/v3 as a `tool`; change it with `go get -tool
+# helm.sh/helm/v3/cmd/helm@VERSION` in helm/), into a cache
 # outside the repository, once per version, and prints their paths.
 #   REVOCA_CACHE  cache root (default ~/.cache/revoca); binaries go to its bin/
 # Needs only Go and the Go module proxy; a cold build takes 15-20 minutes on
@@ -16,6 +18,7 @@ command -v go >/dev/null 2>&1 || PATH=$PATH:/usr/local/go/bin
 required() { awk -v m="$1" '$1 == m { print $2 } $1 == "require" && $2 == m { print $3 }' "$2"; }
 k8s=$(required k8s.io/kubernetes "$here/kubernetes/go.mod")
 etcd=$(required go.etcd.io/etcd/server/v3 "$here/etcd/go.mod")
+helm=$(required helm.sh/helm/v3 "$here/helm/go.mod")
 
 # What upstream's hack/lib/version.sh stamps in, so /version and kubectl's
 # skew check see v1.34.x rather than v0.0.0-master.
@@ -26,6 +29,18 @@ k8s_ldflags() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     printf ' -X %s' "$pkg.gitVersion=$k8s" "$pkg.gitMajor=1" "$pkg.gitMinor=$minor" \
       "$pkg.gitCommit=$commit" "$pkg.gitTreeState=clean" "$pkg.buildDate=$date"
+  done
+}
+
+# What helm's Makefile stamps in: its version (else `helm version` says
+# v3.22 with no patch level) and the Kubernetes version its lint and
+# template assume (client-go v0.N -> 1.N, as the Makefile computes it). No
+# git commit: the proxy's helm.sh/helm/v3 .info has no Origin to take it from.
+helm_ldflags() {
+  minor=$(cd "$here/helm" && go list -m -f '{{.Version}}' k8s.io/client-go); minor=${minor#v0.}; minor=${minor%%.*}
+  printf ' -X helm.sh/helm/v3/internal/version.%s' "version=$helm" "gitTreeState=clean"
+  for pkg in lint/rules chartutil; do
+    printf ' -X helm.sh/helm/v3/pkg/%s' "$pkg.k8sVersionMajor=1" "$pkg.k8sVersionMinor=$minor"
   done
 }
 
@@ -42,11 +57,14 @@ for name; do
   case $name in
     kube-apiserver|kubectl) out=$bin/$name-$k8s ;;
     etcd) out=$bin/etcd-$etcd ;;
+    helm) out=$bin/helm-$helm ;;
     *) echo "unknown binary: $name" >&2; exit 2 ;;
   esac
   if [ ! -x "$out" ]; then
     case $name in
       etcd) build "$here/etcd" . "$out" ;;
+      # CGO off, as helm's Makefile builds it (a static binary).
+      helm) (CGO_ENABLED=0; export CGO_ENABLED; build "$here/helm" helm.sh/helm/v3/cmd/helm "$out" "$(helm_ldflags)") ;;
       *) build "$here/kubernetes" "./$name" "$out" "$(k8s_ldflags)" ;;
     esac
   fi
