@@ -56,8 +56,9 @@ def run(args, check=True, input=None, timeout=30):
 class Standalone:
     """A `revoca standalone` process on its own declarations, state and output."""
 
-    def __init__(self, workdir: Path, declarations_from: Path, port: int):
+    def __init__(self, workdir: Path, declarations_from: Path, port: int, extra_args=()):
         self.workdir = workdir
+        self.extra_args = [str(a) for a in extra_args]
         self.declarations = workdir / "declarations"
         self.state = workdir / "state"
         self.output = workdir / "output"
@@ -74,7 +75,7 @@ class Standalone:
     def start(self):
         self.process = subprocess.Popen(
             [str(REVOCA), "standalone", "--declarations", str(self.declarations), "--state", str(self.state),
-             "--output", str(self.output), "--listen", f"127.0.0.1:{self.port}"],
+             "--output", str(self.output), "--listen", f"127.0.0.1:{self.port}", *self.extra_args],
             stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_for(lambda: self.ready(), what="revoca /readyz")
         return self
@@ -113,8 +114,8 @@ class Standalone:
 def standalone_factory(tmp_path):
     instances = []
 
-    def make(declarations_from=ROOT / "manifests" / "examples", name="revoca"):
-        instance = Standalone(tmp_path / name, Path(declarations_from), free_port())
+    def make(declarations_from=ROOT / "manifests" / "examples", name="revoca", extra_args=()):
+        instance = Standalone(tmp_path / name, Path(declarations_from), free_port(), extra_args)
         instances.append(instance)
         return instance
 

@@ -1,7 +1,9 @@
 #include "kubernetes/cluster_commands.h"
 
+#include <algorithm>
 #include <thread>
 
+#include "kubernetes/cluster_objects.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
@@ -146,13 +148,68 @@ json status(kube::ApiClient& api, const json& request) {
   return commandSuccess(entries);
 }
 
+// The last few Events about one object, oldest first, as kubectl describe lists them.
+Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, const std::string& kind,
+                          const std::string& name) {
+  kube::ListOptions options;
+  options.fieldSelector = "involvedObject.kind=" + kind + ",involvedObject.name=" + name;
+  auto list = api.list(events(ns), options);
+  if (!list.ok()) return makeError(apiProblem("listing Events in " + ns, list.error));
+  std::vector<json> found;
+  for (const auto& event : list.value->value("items", json::array()))
+    found.push_back({{"type", event.value("type", "")},
+                     {"reason", event.value("reason", "")},
+                     {"message", event.value("message", "")},
+                     {"time", event.value("lastTimestamp", event.value("eventTime", ""))}});
+  std::stable_sort(found.begin(), found.end(), [](const json& a, const json& b) {
+    return a["time"].get<std::string>() < b["time"].get<std::string>();
+  });
+  constexpr std::size_t kShown = 5;
+  if (found.size() > kShown) found.erase(found.begin(), found.end() - kShown);
+  return json(found);
+}
+
+// One object, in the shape revocactl prints: its Ready condition, the status
+// facts, recent Events and the current certificate from the state.
+json objectStatus(kube::ApiClient& api, const json& request) {
+  std::string ns = requestText(request, "namespace", "default");
+  std::string kind = requestText(request, "kind");
+  std::string name = requestText(request, "name");
+  std::string plural = pluralOfKind(kind);
+  if (plural.empty()) return commandFailure("unknown kind " + kind);
+  auto object = api.get(revocaObjects(plural, ns, name));
+  if (!object.ok())
+    return commandFailure(object.error.status == 404 ? kind + " " + ns + "/" + name + " does not exist (kubectl get " +
+                                                           plural + " -n " + ns + ")"
+                                                     : apiProblem("reading " + kind + " " + ns + "/" + name, object.error));
+  auto condition = readyCondition(*object.value);
+  json facts = json::object();
+  json status = object.value->value("status", json::object());
+  for (auto& [field, value] : status.items())
+    if (field != "conditions") facts[field] = value;
+  json entry = {{"kind", kind},
+                {"namespace", ns},
+                {"name", name},
+                {"ready", condition && condition->value("status", "") == "True"},
+                {"reason", condition ? condition->value("reason", "") : "NotReconciled"},
+                {"message", condition ? condition->value("message", "") : "revoca has not reported on it yet"},
+                {"since", condition ? condition->value("lastTransitionTime", "") : ""},
+                {"facts", facts}};
+  if (auto found = recentEvents(api, ns, kind, name)) entry["events"] = *found;
+  else entry["eventsError"] = found.error().message;
+  SecretStateStore store(api);
+  if (auto described = describeCertificate(store, kind, {ns, name})) entry["certificate"] = *described;
+  else entry["certificateError"] = described.error().message;
+  return commandSuccess(entry);
+}
+
 }  // namespace
 
 json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& request,
                        const ClusterCommandOptions& options) {
   std::string verb = requestText(request, "verb");
   if (verb == "revoke-cert") return revokeCert(api, request, options);
-  if (verb == "status") return status(api, request);
+  if (verb == "status") return request.contains("kind") ? objectStatus(api, request) : status(api, request);
 
   SecretStateStore secrets(api);
   ReadOnlyStateStore store(secrets, [&](const ObjectKey& ca) { return secrets.currentCrlNumber(ca); },

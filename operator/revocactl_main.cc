@@ -12,6 +12,7 @@
 #include "kube/rest_client.h"
 #include "kubernetes/cluster_commands.h"
 #include "operator/flags.h"
+#include "operator/status_screen.h"
 #include "standalone/admin_server.h"
 
 namespace {
@@ -25,12 +26,13 @@ verbs:
   revoke-cert --ca C [--reason keyCompromise] SERIAL
   get-crl     --ca C [--version N]
   get-ca-cert --ca C
-  status
+  status      [KIND/NAME [--output text|json]]   e.g. status vaultsecret/server-cert
 
 --state defaults to $REVOCA_STATE. Without --state or $REVOCA_STATE, revocactl
 talks to the cluster of --kubeconfig, $KUBECONFIG or ~/.kube/config.
 --namespace defaults to the kubeconfig context's namespace, else "default".
-Output is JSON on stdout; errors are one line on stderr and a non-zero exit.
+Output is JSON on stdout (status KIND/NAME: one screen of text unless
+--output json); errors are one line on stderr and a non-zero exit.
 )";
 
 int fail(const std::string& message) {
@@ -66,6 +68,14 @@ int main(int argc, char** argv) {
     request["reason"] = flags.take("--reason", "unspecified");
     if (positional.size() != 2) return fail("revoke-cert takes one SERIAL (hex), e.g. revocactl revoke-cert --ca mqtt-ca 4F0A...");
     request["serial"] = positional[1];
+  } else if (verb == "status" && positional.size() > 2) {
+    return fail("status takes at most one KIND/NAME, e.g. revocactl status vaultsecret/server-cert");
+  } else if (verb == "status" && positional.size() == 2) {
+    std::string error;
+    auto object = revoca::parseObjectName(positional[1], error);
+    if (!object) return fail(error);
+    request["kind"] = object->kind;
+    request["name"] = object->name;
   } else if (verb == "get-crl" && flags.has("--version")) {
     try {
       request["version"] = std::stoi(flags.take("--version"));
@@ -73,7 +83,9 @@ int main(int argc, char** argv) {
       return fail("--version must be a number, e.g. --version 2");
     }
   }
+  std::string output = flags.take("--output", "text");
   if (!flags.finish(kUsage)) return 2;
+  if (output != "text" && output != "json") return fail("--output takes text or json");
   if (!state.empty() && cluster) return fail("give --state (standalone) or --kubeconfig (cluster), not both");
 
   nlohmann::json result;
@@ -95,6 +107,12 @@ int main(int argc, char** argv) {
   }
   const nlohmann::json* answer = &result;
   if (!answer->value("ok", false)) return fail(answer->value("error", std::string("revoca refused the request")));
+  if (request.contains("kind")) {
+    nlohmann::json entry = (*answer)["result"];
+    revoca::addOcspCheck(entry);
+    std::cout << (output == "json" ? entry.dump(2) + "\n" : revoca::renderStatusScreen(entry));
+    return 0;
+  }
   std::cout << (*answer)["result"].dump(2) << "\n";
   return 0;
 }

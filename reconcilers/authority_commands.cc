@@ -1,6 +1,8 @@
 #include "reconcilers/authority_commands.h"
 
 #include "core/duration.h"
+#include "pki/certificate.h"
+#include "pki/crl.h"
 #include "reconcilers/time_format.h"
 
 namespace revoca {
@@ -95,6 +97,55 @@ json getTenantUuid(AuthorityCommandContext& context, const json& request) {
   auto uuid = context.store.tenantUuid(namespace_);
   if (!uuid) return commandFailure(uuid.error().message);
   return commandSuccess({{"tenant", namespace_}, {"uuid", *uuid}});
+}
+
+Result<json> describeCertificate(StateStore& store, const std::string& kind, const ObjectKey& key) {
+  json described;
+  std::string caName;
+  int caVersion = 0;
+  if (kind == "VaultSecret") {
+    auto record = store.loadSecret(key);
+    if (!record) return record.error();
+    if (!*record) return makeError("VaultSecret " + key.str() + " has no certificate yet");
+    auto leaf = pki::Certificate::fromPem((*record)->certPem);
+    if (!leaf) return leaf.error();
+    described["certificate"] = leaf->toPem();
+    described["serial"] = (*record)->serialHex;
+    described["notBefore"] = formatTimestamp((*record)->notBefore);
+    described["notAfter"] = formatTimestamp((*record)->notAfter);
+    caName = (*record)->issuingCa;
+    caVersion = (*record)->caVersion;
+  } else if (kind == "CertificateAuthority") {
+    caName = key.name;
+  } else {
+    return makeError(kind + " has no certificate; ask about a VaultSecret or a CertificateAuthority");
+  }
+  auto ca = store.loadCa({key.namespace_, caName});
+  if (!ca) return ca.error();
+  if (!*ca || (*ca)->versions.empty()) return makeError("CertificateAuthority " + key.namespace_ + "/" + caName + " has no key yet");
+  const CaVersionRecord* issuer = (*ca)->current();
+  for (const auto& version : (*ca)->versions)
+    if (version.version == caVersion) issuer = &version;
+  described["issuingCa"] = caName;
+  described["caVersion"] = issuer->version;
+  described["issuer"] = issuer->certPem;
+  if (kind == "CertificateAuthority") {
+    auto cert = pki::Certificate::fromPem(issuer->certPem);
+    if (!cert) return cert.error();
+    described["certificate"] = issuer->certPem;
+    described["serial"] = cert->serialHex();
+    described["notBefore"] = formatTimestamp(issuer->notBefore);
+    described["notAfter"] = formatTimestamp(issuer->notAfter);
+    return described;
+  }
+  described["revocation"] = nullptr;
+  auto revocations = store.loadRevocations({key.namespace_, caName});
+  if (!revocations) return revocations.error();
+  for (const auto& revocation : *revocations)
+    if (revocation.serialHex == described["serial"].get<std::string>())
+      described["revocation"] = {{"revokedAt", formatTimestamp(revocation.revokedAt)},
+                                 {"reason", pki::revocationReasonName(revocation.reason)}};
+  return described;
 }
 
 }  // namespace revoca

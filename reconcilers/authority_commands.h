@@ -23,6 +23,12 @@ nlohmann::json getCrl(AuthorityCommandContext& context, const nlohmann::json& re
 nlohmann::json getCaCert(AuthorityCommandContext& context, const nlohmann::json& request);
 nlohmann::json getTenantUuid(AuthorityCommandContext& context, const nlohmann::json& request);
 
+// The current certificate of a VaultSecret or CertificateAuthority from the
+// state (what `revocactl status KIND/NAME` shows beside the conditions):
+// {"certificate": PEM, "issuer": PEM, "serial", "notBefore", "notAfter",
+//  "issuingCa", "caVersion", "revocation": {...} or null}; never a key.
+Result<nlohmann::json> describeCertificate(StateStore& store, const std::string& kind, const ObjectKey& key);
+
 nlohmann::json commandFailure(const std::string& message);
 nlohmann::json commandSuccess(nlohmann::json result);
 // A string field of a request, or `fallback`.
