@@ -23,7 +23,7 @@ WATCHED = REVOCA_KINDS + ("secrets", "configmaps", "deployments.apps")
 GITOPS_MANAGER = "argocd-controller"  # Argo CD's field manager with ServerSideApply=true
 
 
-def overlay(tmp_path, namespace, port, resources=(), patches=()):
+def overlay(tmp_path, namespace, port, resources=(), patches=(), extra=()):
     """A GitOps repo's overlay: manifests/ as a base (by relative path, as from
     a checkout next to it), the user's namespace, and the responder URLs
     patched to this test's port."""
@@ -43,6 +43,7 @@ def overlay(tmp_path, namespace, port, resources=(), patches=()):
     for name, text in resources:
         (directory / name).write_text(text)
         lines.append(f"  - {name}")
+    lines += list(extra)
     lines.append("patches:")
     for kind, name, patch in all_patches:
         lines += [f"  - target: {{kind: {kind}, name: {name}}}", "    patch: |-"]
@@ -51,12 +52,13 @@ def overlay(tmp_path, namespace, port, resources=(), patches=()):
     return directory
 
 
-def apply_k(namespace, directory, server_side=False, manager=GITOPS_MANAGER):
-    """`kubectl apply -k`, client-side or server-side (never --force-conflicts);
-    fails the test with kubectl's message on any error, a conflict included."""
+def apply_k(namespace, directory, server_side=False, manager=GITOPS_MANAGER, force=False):
+    """`kubectl apply -k`, client-side or server-side (--force-conflicts only
+    when asked, as Argo CD's ServerSideApply=true and Flux apply); fails the
+    test with kubectl's message on any error, a conflict included."""
     args = ["apply", "-k", directory]
     if server_side:
-        args += ["--server-side", f"--field-manager={manager}"]
+        args += ["--server-side", f"--field-manager={manager}"] + (["--force-conflicts"] if force else [])
     result = namespace.kubectl(*args, check=False)
     assert result.returncode == 0, f"kubectl {' '.join(map(str, args))} failed:\n{result.stderr}"
     return result.stdout
@@ -164,13 +166,25 @@ def managers(item):
 
 def test_1_client_side_apply_k_converges_and_reapplying_changes_nothing(namespace, operators, tmp_path):
     operator = operators().start()
-    directory = overlay(tmp_path, namespace, operator.port)
+    # Argo CD's tracking label (label tracking) and annotation (annotation tracking, its default since 3.0)
+    directory = overlay(tmp_path, namespace, operator.port, extra=[
+        "labels:", "  - pairs: {app.kubernetes.io/instance: mqtt}", "commonAnnotations:",
+        f"  argocd.argoproj.io/tracking-id: 'mqtt:revoca.io/VaultSecret:{namespace.name}/server-cert'"])
     rendered = namespace.kubectl("kustomize", directory).stdout
     assert f"namespace: {namespace.name}" in rendered and "127.0.0.1:4664" not in rendered
 
     apply_k(namespace, directory)
     namespace.wait_ready(*OBJECTS)
     time.sleep(4)  # revoca's first passes (Deployment, ConfigMap) are done: a resync later
+
+    # What revoca writes (Secrets, ConfigMaps, its Deployment) carries neither:
+    # a GitOps tool does not count it as its own, so never prunes it.
+    for key, item in snapshot(namespace).items():
+        if item["apiVersion"].startswith("revoca.io/"):
+            assert item["metadata"]["labels"].get("app.kubernetes.io/instance") == "mqtt", key
+            continue
+        assert "app.kubernetes.io/instance" not in item["metadata"].get("labels", {}), (key, item["metadata"])
+        assert "argocd.argoproj.io/tracking-id" not in item["metadata"].get("annotations", {}), (key, item["metadata"])
 
     outputs = reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory))
     for output in outputs:
@@ -187,6 +201,8 @@ def test_1_client_side_apply_k_converges_and_reapplying_changes_nothing(namespac
     moved = {key for key in before if before[key] != after[key] and not key.endswith("resourceVersion")}
     assert not moved, {key: (before[key], after[key]) for key in moved}
     reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True))
+    reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True, force=True),
+                            times=2)
     for obj in OBJECTS:
         item = with_managed_fields(namespace, *obj.split("/"))
         assert (GITOPS_MANAGER, "Apply", "") in managers(item), managers(item)
@@ -258,6 +274,9 @@ def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(name
 
     # Re-applied again and again (Argo CD's auto-sync, Flux's interval): no conflict, nothing written.
     reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True))
+    # ... and forced, as Argo CD (ServerSideApply=true) and Flux apply: still nothing, revoca's fields stay.
+    reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True, force=True),
+                            times=2)
     assert revoca_fields_in_place(namespace.get("deployment", "emqx")) == certificate_hash
 
     # The user changes their Deployment in Git (a new image): their apply
