@@ -2,13 +2,21 @@
 name `conftest` stays e2e/conftest.py's): one real kube-apiserver + etcd for the
 session (e2e/cluster), revoca's CRDs applied once, a fresh namespace per
 test (this control plane never deletes namespaces), and `revoca run`
-processes with a kubeconfig, as a platform team would run it out of cluster."""
+processes with a kubeconfig, as a platform team would run it out of cluster.
+
+The `operators` run revoca as the helm chart's ServiceAccount, with a token
+and only the chart's RBAC (helm/revoca/templates/rbac.yaml, scoped to the
+test's namespace), so every Kubernetes e2e test also proves that RBAC is
+enough; REVOCA_E2E_ADMIN=1 runs them with the admin kubeconfig instead."""
 import atexit
 import base64
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +28,8 @@ from cluster import Cluster  # noqa: E402
 from conftest import REVOCA, REVOCACTL, ROOT, free_port, http, run, wait_for  # noqa: E402
 
 EXAMPLES = ROOT / "manifests" / "examples"
+CHART = ROOT / "helm" / "revoca"
+CLUSTER_DIR = Path(__file__).resolve().parent.parent / "cluster"
 
 
 _cluster = None
@@ -43,14 +53,15 @@ class Operator:
     """A `revoca run --kubeconfig` process watching one namespace."""
 
     def __init__(self, cluster, workdir, namespace, port, identity, lease_name, leader_election=True,
-                 lease=("4", "3", "1")):
+                 lease=("4", "3", "1"), kubeconfig=None):
         self.cluster = cluster
+        self.kubeconfig = kubeconfig or cluster.kubeconfig
         self.namespace = namespace
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.identity = identity
         self.log = Path(workdir) / f"revoca-{identity}.log"
-        self.args = [str(REVOCA), "run", "--kubeconfig", str(cluster.kubeconfig), "--namespace", namespace,
+        self.args = [str(REVOCA), "run", "--kubeconfig", str(self.kubeconfig), "--namespace", namespace,
                      "--listen", f"127.0.0.1:{port}", "--identity", identity, "--lease-name", lease_name,
                      "--leader-election-namespace", namespace, "--leader-elect",
                      "true" if leader_election else "false", "--lease-duration", lease[0],
@@ -134,13 +145,77 @@ def namespace(cluster, request):
     return Namespace(cluster, created.split("/", 1)[1])
 
 
+def helm_binary():
+    """$HELM, else build.sh's (built from its Go module the first time)."""
+    if not os.environ.get("HELM"):
+        os.environ["HELM"] = subprocess.run([str(CLUSTER_DIR / "build.sh"), "helm"], check=True,
+                                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    return os.environ["HELM"]
+
+
+_helm_home = None
+
+
+def helm(*args, check=True, input=None):
+    """Runs helm (CompletedProcess; raises with its output when check and it
+    failed); its cache, config and data go to a directory of this run, never
+    the user's ~/.config/helm."""
+    global _helm_home
+    if _helm_home is None:
+        _helm_home = tempfile.mkdtemp(prefix="revoca-helm-")
+        atexit.register(shutil.rmtree, _helm_home, True)
+    env = dict(os.environ, HELM_CACHE_HOME=f"{_helm_home}/cache", HELM_CONFIG_HOME=f"{_helm_home}/config",
+               HELM_DATA_HOME=f"{_helm_home}/data")
+    args = [helm_binary(), *map(str, args)]
+    result = subprocess.run(args, capture_output=True, text=True, input=input, timeout=120, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def chart_rbac(namespace, release="revoca"):
+    """The chart's ServiceAccount and RBAC for a release in `namespace` that
+    watches only that namespace, as YAML (what `helm install` would create)."""
+    return helm("template", release, CHART, "--namespace", namespace, "--set", f"watchNamespaces={{{namespace}}}",
+                "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/rbac.yaml").stdout
+
+
+def service_account_kubeconfig(cluster, namespace, service_account, path):
+    """A kubeconfig for the admin's apiserver that authenticates as
+    system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT with a bound token (the
+    TokenRequest API needs no controller-manager), nothing else."""
+    token = cluster.kubectl("create", "token", service_account, "-n", namespace, "--duration=1h").stdout.strip()
+    Path(path).write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "e2e", "cluster": {"server": cluster.server,
+                                                 "certificate-authority": str(cluster.workdir / "pki" / "ca.crt")}}],
+        "users": [{"name": service_account, "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "e2e", "user": service_account,
+                                                "namespace": namespace}}]}))
+    Path(path).chmod(0o600)
+    return Path(path)
+
+
+def as_chart_service_account(cluster, namespace, workdir, release="revoca"):
+    """Applies the chart's ServiceAccount and RBAC for `namespace` (as the
+    admin) and returns a kubeconfig with that ServiceAccount's token."""
+    cluster.kubectl("apply", "-f", "-", input=chart_rbac(namespace, release))
+    return service_account_kubeconfig(cluster, namespace, "revoca", Path(workdir) / "revoca-sa.kubeconfig")
+
+
 @pytest.fixture
 def operators(cluster, namespace, tmp_path):
     """Makes `revoca run` processes for this test's namespace; all share one
-    responder port unless given one, and one Lease."""
+    responder port unless given one, and one Lease. They authenticate as the
+    chart's ServiceAccount with the chart's RBAC (see the module's doc)."""
     started = []
+    kubeconfig = []
 
     def make(identity="revoca-0", port=None, **kwargs):
+        if "kubeconfig" not in kwargs and os.environ.get("REVOCA_E2E_ADMIN") != "1":
+            if not kubeconfig:
+                kubeconfig.append(as_chart_service_account(cluster, namespace.name, tmp_path))
+            kwargs["kubeconfig"] = kubeconfig[0]
         operator = Operator(cluster, tmp_path, namespace.name, port or free_port(), identity,
                             "revoca-leader", **kwargs)
         started.append(operator)
