@@ -252,6 +252,7 @@ def revoca_fields_in_place(deployment):
                for source in container.get("envFrom", [])), container
     assert any(mount["name"] == volumes[0]["name"] for mount in container.get("volumeMounts", [])), container
     assert container["env"] == [{"name": "EMQX_NODE__NAME", "value": "emqx@127.0.0.1"}], container
+    assert template["spec"].get("securityContext", {}).get("fsGroup") == 1000, template  # EMQX's gid; the user set none
     return template["metadata"]["annotations"]["revoca.io/certificate-hash"]
 
 
