@@ -11,9 +11,11 @@ Error apiFailure(const std::string& verb, const ApiTarget& target, const kube::A
       return makeError(cannot + "the apiserver refused revoca's credentials (" + error.message +
                        "); check its ServiceAccount token or kubeconfig");
     case 403:
+      // The apiserver's own text names the user and the verb it refused.
       return makeError("revoca's ServiceAccount may not " + verb + " " + target.resource + " in namespace " +
-                       target.namespace_ + " (" + target.what + "); grant it " + target.grant + " on " +
-                       target.resource + " in its Role or ClusterRole");
+                       target.namespace_ + " (" + target.what + "): " + error.message + "; grant it " +
+                       target.grant + " on " + target.resource +
+                       " in its Role or ClusterRole (the helm chart's templates/rbac.yaml has them)");
     case 404:
       return makeError(cannot + "it or namespace " + target.namespace_ + " does not exist (" + error.message + ")");
     case 409:

@@ -145,6 +145,18 @@ json withConfigMapRef(const json& envFrom, const std::string& configMap) {
   return list;
 }
 
+// On a Deployment someone else owns, one `env` entry per variable, each
+// from the ConfigMap: `env` is a list keyed by name, so server-side apply
+// gives revoca only its own entries. (envFrom is an atomic list: applying
+// it would take the user's envFrom entries over, and their next apply from
+// Git would conflict or drop revoca's entry.)
+json configMapEnv(const EmqxOutput& emqx, const std::string& configMap) {
+  json env = json::array();
+  for (const auto& var : emqx.env)
+    env.push_back({{"name", var.name}, {"valueFrom", {{"configMapKeyRef", {{"name", configMap}, {"key", var.name}}}}}});
+  return env;
+}
+
 // The managers that own the pod's fsGroup on a Deployment, from its managedFields.
 std::set<std::string> fsGroupManagers(const json& deployment) {
   static const json::json_pointer kFsGroup("/fieldsV1/f:spec/f:template/f:spec/f:securityContext/f:fsGroup");
@@ -349,8 +361,9 @@ Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::s
                                             const std::string& hash) {
   auto ref = deployments(emqx.namespace_, emqx.deployment);
   std::string key = "patch " + ref.path();
-  std::string inputs =
-      sha256Hex(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode, kEmqxGroup}).dump());
+  std::string inputs = sha256Hex(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode,
+                                              kEmqxGroup, configMapEnv(emqx, configMap)})
+                                     .dump());
   if (recall(key) == inputs) return {};
 
   std::string what = describe(ref, "Deployment");
@@ -368,7 +381,7 @@ Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::s
   // their keys: containers and volumes by name, volumeMounts by mountPath.
   json container = {{"name", text(*found, "name")},
                     {"volumeMounts", json::array({certificateMount(emqx)})},
-                    {"envFrom", withConfigMapRef(member(*found, "envFrom"), configMap)}};
+                    {"env", configMapEnv(emqx, configMap)}};
   json patchSpec = {{"containers", json::array({container})}, {"volumes", json::array({certificateVolume(emqx)})}};
   // An fsGroup someone else set stays theirs: any fsGroup lets EMQX read the
   // 0440 files through its supplementary group.

@@ -32,11 +32,17 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
     return fail("NotDistributed", "spec.vault: Vault " + emqx.spec.vault + " does not distribute to deployment " + target +
                                       "; add it to the Vault's spec.distribute.deployments");
 
+  // Stapling's responder URL defaults to the CA's: while the CA is not
+  // Ready there is nothing right to render (and EMQX's rules would blame
+  // spec.ocspStapling.responderUrl, which is not what to fix).
+  const std::string& issuer = secret->spec.autoCert.issuingCa;
+  const ActiveCa* ca = context.authorities.active(ObjectKey{ns, issuer});
+  if (!ca && emqx.spec.ocspStapling.enabled && !emqx.spec.ocspStapling.responderUrl)
+    return fail("IssuerNotReady", "spec.secret: VaultSecret " + secret->meta.name + " is issued by CertificateAuthority " +
+                                      ns + "/" + issuer + ", which is not Ready; see its status");
   std::string caOcspUrl;
-  if (const ActiveCa* ca = context.authorities.active(ObjectKey{ns, secret->spec.autoCert.issuingCa})) {
-    auto urls = ca->ocspUrls(ca->current().version);
-    if (!urls.empty()) caOcspUrl = urls.front();
-  }
+  if (ca)
+    if (auto urls = ca->ocspUrls(ca->current().version); !urls.empty()) caOcspUrl = urls.front();
   auto env = renderEmqxEnv(EmqxRenderInput{&emqx.spec, caOcspUrl});
   if (!env) return fail("RefusedByEmqxRules", env.error().message);
   EmqxOutput output{ns,

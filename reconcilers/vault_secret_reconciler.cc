@@ -71,7 +71,8 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
     if (!published)
-      return {notReady(secret, "PublishFailed", "deployment " + deployment + ": " + published.error().message),
+      return {notReady(secret, "PublishFailed", "publishing the certificate for deployment " + deployment + ": " +
+                                                           published.error().message),
               context.clock.now() + Seconds(30)};
   }
 

@@ -248,10 +248,11 @@ def revoca_fields_in_place(deployment):
     volumes = [v for v in template["spec"].get("volumes", []) if v.get("secret", {}).get("secretName") == "server-cert"]
     assert volumes, template
     container = next(c for c in template["spec"]["containers"] if c["name"] == "emqx")
-    assert any(source.get("configMapRef", {}).get("name") == "emqx-emqx-env"
-               for source in container.get("envFrom", [])), container
+    assert any(entry.get("valueFrom", {}).get("configMapKeyRef", {}).get("name") == "emqx-emqx-env"
+               for entry in container.get("env", [])), container
     assert any(mount["name"] == volumes[0]["name"] for mount in container.get("volumeMounts", [])), container
-    assert container["env"] == [{"name": "EMQX_NODE__NAME", "value": "emqx@127.0.0.1"}], container
+    # The user's own entry stays theirs, beside revoca's (env is keyed by name).
+    assert container["env"][0] == {"name": "EMQX_NODE__NAME", "value": "emqx@127.0.0.1"}, container
     assert template["spec"].get("securityContext", {}).get("fsGroup") == 1000, template  # EMQX's gid; the user set none
     return template["metadata"]["annotations"]["revoca.io/certificate-hash"]
 
@@ -306,12 +307,16 @@ def env_from(deployment):
             deployment["spec"]["template"]["spec"]["containers"][0].get("envFrom", [])]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "revoca fights a user whose patched Deployment declares its own envFrom: envFrom is an atomic list, "
-    "revoca applies the whole list (the user's entries + emqx-emqx-env) with force and so takes it over; the "
-    "user's unchanged re-apply then conflicts with \"revoca\" on .spec.template.spec.containers[name=\"emqx\"]"
-    ".envFrom, and a forced one (Argo CD's ServerSideApply=true is --force-conflicts) drops emqx-emqx-env, "
-    "which revoca puts back at its next pass: the pod template changes twice per sync"))
+def env_from_config_map(deployment, config_map="emqx-emqx-env"):
+    """The names of the container's `env` entries revoca takes from its ConfigMap."""
+    return [entry["name"] for entry in deployment["spec"]["template"]["spec"]["containers"][0].get("env", [])
+            if entry.get("valueFrom", {}).get("configMapKeyRef", {}).get("name") == config_map]
+
+
+# revoca once applied its ConfigMap as an envFrom entry: envFrom is an atomic
+# list, so it took the user's entries over, the user's re-apply conflicted
+# and a forced one (Argo CD, Flux) dropped revoca's entry at every sync. It
+# now gives one `env` entry per variable (a list keyed by name).
 def test_3_a_patched_deployment_with_the_users_own_env_from_is_not_fought_over(namespace, operators, tmp_path):
     operator = operators().start()
     deployment = USER_DEPLOYMENT.replace("IMAGE_TAG", "5.8.6").replace(
@@ -323,7 +328,9 @@ def test_3_a_patched_deployment_with_the_users_own_env_from_is_not_fought_over(n
     apply_k(namespace, directory, server_side=True)
     namespace.wait_ready(*OBJECTS)
     time.sleep(4)
-    assert env_from(namespace.get("deployment", "emqx")) == ["emqx-tuning", "emqx-emqx-env"]
+    live = namespace.get("deployment", "emqx")
+    assert env_from(live) == ["emqx-tuning"]
+    assert any(name.endswith("__SSL_OPTIONS__VERIFY") for name in env_from_config_map(live)), live
 
     # What Argo CD does on every sync with ServerSideApply=true, then revoca's passes.
     generations = []
@@ -333,6 +340,6 @@ def test_3_a_patched_deployment_with_the_users_own_env_from_is_not_fought_over(n
         time.sleep(4)
         live = namespace.get("deployment", "emqx")
         generations.append(live["metadata"]["generation"])
-        assert "emqx-emqx-env" in env_from(live), env_from(live)
+        assert env_from(live) == ["emqx-tuning"] and env_from_config_map(live), live
     assert len(set(generations)) == 1, f"the pod template changed at every sync: generations {generations}"
     apply_k(namespace, directory, server_side=True)  # and without force: no conflict

@@ -440,7 +440,11 @@ TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
   EXPECT_EQ(container["env"][0]["name"], "EMQX_NODE__COOKIE");      // the user's
   EXPECT_EQ(container["volumeMounts"][0]["mountPath"], "/etc/emqx-certs");
   EXPECT_EQ(container["volumeMounts"][0]["readOnly"], true);
-  EXPECT_EQ(container["envFrom"][0]["configMapRef"]["name"], "broker-emqx-env");
+  EXPECT_FALSE(container.contains("envFrom"));  // an atomic list: revoca would own the user's entries
+  ASSERT_GE(container["env"].size(), 2u);
+  const json& rendered = container["env"][1];  // after the user's own, keyed by name
+  EXPECT_EQ(rendered["valueFrom"]["configMapKeyRef"]["name"], "broker-emqx-env");
+  EXPECT_EQ(rendered["valueFrom"]["configMapKeyRef"]["key"], rendered["name"]);
   EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["secretName"], "server-cert");
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["defaultMode"], 0440);
@@ -559,9 +563,13 @@ TEST_F(ClusterOutputIntegration, AForbiddenWriteNamesThePermissionToGrant) {
     return refused->message.find("may not get") == std::string::npos;
   }));
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->message, "revoca's ServiceAccount may not patch and create secrets in namespace " + namespace_ +
-                                  " (Secret " + namespace_ +
-                                  "/server-cert); grant it patch and create on secrets in its Role or ClusterRole");
+  EXPECT_THAT(refused->message,
+              ::testing::StartsWith("revoca's ServiceAccount may not patch and create secrets in namespace " +
+                                    namespace_ + " (Secret " + namespace_ + "/server-cert): "));
+  // The apiserver's words name the user it refused.
+  EXPECT_THAT(refused->message, ::testing::HasSubstr("system:serviceaccount:" + namespace_ + ":revoca"));
+  EXPECT_THAT(refused->message, ::testing::EndsWith("; grant it patch and create on secrets in its Role or "
+                                                    "ClusterRole (the helm chart's templates/rbac.yaml has them)"));
   EXPECT_EQ(client_->get(secrets(namespace_, "server-cert")).error.status, 404);
 }
 

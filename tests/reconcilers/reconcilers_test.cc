@@ -229,11 +229,11 @@ TEST_F(EmqxDeploymentReconcilerTest, MissingOrMismatchedReferences) {
   EXPECT_TRUE(output.envs.empty());
 }
 
-TEST_F(EmqxDeploymentReconcilerTest, StaplingNeedsAUrlWhenTheCaHasNone) {
+TEST_F(EmqxDeploymentReconcilerTest, StaplingWaitsForAnIssuerThatIsNotReadyUnlessItHasItsOwnUrl) {
   secret.spec.autoCert.issuingCa = "unknown-ca";
   ObjectStatus status = reconcile();
-  EXPECT_EQ(status.reason, "RefusedByEmqxRules");
-  EXPECT_THAT(status.message, HasSubstr("spec.ocspStapling.responderUrl"));
+  EXPECT_EQ(status.reason, "IssuerNotReady");
+  EXPECT_THAT(status.message, HasSubstr("CertificateAuthority default/unknown-ca, which is not Ready"));
   emqx.spec.ocspStapling.responderUrl = "http://elsewhere:80/ocsp";
   EXPECT_TRUE(reconcile().ready);
 }
