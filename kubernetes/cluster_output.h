@@ -4,10 +4,12 @@
 //
 //   Secret <vaultsecret>            cert.pem, cert.key, ca-cert.pem; owned by the VaultSecret
 //   ConfigMap <ca>-ca               ca-cert.pem of a CA's distribute.deployments; owned by the CA
-//   ConfigMap <deployment>-emqx-env the EMQX environment, for envFrom; owned by the EmqxDeployment
+//   ConfigMap <deployment>-emqx-env the EMQX environment; owned by the EmqxDeployment
 //   Deployment <deployment>         owned (built from spec.podTemplate) or patched (spec.deploymentName):
 //                                   the certificate volume (mode 0440, readable by EMQX's uid 1000
-//                                   through fsGroup), its mount at certDir, envFrom the ConfigMap,
+//                                   through fsGroup), its mount at certDir, the ConfigMap as envFrom
+//                                   (owned) or one env entry per variable (patched: env is keyed by
+//                                   name, envFrom is atomic and would take the user's entries over),
 //                                   and a pod-template annotation with the certificate's hash, so
 //                                   a new certificate rolls the pods.
 //
