@@ -257,16 +257,23 @@ def revoca_fields_in_place(deployment):
     return template["metadata"]["annotations"]["revoca.io/certificate-hash"]
 
 
-def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(namespace, operators, tmp_path):
+def converge_with_users_deployment(namespace, operators, tmp_path, deployment):
+    """The user's Deployment applied from Git first (by the GitOps tool's
+    manager), then the overlay with the EmqxDeployment patching it; returns
+    the overlay's directory once everything is Ready and settled."""
     operator = operators().start()
-    deployment = USER_DEPLOYMENT.replace("IMAGE_TAG", "5.8.6")
-    # The user's Deployment exists first (applied from Git, by the GitOps tool's manager).
     namespace.kubectl("apply", "--server-side", f"--field-manager={GITOPS_MANAGER}", "-f", "-", input=deployment)
     directory = overlay(tmp_path, namespace, operator.port, resources=[("deployment.yaml", deployment)],
                         patches=[("EmqxDeployment", "emqx", PATCH_MODE)])
     apply_k(namespace, directory, server_side=True)
     namespace.wait_ready(*OBJECTS)
     time.sleep(4)
+    return directory
+
+
+def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(namespace, operators, tmp_path):
+    deployment = USER_DEPLOYMENT.replace("IMAGE_TAG", "5.8.6")
+    directory = converge_with_users_deployment(namespace, operators, tmp_path, deployment)
 
     user_deployment = with_managed_fields(namespace, "deployment", "emqx")
     certificate_hash = revoca_fields_in_place(user_deployment)
@@ -318,16 +325,10 @@ def env_from_config_map(deployment, config_map="emqx-emqx-env"):
 # and a forced one (Argo CD, Flux) dropped revoca's entry at every sync. It
 # now gives one `env` entry per variable (a list keyed by name).
 def test_3_a_patched_deployment_with_the_users_own_env_from_is_not_fought_over(namespace, operators, tmp_path):
-    operator = operators().start()
     deployment = USER_DEPLOYMENT.replace("IMAGE_TAG", "5.8.6").replace(
         "          env:\n", "          envFrom:\n            - configMapRef: {name: emqx-tuning}\n          env:\n")
     namespace.kubectl("create", "configmap", "emqx-tuning", "--from-literal=EMQX_LOG__CONSOLE__LEVEL=info")
-    namespace.kubectl("apply", "--server-side", f"--field-manager={GITOPS_MANAGER}", "-f", "-", input=deployment)
-    directory = overlay(tmp_path, namespace, operator.port, resources=[("deployment.yaml", deployment)],
-                        patches=[("EmqxDeployment", "emqx", PATCH_MODE)])
-    apply_k(namespace, directory, server_side=True)
-    namespace.wait_ready(*OBJECTS)
-    time.sleep(4)
+    directory = converge_with_users_deployment(namespace, operators, tmp_path, deployment)
     live = namespace.get("deployment", "emqx")
     assert env_from(live) == ["emqx-tuning"]
     assert any(name.endswith("__SSL_OPTIONS__VERIFY") for name in env_from_config_map(live)), live
