@@ -10,6 +10,7 @@
 
 #include "pki/der.h"
 #include "pki/openssl_util.h"
+#include "pki/signature.h"
 
 namespace revoca::pki {
 namespace {
@@ -193,23 +194,6 @@ Result<std::string> withRevokedList(const std::string& tbs, const std::string& r
   return der::tlv(der::kSequence, content);
 }
 
-Result<std::string> digestSign(const std::string& data, const PrivateKey& key, Digest digest) {
-  OpensslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
-  std::size_t length = 0;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, evpDigest(digest), nullptr, key.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &length, bytes, data.size()) != 1) {
-    return opensslFailure("signing the CRL");
-  }
-  std::string signature(length, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, bytes,
-                     data.size()) != 1) {
-    return opensslFailure("signing the CRL");
-  }
-  signature.resize(length);  // ECDSA signatures vary in length
-  return signature;
-}
-
 }  // namespace
 
 std::optional<RevocationReason> parseRevocationReason(const std::string& name) {
@@ -254,12 +238,13 @@ Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCe
 
   auto tbs = withRevokedList(frameTbs, *revoked);
   if (!tbs) return tbs.error();
-  auto signature = digestSign(*tbs, issuerKey, request.digest);
+  // The frame's algorithm: the tbs names it too, and the two must agree.
+  auto signature = signDer(*tbs, issuerKey, request.digest, "signing the CRL");
   if (!signature) return signature.error();
 
   SignedCrl out;
   // BIT STRING content: 0 unused bits, then the signature.
-  std::string signatureValue = der::tlv(der::kBitString, std::string(1, '\0') + *signature);
+  std::string signatureValue = der::tlv(der::kBitString, std::string(1, '\0') + signature->value);
   out.der = der::tlv(der::kSequence, *tbs + algorithmDer + signatureValue);
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio(bio.get(), PEM_STRING_X509_CRL, "",

@@ -1,6 +1,8 @@
 #include "pki/ocsp.h"
 
+#include "pki/der.h"
 #include "pki/openssl_util.h"
+#include "pki/signature.h"
 
 namespace revoca::pki {
 namespace {
@@ -47,56 +49,50 @@ Result<CertIdQuery> queryOf(OCSP_CERTID* id) {
   return query;
 }
 
-// RFC 6960 4.2.1 CertStatus, with OpenSSL's code for "no revocationReason".
-int statusCode(CertStatus status) {
-  switch (status) {
-    case CertStatus::Good: return V_OCSP_CERTSTATUS_GOOD;
-    case CertStatus::Revoked: return V_OCSP_CERTSTATUS_REVOKED;
-    case CertStatus::Unknown: break;
-  }
-  return V_OCSP_CERTSTATUS_UNKNOWN;
-}
+// RFC 6960 4.2.1, as DER: OpenSSL's OCSP_basic_sign builds the same
+// response as objects, copies them and encodes them three times (to sign,
+// to pack, to send); with a nonce (no cache) that was half of the cost of an
+// answer. These few fields are written directly, as the CRL's entries are.
+namespace ocsp_der {
 
-Result<void> addAnswer(OCSP_BASICRESP* basic, const SingleAnswer& answer) {
+constexpr unsigned char kContext0Primitive = 0x80;  // good [0] IMPLICIT NULL
+constexpr unsigned char kContext1 = 0xA1;           // revoked [1] IMPLICIT RevokedInfo; [1] EXPLICIT Extensions
+constexpr unsigned char kContext2Primitive = 0x82;  // unknown [2] IMPLICIT NULL
+constexpr unsigned char kContext2 = 0xA2;           // byKey [2] EXPLICIT KeyHash
+// id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1) and id-pkix-ocsp-nonce (...48.1.2), as OID TLVs.
+constexpr char kBasicOid[] = "\x06\x09\x2B\x06\x01\x05\x05\x07\x30\x01\x01";
+constexpr char kNonceOid[] = "\x06\x09\x2B\x06\x01\x05\x05\x07\x30\x01\x02";
+
+// SingleResponse ::= SEQUENCE { certID, certStatus, thisUpdate,
+//   nextUpdate [0] EXPLICIT GeneralizedTime }
+Result<std::string> singleResponse(const SingleAnswer& answer) {
   if (answer.query == nullptr) return makeError("OCSP answer without its query");
-  if (answer.nextUpdate <= answer.thisUpdate) {
-    return makeError("OCSP answer nextUpdate must be after thisUpdate");
+  if (answer.nextUpdate <= answer.thisUpdate) return makeError("OCSP answer nextUpdate must be after thisUpdate");
+  const std::string& certId = answer.query->certIdDer;
+  auto element = der::read(certId, 0);
+  if (!element || element->tag != der::kSequence || element->end != certId.size())
+    return makeError("OCSP answer with an unreadable CertID");
+  std::string content = certId;  // echoed byte for byte
+  switch (answer.status) {
+    case CertStatus::Good: der::appendTlv(content, kContext0Primitive, ""); break;
+    case CertStatus::Unknown: der::appendTlv(content, kContext2Primitive, ""); break;
+    case CertStatus::Revoked: {
+      // RevokedInfo ::= SEQUENCE { revocationTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL };
+      // as in the CRL, "unspecified" is said by leaving the reason out.
+      std::string revoked = der::generalizedTime(answer.revokedAt);
+      if (answer.reason != RevocationReason::Unspecified)
+        der::appendTlv(revoked, der::kContext0,
+                       der::tlv(der::kEnumerated, std::string(1, static_cast<char>(answer.reason))));
+      der::appendTlv(content, kContext1, revoked);
+      break;
+    }
   }
-  const auto* p = reinterpret_cast<const unsigned char*>(answer.query->certIdDer.data());
-  OcspCertIdPtr id(d2i_OCSP_CERTID(nullptr, &p, static_cast<long>(answer.query->certIdDer.size())));
-  if (!id) return opensslFailure("OCSP answer with an unreadable CertID");
-
-  bool revoked = answer.status == CertStatus::Revoked;
-  // As in the CRL, "unspecified" is said by leaving revocationReason out.
-  int reason = revoked && answer.reason != RevocationReason::Unspecified
-                   ? static_cast<int>(answer.reason)
-                   : OCSP_REVOKED_STATUS_NOSTATUS;
-  Asn1GeneralizedTimePtr revokedAt = revoked ? toGeneralizedTime(answer.revokedAt) : nullptr;
-  Asn1GeneralizedTimePtr thisUpdate = toGeneralizedTime(answer.thisUpdate);
-  Asn1GeneralizedTimePtr nextUpdate = toGeneralizedTime(answer.nextUpdate);
-  if (!thisUpdate || !nextUpdate || (revoked && !revokedAt) ||
-      OCSP_basic_add1_status(basic, id.get(), statusCode(answer.status), reason, revokedAt.get(),
-                             thisUpdate.get(), nextUpdate.get()) == nullptr) {
-    return opensslFailure("adding an OCSP answer for serial " + answer.query->serialHex);
-  }
-  return {};
+  der::appendGeneralizedTime(content, answer.thisUpdate);
+  der::appendTlv(content, der::kContext0, der::generalizedTime(answer.nextUpdate));
+  return der::tlv(der::kSequence, content);
 }
 
-// The nonce extension with the request's value byte for byte, as
-// OCSP_copy_nonce would copy it: clients compare the two exactly.
-Result<void> addNonce(OCSP_BASICRESP* basic, const std::string& nonce) {
-  Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
-  const auto* bytes = reinterpret_cast<const unsigned char*>(nonce.data());
-  if (!value || ASN1_OCTET_STRING_set(value.get(), bytes, static_cast<int>(nonce.size())) != 1) {
-    return opensslFailure("OCSP nonce");
-  }
-  X509ExtensionPtr ext(
-      X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_Nonce, 0, value.get()));
-  if (!ext || OCSP_BASICRESP_add_ext(basic, ext.get(), -1) != 1) {
-    return opensslFailure("OCSP nonce");
-  }
-  return {};
-}
+}  // namespace ocsp_der
 
 }  // namespace
 
@@ -145,35 +141,50 @@ Result<std::string> signOcspResponse(const std::vector<SingleAnswer>& answers,
                                      const std::optional<std::string>& nonce,
                                      const Certificate& issuerCert, const PrivateKey& issuerKey,
                                      Digest digest, TimePoint now) {
+  using namespace ocsp_der;
   if (answers.empty()) return makeError("an OCSP response needs at least one answer");
-  OcspBasicRespPtr basic(OCSP_BASICRESP_new());
-  if (!basic) return opensslFailure("creating an OCSP response");
+  if (X509_check_private_key(issuerCert.get(), issuerKey.get()) != 1)
+    return opensslFailure("signing the OCSP response: the key does not belong to the responder's certificate");
+  // ResponseData ::= SEQUENCE { responderID, producedAt, responses,
+  //   responseExtensions [1] EXPLICIT Extensions OPTIONAL } (version v1 is the default: left out)
+  std::string keyHash = digestOf(issuerCert.publicKeyBitString(), EVP_sha1());
+  if (keyHash.empty()) return opensslFailure("hashing the responder's key");
+  std::string data = der::tlv(kContext2, der::tlv(der::kOctetString, keyHash));
+  der::appendGeneralizedTime(data, now);
+  std::string responses;
   for (const auto& answer : answers) {
-    if (auto r = addAnswer(basic.get(), answer); !r) return r.error();
+    auto single = singleResponse(answer);
+    if (!single) return single.error();
+    responses += *single;
   }
+  der::appendTlv(data, der::kSequence, responses);
   if (nonce) {
-    if (auto r = addNonce(basic.get(), *nonce); !r) return r.error();
+    // The request's extnValue, byte for byte, as OCSP_copy_nonce copies it:
+    // clients compare the two exactly.
+    std::string extension = der::tlv(der::kSequence, std::string(kNonceOid, sizeof kNonceOid - 1) +
+                                                         der::tlv(der::kOctetString, *nonce));
+    der::appendTlv(data, kContext1, der::tlv(der::kSequence, extension));
   }
-  // OCSP_basic_sign stamps producedAt with the system clock unless told
-  // OCSP_NOTIME; the field is reachable only as const, but it is the
-  // response's own, freshly allocated, so it is set from the injected clock.
+  std::string tbs = der::tlv(der::kSequence, data);
+
+  auto signature = signDer(tbs, issuerKey, digest, "signing the OCSP response");
+  if (!signature) return signature.error();
   // The CA's certificate goes with the response: a verifier such as nginx's
   // ssl_stapling_verify looks for the signer only there and in the server's
   // own chain, which rarely holds the root.
-  unsigned long flags = OCSP_RESPID_KEY;
-  auto* producedAt = const_cast<ASN1_GENERALIZEDTIME*>(OCSP_resp_get0_produced_at(basic.get()));
-  if (producedAt != nullptr &&
-      ASN1_GENERALIZEDTIME_set(producedAt, static_cast<time_t>(toUnixSeconds(now))) != nullptr) {
-    flags |= OCSP_NOTIME;
-  }
-  if (OCSP_basic_sign(basic.get(), issuerCert.get(), issuerKey.get(), evpDigest(digest), nullptr,
-                      flags) != 1) {
-    return opensslFailure("signing the OCSP response");
-  }
-  OcspResponsePtr response(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
-  std::string der = response ? derOf(i2d_OCSP_RESPONSE, response.get()) : "";
-  if (der.empty()) return opensslFailure("encoding the OCSP response");
-  return der;
+  std::string certificate = issuerCert.toDer();
+  if (certificate.empty()) return opensslFailure("encoding the responder's certificate");
+  // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm,
+  //   signature BIT STRING (0 unused bits), certs [0] EXPLICIT SEQUENCE OF Certificate }
+  std::string basic = der::tlv(
+      der::kSequence, tbs + signature->algorithmDer + der::tlv(der::kBitString, std::string(1, '\0') + signature->value) +
+                          der::tlv(der::kContext0, der::tlv(der::kSequence, certificate)));
+  // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED successful(0),
+  //   responseBytes [0] EXPLICIT SEQUENCE { responseType, response OCTET STRING } }
+  std::string responseBytes =
+      der::tlv(der::kSequence, std::string(kBasicOid, sizeof kBasicOid - 1) + der::tlv(der::kOctetString, basic));
+  return der::tlv(der::kSequence, der::tlv(der::kEnumerated, std::string(1, '\0')) +
+                                      der::tlv(der::kContext0, responseBytes));
 }
 
 std::string ocspErrorResponse(OcspErrorStatus status) {
