@@ -323,5 +323,30 @@ TEST_F(OcspTest, OpensslCliAcceptsTheResponse) {
   }
 }
 
+// The response is assembled as DER: the AlgorithmIdentifier comes from the
+// key's provider, so an RSA CA signs with sha256WithRSAEncryption (NULL
+// parameters) and OpenSSL verifies it.
+TEST(OcspRsaTest, AnRsaCaSignsAResponseOpensslVerifies) {
+  KeySpec rsa;
+  rsa.type = KeyType::Rsa;
+  Issued ca = makeCa("rsa ocsp ca", rsa);
+  Issued leaf = makeLeaf(ca, "mqtt.example.com");
+  TimePoint now = nowSeconds();
+  OcspRequestBuilder builder;
+  builder.add(OCSP_cert_to_id(nullptr, leaf.cert.get(), ca.cert.get()));
+  OcspRequest request = unwrap(parseOcspRequest(builder.der()));
+  SingleAnswer answer{&request.queries[0], CertStatus::Revoked, now - std::chrono::hours(2),
+                      RevocationReason::KeyCompromise, now, now + std::chrono::hours(1)};
+  std::string der = unwrap(signOcspResponse({answer}, request.nonce, ca.cert, ca.key, Digest::Sha256, now));
+  CheckedResponse response(der, ca.cert);
+  ASSERT_NE(response.basic, nullptr);
+  EXPECT_EQ(response.verified, 1);
+  EXPECT_EQ(OBJ_obj2nid(OCSP_resp_get0_tbs_sigalg(response.basic)->algorithm), NID_sha256WithRSAEncryption);
+  int status = -1, reason = -1;
+  ASSERT_EQ(OCSP_resp_find_status(response.basic, builder.id(0), &status, &reason, nullptr, nullptr, nullptr), 1);
+  EXPECT_EQ(status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+}
+
 }  // namespace
 }  // namespace revoca::pki
