@@ -200,6 +200,14 @@ def as_chart_service_account(cluster, namespace, workdir, release="revoca"):
     """Applies the chart's ServiceAccount and RBAC for `namespace` (as the
     admin) and returns a kubeconfig with that ServiceAccount's token."""
     cluster.kubectl("apply", "-f", "-", input=chart_rbac(namespace, release))
+    # The apiserver authorizes from an informer's copy of the RBAC objects:
+    # a moment passes before new rules apply, and revoca's first pass would
+    # meet a 403. Wait until the last rule it needs is in force.
+    user = f"system:serviceaccount:{namespace}:revoca"
+    wait_for(lambda: all(cluster.kubectl("auth", "can-i", *check, f"--as={user}", check=False).returncode == 0
+                         for check in (["patch", "secrets", "-n", namespace], ["get", f"namespace/{namespace}"],
+                                       ["create", "leases", "-n", namespace])),
+             timeout=20, what=f"the chart's RBAC to apply to {user}")
     return service_account_kubeconfig(cluster, namespace, "revoca", Path(workdir) / "revoca-sa.kubeconfig")
 
 
