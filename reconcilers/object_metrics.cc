@@ -1,19 +1,19 @@
 #include "reconcilers/object_metrics.h"
 
-#include <ctime>
 #include <sstream>
+
+#include "declarations/values.h"
 
 namespace revoca {
 namespace {
 
-// "2026-11-26T21:29:02Z" (as formatTimestamp writes it) -> unix seconds.
+// A fact in RFC 3339 (as formatTimestamp writes it) -> unix seconds.
 std::optional<double> unixSeconds(const std::map<std::string, std::string>& facts, const char* name) {
   auto it = facts.find(name);
   if (it == facts.end()) return std::nullopt;
-  std::tm utc{};
-  const char* end = strptime(it->second.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<double>(timegm(&utc));
+  auto parsed = decl::parseTimestamp(it->second);
+  if (!parsed) return std::nullopt;
+  return static_cast<double>(toUnixSeconds(*parsed));
 }
 
 std::string labelValue(const std::string& value) {
