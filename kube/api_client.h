@@ -47,6 +47,9 @@ struct ListOptions {
   std::string fieldSelector;
   std::string resourceVersion;  // "" = most recent
   int limit = 500;              // pages of this size, followed with continue tokens
+  // Applied to each item as its page arrives, so a list of many objects
+  // never holds them all untrimmed at once (see InformerOptions::transform).
+  std::function<void(nlohmann::json&)> transform = {};
 };
 
 struct WatchEvent {

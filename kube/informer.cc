@@ -56,15 +56,20 @@ std::optional<nlohmann::json> Informer::get(const std::string& key) const {
   std::lock_guard lock(mutex_);
   auto found = cache_.find(key);
   if (found == cache_.end()) return std::nullopt;
-  return found->second;
+  return *found->second;
 }
 
 std::vector<nlohmann::json> Informer::list() const {
   std::lock_guard lock(mutex_);
   std::vector<nlohmann::json> out;
   out.reserve(cache_.size());
-  for (const auto& [key, object] : cache_) out.push_back(object);
+  for (const auto& [key, object] : cache_) out.push_back(*object);
   return out;
+}
+
+void Informer::forEach(const std::function<void(const nlohmann::json&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, object] : cache_) visit(*object);
 }
 
 std::string Informer::resourceVersion() const {
@@ -115,33 +120,37 @@ bool Informer::relist() {
   ListOptions options;
   options.labelSelector = options_.labelSelector;
   options.limit = options_.pageSize;
+  options.transform = options_.transform;
   auto listed = client_.list(collection_, options);
   if (!listed.ok()) return false;
-  std::map<std::string, nlohmann::json> fresh;
+  using Cache = std::map<std::string, std::shared_ptr<const nlohmann::json>>;
+  Cache fresh;
   if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
     for (auto& item : *items) {
-      std::string key = objectKey(item);  // first: json's operator= takes its argument by value
-      fresh[key] = std::move(item);
+      if (options_.transform) options_.transform(item);  // again, for clients that do not (idempotent)
+      std::string key = objectKey(item);
+      fresh[key] = std::make_shared<const nlohmann::json>(std::move(item));
     }
 
-  std::map<std::string, nlohmann::json> before;
+  Cache before;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
-    before = cache_;
-    cache_ = fresh;
+    before = std::move(cache_);
+    cache_ = fresh;  // pointers only: the objects are shared
     resourceVersion_ = metadataString(*listed.value, "resourceVersion");
   }
+  listed.value.reset();
   for (const auto& [key, object] : fresh) {
     auto old = before.find(key);
     if (old == before.end()) {
-      if (handlers_.onAdd) handlers_.onAdd(key, object);
-    } else if (metadataString(old->second, "resourceVersion") != metadataString(object, "resourceVersion")) {
-      if (handlers_.onUpdate) handlers_.onUpdate(key, old->second, object);
+      if (handlers_.onAdd) handlers_.onAdd(key, *object);
+    } else if (metadataString(*old->second, "resourceVersion") != metadataString(*object, "resourceVersion")) {
+      if (handlers_.onUpdate) handlers_.onUpdate(key, *old->second, *object);
     }
   }
   for (const auto& [key, object] : before)
-    if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, object);
+    if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, *object);
   ++lists_;
   {
     std::lock_guard lock(mutex_);
@@ -203,7 +212,9 @@ void Informer::handle(const WatchEvent& event) {
   }
   if (event.type != "ADDED" && event.type != "MODIFIED" && event.type != "DELETED") return;
   const std::string key = objectKey(event.object);
-  std::optional<nlohmann::json> before;
+  auto object = std::make_shared<nlohmann::json>(event.object);
+  if (options_.transform && event.type != "DELETED") options_.transform(*object);
+  std::shared_ptr<const nlohmann::json> before;
   {
     std::lock_guard lock(mutex_);
     auto found = cache_.find(key);
@@ -211,16 +222,16 @@ void Informer::handle(const WatchEvent& event) {
     if (event.type == "DELETED") {
       if (found != cache_.end()) cache_.erase(found);
     } else {
-      cache_[key] = event.object;
+      cache_[key] = object;
     }
     if (!version.empty()) resourceVersion_ = version;
   }
   if (event.type == "DELETED") {
     if (handlers_.onDelete) handlers_.onDelete(key, event.object);
   } else if (before) {
-    if (handlers_.onUpdate) handlers_.onUpdate(key, *before, event.object);
+    if (handlers_.onUpdate) handlers_.onUpdate(key, *before, *object);
   } else if (handlers_.onAdd) {
-    handlers_.onAdd(key, event.object);
+    handlers_.onAdd(key, *object);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,6 +41,10 @@ struct InformerOptions {
   // the watches of many clients do not all end at once.
   std::chrono::seconds minWatchTimeout{300};
   ReflectorBackoffPolicy backoff;
+  // Trims each object before it is cached, as client-go's SetTransform does
+  // (cert-manager drops managedFields there): the cache holds only what is read.
+  // Must be idempotent: a list's items may pass through it twice.
+  std::function<void(nlohmann::json&)> transform;
 };
 
 class Informer {
@@ -60,6 +65,9 @@ class Informer {
 
   std::optional<nlohmann::json> get(const std::string& key) const;
   std::vector<nlohmann::json> list() const;
+  // Visits every cached object under the cache's lock, copying none
+  // (list() copies them all: 10,000 objects a pass add up).
+  void forEach(const std::function<void(const nlohmann::json&)>& visit) const;
 
   std::string resourceVersion() const;  // where the next watch resumes
   int lists() const { return lists_.load(); }  // successful lists: 1 + relists
@@ -83,7 +91,8 @@ class Informer {
 
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
-  std::map<std::string, nlohmann::json> cache_;
+  // Shared: a relist compares with the previous cache without copying it.
+  std::map<std::string, std::shared_ptr<const nlohmann::json>> cache_;
   std::string resourceVersion_;
   bool synced_ = false;
   bool stopping_ = false;

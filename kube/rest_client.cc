@@ -181,7 +181,10 @@ ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOption
     if (!value.is_object())
       return failure<json>({0, "", describe(http::methods::GET, collection.path()) + ": the answer is not a List"});
     if (auto found = value.find("items"); found != value.end() && found->is_array())
-      for (auto& item : *found) items.push_back(std::move(item));
+      for (auto& item : *found) {
+        if (options.transform) options.transform(item);
+        items.push_back(std::move(item));
+      }
     continueToken = metadataString(value, "continue");
     if (continueToken.empty()) {
       value["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point

@@ -27,6 +27,25 @@ void appendAll(DeclarationSet& from, DeclarationSet& to) {
   move(from.errors, to.errors);
 }
 
+// What nobody here reads, dropped before caching: managedFields and
+// kubectl's last-applied copy are most of a small object's size.
+void trimDeclaration(nlohmann::json& object) {
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return;
+  metadata->erase("managedFields");
+  if (auto annotations = metadata->find("annotations"); annotations != metadata->end() && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (annotations->empty()) metadata->erase(annotations);
+  }
+}
+
+// State Secrets are watched only to hear that they changed: the store reads
+// their data itself, so the cache keeps their metadata alone.
+void trimStateSecret(nlohmann::json& object) {
+  object.erase("data");
+  trimDeclaration(object);
+}
+
 }  // namespace
 
 const std::vector<std::string>& revocaPlurals() {
@@ -45,6 +64,7 @@ std::string pluralOfKind(const std::string& kind) {
 
 ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
                                std::function<void(Change)> onChange, kube::InformerOptions options) {
+  options.transform = trimDeclaration;
   kube::InformerHandlers declarationHandlers{
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); },
       [onChange](const std::string&, const nlohmann::json& before, const nlohmann::json& after) {
@@ -62,6 +82,7 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
   // ledgers and revocations. Certificates of VaultSecrets are not needed here.
   kube::InformerOptions stateOptions = options;
   stateOptions.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + " in (ca,ledger,revocations)";
+  stateOptions.transform = trimStateSecret;
   auto stateChanged = [onChange] { onChange(Change::kState); };
   kube::InformerHandlers stateHandlers{
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); },
@@ -110,22 +131,23 @@ DeclarationSet ClusterObjects::declarations() const {
   std::lock_guard lock(mutex_);
   std::map<std::string, Converted> current;
   for (const auto& [plural, informer] : informers_) {
-    for (const auto& object : informer->list()) {
+    informer->forEach([&](const nlohmann::json& object) {
       const auto& metadata = object["metadata"];
-      if (metadata.contains("deletionTimestamp")) continue;  // on its way out: nothing to reconcile
+      if (metadata.contains("deletionTimestamp")) return;  // on its way out: nothing to reconcile
       std::string key = plural + "/" + metadata.value("namespace", "") + "/" + metadata.value("name", "");
       std::string version = metadata.value("resourceVersion", "");
       auto known = converted_.find(key);
+      Converted* entry;
       if (known != converted_.end() && known->second.resourceVersion == version) {
-        current[key] = std::move(known->second);
+        entry = &(current[key] = std::move(known->second));
       } else {
         Converted fresh{version, {}};
         appendDeclaration(object, fresh.declaration);
-        current[key] = std::move(fresh);
+        entry = &(current[key] = std::move(fresh));
       }
-      DeclarationSet copy = current[key].declaration;
+      DeclarationSet copy = entry->declaration;
       appendAll(copy, all);
-    }
+    });
   }
   converted_ = std::move(current);  // deleted objects drop out
   return all;

@@ -100,6 +100,21 @@ bool upToDate(const json& existing, const json& wanted) {
   return member(metadata, "ownerReferences") == wanted["metadata"]["ownerReferences"];
 }
 
+// What upToDate() compares of a VaultSecret's Secret, as one digest: its
+// data, type, revoca's labels and owners.
+std::string outputDigest(const json& object) {
+  const json& metadata = member(object, "metadata");
+  const json& labels = member(metadata, "labels");
+  json data = member(object, "data");
+  if (data.is_null()) data = json::object();
+  json compared = {{"data", std::move(data)},
+                   {"type", member(object, "type")},
+                   {"managedBy", member(labels, kManagedByLabel)},
+                   {"owner", member(labels, kVaultSecretLabel)},
+                   {"ownerReferences", member(metadata, "ownerReferences")}};
+  return sha256Hex(compared.dump());
+}
+
 json labels(const char* ownerLabel, const std::string& ownerName) {
   return {{kManagedByLabel, kManagedByValue}, {ownerLabel, ownerName}};
 }
@@ -194,7 +209,19 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
   if (last == hash) return {};
   std::string what = describe(owned.ref, owned.kind);
   // The first time since a start or a resync: is the name free, or ours already?
-  if (!last) {
+  bool listedOurs = false;
+  if (!last && owned.kind == "Secret" && std::string(owned.ownerLabel) == kVaultSecretLabel) {
+    listVaultSecretOutputs(owned.ref.namespace_);
+    std::lock_guard lock(mutex_);
+    if (auto known = existingSecrets_.find(path); known != existingSecrets_.end()) {
+      listedOurs = true;
+      if (known->second == outputDigest(object)) {
+        applied_[path] = hash;
+        return {};
+      }
+    }
+  }
+  if (!last && !listedOurs) {
     auto existing = api_.get(owned.ref);
     if (existing.ok()) {
       if (!isOutputOf(*existing.value, owned.ownerLabel, owned.ownerKind, owned.ownerName))
@@ -216,6 +243,28 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
   }
   remember(path, hash);
   return {};
+}
+
+void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!listedSecrets_.insert(namespace_).second) return;
+  }
+  kube::ListOptions options;
+  options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel;
+  std::map<std::string, std::string> found;
+  // Each Secret is reduced to its digest as its page arrives.
+  options.transform = [&](json& item) {
+    std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
+    std::string name = text(member(item, "metadata"), "name");
+    if (!owner.empty() && name == owner && isOutputOf(item, kVaultSecretLabel, "VaultSecret", owner))
+      found[secrets(namespace_, name).path()] = outputDigest(item);
+    item = nullptr;
+  };
+  // A failure only costs the reads one by one.
+  if (!api_.list(secrets(namespace_), options).ok()) return;
+  std::lock_guard lock(mutex_);
+  existingSecrets_.merge(found);
 }
 
 Result<json> ClusterOutput::revocaObject(const std::string& plural, const std::string& kind,

@@ -199,7 +199,7 @@ int runKubernetes(const KubernetesOptions& options) {
     if (!rebuild && reloadPending && clock.now() >= nextReload) {
       reloadPending = false;
       nextReload = clock.now() + Seconds(3);
-      store.forget();
+      store.forgetHistory();
       if (auto reloaded = authorities->reloadHistory(); !reloaded)
         spdlog::warn("revoca: re-reading CA state: {}", reloaded.error().message);
     }

@@ -6,6 +6,8 @@
 #include <random>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "kube/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
@@ -226,6 +228,9 @@ kube::ApiResult<SecretStateStore::Stored> SecretStateStore::write(const std::str
 
   auto written = creating ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);
   if (!written.ok()) return {std::nullopt, written.error};
+  // The answer echoes the data just sent: decoding it again would cost as
+  // much as the write (a ledger chunk is up to 171 KiB of base64).
+  written.value->erase("data");
   auto split = splitSecret(std::move(*written.value), namespace_, name);
   json rest = split ? std::move(split->first) : json::object();
   if (!split) {
@@ -481,42 +486,93 @@ Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revoc
   return append(revocations_, kRevocations, ca, revocation);
 }
 
+Result<std::optional<SecretRecord>> SecretStateStore::parseSecretRecord(const ObjectKey& vaultSecret,
+                                                                         const Data& data) {
+  std::string name = vaultSecretStateName(vaultSecret);
+  auto cert = data.find("cert.pem");
+  auto key = data.find("cert.key");
+  auto fields = data.find("record.json");
+  // Anything missing: the certificate is issued again, as for a new VaultSecret.
+  if (cert == data.end() || key == data.end() || fields == data.end() || cert->second.empty() || key->second.empty())
+    return std::optional<SecretRecord>();
+  json parsed = json::parse(fields->second, nullptr, false);
+  if (!parsed.is_object())
+    return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
+                     ": record.json is not a JSON object; delete the Secret and revoca issues a new certificate");
+  SecretRecord loaded;
+  loaded.certPem = cert->second;
+  loaded.keyPem = key->second;
+  try {
+    loaded.serialHex = parsed.value("serialHex", "");
+    loaded.issuingCa = parsed.value("issuingCa", "");
+    loaded.caVersion = parsed.value("caVersion", 1);
+    loaded.notBefore = fromUnixSeconds(parsed.value("notBefore", std::int64_t{0}));
+    loaded.notAfter = fromUnixSeconds(parsed.value("notAfter", std::int64_t{0}));
+    loaded.specGeneration = parsed.value("specGeneration", std::int64_t{0});
+  } catch (const json::exception&) {
+    return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
+                     ": a field of record.json has the wrong type; delete the Secret and revoca issues a new "
+                     "certificate");
+  }
+  return std::optional<SecretRecord>(std::move(loaded));
+}
+
+Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) {
+  kube::ListOptions options;
+  options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=vaultsecret";
+  std::map<ObjectKey, std::optional<SecretRecord>> found;
+  std::optional<Error> broken;
+  // Each item is taken as its page arrives and left empty: the whole list
+  // never sits in memory as JSON.
+  options.transform = [&](json& item) {
+    std::string name = item.contains("metadata") ? item["metadata"].value("name", "") : "";
+    std::string owner = item.contains("metadata") && item["metadata"].contains("labels")
+                            ? item["metadata"]["labels"].value(kVaultSecretLabel, "")
+                            : "";
+    ObjectKey key{namespace_, owner};
+    // A copied label does not make a record: the name must match too.
+    if (!owner.empty() && name == vaultSecretStateName(key) && !broken) {
+      auto split = splitSecret(std::move(item), namespace_, name);
+      auto record = split ? parseSecretRecord(key, split->second) : Result<std::optional<SecretRecord>>(split.error());
+      if (record)
+        found[key] = std::move(*record);
+      else
+        broken = record.error();
+    }
+    item = nullptr;
+  };
+  auto list = api_.list(secrets(namespace_), options);
+  if (!list.ok()) return apiError("list", namespace_, "revoca-vs-*", list.error);
+  if (broken) return *broken;
+  for (auto& [key, record] : found) secrets_.emplace(key, std::move(record));
+  listedNamespaces_.insert(namespace_);
+  return {};
+}
+
 Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey& vaultSecret) {
   std::lock_guard lock(mutex_);
   if (auto known = secrets_.find(vaultSecret); known != secrets_.end()) return known->second;
+  if (listAttempted_.insert(vaultSecret.namespace_).second) {
+    // One broken record must not stop the others: then each is read alone.
+    if (auto listed = listSecretRecords(vaultSecret.namespace_); !listed)
+      spdlog::debug("listing VaultSecret records in {}: {}", vaultSecret.namespace_, listed.error().message);
+    if (auto known = secrets_.find(vaultSecret); known != secrets_.end()) return known->second;
+  }
+  if (listedNamespaces_.count(vaultSecret.namespace_)) {
+    absent_.insert(vaultSecret);
+    secrets_[vaultSecret] = std::nullopt;
+    return std::optional<SecretRecord>();
+  }
   std::string name = vaultSecretStateName(vaultSecret);
   auto secret = read(vaultSecret.namespace_, name);
   if (!secret) return secret.error();
   std::optional<SecretRecord> record;
   if (*secret) {
-    const Data& data = (*secret)->data;
-    auto cert = data.find("cert.pem");
-    auto key = data.find("cert.key");
-    auto fields = data.find("record.json");
-    // Anything missing: the certificate is issued again, as for a new VaultSecret.
-    if (cert != data.end() && key != data.end() && fields != data.end() && !cert->second.empty() &&
-        !key->second.empty()) {
-      json parsed = json::parse(fields->second, nullptr, false);
-      if (!parsed.is_object())
-        return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
-                         ": record.json is not a JSON object; delete the Secret and revoca issues a new certificate");
-      SecretRecord loaded;
-      loaded.certPem = cert->second;
-      loaded.keyPem = key->second;
-      try {
-        loaded.serialHex = parsed.value("serialHex", "");
-        loaded.issuingCa = parsed.value("issuingCa", "");
-        loaded.caVersion = parsed.value("caVersion", 1);
-        loaded.notBefore = fromUnixSeconds(parsed.value("notBefore", std::int64_t{0}));
-        loaded.notAfter = fromUnixSeconds(parsed.value("notAfter", std::int64_t{0}));
-        loaded.specGeneration = parsed.value("specGeneration", std::int64_t{0});
-      } catch (const json::exception&) {
-        return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
-                         ": a field of record.json has the wrong type; delete the Secret and revoca issues a new "
-                         "certificate");
-      }
-      record = std::move(loaded);
-    }
+    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
+    if (!parsed) return parsed.error();
+    record = std::move(*parsed);
+  } else {
+    absent_.insert(vaultSecret);
   }
   secrets_[vaultSecret] = record;
   return record;
@@ -531,7 +587,9 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
                  {"notAfter", toUnixSeconds(record.notAfter)},
                  {"specGeneration", record.specGeneration}};
   // Not kept for the next write: VaultSecrets are many and written seldom.
+  // Known absent: created at once (a 409 reads it and tries again).
   std::optional<Stored> known;
+  if (absent_.erase(vaultSecret)) known = Stored{};
   auto saved = modify(vaultSecret.namespace_, vaultSecretStateName(vaultSecret),
                       labelsOf("vaultsecret", kVaultSecretLabel, vaultSecret.name), known,
                       [&](Data& data) -> Result<void> {
@@ -541,7 +599,9 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
                         return {};
                       });
   if (!saved) {
+    // Whether the write took is unknown: the next load reads the Secret.
     secrets_.erase(vaultSecret);
+    listedNamespaces_.erase(vaultSecret.namespace_);
     return saved;
   }
   secrets_[vaultSecret] = record;
@@ -556,6 +616,15 @@ void SecretStateStore::forget() {
   ledgers_.clear();
   revocations_.clear();
   secrets_.clear();
+  listedNamespaces_.clear();
+  listAttempted_.clear();
+  absent_.clear();
+}
+
+void SecretStateStore::forgetHistory() {
+  std::lock_guard lock(mutex_);
+  ledgers_.clear();
+  revocations_.clear();
 }
 
 }  // namespace revoca::kubernetes

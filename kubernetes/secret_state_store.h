@@ -16,9 +16,11 @@
 //                                    cert.pem, cert.key, record.json (the other fields)
 //
 // Ledgers and revocations are split in chunks of at most `chunkSize` lines
-// (4,000) and kMaxChunkBytes (512 KiB before base64, ~683 KiB after), so a
+// (1,000) and kMaxChunkBytes (128 KiB before base64, ~171 KiB after), so a
 // chunk stays far below the 1 MiB Secret limit and etcd's 1.5 MiB request
-// limit whatever the subjects: 100,000 serials per CA are 25 Secrets.
+// limit whatever the subjects: 100,000 serials per CA are 100 Secrets.
+// Small, because an append rewrites its whole chunk, which comes back in
+// the answer and again on the watch (bench/kube_scale.py).
 // An append is an update of the last chunk with its resourceVersion, or the
 // creation of the next one; a 409 (revocactl appends to ledgers too) re-reads
 // that chunk and tries again, so no writer's line is lost.
@@ -28,11 +30,14 @@
 //
 // What was read or written is cached, so a reconcile pass costs no API call
 // once everything is loaded (the leader is the only writer but revocactl);
-// forget() drops the cache when another writer may have changed the state.
+// forget() drops the cache when another writer may have changed the state;
+// forgetHistory() only the ledgers and revocations, the part revocactl
+// writes too (a VaultSecret's record has one writer: the leader).
 // Key material never goes into an error message.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,8 +51,8 @@
 
 namespace revoca::kubernetes {
 
-inline constexpr std::size_t kDefaultChunkSize = 4000;
-inline constexpr std::size_t kMaxChunkBytes = 512 * 1024;
+inline constexpr std::size_t kDefaultChunkSize = 1000;
+inline constexpr std::size_t kMaxChunkBytes = 128 * 1024;
 
 class SecretStateStore final : public StateStore {
  public:
@@ -72,6 +77,9 @@ class SecretStateStore final : public StateStore {
 
   // Drops everything cached; the next load reads the API again.
   void forget();
+  // Drops the ledgers and revocations only: re-reading 10,000 VaultSecret
+  // records because revocactl appended a line would cost 10,000 GETs.
+  void forgetHistory();
 
  private:
   using Data = std::map<std::string, std::string>;  // a Secret's data, decoded
@@ -120,6 +128,15 @@ class SecretStateStore final : public StateStore {
   std::map<ObjectKey, Chunks<IssuedCertificate>> ledgers_;
   std::map<ObjectKey, Chunks<Revocation>> revocations_;
   std::map<ObjectKey, std::optional<SecretRecord>> secrets_;
+  // Namespaces whose VaultSecret records were all listed at once (a start
+  // with 10,000 of them costs 20 pages, not 10,000 GETs): a name missing
+  // from secrets_ there has no record yet.
+  std::set<std::string> listedNamespaces_;
+  std::set<std::string> listAttempted_;  // listed once per start, even when it failed
+  std::set<ObjectKey> absent_;  // known to have no Secret: saveSecret creates without reading first
+
+  Result<void> listSecretRecords(const std::string& namespace_);
+  Result<std::optional<SecretRecord>> parseSecretRecord(const ObjectKey& vaultSecret, const Data& data);
 };
 
 // The line formats of the chunks (no newline), exposed for tests. The

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""revoca at scale on the test control plane (issue 6, targets 3, 5 and 6):
+a real kube-apiserver + etcd (e2e/cluster), revoca run out of cluster.
+
+  issuance  N VaultSecrets (each with its Vault, distributing to its own
+            deployment) created at once: time until every one is Ready.
+            Target: >= 100 per second (cert-manager's benchmark: ~1.6/s).
+  memory    revoca's peak RSS with --scale VaultSecrets managed while the
+            cluster holds --unrelated other Secrets. Target: <= 64 MB.
+  start-up  revoca restarted with every object in place: time until the
+            responder answers OCSP, until /readyz, and until every object is
+            confirmed Ready; the ledger must not grow (no re-issuance).
+
+Prints the figures. A benchmark, not a test: it never fails on a figure.
+Usage: bench/kube_scale.py [--burst 1000] [--scale 10000] [--unrelated 30000]
+(revoca from $REVOCA_BUILD or ./build; kube-apiserver and etcd from
+e2e/cluster/build.sh, cached in ~/.cache/revoca)."""
+import argparse
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "e2e" / "cluster"))
+from cluster import Cluster  # noqa: E402
+from kube_api import Api, ReadyWatch  # noqa: E402
+
+BUILD = Path(os.environ.get("REVOCA_BUILD", ROOT / "build"))
+NAMESPACE = "bench"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=1):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return None, b""
+
+
+class Revoca:
+    """`revoca run` with the admin kubeconfig, sampling its RSS every 100 ms."""
+
+    def __init__(self, cluster, workdir):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = [BUILD / "bin" / "revoca", "run", "--kubeconfig", cluster.kubeconfig, "--listen",
+                     f"127.0.0.1:{self.port}", "--leader-election-namespace", NAMESPACE, "--log-level", "warn"]
+        self.log = Path(workdir) / "revoca.log"
+        self.peak_rss_kb = 0
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([str(a) for a in self.args], stdout=open(self.log, "ab"),
+                                        stderr=subprocess.STDOUT)
+        threading.Thread(target=self._sample, args=(self.process,), daemon=True).start()
+        return self
+
+    def _sample(self, process):
+        status = Path(f"/proc/{process.pid}/status")
+        while process.poll() is None:
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            rss = int(re.search(r"VmRSS:\s+(\d+)", text).group(1))
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
+            time.sleep(0.1)
+
+    def hwm_kb(self):
+        return int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{self.process.pid}/status").read_text()).group(1))
+
+    def rss_kb(self):
+        return int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{self.process.pid}/status").read_text()).group(1))
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+    def metric(self, name):
+        """The sum of every series of `name` on /metrics (None before it answers)."""
+        code, body = http_get(self.base + "/metrics", timeout=5)
+        if code != 200:
+            return None
+        return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", body.decode(), re.M))
+
+
+def pair(i):
+    """A Vault distributing to its own deployment, and its VaultSecret."""
+    name = f"broker-{i:05d}"
+    vault = {"apiVersion": "revoca.io/v1alpha1", "kind": "Vault",
+             "metadata": {"name": name, "namespace": NAMESPACE},
+             "spec": {"distribute": {"deployments": [name]}}}
+    secret = {"apiVersion": "revoca.io/v1alpha1", "kind": "VaultSecret",
+              "metadata": {"name": name, "namespace": NAMESPACE},
+              "spec": {"vault": name, "autoCert": {"issuingCa": "mqtt-ca", "host": f"{name}.{NAMESPACE}.svc",
+                                                   "certType": "server", "ttl": "30d", "refreshThreshold": "15d"}}}
+    base = f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}"
+    return [(f"{base}/vaults", vault), (f"{base}/vaultsecrets", secret)]
+
+
+def unrelated_secret(i):
+    return (f"/api/v1/namespaces/{NAMESPACE}/secrets",
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"unrelated-{i:05d}"},
+             "data": {"payload": base64.b64encode(os.urandom(768)).decode()}})
+
+
+def create_vaults(api, start, count):
+    """The Vaults first: a VaultSecret whose Vault is not there yet is marked
+    VaultNotFound (a status write and an Event) and waits for the next pass."""
+    api.create_all([pair(i)[0] for i in range(start, start + count)], threads=8)
+
+
+def create_secrets(api, start, count):
+    api.create_all([pair(i)[1] for i in range(start, start + count)], threads=8)
+
+
+def create_pairs(api, start, count):
+    create_vaults(api, start, count)
+    create_secrets(api, start, count)
+
+
+def wait_ready(watch, count, what, timeout):
+    started = time.monotonic()
+    if not watch.wait_ready(count, timeout):
+        raise SystemExit(f"{what}: only {watch.count_ready()} of {count} Ready after {timeout}s")
+    return time.monotonic() - started
+
+
+def ocsp_get_url(cluster, work, name):
+    """The GET URL of an OCSP request for VaultSecret `name`'s certificate."""
+    secret = cluster.kubectl("get", "secret", "-n", NAMESPACE, name, "-o", "jsonpath={.data}").stdout
+    import json
+    data = json.loads(secret)
+    cert, ca = work / f"{name}.pem", work / f"{name}-ca.pem"
+    cert.write_bytes(base64.b64decode(data["cert.pem"]))
+    ca.write_bytes(base64.b64decode(data["ca-cert.pem"]))
+    request = work / f"{name}.req"
+    subprocess.run(["openssl", "ocsp", "-issuer", ca, "-cert", cert, "-no_nonce", "-reqout", request],
+                   check=True, capture_output=True)
+    text = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-text"], check=True, capture_output=True,
+                          text=True).stdout
+    url = re.search(r"OCSP - URI:(\S+)", text).group(1).rstrip("/")
+    return url + "/" + urllib.parse.quote(base64.b64encode(request.read_bytes()).decode(), safe="")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--burst", type=int, default=1000, help="VaultSecrets created at once (default 1000)")
+    parser.add_argument("--scale", type=int, default=10000, help="VaultSecrets managed in the end (default 10000)")
+    parser.add_argument("--unrelated", type=int, default=30000, help="other Secrets in the cluster (default 30000)")
+    parser.add_argument("--keep", action="store_true", help="leave the control plane's directory in place")
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="revoca-bench-kube-"))
+    figures = {}
+    cluster = Cluster(work / "cluster").start()
+    revoca = None
+    try:
+        api = Api(cluster.kubeconfig)
+        cluster.kubectl("apply", "--server-side", "-f", ROOT / "manifests" / "crds")
+        cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        cluster.kubectl("create", "namespace", NAMESPACE)
+
+        started = time.monotonic()
+        api.create_all([unrelated_secret(i) for i in range(options.unrelated)], threads=8)
+        print(f"{options.unrelated} unrelated Secrets created in {time.monotonic() - started:.1f} s", flush=True)
+
+        revoca = Revoca(cluster, work).start()
+        ca_text = (ROOT / "manifests" / "examples" / "mqtt-ca.yaml").read_text()
+        ca_text = ca_text.replace("127.0.0.1:4664", f"127.0.0.1:{revoca.port}").replace(
+            "namespace: default", f"namespace: {NAMESPACE}")
+        cluster.kubectl("apply", "-f", "-", input=ca_text)
+        cluster.kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", "certificateauthority/mqtt-ca",
+                        "--timeout=60s")
+        figures["rss_idle_mb"] = revoca.rss_kb() / 1024
+
+        watch = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaultsecrets")
+        create_vaults(api, 0, options.burst)
+        time.sleep(2)  # their passes done: what follows measures the VaultSecrets
+        started = time.monotonic()
+        create_secrets(api, 0, options.burst)
+        created = time.monotonic() - started
+        ready = wait_ready(watch, options.burst, "burst", timeout=600) + created
+        figures["burst"] = (options.burst, created, ready)
+        print(f"burst: {options.burst} created in {created:.1f} s, all Ready after {ready:.1f} s "
+              f"({options.burst / ready:.0f}/s)", flush=True)
+
+        remaining = options.scale - options.burst
+        started = time.monotonic()
+        for start in range(options.burst, options.scale, 1000):
+            create_pairs(api, start, min(1000, options.scale - start))
+        ready = wait_ready(watch, options.scale, "scale", timeout=3600) + 0
+        total = time.monotonic() - started
+        figures["scale"] = (remaining, total)
+        print(f"scale: {remaining} more Ready in {total:.1f} s ({remaining / total:.0f}/s)", flush=True)
+        time.sleep(5)  # a pass or two in steady state
+        figures["rss_steady_mb"] = revoca.rss_kb() / 1024
+        figures["peak_mb"] = revoca.hwm_kb() / 1024
+        issued_before = revoca.metric("revoca_ca_issued_certificates")
+        serials_before = dict(watch.serial)
+        url = ocsp_get_url(cluster, work, "broker-00000")
+
+        revoca.stop()
+        restarted = Revoca(cluster, work)
+        restarted.port, restarted.base, restarted.args = revoca.port, revoca.base, revoca.args
+        revoca = restarted
+        started = time.monotonic()
+        revoca.start()
+        answered = readyz = confirmed = None
+        while confirmed is None and time.monotonic() - started < 600:
+            now = time.monotonic() - started
+            if answered is None:
+                code, body = http_get(url)
+                if code == 200 and body:
+                    answered = now
+            if readyz is None and http_get(revoca.base + "/readyz")[0] == 200:
+                readyz = now
+            ready_objects = revoca.metric("revoca_object_ready")
+            if ready_objects is not None and ready_objects >= options.scale * 2 + 1:
+                confirmed = now
+            time.sleep(0.05)
+        time.sleep(3)
+        issued_after = revoca.metric("revoca_ca_issued_certificates")
+        figures["startup"] = (answered, readyz, confirmed, issued_before, issued_after,
+                              sum(1 for n, s in watch.serial.items() if serials_before.get(n) != s))
+        figures["peak_restart_mb"] = revoca.hwm_kb() / 1024
+        report(options, figures)
+    finally:
+        if revoca:
+            revoca.stop()
+        cluster.stop()
+        if not options.keep:
+            subprocess.run(["rm", "-rf", str(work)])
+        else:
+            print(f"kept {work}")
+
+
+def report(options, figures):
+    burst, created, ready = figures["burst"]
+    remaining, total = figures["scale"]
+    answered, readyz, confirmed, before, after, reissued = figures["startup"]
+    print(f"\nissuance: {burst} VaultSecrets (their Vaults created before) created at once in {created:.1f} s, all Ready "
+          f"after {ready:.1f} s: {burst / ready:.0f}/s end to end (target >= 100/s; cert-manager ~1.6/s)")
+    print(f"          {remaining} more, 1000 at a time: {total:.1f} s, {remaining / total:.0f}/s")
+    print(f"memory:   {options.scale} VaultSecrets managed, {options.unrelated} unrelated Secrets: "
+          f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB, "
+          f"idle before {figures['rss_idle_mb']:.1f} MB, peak through the restart {figures['peak_restart_mb']:.1f} MB")
+    fmt = lambda t: f"{t:.2f} s" if t is not None else "never"
+    print(f"start-up: OCSP answered after {fmt(answered)}, /readyz after {fmt(readyz)}, every object confirmed "
+          f"Ready after {fmt(confirmed)}; ledger {before:.0f} -> {after:.0f} serials, {reissued} status serials "
+          f"changed (both must show no re-issuance)")
+
+
+if __name__ == "__main__":
+    main()
