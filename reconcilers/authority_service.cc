@@ -203,17 +203,17 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
   request.digest = ca->spec.digest;
   request.crlDistributionUrls = ca->crlUrls(signer.version);
   request.ocspUrls = ca->ocspUrls(signer.version);
-  auto cert = pki::issueCertificate(request, *key, &signer.cert, &signer.key);
+  auto cert = pki::signCertificate(request, *key, &signer.cert, &signer.key);
   if (!cert) return makeError("CertificateAuthority " + caKey.str() + ": signing: " + cert.error().message);
 
   // The ledger is durable before anyone sees the certificate, so OCSP never
   // answers "unknown" for a certificate in use, even after a crash.
-  IssuedCertificate issued{cert->serialHex(), signer.version, cert->notAfter(), leaf.host};
+  IssuedCertificate issued{cert->serialHex, signer.version, cert->notAfter, leaf.host};
   if (auto saved = store_.appendIssued(caKey, issued); !saved)
     return makeError("CertificateAuthority " + caKey.str() + ": recording serial: " + saved.error().message);
   registry_.recordIssued(caKey, issued);
-  return IssuedLeaf{cert->toPem() + ca->chainPem, key->toPem(), issued.serialHex, signer.version,
-                    cert->notBefore(), cert->notAfter()};
+  return IssuedLeaf{cert->pem + ca->chainPem, key->toPem(), issued.serialHex, signer.version, cert->notBefore,
+                    cert->notAfter};
 }
 
 Result<bool> AuthorityService::revoke(const ObjectKey& caKey, const Revocation& revocation) {

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "pki/openssl_util.h"
 #include "tests/pki/pki_fixtures.h"
 
 namespace revoca::pki {
@@ -193,6 +194,40 @@ TEST(CertificateTest, AccessorsReportWhatWasIssued) {
   ASSERT_EQ(bits.size(), 65u);
   EXPECT_EQ(bits[0], '\x04');
   EXPECT_NE(key.publicKeyDer().find(bits), std::string::npos);
+}
+
+// issue.cc writes an EC key's SubjectPublicKeyInfo itself (OpenSSL 3.0's
+// X509_set_pubkey costs eight signatures): it must be OpenSSL's encoding, and
+// the certificate's key must be usable as OpenSSL's own.
+TEST(CertificateTest, SubjectPublicKeyInfoIsOpensslsEncoding) {
+  Issued root = makeCa("root");
+  const KeySpec specs[] = {{KeyType::Ecdsa, Curve::P256}, {KeyType::Ecdsa, Curve::P384},
+                           {KeyType::Ecdsa, Curve::P521}, {KeyType::Rsa, Curve::P256, 2048}};
+  for (const KeySpec& spec : specs) {
+    PrivateKey key = unwrap(PrivateKey::generate(spec));
+    Certificate leaf = unwrap(issueCertificate(leafRequest("spki"), key, &root.cert, &root.key));
+    std::string spki = derOf(i2d_X509_PUBKEY, X509_get_X509_PUBKEY(leaf.get()));
+    EXPECT_EQ(spki, key.publicKeyDer()) << static_cast<int>(spec.curve) << " rsa " << (spec.type == KeyType::Rsa);
+    EXPECT_EQ(X509_check_private_key(leaf.get(), key.get()), 1);
+  }
+}
+
+// What AuthorityService takes from a leaf without parsing it back.
+TEST(CertificateTest, SignCertificateReportsWhatTheCertificateSays) {
+  Issued root = makeCa("root");
+  PrivateKey key = unwrap(PrivateKey::generate({}));
+  IssueRequest request = leafRequest("mqtt.example.com");
+  request.serialHex = "00:0a:bc:de:f0";
+  request.notBefore += std::chrono::milliseconds(700);  // certificates hold whole seconds
+  SignedCertificate signedCert = unwrap(signCertificate(request, key, &root.cert, &root.key));
+  Certificate parsed = unwrap(Certificate::fromDer(signedCert.der));
+  EXPECT_EQ(signedCert.pem, parsed.toPem());
+  EXPECT_EQ(signedCert.serialHex, "ABCDEF0");
+  EXPECT_EQ(signedCert.serialHex, parsed.serialHex());
+  EXPECT_EQ(signedCert.notBefore, parsed.notBefore());
+  EXPECT_EQ(signedCert.notAfter, parsed.notAfter());
+  EXPECT_EQ(signedCert.notBefore, fromUnixSeconds(toUnixSeconds(request.notBefore)));
+  EXPECT_EQ(verifyChain(parsed, root.cert), X509_V_OK);
 }
 
 TEST(CertificateTest, NotAfterBeyond2049UsesGeneralizedTime) {
