@@ -249,7 +249,7 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     request.digest = ca->spec.digest;
     auto crl = pki::signCrl(request, version.cert, version.key);
     if (!crl) return caError(caKey, "signing the CRL of version " + std::to_string(version.version), crl.error());
-    registry_.setCrl(caKey, version.version, *crl);
+    registry_.setCrl(caKey, version.version, std::move(*crl));
     publishedRevision_[{caKey, version.version}] = revision;
   }
   return {};

@@ -65,6 +65,7 @@ void CaRegistry::loadHistory(const ObjectKey& ca, const std::vector<IssuedCertif
   Authority& authority = authorities_[ca];
   authority.issued.reserve(ledger.size());
   for (const auto& issued : ledger) noteIssuedLocked(authority, issued);
+  authority.revoked.reserve(revocations.size());
   bool newRevocation = false;
   for (const auto& revocation : revocations)
     newRevocation = authority.revoked.emplace(revocation.serialHex, revocation).second || newRevocation;
@@ -147,28 +148,28 @@ std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int v
   return entries;
 }
 
-void CaRegistry::setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) {
+void CaRegistry::setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl) {
+  auto shared = std::make_shared<const pki::SignedCrl>(std::move(crl));
   std::unique_lock lock(mutex_);
-  authorities_[ca].crls[version] = crl;
+  authorities_[ca].crls[version] = std::move(shared);
 }
 
-const pki::SignedCrl* CaRegistry::findCrlLocked(const ObjectKey& ca, int version) const {
+std::shared_ptr<const pki::SignedCrl> CaRegistry::findCrlLocked(const ObjectKey& ca, int version) const {
   auto it = authorities_.find(ca);
   if (it == authorities_.end()) return nullptr;
   auto crl = it->second.crls.find(version);
-  return crl == it->second.crls.end() ? nullptr : &crl->second;
+  return crl == it->second.crls.end() ? nullptr : crl->second;
 }
 
 std::optional<std::uint64_t> CaRegistry::crlNumberOf(const ObjectKey& ca, int version) const {
   std::shared_lock lock(mutex_);
-  const pki::SignedCrl* crl = findCrlLocked(ca, version);
+  auto crl = findCrlLocked(ca, version);
   return crl ? std::optional(crl->crlNumber) : std::nullopt;
 }
 
-std::optional<pki::SignedCrl> CaRegistry::crlOf(const ObjectKey& ca, int version) const {
+std::shared_ptr<const pki::SignedCrl> CaRegistry::crlOf(const ObjectKey& ca, int version) const {
   std::shared_lock lock(mutex_);
-  const pki::SignedCrl* crl = findCrlLocked(ca, version);
-  return crl ? std::optional(*crl) : std::nullopt;
+  return findCrlLocked(ca, version);
 }
 
 std::string CaRegistry::namespaceOfLocked(const std::string& tenant) const {
@@ -197,9 +198,12 @@ std::optional<responder::CrlDocument> CaRegistry::crl(const std::string& tenant,
   if (!authority) return std::nullopt;
   auto it = authority->crls.find(number);
   if (it == authority->crls.end()) return std::nullopt;
-  const pki::SignedCrl& signedCrl = it->second;
-  return responder::CrlDocument{signedCrl.der, signedCrl.pem, signedCrl.crlNumber, signedCrl.thisUpdate,
-                                signedCrl.nextUpdate};
+  const std::shared_ptr<const pki::SignedCrl>& signedCrl = it->second;
+  // Aliasing pointers: each keeps the whole SignedCrl alive, however long
+  // the response takes, even if a new CRL replaces it meanwhile.
+  return responder::CrlDocument{std::shared_ptr<const std::string>(signedCrl, &signedCrl->der),
+                                std::shared_ptr<const std::string>(signedCrl, &signedCrl->pem),
+                                signedCrl->crlNumber, signedCrl->thisUpdate, signedCrl->nextUpdate};
 }
 
 pki::SingleAnswer CaRegistry::answerLocked(const Authority& authority, const CaVersionMaterial& version,
@@ -302,7 +306,7 @@ std::string CaRegistry::metricsText() const {
   for (const auto& [key, authority] : authorities_)
     for (const auto& [version, crl] : authority.crls)
       out << "revoca_crl_number{namespace=\"" << key.namespace_ << "\",ca=\"" << key.name << "\",version=\""
-          << version << "\"} " << crl.crlNumber << "\n";
+          << version << "\"} " << crl->crlNumber << "\n";
   return out.str();
 }
 

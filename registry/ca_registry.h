@@ -64,8 +64,9 @@ class CaRegistry final : public responder::RevocationSource {
   // The entries for version `version`'s CRL: revoked serials it signed, and
   // for the newest version also revoked serials no version is known to have signed.
   std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version) const;
-  void setCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl);
-  std::optional<pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
+  void setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl);
+  // Shared, not copied (a CRL of 100,000 entries is megabytes); null when none.
+  std::shared_ptr<const pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
   // The number of that CRL, without copying it (a CRL of 100,000 entries is megabytes).
   std::optional<std::uint64_t> crlNumberOf(const ObjectKey& ca, int version) const;
 
@@ -94,7 +95,7 @@ class CaRegistry final : public responder::RevocationSource {
     AuthoritySettings settings;
     std::unordered_map<std::string, IssuedInfo> issued;
     std::unordered_map<std::string, Revocation> revoked;
-    std::map<int, pki::SignedCrl> crls;
+    std::map<int, std::shared_ptr<const pki::SignedCrl>> crls;
     std::map<int, TimePoint> latestLeafExpiry;
     std::uint64_t revocationRevision = 0;
     // Signed answers for single-serial requests without a nonce, keyed by
@@ -103,7 +104,7 @@ class CaRegistry final : public responder::RevocationSource {
   };
 
   const Authority* findLocked(const std::string& tenant, const std::string& ca) const;
-  const pki::SignedCrl* findCrlLocked(const ObjectKey& ca, int version) const;
+  std::shared_ptr<const pki::SignedCrl> findCrlLocked(const ObjectKey& ca, int version) const;
   std::string namespaceOfLocked(const std::string& tenant) const;
   pki::SingleAnswer answerLocked(const Authority& authority, const CaVersionMaterial& version,
                                  const pki::CertIdQuery& query, TimePoint now) const;

@@ -183,7 +183,7 @@ Response Router::crl(const Request& request, std::string_view rest, bool pem) {
                 "no CRL for tenant " + *tenant + ", CA " + *ca + ", version " + *version);
   }
 
-  std::string body = pem ? std::move(document->pem) : std::move(document->der);
+  const std::string& body = pem ? *document->pem : *document->der;
   std::string etag = entityTag(body);
   std::int64_t maxAge = secondsUntil(clock_.now(), document->nextUpdate);
 
@@ -192,7 +192,7 @@ Response Router::crl(const Request& request, std::string_view rest, bool pem) {
   response.set(http::field::content_type, pem ? "application/x-pem-file" : "application/pkix-crl");
   response.set(http::field::cache_control, "public, max-age=" + std::to_string(maxAge));
   setCacheValidators(response, document->thisUpdate, document->nextUpdate, etag);
-  if (!notModified) response.body() = std::move(body);
+  if (!notModified) response.body() = body;
   return response;
 }
 

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
+#include <string_view>
 
 #include "core/atomic_file.h"
 
@@ -22,23 +24,47 @@ constexpr FileAttributes kPlainFile{0644, std::nullopt, std::nullopt};
 
 bool exists(const std::string& path) { return fs::exists(path); }
 
-std::vector<std::string> splitFields(const std::string& line) {
-  std::vector<std::string> fields;
-  std::istringstream in(line);
-  for (std::string field; in >> field;) fields.push_back(field);
+// A ledger or revocations line has at most four fields, separated by spaces.
+// Read without a stream: a restart parses 100,000s of them, and an
+// istringstream per line was a fifth of a restart with 100,000 revocations.
+struct Fields {
+  std::array<std::string_view, 4> field;
+  std::size_t count = 0;
+};
+
+Fields splitFields(std::string_view line) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  Fields fields;
+  std::size_t at = 0;
+  while (fields.count < fields.field.size()) {
+    while (at < line.size() && space(line[at])) ++at;
+    if (at == line.size()) break;
+    std::size_t end = at;
+    while (end < line.size() && !space(line[end])) ++end;
+    fields.field[fields.count++] = line.substr(at, end - at);
+    at = end;
+  }
   return fields;
 }
 
 template <typename Number>
-bool parseNumber(const std::string& text, Number& out) {
-  try {
-    std::size_t used = 0;
-    long long value = std::stoll(text, &used);
-    if (used != text.size()) return false;
-    out = static_cast<Number>(value);
-    return true;
-  } catch (...) {
-    return false;
+bool parseNumber(std::string_view text, Number& out) {
+  long long value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return false;
+  out = static_cast<Number>(value);
+  return true;
+}
+
+// Calls `line` for each non-empty line of `text`, which ends with a newline.
+template <typename Line>
+void forEachLine(const std::string& text, Line line) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) line(std::string_view(text).substr(start, end - start));
+    start = end + 1;
   }
 }
 
@@ -133,9 +159,8 @@ Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   return last + 1;
 }
 
-Result<std::vector<std::string>> FileStateStore::readCompleteLines(const std::string& path) {
-  std::vector<std::string> lines;
-  if (!exists(path)) return lines;
+Result<std::string> FileStateStore::readCompleteLines(const std::string& path) {
+  if (!exists(path)) return std::string();
   auto text = readFile(path);
   if (!text) return text.error();
   std::size_t complete = text->rfind('\n');
@@ -144,32 +169,28 @@ Result<std::vector<std::string>> FileStateStore::readCompleteLines(const std::st
     // A crash cut the last append short: drop it so the next append starts clean.
     if (::truncate(path.c_str(), static_cast<off_t>(complete)) != 0)
       return makeError("truncate " + path + ": cannot repair a torn last line");
+    text->resize(complete);
   }
-  std::size_t start = 0;
-  while (start < complete) {
-    std::size_t end = text->find('\n', start);
-    if (end > start) lines.push_back(text->substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
+  return text;
 }
 
 Result<std::vector<IssuedCertificate>> FileStateStore::loadLedger(const ObjectKey& ca) {
-  auto lines = readCompleteLines(caDirectory(ca) + "/ledger");
-  if (!lines) return lines.error();
+  auto text = readCompleteLines(caDirectory(ca) + "/ledger");
+  if (!text) return text.error();
   std::vector<IssuedCertificate> ledger;
-  ledger.reserve(lines->size());
-  for (const auto& line : *lines) {
-    auto fields = splitFields(line);
+  ledger.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
+  forEachLine(*text, [&](std::string_view line) {
+    Fields fields = splitFields(line);
     IssuedCertificate issued;
     std::int64_t notAfter = 0;
-    if (fields.size() < 3 || !parseNumber(fields[1], issued.caVersion) || !parseNumber(fields[2], notAfter))
-      continue;
-    issued.serialHex = fields[0];
+    if (fields.count < 3 || !parseNumber(fields.field[1], issued.caVersion) ||
+        !parseNumber(fields.field[2], notAfter))
+      return;
+    issued.serialHex = fields.field[0];
     issued.notAfter = fromUnixSeconds(notAfter);
-    if (fields.size() > 3) issued.subject = fields[3];
+    if (fields.count > 3) issued.subject = fields.field[3];
     ledger.push_back(std::move(issued));
-  }
+  });
   return ledger;
 }
 
@@ -183,21 +204,23 @@ Result<void> FileStateStore::appendIssued(const ObjectKey& ca, const IssuedCerti
 }
 
 Result<std::vector<Revocation>> FileStateStore::loadRevocations(const ObjectKey& ca) {
-  auto lines = readCompleteLines(caDirectory(ca) + "/revocations");
-  if (!lines) return lines.error();
+  auto text = readCompleteLines(caDirectory(ca) + "/revocations");
+  if (!text) return text.error();
   std::vector<Revocation> revocations;
-  for (const auto& line : *lines) {
-    auto fields = splitFields(line);
+  revocations.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
+  forEachLine(*text, [&](std::string_view line) {
+    Fields fields = splitFields(line);
     Revocation revocation;
     std::int64_t revokedAt = 0, invalidity = 0;
-    auto reason = fields.size() >= 4 ? pki::parseRevocationReason(fields[2]) : std::nullopt;
-    if (!reason || !parseNumber(fields[1], revokedAt)) continue;
-    revocation.serialHex = fields[0];
+    auto reason = fields.count >= 4 ? pki::parseRevocationReason(std::string(fields.field[2])) : std::nullopt;
+    if (!reason || !parseNumber(fields.field[1], revokedAt)) return;
+    revocation.serialHex = fields.field[0];
     revocation.revokedAt = fromUnixSeconds(revokedAt);
     revocation.reason = *reason;
-    if (fields[3] != "-" && parseNumber(fields[3], invalidity)) revocation.invalidityDate = fromUnixSeconds(invalidity);
+    if (fields.field[3] != "-" && parseNumber(fields.field[3], invalidity))
+      revocation.invalidityDate = fromUnixSeconds(invalidity);
     revocations.push_back(std::move(revocation));
-  }
+  });
   return revocations;
 }
 

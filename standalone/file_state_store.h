@@ -36,7 +36,8 @@ class FileStateStore final : public StateStore {
  private:
   explicit FileStateStore(std::string directory) : directory_(std::move(directory)) {}
   std::string caDirectory(const ObjectKey& ca) const;
-  Result<std::vector<std::string>> readCompleteLines(const std::string& path);
+  // The file's complete lines (a torn last line is cut off, in the file too).
+  Result<std::string> readCompleteLines(const std::string& path);
 
   std::string directory_;
 };

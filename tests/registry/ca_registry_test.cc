@@ -313,7 +313,7 @@ TEST_F(TwoVersionsTest, DroppingAVersionDropsItsCrlAndItsAnswers) {
   registry.setCrl(key, 1, crl1);
   registry.setCrl(key, 2, crl2);
   registry.setAuthority(key, {material(ca2, 2)}, AuthoritySettings{});
-  EXPECT_FALSE(registry.crlOf(key, 1).has_value());
+  EXPECT_EQ(registry.crlOf(key, 1), nullptr);
   EXPECT_EQ(registry.crlOf(key, 2)->crlNumber, 6u);
   auto v1 = certId(leaf.cert, ca.cert);
   EXPECT_EQ(ask(requestFor(v1.get())).outcome, OcspOutcome::Unauthorized);
@@ -326,8 +326,8 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
   for (const std::string& tenant : {kUuid, std::string("default")}) {
     auto doc = registry.crl(tenant, "mqtt-ca", "1");
     ASSERT_TRUE(doc.has_value()) << tenant;
-    EXPECT_EQ(doc->der, "DER");
-    EXPECT_EQ(doc->pem, "PEM");
+    EXPECT_EQ(*doc->der, "DER");
+    EXPECT_EQ(*doc->pem, "PEM");
     EXPECT_EQ(doc->crlNumber, 7u);
     EXPECT_EQ(doc->nextUpdate, t + kValidity);
   }
@@ -337,6 +337,20 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "99999999999999999999").has_value());
   EXPECT_FALSE(registry.crl("nobody", "mqtt-ca", "1").has_value());
   EXPECT_FALSE(registry.crl(kUuid, "other", "1").has_value());
+}
+
+// A CRL of 100,000 entries is megabytes: the responder shares its bytes, and
+// a response still being written keeps them after a new CRL replaces them.
+TEST_F(CaRegistryTest, ServedCrlsShareTheirBytesAndOutliveTheirReplacement) {
+  TimePoint t = clock.now();
+  registry.setCrl(key, 1, pki::SignedCrl{"DER 1", "PEM 1", 1, t, t + kValidity});
+  auto served = registry.crl(kUuid, "mqtt-ca", "1");
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(served->der.get(), &registry.crlOf(key, 1)->der);
+  registry.setCrl(key, 1, pki::SignedCrl{"DER 2", "PEM 2", 2, t, t + kValidity});
+  EXPECT_EQ(*served->der, "DER 1");
+  EXPECT_EQ(*served->pem, "PEM 1");
+  EXPECT_EQ(*registry.crl(kUuid, "mqtt-ca", "1")->der, "DER 2");
 }
 
 TEST_F(CaRegistryTest, HistoryCountsAndRevisions) {

@@ -31,8 +31,8 @@ const std::string kOcspRequest{"\x30\x0b\xfb\xef\xbf\xfe\x3f\xff\x01\x02\x03\x04
 
 CrlDocument sampleCrl() {
   CrlDocument crl;
-  crl.der = std::string("\x30\x82\x01\x0a\x00\xff", 6);
-  crl.pem = "-----BEGIN X509 CRL-----\nMIIBCgD/\n-----END X509 CRL-----\n";
+  crl.der = std::make_shared<const std::string>("\x30\x82\x01\x0a\x00\xff", 6);
+  crl.pem = std::make_shared<const std::string>("-----BEGIN X509 CRL-----\nMIIBCgD/\n-----END X509 CRL-----\n");
   crl.crlNumber = 7;
   crl.thisUpdate = kNow - Seconds(60);
   crl.nextUpdate = kNow + Seconds(3600);
@@ -85,12 +85,12 @@ TEST_F(ServerTest, ServesCrlAsDerWithCacheHeaders) {
   auto response = client.get("/crl/acme/mqtt-ca/1");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->result(), http::status::ok);
-  EXPECT_EQ(response->body(), sampleCrl().der);
+  EXPECT_EQ(response->body(), *sampleCrl().der);
   EXPECT_EQ(field(*response, http::field::content_type), "application/pkix-crl");
   EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=3600");
   EXPECT_EQ(field(*response, http::field::last_modified), "Wed, 01 May 2024 11:59:00 GMT");
   EXPECT_EQ(field(*response, http::field::expires), "Wed, 01 May 2024 13:00:00 GMT");
-  EXPECT_EQ(field(*response, http::field::etag), entityTag(sampleCrl().der));
+  EXPECT_EQ(field(*response, http::field::etag), entityTag(*sampleCrl().der));
   EXPECT_THAT(field(*response, http::field::etag), MatchesRegex("\"[0-9a-f]{16}\""));
   EXPECT_EQ(field(*response, http::field::server), "revoca");
   EXPECT_EQ(field(*response, http::field::date), "Wed, 01 May 2024 12:00:00 GMT");
@@ -103,9 +103,9 @@ TEST_F(ServerTest, ServesCrlAsPem) {
   auto response = client.get("/crl-pem/acme/mqtt-ca/2");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->result(), http::status::ok);
-  EXPECT_EQ(response->body(), sampleCrl().pem);
+  EXPECT_EQ(response->body(), *sampleCrl().pem);
   EXPECT_EQ(field(*response, http::field::content_type), "application/x-pem-file");
-  EXPECT_EQ(field(*response, http::field::etag), entityTag(sampleCrl().pem));
+  EXPECT_EQ(field(*response, http::field::etag), entityTag(*sampleCrl().pem));
 }
 
 TEST_F(ServerTest, MaxAgeFollowsTheInjectedClockAndNeverGoesNegative) {
@@ -149,7 +149,7 @@ TEST_F(ServerTest, IfNoneMatchGives304) {
   ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
   start();
   TestClient client(port());
-  std::string etag = entityTag(sampleCrl().der);
+  std::string etag = entityTag(*sampleCrl().der);
   auto response = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, etag);
   ASSERT_TRUE(response);
   EXPECT_EQ(response->result(), http::status::not_modified);
@@ -160,7 +160,7 @@ TEST_F(ServerTest, IfNoneMatchGives304) {
   auto stale = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, "\"0000\"");
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale->result(), http::status::ok);
-  EXPECT_EQ(stale->body(), sampleCrl().der);
+  EXPECT_EQ(stale->body(), *sampleCrl().der);
 }
 
 TEST_F(ServerTest, UnknownPathIs404) {

@@ -190,6 +190,32 @@ TEST_F(FileStateStoreTest, TornLastLedgerLineIsSkippedAndRepaired) {
   EXPECT_EQ(ledger[2].subject, "d");
 }
 
+// The lines are split by hand, not by a stream: the same fields as before.
+TEST_F(FileStateStoreTest, LedgerAndRevocationLinesToleratePeopleEditingThem) {
+  ASSERT_TRUE(makeDirectories(caDir()).ok());
+  appendRaw(caDir() + "/ledger",
+            "0A 1 17 a\n\n  0B\t2   18  b extra\r\n0C x 19 c\n0D 1 20\n0E 1\n0F 1 2x f\n");
+  auto ledger = unwrap(store->loadLedger(ca));
+  ASSERT_EQ(ledger.size(), 3u);
+  EXPECT_EQ(ledger[0].serialHex, "0A");
+  EXPECT_EQ(ledger[0].notAfter, fromUnixSeconds(17));
+  EXPECT_EQ(ledger[1].serialHex, "0B");
+  EXPECT_EQ(ledger[1].caVersion, 2);
+  EXPECT_EQ(ledger[1].subject, "b");
+  EXPECT_EQ(ledger[2].serialHex, "0D");
+  EXPECT_EQ(ledger[2].subject, "");
+
+  appendRaw(caDir() + "/revocations",
+            "0A 5 keyCompromise -\n0B 6 superseded\n0C 7 noSuchReason -\n 0D  8  superseded  9 \n0E -1x unspecified -\n");
+  auto revocations = unwrap(store->loadRevocations(ca));
+  ASSERT_EQ(revocations.size(), 2u);
+  EXPECT_EQ(revocations[0].serialHex, "0A");
+  EXPECT_EQ(revocations[0].revokedAt, fromUnixSeconds(5));
+  EXPECT_EQ(revocations[1].serialHex, "0D");
+  EXPECT_EQ(revocations[1].reason, pki::RevocationReason::Superseded);
+  EXPECT_EQ(revocations[1].invalidityDate, fromUnixSeconds(9));
+}
+
 TEST_F(FileStateStoreTest, LedgerWithOnlyATornLineIsEmpty) {
   ASSERT_TRUE(makeDirectories(caDir()).ok());
   appendRaw(caDir() + "/ledger", "0C 1");
