@@ -406,33 +406,44 @@ Result<SecretStateStore::Chunks<Entry>*> SecretStateStore::loadChunks(std::map<O
 
 template <typename Entry>
 Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state,
-                                      const ObjectKey& ca, const Entry& entry) {
+                                      const ObjectKey& ca, const std::vector<Entry>& entries) {
   auto loaded = loadChunks(cache, state, ca);
   if (!loaded) return loaded.error();
   Chunks<Entry>& chunks = **loaded;
-  std::string line = lineOf(entry) + "\n";
   Labels labels = labelsOf(state, kCaLabel, ca.name);
   int number = chunks.empty() ? 0 : chunks.rbegin()->first;
   int conflicts = 0;
+  std::size_t done = 0;
   // Each hop passes a full chunk; conflicts re-read the one written to.
-  while (conflicts <= kConflictRetries) {
+  while (done < entries.size() && conflicts <= kConflictRetries) {
     auto found = chunks.find(number);
     Chunk<Entry>* chunk = found == chunks.end() ? nullptr : &found->second;
-    if (chunk && chunk->lines > 0 &&
-        (chunk->lines >= chunkSize_ || chunk->secret.data["entries"].size() + line.size() > kMaxChunkBytes)) {
+    // As many of the entries left as this chunk takes (at least one, in an empty chunk).
+    std::string lines;
+    std::size_t taken = 0, used = chunk ? chunk->lines : 0,
+                bytes = chunk ? chunk->secret.data["entries"].size() : 0;
+    while (done + taken < entries.size()) {
+      std::string line = lineOf(entries[done + taken]) + "\n";
+      if (used + taken > 0 && (used + taken >= chunkSize_ || bytes + lines.size() + line.size() > kMaxChunkBytes))
+        break;
+      lines += line;
+      ++taken;
+    }
+    if (taken == 0) {
       ++number;
       continue;
     }
     std::string name = chunkName(state, ca, number);
     Data data = chunk ? chunk->secret.data : Data{};
-    data["entries"] += line;
+    data["entries"] += lines;
     auto written = write(ca.namespace_, name, labels, chunk ? &chunk->secret : nullptr, std::move(data));
     if (written.ok()) {
       Chunk<Entry>& stored = chunks[number];
       stored.secret = std::move(*written.value);
-      ++stored.lines;
-      stored.entries.push_back(entry);
-      return {};
+      stored.lines += taken;
+      stored.entries.insert(stored.entries.end(), entries.begin() + done, entries.begin() + done + taken);
+      done += taken;
+      continue;
     }
     // 409: another writer appended first, or created this chunk first;
     // 404 on update: it was deleted. Re-read it, others' lines and all.
@@ -449,6 +460,7 @@ Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache,
     fresh.secret = std::move(**current);
     parseChunk(fresh.secret.data["entries"], fresh.lines, fresh.entries);
   }
+  if (done == entries.size()) return {};
   return makeError("cannot append to " + state + " of CertificateAuthority " + ca.str() + " (Secret " +
                    ca.namespace_ + "/" + chunkName(state, ca, number) + "): still conflicting after " +
                    std::to_string(kConflictRetries + 1) + " attempts; another writer keeps changing it");
@@ -466,9 +478,33 @@ Result<std::vector<IssuedCertificate>> SecretStateStore::loadLedger(const Object
   return ledger;
 }
 
+// A group commit: appends that arrive while one is being written (the
+// engine reconciles VaultSecrets several at a time) wait, and the first of
+// them writes all their lines at once. Each returns only once its line is
+// in the ledger, as before.
 Result<void> SecretStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
-  std::lock_guard lock(mutex_);
-  return append(ledgers_, kLedger, ca, issued);
+  std::unique_lock lock(appendMutex_);
+  std::shared_ptr<PendingAppends>& open = openAppends_[ca];
+  if (!open) open = std::make_shared<PendingAppends>();
+  std::shared_ptr<PendingAppends> batch = open;
+  batch->entries.push_back(issued);
+  appended_.wait(lock, [&] { return batch->done || !writingLedger_.count(ca); });
+  if (batch->done) return batch->result;
+  // This caller writes the batch and closes it: later appends open the next.
+  openAppends_.erase(ca);
+  writingLedger_.insert(ca);
+  lock.unlock();
+  Result<void> result;
+  {
+    std::lock_guard state(mutex_);
+    result = append(ledgers_, kLedger, ca, batch->entries);
+  }
+  lock.lock();
+  writingLedger_.erase(ca);
+  batch->done = true;
+  batch->result = result;
+  appended_.notify_all();
+  return result;
 }
 
 Result<std::vector<Revocation>> SecretStateStore::loadRevocations(const ObjectKey& ca) {
@@ -483,7 +519,7 @@ Result<std::vector<Revocation>> SecretStateStore::loadRevocations(const ObjectKe
 
 Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
   std::lock_guard lock(mutex_);
-  return append(revocations_, kRevocations, ca, revocation);
+  return append(revocations_, kRevocations, ca, std::vector<Revocation>{revocation});
 }
 
 Result<std::optional<SecretRecord>> SecretStateStore::parseSecretRecord(const ObjectKey& vaultSecret,
@@ -579,7 +615,6 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey
 }
 
 Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) {
-  std::lock_guard lock(mutex_);
   json fields = {{"serialHex", record.serialHex},
                  {"issuingCa", record.issuingCa},
                  {"caVersion", record.caVersion},
@@ -589,7 +624,12 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
   // Not kept for the next write: VaultSecrets are many and written seldom.
   // Known absent: created at once (a 409 reads it and tries again).
   std::optional<Stored> known;
-  if (absent_.erase(vaultSecret)) known = Stored{};
+  {
+    std::lock_guard lock(mutex_);
+    if (absent_.erase(vaultSecret)) known = Stored{};
+  }
+  // Written unlocked (modify() keeps to the API and `known`): the engine
+  // saves several VaultSecrets at once, each under its own name.
   auto saved = modify(vaultSecret.namespace_, vaultSecretStateName(vaultSecret),
                       labelsOf("vaultsecret", kVaultSecretLabel, vaultSecret.name), known,
                       [&](Data& data) -> Result<void> {
@@ -598,6 +638,7 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
                         data["record.json"] = fields.dump();
                         return {};
                       });
+  std::lock_guard lock(mutex_);
   if (!saved) {
     // Whether the write took is unknown: the next load reads the Secret.
     secrets_.erase(vaultSecret);

@@ -36,7 +36,9 @@
 // Key material never goes into an error message.
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <set>
 #include <map>
 #include <mutex>
@@ -117,7 +119,18 @@ class SecretStateStore final : public StateStore {
                                     const ObjectKey& ca);
   template <typename Entry>
   Result<void> append(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state, const ObjectKey& ca,
-                      const Entry& entry);
+                      const std::vector<Entry>& entries);
+
+  // Ledger lines waiting for one write (appendIssued's group commit).
+  struct PendingAppends {
+    std::vector<IssuedCertificate> entries;
+    bool done = false;
+    Result<void> result;
+  };
+  std::mutex appendMutex_;  // before mutex_, never inside it
+  std::condition_variable appended_;
+  std::map<ObjectKey, std::shared_ptr<PendingAppends>> openAppends_;
+  std::set<ObjectKey> writingLedger_;
 
   kube::ApiClient& api_;
   const std::size_t chunkSize_;

@@ -268,7 +268,7 @@ json StatusWriter::currentStatus(const std::string& key, const std::optional<jso
   if (auto written = written_.find(key); written != written_.end()) {
     std::string version = object ? resourceVersionOf(*object) : "";
     if (!object || version == written->second.versionBefore || version == written->second.versionAfter)
-      return written->second.status;
+      return json::parse(written->second.status);
   }
   if (object && object->is_object()) {
     auto status = object->find("status");
@@ -286,9 +286,14 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   }
   std::optional<json> object = lookup_ ? lookup_(kind, meta.namespace_, meta.name) : std::nullopt;
 
-  std::lock_guard lock(mutex_);
-  json current = currentStatus(key, object);
-  json body = statusBody(kind, current, status, clock_.now());
+  // The lock guards the maps, not the write: the engine reports several
+  // VaultSecrets at once, each object from one thread only.
+  json current, body;
+  {
+    std::lock_guard lock(mutex_);
+    current = currentStatus(key, object);
+  }
+  body = statusBody(kind, current, status, clock_.now());
   if (body == current) return;
 
   json apply = {{"apiVersion", apiVersion()},
@@ -296,6 +301,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
                 {"metadata", {{"name", meta.name}, {"namespace", meta.namespace_}}},
                 {"status", body}};
   auto result = api_.applyStatus(revocaObjects(plural, meta.namespace_, meta.name), apply, kFieldManager);
+  std::unique_lock lock(mutex_);
   if (!result.ok()) {
     if (result.error.status == 404) {
       spdlog::debug("{}: deleted before its status was written", key);
@@ -314,7 +320,8 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   }
   failedWrite_.erase(key);
   const json& applied = *result.value;
-  written_[key] = {body, object ? resourceVersionOf(*object) : "", resourceVersionOf(applied)};
+  // Kept as text: a parsed status is several times its size, for 10,000 objects.
+  written_[key] = {body.dump(), object ? resourceVersionOf(*object) : "", resourceVersionOf(applied)};
   spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
 
   // A failure drops the facts from the status; the serial or version that
@@ -325,6 +332,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
     if (factOf(before, fact).empty() && remembered != lastIssued_.end()) before[fact] = remembered->second;
     if (std::string value = factOf(status, fact); !value.empty()) lastIssued_[key] = value;
   }
+  lock.unlock();
   std::string uid = applied.contains("metadata") ? stringOf(applied["metadata"], "uid") : "";
   if (uid.empty() && object && object->contains("metadata")) uid = stringOf((*object)["metadata"], "uid");
   for (const auto& note : eventsFor(kind, before, status)) {
@@ -336,6 +344,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
 
 // client-go's "<object>.<hex of the time in ns>", kept unique within the process.
 std::string StatusWriter::eventName(const std::string& object) {
+  std::lock_guard lock(mutex_);
   auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
   lastEventId_ = std::max<std::uint64_t>(static_cast<std::uint64_t>(nanos), lastEventId_ + 1);
   char hex[17];

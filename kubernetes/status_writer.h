@@ -77,7 +77,7 @@ class StatusWriter final : public StatusSink {
 
  private:
   struct Written {
-    nlohmann::json status;      // the status applied
+    std::string status;         // the status applied, as JSON text
     std::string versionBefore;  // the object's resourceVersion the informer showed then
     std::string versionAfter;   // the one the write made
   };

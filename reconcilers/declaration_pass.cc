@@ -1,6 +1,10 @@
 #include "reconcilers/declaration_pass.h"
 
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/logging.h"
 #include "reconcilers/renewal.h"
@@ -17,6 +21,19 @@ const T* findByName(const std::vector<T>& objects, const std::string& namespace_
 
 // CRLs and CA rotations are looked at at least this often.
 constexpr Seconds kMaxSleep{30};
+
+// Calls work(i) for every i below `count`, on `workers` threads (this one
+// among them), each taking the next index as it finishes one.
+void forEachInParallel(std::size_t count, int workers, const std::function<void(std::size_t)>& work) {
+  std::atomic<std::size_t> next{0};
+  auto drain = [&] {
+    for (std::size_t i = next++; i < count; i = next++) work(i);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < std::min<std::size_t>(std::max(workers, 1), count); ++t) threads.emplace_back(drain);
+  drain();
+  for (auto& thread : threads) thread.join();
+}
 
 }  // namespace
 
@@ -101,10 +118,11 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   }
 
   // One certificate per deployment directory: a second secret for the same
-  // deployment would overwrite the first one's files.
+  // deployment would overwrite the first one's files. Claims are settled
+  // first, in order; the secrets that may publish are then independent.
   std::map<std::pair<std::string, std::string>, std::string> deploymentOwner;
+  std::vector<std::pair<const VaultSecret*, const Vault*>> secrets;
   for (const auto& secret : declarations.vaultSecrets) {
-    logging::ObjectScope scope("VaultSecret", secret.meta.namespace_, secret.meta.name);
     const Vault* vault = findByName(declarations.vaults, secret.meta.namespace_, secret.spec.vault);
     if (vault) {
       std::string conflict;
@@ -118,6 +136,7 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
         for (const auto& deployment : vault->spec.distributeDeployments)
           deploymentOwner.emplace(std::pair{secret.meta.namespace_, deployment}, secret.meta.name);
       if (!conflict.empty()) {
+        logging::ObjectScope scope("VaultSecret", secret.meta.namespace_, secret.meta.name);
         ObjectStatus status;
         status.observedGeneration = secret.meta.generation;
         status.reason = "DeploymentConflict";
@@ -127,12 +146,20 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
         continue;
       }
     }
-    auto outcome = reconcileVaultSecret(context_, secret, vault);
-    // Past: it waits for its CA to rotate; the regular interval looks again.
-    if (outcome.renewalTime && *outcome.renewalTime > context_.clock.now())
-      wakeup = std::min(wakeup, *outcome.renewalTime);
-    status_.report("VaultSecret", secret.meta, outcome.status);
+    secrets.emplace_back(&secret, vault);
   }
+  std::mutex wakeupMutex;
+  forEachInParallel(secrets.size(), context_.vaultSecretWorkers, [&](std::size_t i) {
+    const auto& [secret, vault] = secrets[i];
+    logging::ObjectScope scope("VaultSecret", secret->meta.namespace_, secret->meta.name);
+    auto outcome = reconcileVaultSecret(context_, *secret, vault);
+    // Past: it waits for its CA to rotate; the regular interval looks again.
+    if (outcome.renewalTime && *outcome.renewalTime > context_.clock.now()) {
+      std::lock_guard lock(wakeupMutex);
+      wakeup = std::min(wakeup, *outcome.renewalTime);
+    }
+    status_.report("VaultSecret", secret->meta, outcome.status);
+  });
 
   for (const auto& emqx : declarations.emqxDeployments) {
     logging::ObjectScope scope("EmqxDeployment", emqx.meta.namespace_, emqx.meta.name);

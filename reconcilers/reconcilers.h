@@ -16,6 +16,10 @@ struct ReconcileContext {
   StateStore& store;
   OutputSink& output;
   const Clock& clock;
+  // VaultSecrets reconciled at once. Above 1 the store, output and status
+  // sink must take calls from several threads (the Kubernetes engine's do,
+  // and each of its calls waits on the apiserver); standalone keeps 1.
+  int vaultSecretWorkers = 1;
 };
 
 ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& ca,

@@ -381,6 +381,33 @@ TEST_F(SecretStateStoreIntegration, AnAppendAfterAnotherWritersPicksUpItsLines) 
                                               issued(3).serialHex, issued(4).serialHex));
 }
 
+TEST_F(SecretStateStoreIntegration, AppendsFromSeveralThreadsShareWritesAndLoseNothing) {
+  // The engine reconciles VaultSecrets several at a time: their ledger lines
+  // go out together (a group commit), across chunk boundaries too.
+  CountingClient counting(*client_);
+  SecretStateStore store(counting, 7);
+  ASSERT_TRUE(store.loadLedger(ca()));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int n = t * 10; n < t * 10 + 10; ++n) {
+        auto appended = store.appendIssued(ca(), issued(n));
+        EXPECT_TRUE(appended) << appended.error().message;
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_LT(counting.creates + counting.updates, 80) << "some appends shared a write";
+
+  SecretStateStore reader(*client_, 7);
+  auto ledger = reader.loadLedger(ca());
+  ASSERT_TRUE(ledger);
+  std::set<std::string> serials;
+  for (const auto& entry : *ledger) serials.insert(entry.serialHex);
+  EXPECT_EQ(ledger->size(), 80u);
+  EXPECT_EQ(serials.size(), 80u);
+  for (const auto& [name, chunk] : listState(selector("ledger"))) EXPECT_LE(linesOf(chunk).size(), 7u) << name;
+}
+
 TEST_F(SecretStateStoreIntegration, TwoWritersAppendingAtOnceLoseNothing) {
   // The leader and revocactl both append to a CA's ledger: 409s are retried.
   SecretStateStore leader(*client_, 5);
