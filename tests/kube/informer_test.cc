@@ -66,6 +66,41 @@ TEST(Informer, ListsThenWatchesFromWhereTheListEnded) {
   EXPECT_EQ(informer.lists(), 1);
 }
 
+TEST(Informer, CachesObjectsAsTheTransformTrimsThem) {
+  // As client-go's SetTransform: what nobody reads is not kept, from the
+  // list and from the watch alike, and the handlers see the trimmed object.
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  auto withBulk = [](json item) {
+    item["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+    return item;
+  };
+  client.addList(listOf({withBulk(object("a", "1"))}, "10"));
+  client.addWatch([&](const WatchOptions&, const testing::EventSink& send) {
+    send({"ADDED", withBulk(object("b", "11"))});
+    return ApiError{200, "", ""};
+  });
+  InformerOptions options = fastOptions();
+  int trimmed = 0;
+  options.transform = [&](json& item) {
+    ++trimmed;
+    item["metadata"].erase("managedFields");
+  };
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, options);
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(10s));
+  recorder.waitFor(2);
+  EXPECT_GE(trimmed, 2);
+  std::vector<std::string> seen;
+  informer.forEach([&](const json& item) {
+    EXPECT_FALSE(item["metadata"].contains("managedFields"));
+    seen.push_back(item["metadata"]["name"]);
+  });
+  EXPECT_THAT(seen, ElementsAre("a", "b"));
+  EXPECT_FALSE(informer.get("ns/b").value()["metadata"].contains("managedFields"));
+}
+
 TEST(Informer, RelistsOnGoneAndReportsWhatChangedMeanwhile) {
   FakeClock clock;
   FakeApiClient client;
