@@ -226,7 +226,7 @@ def main():
         started = time.monotonic()
         revoca.start()
         answered = readyz = confirmed = None
-        while confirmed is None and time.monotonic() - started < 600:
+        while (confirmed is None or readyz is None or answered is None) and time.monotonic() - started < 600:
             now = time.monotonic() - started
             if answered is None:
                 code, body = http_get(url)
@@ -234,9 +234,10 @@ def main():
                     answered = now
             if readyz is None and http_get(revoca.base + "/readyz")[0] == 200:
                 readyz = now
-            ready_objects = revoca.metric("revoca_object_ready")
-            if ready_objects is not None and ready_objects >= options.scale * 2 + 1:
-                confirmed = now
+            if confirmed is None:
+                ready_objects = revoca.metric("revoca_object_ready")
+                if ready_objects is not None and ready_objects >= options.scale * 2 + 1:
+                    confirmed = now
             time.sleep(0.05)
         time.sleep(3)
         issued_after = revoca.metric("revoca_ca_issued_certificates")

@@ -246,6 +246,9 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
 }
 
 void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
+  // Held through the list: the other workers of the pass wait for it rather
+  // than read each Secret meanwhile.
+  std::lock_guard listing(listingMutex_);
   {
     std::lock_guard lock(mutex_);
     if (!listedSecrets_.insert(namespace_).second) return;

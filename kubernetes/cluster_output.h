@@ -95,6 +95,7 @@ class ClusterOutput final : public OutputSink {
 
   kube::ApiClient& api_;
   ObjectLookup lookup_;
+  std::mutex listingMutex_;  // before mutex_, never inside it
   std::mutex mutex_;
   std::map<std::string, std::string> applied_;          // object path -> hash of what was applied
   std::map<std::string, std::string> certificateHash_;  // "ns/secret" -> hash of its certificate files
