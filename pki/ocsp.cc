@@ -1,5 +1,7 @@
 #include "pki/ocsp.h"
 
+#include <optional>
+
 #include "pki/der.h"
 #include "pki/openssl_util.h"
 #include "pki/signature.h"
