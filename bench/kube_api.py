@@ -81,6 +81,12 @@ class ReadyWatch:
             self.changed.notify_all()
 
     def _run(self):
+        try:
+            self._watch()
+        except (OSError, http.client.HTTPException):
+            pass  # the control plane stopped: the benchmark is over
+
+    def _watch(self):
         while True:
             connection = http.client.HTTPSConnection(self.api.host, int(self.api.port), context=self.api.context,
                                                      timeout=3600)

@@ -104,6 +104,18 @@ class Revoca:
         return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", body.decode(), re.M))
 
 
+def process_cpu(pid):
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_pids(cluster):
+    """etcd's and kube-apiserver's pids, from start.sh's record."""
+    return dict((name, int(pid)) for name, pid in
+                (line.split() for line in (cluster.workdir / "pids").read_text().splitlines() if line.strip()))
+
+
 def pair(i):
     """A Vault distributing to its own deployment, and its VaultSecret."""
     name = f"broker-{i:05d}"
@@ -196,10 +208,15 @@ def main():
         watch = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaultsecrets")
         create_vaults(api, 0, options.burst)
         time.sleep(2)  # their passes done: what follows measures the VaultSecrets
+        cpu_before = {name: process_cpu(pid) for name, pid in cluster_pids(cluster).items()}
+        cpu_before["revoca"] = process_cpu(revoca.process.pid)
         started = time.monotonic()
         create_secrets(api, 0, options.burst)
         created = time.monotonic() - started
         ready = wait_ready(watch, options.burst, "burst", timeout=600) + created
+        cpu = {name: process_cpu(pid) - cpu_before[name] for name, pid in cluster_pids(cluster).items()}
+        cpu["revoca"] = process_cpu(revoca.process.pid) - cpu_before["revoca"]
+        figures["burst_cpu_ms"] = {name: seconds * 1000 / options.burst for name, seconds in cpu.items()}
         figures["burst"] = (options.burst, created, ready)
         print(f"burst: {options.burst} created in {created:.1f} s, all Ready after {ready:.1f} s "
               f"({options.burst / ready:.0f}/s)", flush=True)
@@ -262,6 +279,8 @@ def report(options, figures):
     print(f"\nissuance: {burst} VaultSecrets (their Vaults created before) created at once in {created:.1f} s, all Ready "
           f"after {ready:.1f} s: {burst / ready:.0f}/s end to end (target >= 100/s; cert-manager ~1.6/s)")
     print(f"          {remaining} more, 1000 at a time: {total:.1f} s, {remaining / total:.0f}/s")
+    print("          CPU per VaultSecret in the burst: " +
+          ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(figures["burst_cpu_ms"].items())))
     print(f"memory:   {options.scale} VaultSecrets managed, {options.unrelated} unrelated Secrets: "
           f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB, "
           f"idle before {figures['rss_idle_mb']:.1f} MB, peak through the restart {figures['peak_restart_mb']:.1f} MB")
