@@ -120,14 +120,13 @@ bool Informer::relist() {
   ListOptions options;
   options.labelSelector = options_.labelSelector;
   options.limit = options_.pageSize;
-  options.transform = options_.transform;
+  options.transform = options_.transform;  // the client trims each item as its page arrives
   auto listed = client_.list(collection_, options);
   if (!listed.ok()) return false;
   using Cache = std::map<std::string, std::shared_ptr<const nlohmann::json>>;
   Cache fresh;
   if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
     for (auto& item : *items) {
-      if (options_.transform) options_.transform(item);  // again, for clients that do not (idempotent)
       std::string key = objectKey(item);
       fresh[key] = std::make_shared<const nlohmann::json>(std::move(item));
     }

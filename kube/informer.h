@@ -43,7 +43,6 @@ struct InformerOptions {
   ReflectorBackoffPolicy backoff;
   // Trims each object before it is cached, as client-go's SetTransform does
   // (cert-manager drops managedFields there): the cache holds only what is read.
-  // Must be idempotent: a list's items may pass through it twice.
   std::function<void(nlohmann::json&)> transform;
 };
 

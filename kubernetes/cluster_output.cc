@@ -87,22 +87,11 @@ Error refusal(const json& existing, const std::string& what, const std::string& 
                    ", not the output of " + ownerKind + " " + ownerName + "; " + fix);
 }
 
-// A Secret or ConfigMap that already holds what would be applied: after a
-// restart or resync, reading it is enough.
-bool upToDate(const json& existing, const json& wanted) {
-  json have = member(existing, "data");
-  if (have.is_null()) have = json::object();
-  if (have != member(wanted, "data")) return false;
-  if (wanted.contains("type") && member(existing, "type") != wanted["type"]) return false;
-  const json& metadata = member(existing, "metadata");
-  for (const auto& [key, value] : wanted["metadata"]["labels"].items())
-    if (member(member(metadata, "labels"), key.c_str()) != value) return false;
-  return member(metadata, "ownerReferences") == wanted["metadata"]["ownerReferences"];
-}
-
-// What upToDate() compares of a VaultSecret's Secret, as one digest: its
-// data, type, revoca's labels and owners.
-std::string outputDigest(const json& object) {
+// What decides that a Secret or ConfigMap already holds what revoca would
+// apply, as one digest: its data, type, revoca's two labels and its owners.
+// After a restart or resync, reading the object is then enough; a listed
+// Secret is kept as this digest alone (listVaultSecretOutputs).
+std::string outputDigest(const json& object, const char* ownerLabel) {
   const json& metadata = member(object, "metadata");
   const json& labels = member(metadata, "labels");
   json data = member(object, "data");
@@ -110,7 +99,7 @@ std::string outputDigest(const json& object) {
   json compared = {{"data", std::move(data)},
                    {"type", member(object, "type")},
                    {"managedBy", member(labels, kManagedByLabel)},
-                   {"owner", member(labels, kVaultSecretLabel)},
+                   {"owner", member(labels, ownerLabel)},
                    {"ownerReferences", member(metadata, "ownerReferences")}};
   return sha256Hex(compared.dump());
 }
@@ -215,7 +204,7 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
     std::lock_guard lock(mutex_);
     if (auto known = existingSecrets_.find(path); known != existingSecrets_.end()) {
       listedOurs = true;
-      if (known->second == outputDigest(object)) {
+      if (known->second == outputDigest(object, kVaultSecretLabel)) {
         applied_[path] = hash;
         return {};
       }
@@ -226,7 +215,8 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
     if (existing.ok()) {
       if (!isOutputOf(*existing.value, owned.ownerLabel, owned.ownerKind, owned.ownerName))
         return refusal(*existing.value, what, owned.ownerKind, owned.ownerName, owned.fix);
-      if (owned.dataOnly && upToDate(*existing.value, object)) {
+      if (owned.dataOnly &&
+          outputDigest(*existing.value, owned.ownerLabel) == outputDigest(object, owned.ownerLabel)) {
         remember(path, hash);
         return {};
       }
@@ -261,7 +251,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
     std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
     std::string name = text(member(item, "metadata"), "name");
     if (!owner.empty() && name == owner && isOutputOf(item, kVaultSecretLabel, "VaultSecret", owner))
-      found[secrets(namespace_, name).path()] = outputDigest(item);
+      found[secrets(namespace_, name).path()] = outputDigest(item, kVaultSecretLabel);
     item = nullptr;
   };
   // A failure only costs the reads one by one.

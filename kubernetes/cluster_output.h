@@ -88,7 +88,7 @@ class ClusterOutput final : public OutputSink {
                                          const std::string& hash);
   Result<void> patchDeployment(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
   // The VaultSecret Secrets of a namespace that are revoca's, by path -> the
-  // digest of what upToDate() compares; those not listed are read one by one.
+  // outputDigest() of it; those not listed are read one by one.
   void listVaultSecretOutputs(const std::string& namespace_);
   std::optional<std::string> recall(const std::string& key);
   void remember(const std::string& key, const std::string& hash);

@@ -37,12 +37,15 @@ class FakeApiClient final : public ApiClient {
     return called_.wait_for(lock, std::chrono::seconds(10), [&] { return watchCalls_.size() >= count; });
   }
 
-  ApiResult<nlohmann::json> list(const ResourceRef&, const ListOptions&) override {
+  ApiResult<nlohmann::json> list(const ResourceRef&, const ListOptions& options) override {
     std::lock_guard lock(mutex_);
     ++listCalls_;
     if (lists_.empty()) return {std::nullopt, ApiError{500, "InternalError", "no list scripted"}};
     auto result = lists_.front();
     if (lists_.size() > 1) lists_.pop_front();  // the last one repeats
+    // As the real client does, item by item.
+    if (options.transform && result.value && result.value->contains("items"))
+      for (auto& item : (*result.value)["items"]) options.transform(item);
     return result;
   }
 
