@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -38,11 +39,14 @@ HEADER_TIMEOUT = 10.0  # responder/server.h ServerOptions::headerTimeout
 IDLE_TIMEOUT = 60.0    # ServerOptions::idleTimeout
 SLACK = 5.0            # a noisy CI machine
 
+# starved: (connections, descriptors revoca may open beyond those it holds at start)
 if LONG:
-    SCALE = {"slowloris": 10_000, "slowloris_seconds": 180, "idle": 10_000, "idle_seconds": IDLE_TIMEOUT + 15,
+    SCALE = {"slowloris": 10_000, "slowloris_interval": 1.0, "slowloris_seconds": 180,
+             "idle": 10_000, "idle_seconds": IDLE_TIMEOUT + 15,
              "hostile_seconds": 120, "hostile_concurrency": 64, "starved": (1_000, 600)}
 else:
-    SCALE = {"slowloris": 1_000, "slowloris_seconds": 14, "idle": 3_000, "idle_seconds": 13,
+    SCALE = {"slowloris": 1_000, "slowloris_interval": 0.5, "slowloris_seconds": 14,
+             "idle": 3_000, "idle_seconds": 13,
              "hostile_seconds": 10, "hostile_concurrency": 16, "starved": (100, 64)}
 
 
@@ -125,7 +129,7 @@ def target(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("abuse")
     instance = Standalone(workdir, ROOT / "manifests" / "examples", free_port()).start()
     yield Target(instance, workdir)
-    instance.kill()
+    instance.kill(signal.SIGTERM)  # a clean exit, so LeakSanitizer reports too
     assert_no_sanitizer_report(instance)
 
 
@@ -224,6 +228,7 @@ class Phase:
         self.fds_before = open_fds(pid)
         rss, hwm = memory_kib(pid)
         self.figures.update(rss_before_kib=rss, hwm_before_kib=hwm, fds_before=self.fds_before)
+        self.log_lines_before = self.log_lines()
         self.started = time.monotonic()
         self.probe = Probe(self.target)
         self.probe.start()
@@ -233,6 +238,9 @@ class Phase:
         self.probe.stop()
         self.finish()
 
+    def log_lines(self):
+        return self.target.instance.log.read_bytes().count(b"\n")
+
     def finish(self):
         pid = self.target.pid
         assert self.target.instance.process.poll() is None, \
@@ -240,7 +248,7 @@ class Phase:
         rss, hwm = memory_kib(pid)
         self.figures.update(seconds=round(time.monotonic() - self.started, 1), probe=self.probe.figures(),
                             rss_peak_kib=max(self.probe.peak_rss, rss), hwm_after_kib=hwm, rss_after_kib=rss,
-                            fds_peak=self.probe.peak_fds)
+                            fds_peak=self.probe.peak_fds, log_lines=self.log_lines() - self.log_lines_before)
         self.report(self.figures)
 
     def check(self, rss_growth_mib):
@@ -260,6 +268,9 @@ class Phase:
             rss_growth_mib *= 4  # the sanitizer's shadow memory and quarantine
         growth = (figures["rss_peak_kib"] - figures["rss_before_kib"]) / 1024
         assert growth < rss_growth_mib, f"{self.name}: RSS grew {growth:.0f} MiB: {figures}"
+        # Nothing a client sends is worth a log line: an attacker must not
+        # be able to fill the disk or drown the real messages.
+        assert figures["log_lines"] <= 5, self.target.instance.log.read_text()[-3000:]
         wait_for(lambda: open_fds(self.target.pid) <= self.fds_before + 4, timeout=HEADER_TIMEOUT + SLACK,
                  what=f"revoca to release the connections of {self.name} "
                       f"(holds {open_fds(self.target.pid)} descriptors, had {self.fds_before})")
@@ -294,7 +305,8 @@ def test_valid_requests_without_abuse(target, report):
 def test_slowloris_is_shed_at_the_header_timeout(target, report):
     connections = SCALE["slowloris"]
     with Phase(target, f"slowloris x{connections}", report) as phase:
-        args = ["slowloris", "--port", target.instance.port, "--connections", connections, "--interval", 0.5,
+        args = ["slowloris", "--port", target.instance.port, "--connections", connections,
+                "--interval", SCALE["slowloris_interval"],
                 "--duration", SCALE["slowloris_seconds"]]
         if LONG:
             args.append("--reconnect")
@@ -415,5 +427,5 @@ def test_running_out_of_file_descriptors(standalone_factory, report, tmp_path):
     assert "accepting on" in log and "again" in log, log[-2000:]
     wait_for(lambda: open_fds(pid) <= baseline + 4, timeout=HEADER_TIMEOUT + SLACK,
              what="revoca to release every connection")
-    instance.kill()
+    instance.kill(signal.SIGTERM)
     assert_no_sanitizer_report(instance)
