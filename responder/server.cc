@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,6 +24,27 @@ namespace {
 
 namespace net = boost::asio;
 using net::ip::tcp;
+using std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+constexpr std::chrono::minutes kAcceptWarnEvery{1};
+
+// Every connection holds a descriptor: the usual soft limit of 1024 would
+// turn clients away (EMFILE) long before memory or CPU run short. Raising the
+// soft limit up to the hard one needs no privilege, and nothing in revoca
+// uses select(), which cannot handle descriptors above 1023.
+void raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::info("responder: open file limit raised from {} to {}", before, limit.rlim_max);
+  } else {
+    spdlog::warn("responder: open file limit stays at {} (could not raise it to {}): at most "
+                 "about that many connections at once", before, limit.rlim_max);
+  }
+}
 
 class ServerImpl final : public Server {
  public:
@@ -99,19 +122,36 @@ class ServerImpl final : public Server {
 
   void onAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
-    if (ec) {
-      // Out of file descriptors, typically: pause instead of spinning on it.
-      spdlog::warn("responder: accept on {} failed: {}", options_.listen, ec.message());
-      retry_->expires_after(std::chrono::milliseconds(100));
-      retry_->async_wait([this](beast::error_code waitError) {
-        if (!waitError) accept();
-      });
-      return;
+    if (ec) return retryAccept(ec);
+    if (acceptFailures_ > 0) {
+      spdlog::info("responder: accepting on {} again, after {} failed attempts", options_.listen,
+                   acceptFailures_);
+      acceptFailures_ = 0;
     }
     // One write per response already; no reason to let Nagle delay it.
     socket.set_option(tcp::no_delay(true), ec);
     std::make_shared<Session>(std::move(socket), router_, options_)->start();
     accept();
+  }
+
+  // Out of file descriptors, typically: the client waits in the kernel's
+  // backlog until a connection closes. Pause instead of spinning on the
+  // error, and warn once a minute rather than ten times a second.
+  void retryAccept(beast::error_code ec) {
+    auto now = steady_clock::now();
+    if (acceptFailures_++ == 0 || now - lastAcceptWarning_ >= kAcceptWarnEvery) {
+      lastAcceptWarning_ = now;
+      const bool outOfFiles = ec == net::error::no_descriptors;
+      spdlog::warn("responder: accept on {} failed: {}; retrying every {} ms{}", options_.listen,
+                   ec.message(), kAcceptRetry.count(),
+                   outOfFiles ? " (every descriptor is in use: raise the open file limit, "
+                                "ulimit -Hn or the container's nofile)"
+                              : "");
+    }
+    retry_->expires_after(kAcceptRetry);
+    retry_->async_wait([this](beast::error_code waitError) {
+      if (!waitError) accept();
+    });
   }
 
   const ServerOptions options_;
@@ -123,6 +163,9 @@ class ServerImpl final : public Server {
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::once_flag stopped_;
+  // Touched only by the accept handlers, which run on the acceptor's strand.
+  std::size_t acceptFailures_ = 0;
+  steady_clock::time_point lastAcceptWarning_;
 };
 
 }  // namespace
@@ -142,6 +185,7 @@ Result<std::unique_ptr<Server>> startServer(const ServerOptions& options,
                                             std::shared_ptr<const RevocationSource> source,
                                             const Clock& clock) {
   if (!source) return makeError("responder: no revocation source");
+  raiseOpenFileLimit();
   auto endpoint = parseListenAddress(options.listen);
   if (!endpoint) return endpoint.error();
   try {

@@ -15,6 +15,13 @@ namespace {
 namespace net = boost::asio;
 
 constexpr std::size_t kHeaderLimit = 8 * 1024;
+// Bytes read but not yet parsed. The header limit and the body limit do not
+// cover chunk extensions and trailers: without this bound a client could
+// stream an endless chunk extension into memory for the whole header
+// timeout (gigabytes on a fast link). A header or a body never needs more.
+std::size_t bufferLimit(const ServerOptions& options) {
+  return kHeaderLimit + options.maxBodyBytes;
+}
 // After an error response, how long and how much we read and discard before
 // closing: closing with unread request bytes makes the kernel send a reset,
 // which can destroy the error response before the client reads it.
@@ -30,7 +37,10 @@ bool isHttpError(const beast::error_code& ec) {
 }  // namespace
 
 Session::Session(net::ip::tcp::socket socket, Router& router, const ServerOptions& options)
-    : stream_(std::move(socket)), router_(router), options_(options) {}
+    : stream_(std::move(socket)),
+      buffer_(bufferLimit(options)),
+      router_(router),
+      options_(options) {}
 
 void Session::start() {
   // The first request gets the header deadline from the moment of connecting,
@@ -66,6 +76,13 @@ void Session::readHeader() {
 
 void Session::onHeader(beast::error_code ec) {
   if (ec) return onReadError(ec);
+  // Beast reads a request whose Transfer-Encoding does not end in chunked as
+  // having no body, and would take the body for the next request; RFC 9112
+  // section 6.3 says answer 400 and close (a proxy in front may frame it
+  // differently: request smuggling).
+  if (parser_->get().count(http::field::transfer_encoding) > 0 && !parser_->chunked()) {
+    return reject(http::status::bad_request, "Transfer-Encoding must end in chunked");
+  }
   if (parser_->is_done()) return onRequest({});
   auto readBody = [self = shared_from_this()] {
     http::async_read(self->stream_, self->buffer_, *self->parser_,
@@ -101,6 +118,9 @@ void Session::onReadError(beast::error_code ec) {
   } else if (ec == http::error::header_limit) {
     status = http::status::request_header_fields_too_large;
     message = "request header too large";
+  } else if (ec == http::error::buffer_overflow) {
+    status = http::status::bad_request;
+    message = "chunk extensions or trailers too long";
   } else if (isHttpError(ec) && ec != http::error::end_of_stream &&
              ec != http::error::partial_message) {
     status = http::status::bad_request;
@@ -110,6 +130,10 @@ void Session::onReadError(beast::error_code ec) {
     // the socket already): nobody is left to tell.
     return closeNow();
   }
+  reject(status, message);
+}
+
+void Session::reject(http::status status, std::string_view message) {
   const auto& partial = parser_->get();
   auto target = partial.target();
   respond(router_.reject(status, {target.data(), target.size()}, partial.version(), message),

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -30,6 +31,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void onHeader(beast::error_code ec);
   void onRequest(beast::error_code ec);
   void onReadError(beast::error_code ec);
+  void reject(http::status status, std::string_view message);  // answer, then close
   void respond(Response response, bool close);
   void onWritten(bool close, beast::error_code ec);
   void closeGracefully();

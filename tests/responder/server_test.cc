@@ -3,6 +3,8 @@
 
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -312,6 +314,66 @@ TEST_F(ServerTest, MalformedRequestIs400AndClosed) {
   EXPECT_TRUE(client.timeUntilClosed(std::chrono::seconds(5)));
 }
 
+// Neither the header limit nor the body limit covers chunk extensions: the
+// server used to buffer them until the header timeout, megabytes a second.
+TEST_F(ServerTest, EndlessChunkExtensionIs400BeforeTheTimeout) {
+  options_.headerTimeout = Seconds(5);
+  start();
+  TestClient client(port());
+  client.send(
+      "POST /ocsp/acme/mqtt-ca HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;" +
+      std::string(256 * 1024, 'a'));
+  auto response = client.read(false, std::chrono::seconds(3));
+  ASSERT_TRUE(response) << "no answer before the header timeout";
+  EXPECT_EQ(response->result(), http::status::bad_request);
+  EXPECT_EQ(response->body(), "chunk extensions or trailers too long");
+  EXPECT_TRUE(client.timeUntilClosed(std::chrono::seconds(4)));
+}
+
+TEST_F(ServerTest, EndlessTrailerIs400BeforeTheTimeout) {
+  options_.headerTimeout = Seconds(5);
+  start();
+  TestClient client(port());
+  client.send(
+      "POST /ocsp/acme/mqtt-ca HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1\r\nx\r\n0\r\nX-Trailer: " +
+      std::string(256 * 1024, 'a'));
+  auto response = client.read(false, std::chrono::seconds(3));
+  ASSERT_TRUE(response) << "no answer before the header timeout";
+  EXPECT_EQ(response->result(), http::status::bad_request);
+}
+
+// Beast gives such a request no body and would read the body as the next
+// request; a proxy in front may frame it the other way (request smuggling).
+TEST_F(ServerTest, TransferEncodingNotEndingInChunkedIs400AndClosed) {
+  EXPECT_CALL(*source_, ocsp(_, _, _)).Times(0);
+  start();
+  TestClient client(port());
+  client.send(
+      "POST /ocsp/acme/mqtt-ca HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::bad_request);
+  EXPECT_EQ(response->body(), "Transfer-Encoding must end in chunked");
+  EXPECT_FALSE(response->keep_alive());
+  EXPECT_FALSE(client.read(false, std::chrono::milliseconds(500))) << "the body was served as a request";
+}
+
+TEST_F(ServerTest, ChunkedBodyIsAccepted) {
+  EXPECT_CALL(*source_, ocsp("acme", "mqtt-ca", kOcspRequest)).WillOnce(Return(goodReply()));
+  start();
+  TestClient client(port());
+  client.send(
+      "POST /ocsp/acme/mqtt-ca HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Type: application/ocsp-request\r\n\r\n5\r\n" +
+      kOcspRequest.substr(0, 5) + "\r\n8;ext=1\r\n" + kOcspRequest.substr(5) + "\r\n0\r\n\r\n");
+  auto response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result(), http::status::ok);
+  EXPECT_EQ(response->body(), goodReply().der);
+}
+
 TEST_F(ServerTest, StalledHeaderIsClosedAfterHeaderTimeout) {
   start();
   TestClient client(port());
@@ -479,6 +541,21 @@ TEST_F(ServerTest, PortInUseIsAnError) {
   auto second = startServer(taken, source_, clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message, "listen " + taken.listen + ": Address already in use");
+}
+
+// One descriptor per connection: the soft limit (often 1024) goes up to the
+// hard one so thousands of clients are not turned away with EMFILE.
+TEST_F(ServerTest, StartingRaisesTheOpenFileSoftLimitToTheHardLimit) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max < 256) GTEST_SKIP() << "hard open file limit " << limit.rlim_max;
+  rlimit lowered{128, limit.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  start();
+  rlimit after{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &after), 0);
+  EXPECT_EQ(after.rlim_cur, limit.rlim_max);
+  EXPECT_EQ(after.rlim_max, limit.rlim_max);
 }
 
 TEST_F(ServerTest, BadAddressIsAnError) {
