@@ -232,6 +232,8 @@ def test_key_files_are_private_before_a_byte_is_written_even_under_umask_000(tmp
         assert history.first_write[path] == expected, \
             f"{path}: mode {oct(history.first_write[path] or 0)} when its first byte was written"
         assert path in history.renamed, f"{path} was never renamed into place"
+    print(f"strace: {len(histories)} threads, {len(key_paths)} files written with a private key, "
+          f"{sum(len(h.mkdirs) for h in histories)} directories created")
     for history in histories:
         for directory, mode in history.mkdirs.items():
             if directory.startswith(state):
