@@ -64,6 +64,7 @@ class RestClient final : public ApiClient {
  public:
   RestClient(const ConnectionConfig& config, std::shared_ptr<const TlsMaterial> tls)
       : server_(config.server),
+        trustHint_(handshakeHint(config)),
         tls_(std::move(tls)),
         tokens_(config.bearerToken, config.bearerTokenFile, clock_),
         client_(makeHttpClient(kRequestTimeout)) {}
@@ -127,8 +128,20 @@ class RestClient final : public ApiClient {
   ApiResult<json> send(const http::method& method, const std::string& pathAndQuery, const json* body = nullptr,
                        const std::string& contentType = "");
 
+  // cpprestsdk says only "Error in SSL handshake"; this says where to look.
+  static std::string handshakeHint(const ConnectionConfig& config) {
+    if (config.trustOrigin.empty()) return "";
+    return " (does the apiserver's certificate verify against " + config.trustOrigin +
+           ", and hold the server's name or address? check " + config.origin + ")";
+  }
+  std::string failed(const std::string& what, const std::exception& e) const {
+    std::string cause = e.what();
+    return what + ": " + cause + (cause.find("SSL handshake") != std::string::npos ? trustHint_ : "");
+  }
+
   SystemClock clock_;
   const std::string server_;
+  const std::string trustHint_;
   const std::shared_ptr<const TlsMaterial> tls_;
   BearerTokenSource tokens_;
   http::client::http_client client_;  // safe for concurrent requests; pools connections
@@ -157,7 +170,7 @@ ApiResult<json> RestClient::send(const http::method& method, const std::string& 
       return failure<json>({status, "", describe(method, pathAndQuery) + ": the answer is not JSON"});
     return {std::move(parsed), {}};
   } catch (const std::exception& e) {
-    return failure<json>({0, "", describe(method, pathAndQuery) + ": " + e.what()});
+    return failure<json>({0, "", failed(describe(method, pathAndQuery), e)});
   }
 }
 
@@ -241,7 +254,7 @@ ApiError RestClient::watch(const ResourceRef& collection, const WatchOptions& op
     }
   } catch (const std::exception& e) {
     if (options.cancel && options.cancel->cancelled()) return ApiError{0, "Cancelled", "the watch was cancelled"};
-    return ApiError{0, "", describe(http::methods::GET, pathAndQuery) + ": " + e.what()};
+    return ApiError{0, "", failed(describe(http::methods::GET, pathAndQuery), e)};
   }
 }
 

@@ -293,6 +293,7 @@ def test_tls_to_the_apiserver_always_verifies(cluster, namespace, tmp_path):
             refused = run([REVOCACTL, "--kubeconfig", path, "--namespace", namespace.name, "get-tenant-uuid"],
                           check=False)
             assert refused.returncode != 0 and "uuid" not in refused.stdout, refused
+            assert "SSL handshake" in refused.stderr and f"check kubeconfig {path}" in refused.stderr, refused.stderr
             print(f"revoca run: {message.strip()}\nrevocactl: {refused.stderr.strip()}")
         # The same address with its real name works: the relay is not what failed.
         assert run([REVOCACTL, "--kubeconfig", kubeconfig(cluster, tmp_path / "relay-ok.kubeconfig",
