@@ -410,7 +410,7 @@ def test_no_private_key_in_log_metrics_or_status_even_after_errors(tmp_path):
 
     # Again with text lines, after damage to the state a person could do:
     # a VaultSecret record and the rotating CA's newest key cut in half.
-    record = instance.state / "secrets" / "default" / "spin-cert.json"
+    record = instance.state / "secrets" / "default" / "server-cert.json"
     record_key = json.loads(record.read_text())["key"]
     record.write_text(record.read_text()[: len(record.read_text()) // 2])
     newest = instance.state / "cas" / "default" / "spin-ca" / "versions" / str(ca_version(instance, "spin-ca"))
