@@ -32,6 +32,8 @@ Result<ConnectionConfig> loadInClusterConfig(const std::string& serviceAccountDi
   auto ca = readTextFile(serviceAccountDir + "/ca.crt");
   if (!ca) return makeError("in-cluster configuration: cluster CA: " + ca.error().message);
   config.caPem = std::move(*ca);
+  config.origin = "the in-cluster configuration (KUBERNETES_SERVICE_HOST)";
+  config.trustOrigin = "the service account's CA " + serviceAccountDir + "/ca.crt";
 
   // POD_NAMESPACE (from the downward API) wins over the file, as in clientcmd.
   const char* podNamespace = std::getenv("POD_NAMESPACE");

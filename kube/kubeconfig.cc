@@ -128,6 +128,11 @@ Result<void> applyCluster(const Entry& cluster, ConnectionConfig& config) {
   auto ca = cluster.material("certificate-authority");
   if (!ca) return ca.error();
   config.caPem = std::move(*ca);
+  config.origin = "kubeconfig " + cluster.file + ", cluster \"" + cluster.name + "\"";
+  auto caPath = cluster.text("certificate-authority");
+  config.trustOrigin = config.caPem.empty()         ? "the system's trusted roots (it sets no certificate-authority)"
+                       : caPath && !caPath->empty() ? "its certificate-authority " + cluster.resolve(*caPath)
+                                                    : "its certificate-authority-data";
   const YAML::Node insecure = cluster.body["insecure-skip-tls-verify"];
   if (insecure && !insecure.IsNull()) {
     bool value = false;

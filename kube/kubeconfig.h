@@ -18,6 +18,10 @@ struct ConnectionConfig {
   std::string bearerTokenFile;   // re-read when it changes (projected tokens rotate)
   std::string namespace_;        // the context's (or the service account's) namespace
   bool insecureSkipTlsVerify = false;  // refused by the client: TLS is always verified
+  // For messages: where the server and its trust came from, e.g.
+  // `kubeconfig /x/config, cluster "prod"` and `its certificate-authority /x/ca.crt`.
+  std::string origin;
+  std::string trustOrigin;
 };
 
 // `explicitPath` (from --kubeconfig) wins over $KUBECONFIG (':'-separated,

@@ -8,6 +8,10 @@
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
 
+#include <openssl/x509v3.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include "kube/api_status.h"
@@ -60,6 +64,7 @@ class RestClient final : public ApiClient {
  public:
   RestClient(const ConnectionConfig& config, std::shared_ptr<const TlsMaterial> tls)
       : server_(config.server),
+        trustHint_(handshakeHint(config)),
         tls_(std::move(tls)),
         tokens_(config.bearerToken, config.bearerTokenFile, clock_),
         client_(makeHttpClient(kRequestTimeout)) {}
@@ -123,8 +128,20 @@ class RestClient final : public ApiClient {
   ApiResult<json> send(const http::method& method, const std::string& pathAndQuery, const json* body = nullptr,
                        const std::string& contentType = "");
 
+  // cpprestsdk says only "Error in SSL handshake"; this says where to look.
+  static std::string handshakeHint(const ConnectionConfig& config) {
+    if (config.trustOrigin.empty()) return "";
+    return " (does the apiserver's certificate verify against " + config.trustOrigin +
+           ", and hold the server's name or address? check " + config.origin + ")";
+  }
+  std::string failed(const std::string& what, const std::exception& e) const {
+    std::string cause = e.what();
+    return what + ": " + cause + (cause.find("SSL handshake") != std::string::npos ? trustHint_ : "");
+  }
+
   SystemClock clock_;
   const std::string server_;
+  const std::string trustHint_;
   const std::shared_ptr<const TlsMaterial> tls_;
   BearerTokenSource tokens_;
   http::client::http_client client_;  // safe for concurrent requests; pools connections
@@ -153,7 +170,7 @@ ApiResult<json> RestClient::send(const http::method& method, const std::string& 
       return failure<json>({status, "", describe(method, pathAndQuery) + ": the answer is not JSON"});
     return {std::move(parsed), {}};
   } catch (const std::exception& e) {
-    return failure<json>({0, "", describe(method, pathAndQuery) + ": " + e.what()});
+    return failure<json>({0, "", failed(describe(method, pathAndQuery), e)});
   }
 }
 
@@ -237,7 +254,7 @@ ApiError RestClient::watch(const ResourceRef& collection, const WatchOptions& op
     }
   } catch (const std::exception& e) {
     if (options.cancel && options.cancel->cancelled()) return ApiError{0, "Cancelled", "the watch was cancelled"};
-    return ApiError{0, "", describe(http::methods::GET, pathAndQuery) + ": " + e.what()};
+    return ApiError{0, "", failed(describe(http::methods::GET, pathAndQuery), e)};
   }
 }
 
@@ -245,8 +262,9 @@ ApiError RestClient::watch(const ResourceRef& collection, const WatchOptions& op
 
 Result<std::unique_ptr<ApiClient>> makeRestClient(const ConnectionConfig& config) {
   if (config.insecureSkipTlsVerify)
-    return makeError("the kubeconfig sets insecure-skip-tls-verify: revoca always verifies the apiserver's "
-                     "certificate; give the cluster's certificate-authority instead");
+    return makeError((config.origin.empty() ? std::string("the kubeconfig") : config.origin) +
+                     " sets insecure-skip-tls-verify: revoca always verifies the apiserver's certificate; "
+                     "remove it and give the cluster's certificate-authority instead");
   if (config.server.rfind("https://", 0) != 0)
     return makeError("apiserver " + config.server + ": revoca only talks to the apiserver over https://");
   try {
@@ -269,6 +287,64 @@ Result<std::unique_ptr<ApiClient>> makeRestClient(const ConnectionConfig& config
   } catch (const std::exception& e) {
     return makeError("apiserver " + config.server + ": " + e.what());
   }
+}
+
+}  // namespace revoca::kube
+
+namespace revoca::kube {
+
+Result<void> checkApiserverCertificate(const ConnectionConfig& config, std::chrono::seconds timeout) {
+  namespace asio = boost::asio;
+  std::string host, port;
+  try {
+    web::uri uri(config.server);
+    host = uri.host();
+    port = std::to_string(uri.port() > 0 ? uri.port() : 443);
+  } catch (const std::exception&) {
+    return {};  // makeRestClient has said what is wrong with the URL
+  }
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_default_verify_paths();  // the system roots, unless the config names a CA
+  if (!configureTls(context, TlsMaterial{config.caPem, config.clientCertPem, config.clientKeyPem}).empty()) return {};
+  asio::ssl::stream<asio::ip::tcp::socket> stream(io, context);
+  stream.set_verify_mode(asio::ssl::verify_peer);
+  // OpenSSL's own name check, so a mismatch has its own verify error to report.
+  boost::system::error_code notAnAddress;
+  asio::ip::make_address(host, notAnAddress);
+  bool isAddress = !notAnAddress;
+  X509_VERIFY_PARAM* param = SSL_get0_param(stream.native_handle());
+  if (isAddress) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+  }
+  asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code failure = asio::error::timed_out;
+  resolver.async_resolve(host, port, [&](const boost::system::error_code& error, asio::ip::tcp::resolver::results_type found) {
+    if (error) {
+      failure = error;
+      return;
+    }
+    asio::async_connect(stream.lowest_layer(), found, [&](const boost::system::error_code& error, const auto&) {
+      if (error) {
+        failure = error;
+        return;
+      }
+      stream.async_handshake(asio::ssl::stream_base::client, [&](const boost::system::error_code& error) { failure = error; });
+    });
+  });
+  io.run_for(timeout);
+  long verdict = SSL_get_verify_result(stream.native_handle());
+  // Only a certificate that does not verify is an error: an apiserver that
+  // cannot be reached now may be later, and the informers retry and say so.
+  if (!failure || verdict == X509_V_OK) return {};
+  std::string origin = config.origin.empty() ? "the connection configuration" : config.origin;
+  return makeError("apiserver " + config.server + ": its certificate does not verify against " +
+                   (config.trustOrigin.empty() ? "the configured certificate authority" : config.trustOrigin) + " (" +
+                   X509_verify_cert_error_string(verdict) + "); revoca never skips this check: fix the server "
+                   "address or the certificate-authority in " + origin);
 }
 
 }  // namespace revoca::kube

@@ -112,6 +112,11 @@ int runKubernetes(const KubernetesOptions& options) {
     spdlog::error("{}", client.error().message);
     return 1;
   }
+  // Every request verifies the certificate anyway; this says why at once.
+  if (auto trusted = kube::checkApiserverCertificate(*config); !trusted) {
+    spdlog::error("{}", trusted.error().message);
+    return 1;
+  }
   kube::ApiClient& api = **client;
   SystemClock clock;
   auto registry = std::make_shared<CaRegistry>(clock);

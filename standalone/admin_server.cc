@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -39,10 +40,26 @@ bool readLine(int fd, std::string& line) {
   return true;
 }
 
+// The socket is 0600 in a 0700 directory, so only revoca's user (and root)
+// can connect; the peer's credentials are checked too, so a state directory
+// or socket someone widened by hand still admits nobody else.
+std::optional<std::string> refusePeer(int client) {
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0)
+    return "permission denied: revoca cannot tell which user is calling (SO_PEERCRED: " +
+           std::string(std::strerror(errno)) + ")";
+  uid_t owner = ::geteuid();
+  if (peer.uid == owner || peer.uid == 0) return std::nullopt;
+  return "permission denied: uid " + std::to_string(peer.uid) + " may not use revoca's admin socket; run revocactl as uid " +
+         std::to_string(owner) + " (the user running revoca) or root";
+}
+
 bool writeAll(int fd, const std::string& text) {
   std::size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    // MSG_NOSIGNAL: a peer that closed early is an EPIPE, not a SIGPIPE that kills revocactl.
+    ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
@@ -76,7 +93,10 @@ class UnixAdminServer final : public AdminServer {
       ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
       std::string line;
       nlohmann::json answer;
-      if (!readLine(client, line)) {
+      if (auto refused = refusePeer(client)) {
+        spdlog::warn("admin socket {}: {}", path_, *refused);
+        answer = {{"ok", false}, {"error", *refused}};
+      } else if (!readLine(client, line)) {
         answer = {{"ok", false}, {"error", "request too long or connection closed"}};
       } else {
         auto request = nlohmann::json::parse(line, nullptr, false);
@@ -123,14 +143,21 @@ Result<nlohmann::json> callAdminSocket(const std::string& socketPath, const nloh
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return makeError(std::string("socket: ") + std::strerror(errno));
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0) {
-    std::string error = std::strerror(errno);
+    int code = errno;
+    std::string error = std::strerror(code);
     ::close(fd);
+    if (code == EACCES || code == EPERM)
+      return makeError("permission denied on revoca's admin socket " + socketPath +
+                       ": only the user running revoca (the owner of its --state directory) and root may use it; "
+                       "run revocactl as that user");
     return makeError("cannot reach revoca at " + socketPath + " (" + error +
                      "); is `revoca standalone --state` running on that directory?");
   }
   std::string line;
-  bool sent = writeAll(fd, request.dump() + "\n");
-  bool received = sent && readLine(fd, line);
+  // The answer is read even when the request could not be sent whole: a
+  // server that refuses a caller answers without reading its request.
+  writeAll(fd, request.dump() + "\n");
+  bool received = readLine(fd, line);
   ::close(fd);
   if (!received) return makeError("revoca closed the admin connection without an answer");
   auto answer = nlohmann::json::parse(line, nullptr, false);

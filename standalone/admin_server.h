@@ -1,6 +1,7 @@
 #pragma once
 // The local admin socket of a standalone instance (STATE/admin.sock, mode
-// 0600: only the user running revoca may use it). One JSON object a line
+// 0600: only the user running revoca may use it; the server also checks the
+// caller's uid with SO_PEERCRED and answers anyone else but root with an error). One JSON object a line
 // in, one JSON object a line out; revocactl is its client.
 #include <functional>
 #include <memory>

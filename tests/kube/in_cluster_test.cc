@@ -32,6 +32,7 @@ TEST_F(InClusterConfig, ReadsTheServiceAccount) {
   EXPECT_EQ(config->bearerTokenFile, dir_.path() + "/token");  // re-read as the kubelet rotates it
   EXPECT_EQ(config->caPem, "CLUSTER CA");
   EXPECT_EQ(config->namespace_, "revoca-system");
+  EXPECT_EQ(config->trustOrigin, "the service account's CA " + dir_.path() + "/ca.crt");
 }
 
 TEST_F(InClusterConfig, BracketsAnIpv6Host) {

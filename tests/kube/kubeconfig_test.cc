@@ -34,6 +34,9 @@ TEST(Kubeconfig, ReadsTheDataFieldsOfTheCurrentContext) {
   EXPECT_EQ(config->clientKeyPem, "KEY PEM");
   EXPECT_EQ(config->namespace_, "tenant");
   EXPECT_FALSE(config->insecureSkipTlsVerify);
+  // Messages about the apiserver's certificate name where it was configured.
+  EXPECT_EQ(config->origin, "kubeconfig " + path + ", cluster \"c\"");
+  EXPECT_EQ(config->trustOrigin, "its certificate-authority-data");
 }
 
 TEST(Kubeconfig, ReadsFilesRelativeToTheKubeconfigsDirectory) {
@@ -51,6 +54,7 @@ TEST(Kubeconfig, ReadsFilesRelativeToTheKubeconfigsDirectory) {
   EXPECT_EQ(config->clientCertPem, "CERT FILE");
   EXPECT_EQ(config->clientKeyPem, "KEY FILE");
   EXPECT_EQ(config->namespace_, "default");
+  EXPECT_EQ(config->trustOrigin, "its certificate-authority " + dir.path() + "/sub/../pki/ca.crt");
 }
 
 TEST(Kubeconfig, KeepsATokenFileToRereadIt) {
@@ -62,6 +66,7 @@ TEST(Kubeconfig, KeepsATokenFileToRereadIt) {
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->bearerTokenFile, dir.path() + "/token");
   EXPECT_EQ(config->bearerToken, "secret-token");
+  EXPECT_EQ(config->trustOrigin, "the system's trusted roots (it sets no certificate-authority)");
 }
 
 TEST(Kubeconfig, ReadsTokenAndInsecureFlag) {
