@@ -52,15 +52,14 @@ Result<Seconds> parseDuration(std::string_view text) {
 }
 
 std::string formatDuration(Seconds duration) {
-  std::int64_t left = duration.count();
-  if (left == 0) return "0s";
-  std::string out;
-  if (left < 0) {
-    out = "-";
-    left = -left;
-  }
+  std::int64_t count = duration.count();
+  if (count == 0) return "0s";
+  std::string out = count < 0 ? "-" : "";
+  // The magnitude in unsigned arithmetic: -count overflows for the most
+  // negative int64 (UB, found by fuzz/duration).
+  std::uint64_t left = count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
   for (const char* unit : {"y", "d", "h", "m", "s"}) {
-    std::int64_t scale = unitSeconds(unit);
+    auto scale = static_cast<std::uint64_t>(unitSeconds(unit));
     if (left >= scale) {
       out += std::to_string(left / scale) + unit;
       left %= scale;

@@ -210,8 +210,13 @@ void parseDocument(const YAML::Node& document, const std::string& source, Declar
   std::string apiVersion = peekScalar(document, "apiVersion");
   std::string kind = peekScalar(document, "kind");
   if (kind == "List" && apiVersion == "v1") {
+    // A missing key gives an invalid node whose IsSequence() throws: test it
+    // with IsDefined() first (fuzz/declarations: a List without items ended
+    // the process on an uncaught YAML::InvalidNode).
+    // A List without items holds nothing of ours, as before.
     const YAML::Node items = document["items"];
-    for (std::size_t i = 0; items.IsSequence() && i < items.size(); ++i)
+    if (!items.IsDefined() || !items.IsSequence()) return;
+    for (std::size_t i = 0; i < items.size(); ++i)
       parseDocument(items[i], source + ", items[" + std::to_string(i) + "]", out);
     return;
   }

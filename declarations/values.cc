@@ -83,6 +83,9 @@ Result<TimePoint> parseTimestamp(const std::string& text) {
   using namespace std::chrono;
   year_month_day date{std::chrono::year(year), std::chrono::month(month), std::chrono::day(day)};
   if (!date.ok()) return bad("there is no such date");
+  // TimePoint counts nanoseconds in 64 bits: it holds 1677-09-21 to 2262-04-11,
+  // and converting a date outside that overflows (found by fuzz/declarations).
+  if (year < 1678 || year > 2261) return bad("the year must be between 1678 and 2261");
   if (hour > 23 || minute > 59 || second > 59) return bad("there is no such time of day");
   return TimePoint(sys_days(date).time_since_epoch() + hours(hour) + minutes(minute) + Seconds(second) -
                    Seconds(offsetSeconds));

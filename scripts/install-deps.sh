@@ -7,7 +7,7 @@ packages=(
   libssl-dev openssl libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libboost-dev libcpprest-dev libgtest-dev libgmock-dev
   nginx mosquitto mosquitto-clients
-  strace
+  strace clang libclang-rt-14-dev
   erlang-base erlang-crypto erlang-public-key erlang-ssl erlang-inets erlang-dev
 )
 missing=()

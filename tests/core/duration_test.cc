@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace revoca {
 namespace {
 
@@ -42,6 +44,12 @@ TEST(FormatDuration, ShortestSeedSpelling) {
   EXPECT_EQ(formatDuration(Seconds(90061)), "1d1h1m1s");
   EXPECT_EQ(formatDuration(Seconds(0)), "0s");
   EXPECT_EQ(formatDuration(Seconds(30 * kDay)), "30d");
+}
+
+// Found by fuzz/duration: negating the most negative count overflowed (UB).
+TEST(FormatDuration, NegativeDownToTheMostNegative) {
+  EXPECT_EQ(formatDuration(Seconds(-90061)), "-1d1h1m1s");
+  EXPECT_EQ(formatDuration(Seconds(std::numeric_limits<std::int64_t>::min())), "-292471208677y195d15h30m8s");
 }
 
 }  // namespace

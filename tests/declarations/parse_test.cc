@@ -430,6 +430,16 @@ items:
   EXPECT_EQ(set.errors[0].field, "spec.distribute.deployments");
 }
 
+// Found by fuzz/declarations: a List without items threw YAML::InvalidNode
+// out of the parser and ended the process.
+TEST(ParseDeclarations, ListWithoutItemsHoldsNothing) {
+  DeclarationSet set = parse("apiVersion: v1\nkind: List\nitees: []\n---\n"
+                             "apiVersion: v1\nkind: List\nitems: {a: 1}\n---\n"
+                             "apiVersion: revoca.io/v1alpha1\nkind: Vault\nmetadata: {name: a}\n");
+  EXPECT_TRUE(set.errors.empty()) << allErrors(set);
+  EXPECT_EQ(set.vaults.size(), 1u);
+}
+
 TEST(ParseDeclarations, GenerationFollowsTheSpec) {
   auto generation = [](const std::string& metadataAndSpec) {
     DeclarationSet set = parse("apiVersion: revoca.io/v1alpha1\nkind: CertificateAuthority\n" + metadataAndSpec);

@@ -38,6 +38,18 @@ TEST(ParseTimestamp, RejectsWithAnExample) {
   }
 }
 
+// Found by fuzz/declarations: year 7900 overflowed TimePoint's nanoseconds (UB).
+TEST(ParseTimestamp, RejectsYearsTimePointCannotHold) {
+  for (const char* text : {"7900-01-02T05:04:05+02:00", "2262-04-12T00:00:00Z", "9999-12-31T23:59:59Z",
+                           "0000-01-01T00:00:00Z", "1677-01-01T00:00:00Z"}) {
+    Result<TimePoint> parsed = parseTimestamp(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.error().message.find("between 1678 and 2261"), std::string::npos) << text;
+  }
+  EXPECT_TRUE(parseTimestamp("2261-12-31T23:59:59Z").ok());
+  EXPECT_TRUE(parseTimestamp("1678-01-01T00:00:00Z").ok());
+}
+
 TEST(ParseFileMode, OctalDigitsHoweverWritten) {
   EXPECT_EQ(*parseFileMode("0400"), 0400);
   EXPECT_EQ(*parseFileMode("400"), 0400);

@@ -1,0 +1,38 @@
+#pragma once
+// The one CA every OCSP and HTTP fuzz target answers for: a real CaRegistry
+// (the responder's RevocationSource in production) holding a fixed test CA,
+// a few issued and revoked serials and a signed CRL, built once per process.
+//
+// The CA is fixed rather than generated so that the committed seed requests
+// (fuzz/make_seeds.py) name it by its hashes and reach the answering code,
+// not only the "unauthorized" branch.
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "registry/ca_registry.h"
+
+namespace revoca::fuzz {
+
+// The names the registry knows the CA by: /ocsp/default/fuzz-ca/...,
+// /ocsp/<kTenantUuid>/fuzz-ca/..., /crl/default/fuzz-ca/1.
+inline constexpr const char* kTenant = "default";
+inline constexpr const char* kTenantUuid = "0c7d2a4e-5b1f-4e8a-9c3d-6f0e1a2b3c4d";
+inline constexpr const char* kCaName = "fuzz-ca";
+
+// A clock stuck at 2027-01-01T00:00:00Z: the same input always takes the
+// same path (answer caching, max-age), so a finding replays exactly.
+class FixedClock final : public Clock {
+ public:
+  TimePoint now() const override { return fromUnixSeconds(1798761600); }
+};
+
+struct FuzzAuthority {
+  FixedClock clock;
+  std::shared_ptr<CaRegistry> registry;
+};
+
+// Built on first use; aborts with a message if the embedded CA is unusable.
+const FuzzAuthority& fuzzAuthority();
+
+}  // namespace revoca::fuzz
