@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace revoca {
 namespace {
@@ -30,21 +31,50 @@ Result<void> writeAll(int fd, const std::string& content, const std::string& pat
   return {};
 }
 
-void syncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+void syncDirectoryOf(const std::string& path) { syncDirectory(std::filesystem::path(path).parent_path().string()); }
+
+constexpr std::string_view kTemporaryMark = ".tmp-";
+
+}  // namespace
+
+void syncDirectory(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
   }
 }
 
-}  // namespace
+std::string temporaryPathFor(const std::string& path) {
+  return path + std::string(kTemporaryMark) + std::to_string(::getpid());
+}
+
+bool isTemporaryName(const std::string& name) {
+  std::size_t mark = name.rfind(kTemporaryMark);
+  if (mark == std::string::npos || mark == 0) return false;
+  std::size_t digits = mark + kTemporaryMark.size();
+  return digits < name.size() &&
+         name.find_first_not_of("0123456789", digits) == std::string::npos;
+}
+
+std::size_t removeLeftoverTemporaries(const std::string& directory) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  // Symlinks are not followed: a temporary file is never behind one, and a
+  // link may point outside the directory.
+  for (auto it = std::filesystem::recursive_directory_iterator(directory, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code typeError;
+    if (it->is_directory(typeError) && !it->is_symlink(typeError)) continue;
+    if (!isTemporaryName(it->path().filename().string())) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
 
 Result<void> writeFileAtomically(const std::string& path, const std::string& content,
                                  const FileAttributes& attributes) {
-  std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  std::string temporary = temporaryPathFor(path);
   // O_EXCL with the final mode: the key bytes never sit in a file others can read.
   ::unlink(temporary.c_str());
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, attributes.mode & 0600);
@@ -72,14 +102,23 @@ Result<void> writeFileAtomically(const std::string& path, const std::string& con
 }
 
 Result<void> appendLineDurably(const std::string& path, const std::string& line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  bool created = false;
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    created = true;
+  }
   if (fd < 0) return systemError("open", path);
+  // One write of the whole line: a kill cannot leave half of it unless the
+  // kernel was in the middle of it, and readers drop such a torn tail.
   std::string text = line + "\n";
   auto written = writeAll(fd, text, path);
   int syncResult = written ? ::fsync(fd) : 0;
   ::close(fd);
   if (!written) return written;
   if (syncResult != 0) return systemError("fsync", path);
+  // A new file's directory entry must be durable too, or a power cut loses the whole file.
+  if (created) syncDirectoryOf(path);
   return {};
 }
 
@@ -98,7 +137,11 @@ Result<void> makeDirectories(const std::string& path, int mode) {
   for (const auto& part : target) {
     built /= part;
     if (std::filesystem::exists(built, ec)) continue;
-    if (::mkdir(built.c_str(), mode) != 0 && errno != EEXIST) return systemError("mkdir", built.string());
+    if (::mkdir(built.c_str(), mode) != 0) {
+      if (errno == EEXIST) continue;
+      return systemError("mkdir", built.string());
+    }
+    syncDirectoryOf(built.string());
   }
   return {};
 }

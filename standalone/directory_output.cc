@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "reconcilers/emqx_env.h"
@@ -33,11 +34,28 @@ Result<void> writeIfChanged(const std::string& path, const std::string& content,
 }
 
 Result<void> replaceSymlink(const std::string& target, const std::string& link) {
-  std::string temporary = link + ".tmp";
+  // The temporary name of writeFileAtomically: one left by a kill is removed at the next start.
+  std::string temporary = temporaryPathFor(link);
   ::unlink(temporary.c_str());
   if (::symlink(target.c_str(), temporary.c_str()) != 0) return makeError("symlink " + link + ": cannot create");
-  if (::rename(temporary.c_str(), link.c_str()) != 0) return makeError("rename " + link + ": cannot swap");
+  if (::rename(temporary.c_str(), link.c_str()) != 0) {
+    ::unlink(temporary.c_str());
+    return makeError("rename " + link + ": cannot swap");
+  }
+  syncDirectory(fs::path(link).parent_path().string());
   return {};
+}
+
+// Every ..version-* directory but `keep`: the one replaced by the last swap,
+// and any a kill left half-written or not yet removed.
+void removeOtherVersions(const std::string& dir, const std::string& keep) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("..version-", 0) == 0 && name != keep) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) fs::remove_all(path, ec);
 }
 
 }  // namespace
@@ -60,37 +78,39 @@ Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const
   const std::pair<const char*, const std::string*> entries[] = {
       {"cert.pem", &files.certPem}, {"cert.key", &files.keyPem}, {"ca-cert.pem", &files.caCertPem}};
   std::string data = *dir + "/..data";
-  bool unchanged = true;
+  std::error_code ec;
+  std::string current = fs::is_symlink(data, ec) ? fs::read_symlink(data, ec).string() : std::string();
+  bool unchanged = !current.empty();
   for (const auto& [name, content] : entries)
     unchanged = unchanged && sameContent(data + "/" + name, *content) && sameAttributes(data + "/" + name, attributes);
-  if (unchanged) return {};
 
-  std::string stamp = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::string version = "..version-" + stamp;
-  std::string versionDir = *dir + "/" + version;
-  if (auto made = makeDirectories(versionDir, 0755); !made) return made;
-  for (const auto& [name, content] : entries) {
-    auto written = writeFileAtomically(versionDir + "/" + name, *content, attributes);
-    if (!written) {
-      fs::remove_all(versionDir);
-      if (files.ownership && written.error().message.rfind("chown", 0) == 0)
-        return makeError(written.error().message + "; spec.fileOwnership needs revoca to run as root, or remove it");
-      return written;
+  if (!unchanged) {
+    std::string stamp = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::string version = "..version-" + stamp;
+    std::string versionDir = *dir + "/" + version;
+    if (auto made = makeDirectories(versionDir, 0755); !made) return made;
+    for (const auto& [name, content] : entries) {
+      auto written = writeFileAtomically(versionDir + "/" + name, *content, attributes);
+      if (!written) {
+        fs::remove_all(versionDir);
+        if (files.ownership && written.error().message.rfind("chown", 0) == 0)
+          return makeError(written.error().message + "; spec.fileOwnership needs revoca to run as root, or remove it");
+        return written;
+      }
     }
+    // The directory must be searchable by the file owner (EMQX runs as uid 1000).
+    if (files.ownership) (void)::chown(versionDir.c_str(), files.ownership->uid, files.ownership->gid);
+    if (auto swapped = replaceSymlink(version, data); !swapped) return swapped;
+    current = version;
   }
-  // The directory must be searchable by the file owner (EMQX runs as uid 1000).
-  if (files.ownership) (void)::chown(versionDir.c_str(), files.ownership->uid, files.ownership->gid);
-
-  std::string previous;
-  std::error_code ec;
-  if (fs::is_symlink(data, ec)) previous = fs::read_symlink(data, ec).string();
-  if (auto swapped = replaceSymlink(version, data); !swapped) return swapped;
+  // Also when nothing changed: a kill between the swap and here left a
+  // link missing (the first publish) or an old version behind.
   for (const auto& [name, content] : entries) {
     std::string link = *dir + "/" + name;
     if (fs::is_symlink(link, ec)) continue;
     if (auto linked = replaceSymlink(std::string("..data/") + name, link); !linked) return linked;
   }
-  if (!previous.empty() && previous != version) fs::remove_all(*dir + "/" + previous, ec);
+  removeOtherVersions(*dir, current);
   return {};
 }
 

@@ -77,6 +77,10 @@ int runStandalone(const StandaloneOptions& options) {
     spdlog::error("--output {}: {}", options.outputDir, made.error().message);
     return 1;
   }
+  // A kill leaves the temporary files of the writes it interrupted (a CA
+  // key's among them); with the lock held, no other writer owns any of them.
+  std::size_t leftovers = removeLeftoverTemporaries(options.stateDir) + removeLeftoverTemporaries(options.outputDir);
+  if (leftovers) spdlog::info("removed {} temporary file(s) an interrupted run left in --state and --output", leftovers);
   if (!fs::is_directory(options.declarationsDir)) {
     spdlog::error("--declarations {}: not a directory; point it at a folder of revoca YAML files", options.declarationsDir);
     return 1;

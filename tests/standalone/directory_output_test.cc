@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "reconcilers/emqx_env.h"
 #include "tests/standalone/temp_dir.h"
@@ -84,7 +85,8 @@ TEST_F(DirectoryOutputTest, NewContentSwapsDataAndRemovesTheOldVersion) {
   EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY two\n");
   EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA two\n");
   for (const char* name : kNames) EXPECT_TRUE(fs::is_symlink(deployment() + "/" + name)) << name;
-  EXPECT_FALSE(fs::exists(deployment() + "/..data.tmp"));
+  for (const auto& entry : fs::directory_iterator(deployment()))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
 }
 
 TEST_F(DirectoryOutputTest, OneChangedFileStillSwapsAllThreeTogether) {
@@ -107,6 +109,35 @@ TEST_F(DirectoryOutputTest, UnchangedContentIsNotRewritten) {
   struct stat after = statOf(deployment() + "/cert.pem");
   EXPECT_EQ(after.st_ino, before.st_ino);
   EXPECT_EQ(versionDirectories().size(), 1u);
+}
+
+// A kill between the first swap of ..data and the links: the next pass,
+// with the same certificate, makes the links instead of finding nothing to do.
+TEST_F(DirectoryOutputTest, LinksAKillLeftUnmadeAreMadeWhenNothingChanged) {
+  publish(files("one"));
+  std::string first = dataTarget();
+  fs::remove(deployment() + "/cert.key");
+  fs::remove(deployment() + "/ca-cert.pem");
+  publish(files("one"));
+  EXPECT_EQ(dataTarget(), first);
+  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY one\n");
+  EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA one\n");
+}
+
+// A kill before the swap leaves a half-written version, after it the
+// replaced one: neither outlives the next pass, changed or not.
+TEST_F(DirectoryOutputTest, VersionsAKillLeftBehindAreRemoved) {
+  publish(files("one"));
+  std::string live = dataTarget();
+  fs::create_directory(deployment() + "/..version-1");
+  std::ofstream(deployment() + "/..version-1/cert.key.tmp-42") << "KEY half";
+  fs::create_directory(deployment() + "/..version-2");
+  publish(files("one"));
+  EXPECT_EQ(versionDirectories(), std::vector<std::string>{live});
+  fs::create_directory(deployment() + "/..version-3");
+  publish(files("two"));
+  EXPECT_EQ(versionDirectories(), std::vector<std::string>{dataTarget()});
+  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT two\n");
 }
 
 TEST_F(DirectoryOutputTest, ModeChangeIsANewVersion) {
