@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "kube/api_status.h"
 #include "kube/resource_paths.h"
 
@@ -122,7 +124,10 @@ bool Informer::relist() {
   options.limit = options_.pageSize;
   options.transform = options_.transform;  // the client trims each item as its page arrives
   auto listed = client_.list(collection_, options);
-  if (!listed.ok()) return false;
+  if (!listed.ok()) {
+    spdlog::debug("informer {}: list failed, retrying: {}", collection_.path(), listed.error.message);
+    return false;
+  }
   using Cache = std::map<std::string, std::shared_ptr<const nlohmann::json>>;
   Cache fresh;
   if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
@@ -150,7 +155,8 @@ bool Informer::relist() {
   }
   for (const auto& [key, object] : before)
     if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, *object);
-  ++lists_;
+  // The figures of the fault tests count these: each is a full read of the collection.
+  if (++lists_ > 1) spdlog::info("informer {}: listed again ({} objects)", collection_.path(), fresh.size());
   {
     std::lock_guard lock(mutex_);
     synced_ = true;
@@ -199,7 +205,13 @@ Informer::WatchEnd Informer::watchOnce() {
     return sawEvent || clock_.now() - started >= kShortWatch ? WatchEnd::kResume : WatchEnd::kRetry;
   }
   // Unreachable or throttled: the resourceVersion is still good, try the watch again.
-  if (error.status == 0 || error.status == 429) return WatchEnd::kRetry;
+  if (error.status == 0 || error.status == 429) {
+    spdlog::debug("informer {}: watch ended, resuming from resourceVersion {}: {}", collection_.path(),
+                  options.resourceVersion, error.message);
+    return WatchEnd::kRetry;
+  }
+  spdlog::info("informer {}: watch ended with {} {}, relisting: {}", collection_.path(), error.status, error.reason,
+               error.message);
   return WatchEnd::kRelist;  // 410 Gone (too old) and the rest
 }
 
