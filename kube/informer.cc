@@ -93,20 +93,34 @@ bool Informer::sleep(std::chrono::milliseconds delay) {
 void Informer::run() {
   bool needList = true;
   for (;;) {
+    bool listed = false;
     if (needList) {
       if (!relist()) {
         if (!sleep(backoff_.next())) return;
         continue;
       }
       needList = false;
+      listed = true;
     }
-    switch (watchOnce()) {
+    bool sawEvent = false;
+    WatchEnd end = watchOnce(sawEvent);
+    // Events came: the server works, and the failures before it are history.
+    if (sawEvent) backoff_.reset();
+    switch (end) {
       case WatchEnd::kStopped:
         return;
       case WatchEnd::kResume:
         break;  // the server's timeout: watch again from where it ended
       case WatchEnd::kRetry:
         if (!sleep(backoff_.next())) return;
+        break;
+      case WatchEnd::kGone:
+        // The server answered: the resume point is too old (it restarted,
+        // or etcd compacted). Relist at once; waiting out a backoff grown
+        // while it was down left every change unseen for up to a minute.
+        // Only a list that is too old as soon as it is made backs off.
+        needList = true;
+        if (listed && !sawEvent && !sleep(backoff_.next())) return;
         break;
       case WatchEnd::kRelist:
         needList = true;
@@ -165,7 +179,7 @@ bool Informer::relist() {
   return true;
 }
 
-Informer::WatchEnd Informer::watchOnce() {
+Informer::WatchEnd Informer::watchOnce(bool& sawEvent) {
   auto cancel = std::make_shared<WatchCancel>();
   WatchOptions options;
   options.labelSelector = options_.labelSelector;
@@ -183,7 +197,6 @@ Informer::WatchEnd Informer::watchOnce() {
     currentWatch_ = cancel;
   }
   TimePoint started = clock_.now();
-  bool sawEvent = false;
   std::optional<ApiError> eventError;
   ApiError ended = client_.watch(collection_, options, [&](const WatchEvent& event) {
     if (cancel->cancelled()) return false;
@@ -212,7 +225,7 @@ Informer::WatchEnd Informer::watchOnce() {
   }
   spdlog::info("informer {}: watch ended with {} {}, relisting: {}", collection_.path(), error.status, error.reason,
                error.message);
-  return WatchEnd::kRelist;  // 410 Gone (too old) and the rest
+  return error.status == 410 ? WatchEnd::kGone : WatchEnd::kRelist;
 }
 
 void Informer::handle(const WatchEvent& event) {
