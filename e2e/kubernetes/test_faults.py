@@ -291,14 +291,17 @@ def test_watch_streams_cut_mid_event(cluster, namespace, operators, tmp_path, pr
     operator = start_and_converge(cluster, namespace, operators, tmp_path, proxy)
     ca_before = ca_fingerprint(admin, namespace.name)
     server_serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"].upper()
-    proxy.cut_streams(min_age=1.0, byte_range=(500, 20000))
+    # Every connection older than half a second dies within a few KiB: the
+    # watches mid-event, and pooled connections in the middle of a write's
+    # answer (the write took, revoca does not know).
+    proxy.cut_streams(min_age=0.5, byte_range=(300, 12000))
     names = []
     started = time.monotonic()
-    for index in range(3 * ROUNDS):
+    for index in range(4 * ROUNDS):
         name = f"cut-{index}"
         names.append(name)
         apply_quietly(namespace, vault_secret(name))
-        time.sleep(1.0)  # traffic on the watches, so that they are cut mid-event
+        time.sleep(0.7)  # traffic on the watches, so that they are cut mid-event
     apply_quietly(namespace, revocation("server-cert-revoked", server_serial))
     time.sleep(2.0)
     cuts = proxy.counters["stream_cuts"]
@@ -308,7 +311,9 @@ def test_watch_streams_cut_mid_event(cluster, namespace, operators, tmp_path, pr
     figures.add(f"{cuts} connections cut mid-stream over {time.monotonic() - started - took:.0f} s; "
                 f"converged {took:.1f} s after the cuts stopped; "
                 f"{log_count(operator, 'watch ended, resuming')} watch restarts, "
-                f"{log_count(operator, 'listed again')} relists")
+                f"{log_count(operator, 'listed again')} relists; "
+                f"{log_count(operator, 'no answer on')} ledger writes without an answer re-read, "
+                f"{log_count(operator, 'saving the record of serial')} records saved again after a failed write")
     assert cuts >= 3, proxy.counters
     assert_consistent(namespace, admin, operator, names, tmp_path, ca_before,
                       revoked={"server-cert": server_serial})
@@ -522,4 +527,41 @@ def test_a_lost_lease_stops_writing_and_is_taken_back(cluster, namespace, operat
                     f"later")
         assert stepped_down < 1 + 3, "revoca kept leading longer than a retry period after losing the Lease"
         assert namespace.get("lease", "revoca-leader")["spec"]["holderIdentity"] == operator.identity
+    assert_consistent(namespace, admin, operator, names, tmp_path, ca_before)
+
+
+@pytest.mark.skipif(os.environ.get("REVOCA_FAULT_STALL") != "1",
+                    reason="known to fail: a request on a stalled connection hangs past the HTTP client's 30 s "
+                           "timeout (cpprestsdk), so the elector and the pass stay blocked; the leader's writes are "
+                           "refused after its renew deadline all the same (LeaderGuardedClient). "
+                           "REVOCA_FAULT_STALL=1 runs it")
+def test_a_stalled_apiserver_stops_the_leader_within_its_renew_deadline(cluster, namespace, operators, tmp_path,
+                                                                        proxy, admin, figures):
+    """A partition that drops packets rather than refusing them: requests
+    hang (the HTTP client's timeout is 30 s). A leader refuses its own
+    writes once its renew deadline (3 s here) has passed, before another
+    replica may take the Lease (4 s); it reports the step down once the
+    requests already in flight give up (30 s at most)."""
+    operator = start_and_converge(cluster, namespace, operators, tmp_path, proxy)
+    ca_before = ca_fingerprint(admin, namespace.name)
+    ca_pem = namespace.secret_files("server-cert")["ca-cert.pem"]
+    server_serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"].upper()
+    names = []
+    for round_ in range(ROUNDS):
+        wait_for(lambda: leader_gauge(operator) == 1, timeout=30, what="revoca leads")
+        stalled = time.monotonic()
+        proxy.stall(True)
+        wait_for(lambda: leader_gauge(operator) == 0, timeout=60, interval=0.1, what="revoca stops leading")
+        stepped_down = time.monotonic() - stalled
+        assert ocsp_status(operator, namespace, tmp_path, ca_pem, server_serial) == "good"
+        name = f"stall-{round_}"
+        names.append(name)
+        apply_quietly(namespace, vault_secret(name))  # straight to the apiserver, not through the proxy
+        time.sleep(2)
+        healed = time.monotonic()
+        proxy.stall(False)
+        took = wait_converged(namespace, names)
+        figures.add(f"round {round_}: stopped leading {stepped_down:.1f} s into the stall (renew deadline 3 s); "
+                    f"converged {took:.1f} s after it ended ({time.monotonic() - healed:.1f} s)")
+        assert stepped_down < 3 + 30 + 7, "a leader cut off from the apiserver kept leading past its renew deadline"
     assert_consistent(namespace, admin, operator, names, tmp_path, ca_before)
