@@ -25,6 +25,8 @@ class ReflectorBackoff {
 
   // How long to wait before the next attempt; each call counts as a failure.
   std::chrono::milliseconds next();
+  // The server answered well (a watch brought events): the next failure waits `initial` again.
+  void reset() { failedBefore_ = false; }
 
  private:
   const Clock& clock_;

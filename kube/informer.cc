@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "kube/api_status.h"
 #include "kube/resource_paths.h"
 
@@ -91,20 +93,34 @@ bool Informer::sleep(std::chrono::milliseconds delay) {
 void Informer::run() {
   bool needList = true;
   for (;;) {
+    bool listed = false;
     if (needList) {
       if (!relist()) {
         if (!sleep(backoff_.next())) return;
         continue;
       }
       needList = false;
+      listed = true;
     }
-    switch (watchOnce()) {
+    bool sawEvent = false;
+    WatchEnd end = watchOnce(sawEvent);
+    // Events came: the server works, and the failures before it are history.
+    if (sawEvent) backoff_.reset();
+    switch (end) {
       case WatchEnd::kStopped:
         return;
       case WatchEnd::kResume:
         break;  // the server's timeout: watch again from where it ended
       case WatchEnd::kRetry:
         if (!sleep(backoff_.next())) return;
+        break;
+      case WatchEnd::kGone:
+        // The server answered: the resume point is too old (it restarted,
+        // or etcd compacted). Relist at once; waiting out a backoff grown
+        // while it was down left every change unseen for up to a minute.
+        // Only a list that is too old as soon as it is made backs off.
+        needList = true;
+        if (listed && !sawEvent && !sleep(backoff_.next())) return;
         break;
       case WatchEnd::kRelist:
         needList = true;
@@ -122,7 +138,10 @@ bool Informer::relist() {
   options.limit = options_.pageSize;
   options.transform = options_.transform;  // the client trims each item as its page arrives
   auto listed = client_.list(collection_, options);
-  if (!listed.ok()) return false;
+  if (!listed.ok()) {
+    spdlog::debug("informer {}: list failed, retrying: {}", collection_.path(), listed.error.message);
+    return false;
+  }
   using Cache = std::map<std::string, std::shared_ptr<const nlohmann::json>>;
   Cache fresh;
   if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
@@ -150,7 +169,8 @@ bool Informer::relist() {
   }
   for (const auto& [key, object] : before)
     if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, *object);
-  ++lists_;
+  // The figures of the fault tests count these: each is a full read of the collection.
+  if (++lists_ > 1) spdlog::info("informer {}: listed again ({} objects)", collection_.path(), fresh.size());
   {
     std::lock_guard lock(mutex_);
     synced_ = true;
@@ -159,7 +179,7 @@ bool Informer::relist() {
   return true;
 }
 
-Informer::WatchEnd Informer::watchOnce() {
+Informer::WatchEnd Informer::watchOnce(bool& sawEvent) {
   auto cancel = std::make_shared<WatchCancel>();
   WatchOptions options;
   options.labelSelector = options_.labelSelector;
@@ -177,7 +197,6 @@ Informer::WatchEnd Informer::watchOnce() {
     currentWatch_ = cancel;
   }
   TimePoint started = clock_.now();
-  bool sawEvent = false;
   std::optional<ApiError> eventError;
   ApiError ended = client_.watch(collection_, options, [&](const WatchEvent& event) {
     if (cancel->cancelled()) return false;
@@ -199,8 +218,14 @@ Informer::WatchEnd Informer::watchOnce() {
     return sawEvent || clock_.now() - started >= kShortWatch ? WatchEnd::kResume : WatchEnd::kRetry;
   }
   // Unreachable or throttled: the resourceVersion is still good, try the watch again.
-  if (error.status == 0 || error.status == 429) return WatchEnd::kRetry;
-  return WatchEnd::kRelist;  // 410 Gone (too old) and the rest
+  if (error.status == 0 || error.status == 429) {
+    spdlog::debug("informer {}: watch ended, resuming from resourceVersion {}: {}", collection_.path(),
+                  options.resourceVersion, error.message);
+    return WatchEnd::kRetry;
+  }
+  spdlog::info("informer {}: watch ended with {} {}, relisting: {}", collection_.path(), error.status, error.reason,
+               error.message);
+  return error.status == 410 ? WatchEnd::kGone : WatchEnd::kRelist;
 }
 
 void Informer::handle(const WatchEvent& event) {

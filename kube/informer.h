@@ -72,11 +72,11 @@ class Informer {
   int lists() const { return lists_.load(); }  // successful lists: 1 + relists
 
  private:
-  enum class WatchEnd { kResume, kRetry, kRelist, kStopped };
+  enum class WatchEnd { kResume, kRetry, kGone, kRelist, kStopped };
 
   void run();
   bool relist();
-  WatchEnd watchOnce();
+  WatchEnd watchOnce(bool& sawEvent);
   void handle(const WatchEvent& event);
   bool sleep(std::chrono::milliseconds delay);  // false when stopped meanwhile
   void setResourceVersion(const std::string& version);

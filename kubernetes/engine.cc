@@ -16,6 +16,7 @@
 #include "kubernetes/cluster_output.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/leader_election.h"
+#include "kubernetes/leader_guard.h"
 #include "kubernetes/secret_state_store.h"
 #include "kubernetes/status_writer.h"
 #include "reconcilers/declaration_pass.h"
@@ -138,16 +139,18 @@ int runKubernetes(const KubernetesOptions& options) {
   auto lookup = [&](const std::string& plural, const std::string& ns, const std::string& name) {
     return objects.get(plural, ns, name);
   };
-  kubernetes::SecretStateStore store(api);
-  kubernetes::ClusterOutput output(api, lookup);
-  kubernetes::StatusWriter status(api, clock, [&](const std::string& kind, const std::string& ns, const std::string& name) {
+  // The elector is made below; until it exists nobody leads.
+  std::unique_ptr<kubernetes::LeaderElector> elector;
+  kubernetes::LeaderGuardedClient writer(api, [&] { return !options.leaderElection || (elector && elector->isLeader()); });
+  kubernetes::SecretStateStore store(writer);
+  kubernetes::ClusterOutput output(writer, lookup);
+  kubernetes::StatusWriter status(writer, clock, [&](const std::string& kind, const std::string& ns, const std::string& name) {
     return objects.get(kubernetes::pluralOfKind(kind), ns, name);
   });
   kubernetes::ReadOnlyStateStore readOnlyStore(store, [&](const ObjectKey& ca) { return store.currentCrlNumber(ca); });
   kubernetes::DroppingOutput droppedOutput;
 
   std::atomic<bool> leading{!options.leaderElection};
-  std::unique_ptr<kubernetes::LeaderElector> elector;
   if (options.leaderElection) {
     kubernetes::LeaderElectionOptions electionOptions;
     electionOptions.leaseNamespace = !options.leaseNamespace.empty() ? options.leaseNamespace
@@ -197,7 +200,10 @@ int runKubernetes(const KubernetesOptions& options) {
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
     metrics.setQueueDepth(0);
-    bool leader = leading.load();
+    // isLeader() too: the elector calls back only once a renewal returns,
+    // and a request on a dead connection may hang for its 30 s timeout while
+    // another replica takes the Lease after leaseDuration (two leaders).
+    bool leader = leading.load() && (!elector || elector->isLeader());
     bool roleChanged = first || pending.leadership || leader != passIsLeader;
     // A follower starts over on every state change: it cached nothing it may keep.
     bool rebuild = roleChanged || (!leader && pending.state);

@@ -260,6 +260,8 @@ Result<void> SecretStateStore::modify(const std::string& namespace_, const std::
     known.reset();  // whatever happened, what was known is stale now
     // 409: another writer came first (or created it first); 404 on update: deleted meanwhile.
     if (written.error.status == 409 || (!creating && written.error.status == 404)) {
+      spdlog::debug("Secret {}/{}: {} on {}, reading it again (attempt {})", namespace_, name, written.error.status,
+                    creating ? "create" : "update", attempt + 1);
       pauseAfterConflict(attempt);
       continue;
     }
@@ -447,11 +449,18 @@ Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache,
     }
     // 409: another writer appended first, or created this chunk first;
     // 404 on update: it was deleted. Re-read it, others' lines and all.
-    if (written.error.status != 409 && !(chunk && written.error.status == 404))
+    // No answer, or a server error: the write may have taken all the same
+    // (the connection died after the request went out); the chunk says.
+    const int status = written.error.status;
+    const bool unknown = status == 0 || status >= 500;
+    if (status != 409 && !(chunk && status == 404) && !unknown)
       return apiError(chunk ? "update" : "create", ca.namespace_, name, written.error);
+    spdlog::debug("Secret {}/{}: {} on {}, reading it again (attempt {})", ca.namespace_, name,
+                  unknown ? "no answer" : std::to_string(status), chunk ? "update" : "create", conflicts + 1);
     pauseAfterConflict(conflicts++);
     auto current = read(ca.namespace_, name);
-    if (!current) return current.error();
+    if (!current) return unknown ? apiError(chunk ? "update" : "create", ca.namespace_, name, written.error)
+                                 : current.error();
     if (!*current) {
       chunks.erase(number);
       continue;
@@ -459,6 +468,12 @@ Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache,
     Chunk<Entry>& fresh = chunks[number];
     fresh.secret = std::move(**current);
     parseChunk(fresh.secret.data["entries"], fresh.lines, fresh.entries);
+    // The lost answer was a success: appending the lines again would list
+    // these serials twice. (Serials are random: no one else wrote these lines.)
+    if (fresh.secret.data["entries"].find(lines) != std::string::npos) {
+      spdlog::debug("Secret {}/{}: the write without an answer took", ca.namespace_, name);
+      done += taken;
+    }
   }
   if (done == entries.size()) return {};
   return makeError("cannot append to " + state + " of CertificateAuthority " + ca.str() + " (Secret " +
@@ -586,7 +601,12 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
 }
 
 Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey& vaultSecret) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  if (auto unsaved = unsaved_.find(vaultSecret); unsaved != unsaved_.end()) {
+    SecretRecord record = unsaved->second;
+    lock.unlock();
+    return saveUnsaved(vaultSecret, record);
+  }
   if (auto known = secrets_.find(vaultSecret); known != secrets_.end()) return known->second;
   if (listAttempted_.insert(vaultSecret.namespace_).second) {
     // One broken record must not stop the others: then each is read alone.
@@ -640,13 +660,42 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
                       });
   std::lock_guard lock(mutex_);
   if (!saved) {
-    // Whether the write took is unknown: the next load reads the Secret.
+    // Whether the write took is unknown: the next load reads the Secret,
+    // and writes this record if it is not there (see saveUnsaved).
     secrets_.erase(vaultSecret);
     listedNamespaces_.erase(vaultSecret.namespace_);
+    unsaved_[vaultSecret] = record;
     return saved;
   }
+  unsaved_.erase(vaultSecret);
   secrets_[vaultSecret] = record;
   return {};
+}
+
+// The certificate of a record that could not be saved is issued and in the
+// ledger already: issuing another because the apiserver was away for a
+// moment would be a second certificate for one VaultSecret. So the next
+// load saves this one, unless the Secret holds it already (the write took,
+// its answer was lost) or a newer one (another leader issued meanwhile).
+Result<std::optional<SecretRecord>> SecretStateStore::saveUnsaved(const ObjectKey& vaultSecret,
+                                                                  const SecretRecord& record) {
+  auto secret = read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
+  if (!secret) return secret.error();
+  std::optional<SecretRecord> stored;
+  if (*secret) {
+    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
+    if (parsed) stored = std::move(*parsed);
+  }
+  if (stored && (stored->serialHex == record.serialHex || stored->notBefore > record.notBefore)) {
+    std::lock_guard lock(mutex_);
+    unsaved_.erase(vaultSecret);
+    secrets_[vaultSecret] = stored;
+    return stored;
+  }
+  spdlog::info("VaultSecret {}: saving the record of serial {} again (its last write failed)", vaultSecret.str(),
+               record.serialHex);
+  if (auto saved = saveSecret(vaultSecret, record); !saved) return saved.error();
+  return std::optional<SecretRecord>(record);
 }
 
 void SecretStateStore::forget() {

@@ -148,6 +148,11 @@ class SecretStateStore final : public StateStore {
   std::set<std::string> listAttempted_;  // listed once per start, even when it failed
   std::set<ObjectKey> absent_;  // known to have no Secret: saveSecret creates without reading first
 
+  // VaultSecret records whose write failed, written again at their next
+  // load (saveUnsaved). Kept across forget(): they are this process's own.
+  std::map<ObjectKey, SecretRecord> unsaved_;
+  Result<std::optional<SecretRecord>> saveUnsaved(const ObjectKey& vaultSecret, const SecretRecord& record);
+
   Result<void> listSecretRecords(const std::string& namespace_);
   Result<std::optional<SecretRecord>> parseSecretRecord(const ObjectKey& vaultSecret, const Data& data);
 };

@@ -131,6 +131,28 @@ TEST(Informer, RelistsOnAGoneAnswerToo) {
   EXPECT_EQ(informer.lists(), 2);
 }
 
+TEST(Informer, RelistsAtOnceOnGoneEvenAfterItsBackoffGrew) {
+  // An apiserver that restarted answers a resumed watch with 410: it is
+  // back, so the relist must not wait out the backoff (an hour here).
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({}, "5"));
+  client.addList(listOf({object("a", "7")}, "9"));
+  client.addWatch([](const WatchOptions&, const testing::EventSink& send) {
+    send({"ADDED", object("b", "6")});
+    send({"ERROR", {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"}, {"message", "too old resource version"}}});
+    return ApiError{200, "", ""};
+  });
+  InformerOptions options = fastOptions();
+  options.backoff.initial = std::chrono::hours(1);
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, options);
+  informer.start();
+  ASSERT_TRUE(client.waitForWatchCalls(2));
+  EXPECT_EQ(informer.lists(), 2);
+  EXPECT_EQ(client.watchCalls()[1].resourceVersion, "9");
+}
+
 TEST(Informer, RewatchesFromTheSameVersionWhenTheServerIsUnreachable) {
   FakeClock clock;
   FakeApiClient client;

@@ -529,6 +529,127 @@ TEST_F(SecretStateStoreIntegration, AFailedWriteNamesTheSecretAndNeverTheKey) {
   EXPECT_THAT(saved.error().message, ::testing::Not(::testing::HasSubstr("SECRET-KEY-MATERIAL")));
 }
 
+// The real client, but the answers of some writes never arrive: the write
+// goes out and takes (`taken`), or never reaches the apiserver, and the
+// caller sees status 0 either way, as when a connection dies mid-request.
+class LosingClient final : public kube::ApiClient {
+ public:
+  explicit LosingClient(kube::ApiClient& inner) : inner_(inner) {}
+  std::atomic<int> toLose{0};  // the next this many creates and updates
+  std::atomic<bool> taken{true};
+  std::atomic<int> writes{0};  // creates and updates that reached the apiserver
+
+  kube::ApiResult<json> get(const kube::ResourceRef& object) override { return inner_.get(object); }
+  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+    return inner_.list(collection, options);
+  }
+  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
+                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
+    return inner_.watch(collection, options, onEvent);
+  }
+  kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
+    return lose([&] { return inner_.create(collection, object); });
+  }
+  kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
+    return lose([&] { return inner_.update(object, body); });
+  }
+  kube::ApiResult<json> apply(const kube::ResourceRef& object, const json& body, const std::string& fieldManager,
+                              bool force) override {
+    return inner_.apply(object, body, fieldManager, force);
+  }
+  kube::ApiResult<json> applyStatus(const kube::ResourceRef& object, const json& body,
+                                    const std::string& fieldManager) override {
+    return inner_.applyStatus(object, body, fieldManager);
+  }
+  kube::ApiError remove(const kube::ResourceRef& object) override { return inner_.remove(object); }
+
+ private:
+  kube::ApiResult<json> lose(const std::function<kube::ApiResult<json>()>& write) {
+    bool losing = toLose.fetch_sub(1) > 0;
+    if (!losing || taken) {
+      ++writes;
+      auto result = write();
+      if (!losing) return result;
+    }
+    return {std::nullopt, kube::ApiError{0, "", "PUT https://apiserver/...: connection reset by peer"}};
+  }
+  kube::ApiClient& inner_;
+};
+
+TEST_F(SecretStateStoreIntegration, AnAppendWhoseAnswerIsLostIsInTheLedgerOnce) {
+  LosingClient losing(*client_);
+  SecretStateStore store(losing, 3);
+  losing.toLose = 1;  // the create of chunk 0 takes, its answer is lost
+  ASSERT_TRUE(store.appendIssued(ca(), issued(1)));
+  losing.toLose = 1;  // and the update that appends the next line
+  ASSERT_TRUE(store.appendIssued(ca(), issued(2)));
+  ASSERT_TRUE(store.appendIssued(ca(), issued(3)));
+  auto chunks = listState(selector("ledger"));
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(linesOf(chunks.begin()->second),
+            (std::vector<std::string>{ledgerLine(issued(1)), ledgerLine(issued(2)), ledgerLine(issued(3))}));
+
+  // A write that never reached the apiserver is sent again.
+  losing.toLose = 1;
+  losing.taken = false;
+  ASSERT_TRUE(store.appendIssued(ca(), issued(4)));
+  SecretStateStore restarted(*client_, 3);
+  auto ledger = restarted.loadLedger(ca());
+  ASSERT_TRUE(ledger);
+  ASSERT_EQ(ledger->size(), 4u);
+  EXPECT_EQ((*ledger)[3].serialHex, issued(4).serialHex);
+}
+
+TEST_F(SecretStateStoreIntegration, ARecordWhoseWriteFailedIsWrittenAtTheNextLoadNotLost) {
+  LosingClient losing(*client_);
+  SecretStateStore store(losing);
+  ObjectKey key{namespace_, "server-cert"};
+  ASSERT_TRUE(store.loadSecret(key));  // none yet
+  SecretRecord record;
+  record.certPem = "CERT";
+  record.keyPem = "KEY";
+  record.serialHex = "AB01";
+  record.notBefore = fromUnixSeconds(1700000000);
+  losing.toLose = 100;  // the apiserver is away: nothing reaches it
+  losing.taken = false;
+  EXPECT_FALSE(store.saveSecret(key, record));
+  // Still away: the load says so instead of "no record" (which would issue another certificate).
+  EXPECT_FALSE(store.loadSecret(key));
+  losing.toLose = 0;
+  auto loaded = store.loadSecret(key);
+  ASSERT_TRUE(loaded && *loaded) << (loaded ? "no record" : loaded.error().message);
+  EXPECT_EQ((*loaded)->serialHex, "AB01");
+  auto again = SecretStateStore(*client_).loadSecret(key);
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->serialHex, "AB01");
+
+  // A renewal whose write took but whose answer was lost: read back, not written twice.
+  record.serialHex = "AB02";
+  record.notBefore = fromUnixSeconds(1700000100);
+  losing.toLose = 1;
+  losing.taken = true;
+  EXPECT_FALSE(store.saveSecret(key, record));
+  int writes = losing.writes;
+  loaded = store.loadSecret(key);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->serialHex, "AB02");
+  EXPECT_EQ(losing.writes, writes);
+
+  // An unsaved record older than what another leader wrote meanwhile gives way to it.
+  record.serialHex = "AB03";
+  record.notBefore = fromUnixSeconds(1700000200);
+  losing.toLose = 1;
+  losing.taken = false;
+  EXPECT_FALSE(store.saveSecret(key, record));
+  SecretRecord newer = record;
+  newer.serialHex = "AB04";
+  newer.notBefore = fromUnixSeconds(1700000300);
+  ASSERT_TRUE(SecretStateStore(*client_).saveSecret(key, newer));
+  loaded = store.loadSecret(key);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->serialHex, "AB04");
+}
+
 TEST_F(SecretStateStoreIntegration, AChunkEndsAtItsByteCapBeforeItsLineCount) {
   // Long subjects: 1,650 lines of ~318 bytes fill chunk 0 close to 512 KiB.
   IssuedCertificate longest{std::string(32, 'F'), 1, fromUnixSeconds(4102444800), std::string(253, 'h')};
