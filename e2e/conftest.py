@@ -122,6 +122,25 @@ def standalone_factory(tmp_path):
     yield make
     for instance in instances:
         instance.kill(signal.SIGTERM)
+    for instance in instances:
+        assert_no_sanitizer_report(instance.log)
+
+
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print
+# when they find something. The sanitizer build (REVOCA_BUILD=build-asan)
+# runs these suites too; a leak is only reported when the process exits, so
+# it shows in the log rather than as a crash.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer_report(log: Path):
+    if not log.exists():
+        return
+    text = log.read_text(errors="replace")
+    for marker in SANITIZER_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            raise AssertionError(f"{log} holds a sanitizer report:\n{text[max(0, at - 200):at + 4000]}")
 
 
 def openssl(*args, check=True, input=None, timeout=30):

@@ -16,7 +16,17 @@ if [ "${REVOCA_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure -j "$jobs")
+  # The standalone end-to-end suite on the sanitizer build as well: a
+  # finding aborts the process, and a leak (reported at exit) fails the test
+  # through e2e/conftest.py's log check. The crash loop kills 20 times here
+  # (100 in the plain run below).
+  REVOCA_BUILD="$PWD/build-asan" REVOCA_CRASH_LOOPS=20 ASAN_OPTIONS=detect_leaks=1 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    python3 -m pytest -p no:cacheprovider -q e2e/standalone
 fi
+
+# Every libFuzzer target for a bounded time (30 s each; scripts/fuzz.sh --long for more).
+[ "${REVOCA_SKIP_FUZZ:-0}" = 1 ] || ./scripts/fuzz.sh
 
 # The real control plane (kube-apiserver + etcd built from their Go modules,
 # cached in ~/.cache/revoca: a cold build takes ~17 minutes, a warm one none).

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from abusive_clients import hostile_catalogue, percentile
-from conftest import ROOT, Standalone, free_port, openssl, wait_for
+from conftest import ROOT, Standalone, assert_no_sanitizer_report, free_port, openssl, wait_for
 
 LONG = os.environ.get("REVOCA_ABUSE_LONG") == "1"
 CLIENTS = Path(__file__).with_name("abusive_clients.py")
@@ -130,13 +130,7 @@ def target(tmp_path_factory):
     instance = Standalone(workdir, ROOT / "manifests" / "examples", free_port()).start()
     yield Target(instance, workdir)
     instance.kill(signal.SIGTERM)  # a clean exit, so LeakSanitizer reports too
-    assert_no_sanitizer_report(instance)
-
-
-def assert_no_sanitizer_report(instance):
-    log = instance.log.read_text(errors="replace")
-    for marker in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
-        assert marker not in log, log[-4000:]
+    assert_no_sanitizer_report(instance.log)
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -388,6 +382,11 @@ def test_running_out_of_file_descriptors(standalone_factory, report, tmp_path):
     free again, and it says so in the log once, not ten times a second."""
     instance = standalone_factory(name="starved").start()
     pid = instance.process.pid
+    if under_asan(pid):
+        # The sanitizers' runtime opens a pipe to probe memory when it checks
+        # a dynamic type; out of descriptors, that probe fails and UBSan
+        # reports a false "does not point to an object of type".
+        pytest.skip("out of file descriptors, the sanitizer runtime itself fails")
     baseline = open_fds(pid)
     # Fewer connections than twice the headroom: a client arriving last is
     # accepted when the header timeout sheds the first batch.
@@ -430,4 +429,4 @@ def test_running_out_of_file_descriptors(standalone_factory, report, tmp_path):
     wait_for(lambda: open_fds(pid) <= baseline + 4, timeout=HEADER_TIMEOUT + SLACK,
              what="revoca to release every connection")
     instance.kill(signal.SIGTERM)
-    assert_no_sanitizer_report(instance)
+    assert_no_sanitizer_report(instance.log)

@@ -12,8 +12,7 @@
 
 namespace revoca::kubernetes::testing {
 
-inline const std::filesystem::path kCrds =
-    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "manifests" / "crds";
+inline const std::filesystem::path kCrds = std::filesystem::path(REVOCA_SOURCE_DIR) / "manifests" / "crds";
 
 // YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
 // be a boolean, null or number.
