@@ -15,6 +15,7 @@
 
 #include "fuzz/check.h"
 #include "fuzz/fuzz_authority.h"
+#include "responder/read_errors.h"
 #include "responder/router.h"
 #include "responder/server.h"
 
@@ -23,9 +24,6 @@ namespace {
 using namespace revoca;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-
-// responder/session.cc's kHeaderLimit; the body limit is ServerOptions'.
-constexpr std::size_t kHeaderLimit = 8 * 1024;
 
 responder::Router& router() {
   static responder::Router* router =
@@ -48,25 +46,6 @@ void checkResponse(const responder::Response& response, bool head) {
   FUZZ_CHECK(wire.good(), "the response did not serialize");
 }
 
-// Session::onReadError's answer to a parse error, or none when the client
-// merely stopped sending (the session then closes without a word).
-bool rejection(const beast::error_code& ec, http::status& status, std::string_view& message) {
-  if (ec == http::error::body_limit) {
-    status = http::status::payload_too_large;
-    message = "request body too large";
-  } else if (ec == http::error::header_limit) {
-    status = http::status::request_header_fields_too_large;
-    message = "request header too large";
-  } else if (ec != http::error::end_of_stream && ec != http::error::partial_message &&
-             ec != http::error::need_more) {
-    status = http::status::bad_request;
-    message = "malformed HTTP request";
-  } else {
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -74,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   responder::ServerOptions options;
   while (!input.empty()) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
+    parser.header_limit(responder::kHeaderLimit);
     parser.body_limit(options.maxBodyBytes);
     parser.eager(true);
     beast::error_code ec;
@@ -95,11 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (!ec && !parser.is_done()) return 0;
     if (ec) {
-      http::status status;
-      std::string_view message;
-      if (rejection(ec, status, message)) {
+      if (auto rejection = responder::rejectionFor(ec)) {
         auto target = parser.get().target();
-        checkResponse(router().reject(status, {target.data(), target.size()}, parser.get().version(), message),
+        checkResponse(router().reject(rejection->status, {target.data(), target.size()}, parser.get().version(),
+                                      rejection->message),
                       false);
       }
       return 0;  // the session closes after any read error

@@ -1,5 +1,7 @@
 #include "responder/session.h"
 
+#include "responder/read_errors.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -14,7 +16,6 @@ namespace {
 
 namespace net = boost::asio;
 
-constexpr std::size_t kHeaderLimit = 8 * 1024;
 // Bytes read but not yet parsed. The header limit and the body limit do not
 // cover chunk extensions and trailers: without this bound a client could
 // stream an endless chunk extension into memory for the whole header
@@ -29,10 +30,6 @@ constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-
-bool isHttpError(const beast::error_code& ec) {
-  return ec.category() == make_error_code(http::error::end_of_stream).category();
-}
 
 }  // namespace
 
@@ -110,27 +107,11 @@ void Session::onRequest(beast::error_code ec) {
 }
 
 void Session::onReadError(beast::error_code ec) {
-  http::status status;
-  std::string_view message;
-  if (ec == http::error::body_limit) {
-    status = http::status::payload_too_large;
-    message = "request body too large";
-  } else if (ec == http::error::header_limit) {
-    status = http::status::request_header_fields_too_large;
-    message = "request header too large";
-  } else if (ec == http::error::buffer_overflow) {
-    status = http::status::bad_request;
-    message = "chunk extensions or trailers too long";
-  } else if (isHttpError(ec) && ec != http::error::end_of_stream &&
-             ec != http::error::partial_message) {
-    status = http::status::bad_request;
-    message = "malformed HTTP request";
-  } else {
-    // The client went away, reset, or timed out (tcp_stream has then closed
-    // the socket already): nobody is left to tell.
-    return closeNow();
-  }
-  reject(status, message);
+  auto rejection = rejectionFor(ec);
+  // Otherwise the client went away, reset, or timed out (tcp_stream has then
+  // closed the socket already).
+  if (!rejection) return closeNow();
+  reject(rejection->status, rejection->message);
 }
 
 void Session::reject(http::status status, std::string_view message) {
