@@ -239,3 +239,20 @@ def operators(cluster, namespace, tmp_path):
 def revocactl(cluster, namespace, *args, check=True):
     result = run([REVOCACTL, "--kubeconfig", cluster.kubeconfig, "--namespace", namespace, *args], check=check)
     return json.loads(result.stdout) if result.returncode == 0 else result
+
+
+def vault_secret_of_its_own(name):
+    """A Vault of its own and a VaultSecret in it: a new certificate to issue."""
+    return f"""
+apiVersion: revoca.io/v1alpha1
+kind: Vault
+metadata: {{name: {name}-vault}}
+spec: {{distribute: {{deployments: [{name}]}}}}
+---
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {{name: {name}}}
+spec:
+  vault: {name}-vault
+  autoCert: {{issuingCa: mqtt-ca, host: {name}.example, ttl: 30d, refreshThreshold: 15d}}
+"""

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from fault_proxy import FaultProxy
-from kube_fixtures import as_chart_service_account, cluster, namespace, operators  # noqa: F401 (fixtures)
+from kube_fixtures import (as_chart_service_account, cluster, namespace, operators,  # noqa: F401 (fixtures)
+                           vault_secret_of_its_own)
 from conftest import openssl, wait_for
 
 ROUNDS = max(1, int(os.environ.get("REVOCA_FAULT_ROUNDS", "2")))
@@ -102,25 +103,6 @@ def ca_fingerprint(api, ns, ca="mqtt-ca"):
 def issued_log_lines(operator_or_text):
     text = operator_or_text if isinstance(operator_or_text, str) else operator_or_text.log_text()
     return re.findall(r"VaultSecret [\w.-]+/([\w.-]+): Issued serial ([0-9A-Fa-f]+)", text)
-
-
-# --- declarations ------------------------------------------------------------
-
-def vault_secret(name):
-    """A Vault of its own (one deployment receives one VaultSecret) and a VaultSecret in it."""
-    return f"""
-apiVersion: revoca.io/v1alpha1
-kind: Vault
-metadata: {{name: {name}-vault}}
-spec: {{distribute: {{deployments: [{name}]}}}}
----
-apiVersion: revoca.io/v1alpha1
-kind: VaultSecret
-metadata: {{name: {name}}}
-spec:
-  vault: {name}-vault
-  autoCert: {{issuingCa: mqtt-ca, host: {name}.example, ttl: 30d, refreshThreshold: 15d}}
-"""
 
 
 def revocation(name, serial):
@@ -275,7 +257,7 @@ def test_apiserver_and_etcd_restarts_in_a_row(cluster, namespace, operators, tmp
             started = time.monotonic()
             cluster.stop("kube-apiserver" if what == "apiserver" else "etcd", kill=round_ % 2 == 1 or what == "etcd")
             # Declared while the apiserver or its etcd is down: kubectl retries until it is back.
-            applier = threading.Thread(target=apply_quietly, args=(namespace, vault_secret(name)), daemon=True)
+            applier = threading.Thread(target=apply_quietly, args=(namespace, vault_secret_of_its_own(name)), daemon=True)
             applier.start()
             time.sleep(1)
             cluster.start()
@@ -300,7 +282,7 @@ def test_watch_streams_cut_mid_event(cluster, namespace, operators, tmp_path, pr
     for index in range(4 * ROUNDS):
         name = f"cut-{index}"
         names.append(name)
-        apply_quietly(namespace, vault_secret(name))
+        apply_quietly(namespace, vault_secret_of_its_own(name))
         time.sleep(0.7)  # traffic on the watches, so that they are cut mid-event
     apply_quietly(namespace, revocation("server-cert-revoked", server_serial))
     time.sleep(2.0)
@@ -380,7 +362,7 @@ def test_409_conflicts_from_a_second_writer(cluster, namespace, operators, tmp_p
         for index in range(3 * ROUNDS):
             name = f"conflict-{index}"
             names.append(name)
-            apply_quietly(namespace, vault_secret(name))
+            apply_quietly(namespace, vault_secret_of_its_own(name))
             issued = revocactl_json(cluster, namespace.name, "issue-cert", "--ca", "mqtt-ca", "--host",
                                     f"ctl-{index}", "--ttl", "1d", "--cert-type", "client")
             by_revocactl.append(issued["serial"])
@@ -437,7 +419,7 @@ def test_410_gone_after_a_compaction_means_a_relist(cluster, namespace, operator
         for index in range(2):
             name = f"gone-{round_}-{index}"
             names.append(name)
-            apply_quietly(namespace, vault_secret(name))
+            apply_quietly(namespace, vault_secret_of_its_own(name))
         revision = compact_etcd(cluster)
         # A restarted apiserver's watch cache starts after the compaction: older
         # resourceVersions are 410 Gone there too, not served from its memory.
@@ -508,7 +490,7 @@ def test_a_lost_lease_stops_writing_and_is_taken_back(cluster, namespace, operat
         before = managed_versions(admin, namespace.name)
         name = f"lease-{round_}"
         names.append(name)
-        apply_quietly(namespace, vault_secret(name))
+        apply_quietly(namespace, vault_secret_of_its_own(name))
         # The intruder renews for 5 s: revoca must keep off, and keep answering OCSP.
         holding_until = time.monotonic() + 5
         while time.monotonic() < holding_until:
@@ -556,7 +538,7 @@ def test_a_stalled_apiserver_stops_the_leader_within_its_renew_deadline(cluster,
         assert ocsp_status(operator, namespace, tmp_path, ca_pem, server_serial) == "good"
         name = f"stall-{round_}"
         names.append(name)
-        apply_quietly(namespace, vault_secret(name))  # straight to the apiserver, not through the proxy
+        apply_quietly(namespace, vault_secret_of_its_own(name))  # straight to the apiserver, not through the proxy
         time.sleep(2)
         healed = time.monotonic()
         proxy.stall(False)

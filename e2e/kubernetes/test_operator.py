@@ -5,7 +5,7 @@ import re
 import signal
 import time
 
-from kube_fixtures import cluster, namespace, operators, revocactl  # noqa: F401 (fixtures)
+from kube_fixtures import cluster, namespace, operators, revocactl, vault_secret_of_its_own  # noqa: F401 (fixtures)
 from conftest import http, openssl, wait_for
 from emqx_rules import broken_emqx_rules
 
@@ -151,33 +151,16 @@ def test_4_restarts_of_revoca_apiserver_and_etcd_issue_nothing_twice(cluster, na
     assert namespace.secret_files("server-cert")["cert.pem"] == first
 
     cluster.restart_apiserver()
-    namespace.apply_yaml(extra_vault_secret("after-apiserver"))
+    namespace.apply_yaml(vault_secret_of_its_own("after-apiserver"))
     namespace.wait_ready("vaultsecret/after-apiserver", timeout=60)
 
     cluster.restart_etcd(kill=True)
-    namespace.apply_yaml(extra_vault_secret("after-etcd"))
+    namespace.apply_yaml(vault_secret_of_its_own("after-etcd"))
     namespace.wait_ready("vaultsecret/after-etcd", timeout=90)
 
     assert namespace.secret_files("server-cert")["cert.pem"] == first
     ca = namespace.get("certificateauthority", "mqtt-ca")
     assert ca["status"]["version"] == 1
-
-
-def extra_vault_secret(name):
-    """A Vault of its own and a VaultSecret in it: a new certificate to issue."""
-    return f"""
-apiVersion: revoca.io/v1alpha1
-kind: Vault
-metadata: {{name: {name}-vault}}
-spec: {{distribute: {{deployments: [{name}]}}}}
----
-apiVersion: revoca.io/v1alpha1
-kind: VaultSecret
-metadata: {{name: {name}}}
-spec:
-  vault: {name}-vault
-  autoCert: {{issuingCa: mqtt-ca, host: {name}.example, ttl: 30d, refreshThreshold: 15d}}
-"""
 
 
 def test_5_two_replicas_one_leader_takes_over_and_both_answer_ocsp(namespace, operators, tmp_path):
@@ -196,7 +179,7 @@ def test_5_two_replicas_one_leader_takes_over_and_both_answer_ocsp(namespace, op
     wait_for(lambda: namespace.get("lease", "revoca-leader")["spec"].get("holderIdentity") == "revoca-b",
              timeout=15, interval=0.2, what="revoca-b takes the Lease")
     assert time.monotonic() - killed < 4 + 3
-    namespace.apply_yaml(extra_vault_secret("after-failover"))
+    namespace.apply_yaml(vault_secret_of_its_own("after-failover"))
     namespace.wait_ready("vaultsecret/after-failover", timeout=30)
     assert ocsp_status(second, namespace, tmp_path, serial) == "good"
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 
 from kube_fixtures import CHART, cluster, helm, namespace, operators, revocactl  # noqa: F401 (fixtures)
+from key_leaks import assert_no_key
 from conftest import REVOCA, REVOCACTL, free_port, http, openssl, run, wait_for
 
 OBJECTS = ("certificateauthority/mqtt-ca", "vault/mqtt-vault", "vaultsecret/server-cert", "emqxdeployment/emqx")
@@ -57,26 +58,8 @@ def keys_in(text):
     return PEM_KEY.findall(text.replace("\\n", "\n"))
 
 
-def key_needles(pem):
-    """What a leak of this key could look like: PEM body and lines, DER as base64 and hex, the scalar."""
-    lines = [line for line in pem.strip().splitlines() if not line.startswith("-----")]
-    body = "".join(lines)
-    der = base64.b64decode(body)
-    needles = {body, der.hex(), der.hex().upper()}
-    needles.update(line for line in lines if len(line) >= 16)
-    text = openssl("pkey", "-noout", "-text", input=pem, check=False).stdout
-    scalar = re.search(r"priv:\s*\n((?:\s+[0-9a-f:]+\n)+)", text)
-    if scalar:
-        hexed = re.sub(r"[\s:]", "", scalar.group(1)).lstrip("0")
-        needles.update({hexed, hexed.upper(), base64.b64encode(bytes.fromhex(hexed.zfill(64))).decode()})
-    return needles
 
 
-def assert_no_key(where, text, keys):
-    assert "PRIVATE KEY" not in text, f"{where} holds a PRIVATE KEY marker"
-    for key in keys:
-        for needle in key_needles(key):
-            assert needle not in text, f"{where} holds private key material ({needle[:12]}...)"
 
 
 def items(namespace, kinds):

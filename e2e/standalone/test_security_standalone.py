@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from key_leaks import assert_no_key
 from conftest import REVOCA, REVOCACTL, ROOT, Standalone, free_port, http, openssl, run, wait_for
 
 STRACE = shutil.which("strace")
@@ -336,20 +337,6 @@ def test_admin_socket_admits_only_revocas_user_and_root(open_directory):
 
 # --- no key through the side doors ---------------------------------------------------------------
 
-def key_needles(pem):
-    """What a leak of this PEM private key could look like: its PEM body and
-    lines, the DER as base64 and hex, and the private scalar in hex."""
-    lines = [line for line in pem.strip().splitlines() if not line.startswith("-----")]
-    body = "".join(lines)
-    der = base64.b64decode(body + "=" * (-len(body) % 4))
-    needles = {body, der.hex(), der.hex().upper(), base64.b64encode(der).decode().rstrip("=")}
-    needles.update(line for line in lines if len(line) >= 16)
-    text = openssl("pkey", "-noout", "-text", input=pem, check=False).stdout
-    scalar = re.search(r"priv:\s*\n((?:\s+[0-9a-f:]+\n)+)", text)
-    if scalar:
-        hexed = re.sub(r"[\s:]", "", scalar.group(1)).lstrip("0")
-        needles.update({hexed, hexed.upper()})
-    return needles
 
 
 def private_keys(instance, extra=()):
@@ -365,11 +352,6 @@ def private_keys(instance, extra=()):
     return keys
 
 
-def assert_no_key(where, text, keys):
-    assert "PRIVATE KEY" not in text, f"{where} holds a PRIVATE KEY marker"
-    for key in keys:
-        for needle in key_needles(key):
-            assert needle not in text, f"{where} holds private key material ({needle[:12]}...)"
 
 
 def side_doors(instance):
