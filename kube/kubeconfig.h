@@ -2,6 +2,7 @@
 // Where the apiserver is and how to prove who we are: a kubeconfig file
 // (the KUBECONFIG path list, or --kubeconfig) or the in-cluster service
 // account, as client-go's clientcmd and rest.InClusterConfig do.
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,9 @@ struct ConnectionConfig {
   std::string bearerTokenFile;   // re-read when it changes (projected tokens rotate)
   std::string namespace_;        // the context's (or the service account's) namespace
   bool insecureSkipTlsVerify = false;  // refused by the client: TLS is always verified
+  // How long one request (a watch: until its headers) may go unanswered
+  // before it is abandoned and fails with status 0.
+  std::chrono::seconds requestTimeout{30};
   // For messages: where the server and its trust came from, e.g.
   // `kubeconfig /x/config, cluster "prod"` and `its certificate-authority /x/ca.crt`.
   std::string origin;

@@ -4,6 +4,9 @@
 // ApiError with status 0 and the cause.
 #include "kube/rest_client.h"
 
+#include <future>
+#include <optional>
+
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
@@ -24,7 +27,6 @@ namespace {
 namespace http = web::http;
 using nlohmann::json;
 
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // The server ends a watch after timeoutSeconds; the client gives it this much
 // longer before it calls the connection dead.
 constexpr int kWatchTimeoutMargin = 30;
@@ -55,6 +57,34 @@ std::string configureTls(boost::asio::ssl::context& context, const TlsMaterial& 
   return "";
 }
 
+// Waits for `task` at most `deadline`, else cancels it and answers nothing.
+// cpprestsdk's own timeout is an idle timeout that a connection gone silent
+// (a partition that drops packets, a TLS handshake that never ends) was seen
+// not to end: the leader elector and the pass must never wait forever.
+template <typename T>
+std::optional<T> waitAtMost(pplx::task<T> task, pplx::cancellation_token_source& cancel,
+                            std::chrono::seconds deadline) {
+  auto finished = std::make_shared<std::promise<void>>();
+  auto done = finished->get_future();
+  task.then([finished](pplx::task<T> ended) {
+    // Observed here, or pplx aborts the process over an abandoned request's exception.
+    try {
+      ended.wait();
+    } catch (...) {
+    }
+    finished->set_value();
+  });
+  if (done.wait_for(deadline) != std::future_status::ready) {
+    cancel.cancel();
+    return std::nullopt;
+  }
+  return task.get();  // throws what the request threw
+}
+
+std::string unanswered(std::chrono::seconds deadline) {
+  return ": no answer within " + std::to_string(deadline.count()) + " s (is the apiserver reachable?)";
+}
+
 template <typename T>
 ApiResult<T> failure(ApiError error) {
   return ApiResult<T>{std::nullopt, std::move(error)};
@@ -66,8 +96,11 @@ class RestClient final : public ApiClient {
       : server_(config.server),
         trustHint_(handshakeHint(config)),
         tls_(std::move(tls)),
+        requestTimeout_(config.requestTimeout),
         tokens_(config.bearerToken, config.bearerTokenFile, clock_),
-        client_(makeHttpClient(kRequestTimeout)) {}
+        // Longer than the deadline, which is what ends a silent request, so
+        // it always ends the same way (cpprestsdk's then says "SSL handshake").
+        client_(makeHttpClient(requestTimeout_ + std::chrono::seconds(5))) {}
 
   ApiResult<json> get(const ResourceRef& object) override { return send(http::methods::GET, object.path()); }
 
@@ -143,6 +176,7 @@ class RestClient final : public ApiClient {
   const std::string server_;
   const std::string trustHint_;
   const std::shared_ptr<const TlsMaterial> tls_;
+  const std::chrono::seconds requestTimeout_;
   BearerTokenSource tokens_;
   http::client::http_client client_;  // safe for concurrent requests; pools connections
 };
@@ -159,10 +193,15 @@ ApiResult<json> RestClient::send(const http::method& method, const std::string& 
       request.headers().set_content_type(contentType);
       request.set_body(std::vector<unsigned char>(text.begin(), text.end()));
     }
-    http::http_response response = client_.request(request).get();
-    // ignore_content_type: extract_utf8string refuses application/json otherwise.
-    std::string text = response.extract_utf8string(true).get();
-    int status = response.status_code();
+    pplx::cancellation_token_source cancel;
+    auto answer = client_.request(request, cancel.get_token()).then([](http::http_response response) {
+      // ignore_content_type: extract_utf8string refuses application/json otherwise.
+      return response.extract_utf8string(true).then(
+          [status = response.status_code()](std::string text) { return std::make_pair(int(status), std::move(text)); });
+    });
+    auto answered = waitAtMost(answer, cancel, requestTimeout_);
+    if (!answered) return failure<json>({0, "Timeout", describe(method, pathAndQuery) + unanswered(requestTimeout_)});
+    auto& [status, text] = *answered;
     if (status < 200 || status >= 300) return failure<json>(errorFromResponse(status, text, describe(method, pathAndQuery)));
     if (text.empty()) return {json::object(), {}};
     auto parsed = json::parse(text, nullptr, false);
@@ -231,7 +270,10 @@ ApiError RestClient::watch(const ResourceRef& collection, const WatchOptions& op
     // Its own client: the idle timeout must outlast the server's timeoutSeconds.
     auto client = makeHttpClient(std::chrono::seconds(options.timeoutSeconds + kWatchTimeoutMargin));
     // request() completes when the headers arrive; the body streams in after.
-    http::http_response response = client.request(makeRequest(http::methods::GET, pathAndQuery), stop.get_token()).get();
+    auto headers = waitAtMost(client.request(makeRequest(http::methods::GET, pathAndQuery), stop.get_token()), stop,
+                              requestTimeout_);
+    if (!headers) return ApiError{0, "Timeout", describe(http::methods::GET, pathAndQuery) + unanswered(requestTimeout_)};
+    http::http_response& response = *headers;
     int status = response.status_code();
     if (status < 200 || status >= 300)
       return errorFromResponse(status, response.extract_utf8string(true).get(), describe(http::methods::GET, pathAndQuery));

@@ -2,6 +2,13 @@
 // (the rest runs against a real kube-apiserver: *_integration_test.cc).
 #include "kube/rest_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -59,6 +66,35 @@ TEST(RestClient, AnUnreachableServerIsStatusZeroWithTheCause) {
   ApiError watched = (*client)->watch({"", "v1", "configmaps", "ns", ""}, {}, [](const WatchEvent&) { return true; });
   EXPECT_EQ(watched.status, 0);
   EXPECT_FALSE(watched.ok());
+}
+
+// A partition that drops packets: the connection opens (the kernel accepts
+// into the backlog) and nothing ever answers, not even the TLS handshake.
+TEST(RestClient, AServerThatNeverAnswersFailsAfterTheRequestTimeout) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+
+  ConnectionConfig config;
+  config.server = "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  config.requestTimeout = std::chrono::seconds(1);
+  auto client = makeRestClient(config);
+  ASSERT_TRUE(client) << client.error().message;
+  auto started = std::chrono::steady_clock::now();
+  auto got = (*client)->get({"", "v1", "configmaps", "ns", "x"});
+  EXPECT_EQ(got.error.status, 0);
+  EXPECT_THAT(got.error.message, HasSubstr("no answer within 1 s"));
+  ApiError watched = (*client)->watch({"", "v1", "configmaps", "ns", ""}, {}, [](const WatchEvent&) { return true; });
+  EXPECT_EQ(watched.status, 0);
+  EXPECT_THAT(watched.message, HasSubstr("no answer within 1 s"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  ::close(listener);
 }
 
 // Only a certificate that does not verify stops revoca at start (e2e:
