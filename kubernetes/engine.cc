@@ -139,7 +139,9 @@ int runKubernetes(const KubernetesOptions& options) {
   auto lookup = [&](const std::string& plural, const std::string& ns, const std::string& name) {
     return objects.get(plural, ns, name);
   };
-  // The elector is made below; until it exists nobody leads.
+  // The elector is made below; until it exists nobody leads. Its client
+  // is declared first so that it outlives the elector's thread.
+  std::unique_ptr<kube::ApiClient> electionApi;
   std::unique_ptr<kubernetes::LeaderElector> elector;
   kubernetes::LeaderGuardedClient writer(api, [&] { return !options.leaderElection || (elector && elector->isLeader()); });
   kubernetes::SecretStateStore store(writer);
@@ -152,6 +154,18 @@ int runKubernetes(const KubernetesOptions& options) {
 
   std::atomic<bool> leading{!options.leaderElection};
   if (options.leaderElection) {
+    // Each renewal waits at most the renew deadline, as client-go's does, so a
+    // leader cut off from the apiserver steps down then, not after the 30 s
+    // every other request may take.
+    kube::ConnectionConfig electionConfig = *config;
+    electionConfig.requestTimeout =
+        std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(options.renewDeadline));
+    auto electionClient = kube::makeRestClient(electionConfig);
+    if (!electionClient) {
+      spdlog::error("{}", electionClient.error().message);
+      return 1;
+    }
+    electionApi = std::move(*electionClient);
     kubernetes::LeaderElectionOptions electionOptions;
     electionOptions.leaseNamespace = !options.leaseNamespace.empty() ? options.leaseNamespace
                                      : !config->namespace_.empty()  ? config->namespace_
@@ -162,13 +176,16 @@ int runKubernetes(const KubernetesOptions& options) {
     electionOptions.renewDeadline = options.renewDeadline;
     electionOptions.retryPeriod = options.retryPeriod;
     elector = std::make_unique<kubernetes::LeaderElector>(
-        api, clock, electionOptions,
+        *electionApi, clock, electionOptions,
         kubernetes::LeaderCallbacks{[&] {
                                       leading = true;
                                       wakeups.notifyLeadership();
                                     },
                                     [&] {
                                       leading = false;
+                                      // Now, not when the loop next rebuilds: a pass whose
+                                      // requests hang on a dead connection can take minutes.
+                                      metrics.setLeader(false);
                                       wakeups.notifyLeadership();
                                     }});
   }
