@@ -8,23 +8,15 @@
 #include <functional>
 #include <utility>
 
-#include "kube/api_client.h"
+#include "kube/forwarding_api_client.h"
 
 namespace revoca::kubernetes {
 
-class LeaderGuardedClient final : public kube::ApiClient {
+class LeaderGuardedClient final : public kube::ForwardingApiClient {
  public:
   LeaderGuardedClient(kube::ApiClient& inner, std::function<bool()> leading)
-      : inner_(inner), leading_(std::move(leading)) {}
+      : ForwardingApiClient(inner), leading_(std::move(leading)) {}
 
-  kube::ApiResult<nlohmann::json> get(const kube::ResourceRef& object) override { return inner_.get(object); }
-  kube::ApiResult<nlohmann::json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
-    return inner_.list(collection, options);
-  }
-  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
-                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
-    return inner_.watch(collection, options, onEvent);
-  }
   kube::ApiResult<nlohmann::json> create(const kube::ResourceRef& collection, const nlohmann::json& object) override {
     if (!leading_()) return refused(collection);
     return inner_.create(collection, object);
@@ -57,7 +49,6 @@ class LeaderGuardedClient final : public kube::ApiClient {
                                              "within the renew deadline"}};
   }
 
-  kube::ApiClient& inner_;
   std::function<bool()> leading_;
 };
 

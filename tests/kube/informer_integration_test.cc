@@ -1,6 +1,7 @@
 // Informer against a real kube-apiserver (see cluster_fixture.h).
 #include <gmock/gmock.h>
 
+#include "kube/forwarding_api_client.h"
 #include "kube/informer.h"
 #include "kube/resource_paths.h"
 #include "tests/kube/cluster_fixture.h"
@@ -56,29 +57,17 @@ TEST_F(InformerIntegration, SyncsThenSeesChangesToWhatItWatches) {
 
 // Passes everything to the real client, but resumes the second watch from
 // resourceVersion "1", as if the informer had been away for long.
-class ExpiringClient final : public ApiClient {
+class ExpiringClient final : public ForwardingApiClient {
  public:
-  explicit ExpiringClient(ApiClient& inner) : inner_(inner) {}
+  explicit ExpiringClient(ApiClient& inner) : ForwardingApiClient(inner) {}
   ApiError watch(const ResourceRef& collection, const WatchOptions& options,
                  const std::function<bool(const WatchEvent&)>& onEvent) override {
     WatchOptions changed = options;
     if (++watches_ == 2) changed.resourceVersion = "1";
     return inner_.watch(collection, changed, onEvent);
   }
-  ApiResult<json> get(const ResourceRef& r) override { return inner_.get(r); }
-  ApiResult<json> list(const ResourceRef& r, const ListOptions& o) override { return inner_.list(r, o); }
-  ApiResult<json> create(const ResourceRef& r, const json& o) override { return inner_.create(r, o); }
-  ApiResult<json> update(const ResourceRef& r, const json& o) override { return inner_.update(r, o); }
-  ApiResult<json> apply(const ResourceRef& r, const json& o, const std::string& m, bool f) override {
-    return inner_.apply(r, o, m, f);
-  }
-  ApiResult<json> applyStatus(const ResourceRef& r, const json& o, const std::string& m) override {
-    return inner_.applyStatus(r, o, m);
-  }
-  ApiError remove(const ResourceRef& r) override { return inner_.remove(r); }
 
  private:
-  ApiClient& inner_;
   std::atomic<int> watches_{0};
 };
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "kube/config_files.h"
+#include "kube/forwarding_api_client.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
@@ -24,9 +25,9 @@ using ::testing::Not;
 
 
 // The client ClusterOutput talks through, counting what it sends.
-class CountingClient final : public kube::ApiClient {
+class CountingClient final : public kube::ForwardingApiClient {
  public:
-  explicit CountingClient(kube::ApiClient& inner) : inner_(inner) {}
+  explicit CountingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
   int gets = 0;
   int applies = 0;
   int total() const { return gets + applies + others; }
@@ -69,7 +70,6 @@ class CountingClient final : public kube::ApiClient {
   }
 
  private:
-  kube::ApiClient& inner_;
   int others = 0;
 };
 

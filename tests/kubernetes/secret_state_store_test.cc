@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "kube/config_files.h"
+#include "kube/forwarding_api_client.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
 
@@ -98,9 +99,9 @@ TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) 
 // ---- against a real kube-apiserver
 
 // The real client, counting what goes over the wire: cached loads must not.
-class CountingClient final : public kube::ApiClient {
+class CountingClient final : public kube::ForwardingApiClient {
  public:
-  explicit CountingClient(kube::ApiClient& inner) : inner_(inner) {}
+  explicit CountingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
   std::atomic<int> gets{0}, lists{0}, creates{0}, updates{0};
   int calls() const { return gets + lists + creates + updates; }
 
@@ -112,10 +113,6 @@ class CountingClient final : public kube::ApiClient {
     ++lists;
     return inner_.list(collection, options);
   }
-  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
-                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
-    return inner_.watch(collection, options, onEvent);
-  }
   kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
     ++creates;
     return inner_.create(collection, object);
@@ -124,18 +121,6 @@ class CountingClient final : public kube::ApiClient {
     ++updates;
     return inner_.update(object, body);
   }
-  kube::ApiResult<json> apply(const kube::ResourceRef& object, const json& body, const std::string& fieldManager,
-                              bool force) override {
-    return inner_.apply(object, body, fieldManager, force);
-  }
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef& object, const json& body,
-                                    const std::string& fieldManager) override {
-    return inner_.applyStatus(object, body, fieldManager);
-  }
-  kube::ApiError remove(const kube::ResourceRef& object) override { return inner_.remove(object); }
-
- private:
-  kube::ApiClient& inner_;
 };
 
 class SecretStateStoreIntegration : public kube::testing::ClusterTest {
@@ -532,36 +517,19 @@ TEST_F(SecretStateStoreIntegration, AFailedWriteNamesTheSecretAndNeverTheKey) {
 // The real client, but the answers of some writes never arrive: the write
 // goes out and takes (`taken`), or never reaches the apiserver, and the
 // caller sees status 0 either way, as when a connection dies mid-request.
-class LosingClient final : public kube::ApiClient {
+class LosingClient final : public kube::ForwardingApiClient {
  public:
-  explicit LosingClient(kube::ApiClient& inner) : inner_(inner) {}
+  explicit LosingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
   std::atomic<int> toLose{0};  // the next this many creates and updates
   std::atomic<bool> taken{true};
   std::atomic<int> writes{0};  // creates and updates that reached the apiserver
 
-  kube::ApiResult<json> get(const kube::ResourceRef& object) override { return inner_.get(object); }
-  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
-    return inner_.list(collection, options);
-  }
-  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
-                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
-    return inner_.watch(collection, options, onEvent);
-  }
   kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
     return lose([&] { return inner_.create(collection, object); });
   }
   kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
     return lose([&] { return inner_.update(object, body); });
   }
-  kube::ApiResult<json> apply(const kube::ResourceRef& object, const json& body, const std::string& fieldManager,
-                              bool force) override {
-    return inner_.apply(object, body, fieldManager, force);
-  }
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef& object, const json& body,
-                                    const std::string& fieldManager) override {
-    return inner_.applyStatus(object, body, fieldManager);
-  }
-  kube::ApiError remove(const kube::ResourceRef& object) override { return inner_.remove(object); }
 
  private:
   kube::ApiResult<json> lose(const std::function<kube::ApiResult<json>()>& write) {
@@ -573,7 +541,6 @@ class LosingClient final : public kube::ApiClient {
     }
     return {std::nullopt, kube::ApiError{0, "", "PUT https://apiserver/...: connection reset by peer"}};
   }
-  kube::ApiClient& inner_;
 };
 
 TEST_F(SecretStateStoreIntegration, AnAppendWhoseAnswerIsLostIsInTheLedgerOnce) {

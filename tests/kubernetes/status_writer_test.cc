@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "kube/forwarding_api_client.h"
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
@@ -351,30 +352,15 @@ TEST_F(StatusWriterFake, ADeletedObjectOrAKindNotOursIsNoError) {
 // --- against a real kube-apiserver -------------------------------------------
 
 // Counts the writes that go through to the real client.
-class CountingApi final : public kube::ApiClient {
+class CountingApi final : public kube::ForwardingApiClient {
  public:
-  explicit CountingApi(kube::ApiClient& real) : real_(real) {}
+  explicit CountingApi(kube::ApiClient& real) : ForwardingApiClient(real) {}
   std::atomic<int> statusWrites{0};
 
-  kube::ApiResult<json> get(const kube::ResourceRef& r) override { return real_.get(r); }
-  kube::ApiResult<json> list(const kube::ResourceRef& r, const kube::ListOptions& o) override { return real_.list(r, o); }
-  kube::ApiError watch(const kube::ResourceRef& r, const kube::WatchOptions& o,
-                       const std::function<bool(const kube::WatchEvent&)>& f) override {
-    return real_.watch(r, o, f);
-  }
-  kube::ApiResult<json> create(const kube::ResourceRef& r, const json& o) override { return real_.create(r, o); }
-  kube::ApiResult<json> update(const kube::ResourceRef& r, const json& b) override { return real_.update(r, b); }
-  kube::ApiResult<json> apply(const kube::ResourceRef& r, const json& b, const std::string& m, bool f) override {
-    return real_.apply(r, b, m, f);
-  }
   kube::ApiResult<json> applyStatus(const kube::ResourceRef& r, const json& b, const std::string& m) override {
     ++statusWrites;
-    return real_.applyStatus(r, b, m);
+    return inner_.applyStatus(r, b, m);
   }
-  kube::ApiError remove(const kube::ResourceRef& r) override { return real_.remove(r); }
-
- private:
-  kube::ApiClient& real_;
 };
 
 class StatusWriterIntegration : public kube::testing::ClusterTest {
