@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "declarations/document.h"
@@ -36,6 +37,36 @@ std::vector<Chunk> splitAtDocumentMarkers(const std::string& text) {
   return chunks;
 }
 
+// yaml-cpp 0.7 (Debian 12) never ends on a document that is a stray flow
+// indicator (a lone ","): each call yields another empty document without
+// consuming it, and LoadAll() collects them until memory runs out (found by
+// fuzz/declarations_fuzzer.cc). The documents are counted first, from parser
+// events alone, and a text that yields more of them than it has lines is
+// refused before LoadAll() sees it.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Throws YAML::Exception on a syntax error, as LoadAll() would.
+bool parserMakesProgress(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  std::size_t limit = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 2;
+  for (std::size_t documents = 0; parser.HandleNextDocument(counter);)
+    if (++documents > limit) return false;
+  return true;
+}
+
 std::string documentSource(const std::string& sourceName, int number) {
   return sourceName + " (document " + std::to_string(number) + ")";
 }
@@ -47,6 +78,14 @@ void parseDeclarations(const std::string& yamlText, const std::string& sourceNam
   for (const Chunk& chunk : splitAtDocumentMarkers(yamlText)) {
     std::vector<YAML::Node> documents;
     try {
+      if (!parserMakesProgress(chunk.text)) {
+        int firstLine = chunk.firstLine + 1 + (chunk.text.rfind("---", 0) == 0 ? 1 : 0);  // after its marker
+        out.errors.push_back({documentSource(sourceName, ++documentNumber), "", "", "",
+                              "not valid YAML from line " + std::to_string(firstLine) +
+                                  ": a ',' or other flow indicator stands outside [ ] or { }; quote the value "
+                                  "that holds it or remove it"});
+        continue;
+      }
       documents = YAML::LoadAll(chunk.text);
     } catch (const YAML::Exception& e) {
       std::string where = e.mark.is_null() ? ""

@@ -440,6 +440,18 @@ TEST(ParseDeclarations, ListWithoutItemsHoldsNothing) {
   EXPECT_EQ(set.vaults.size(), 1u);
 }
 
+// Found by fuzz/declarations: yaml-cpp 0.7 yields empty documents forever
+// on a lone ",", and LoadAll() collected them until memory ran out.
+TEST(ParseDeclarations, AStrayCommaIsAnErrorNotAnEndlessLoop) {
+  DeclarationSet set = parse("apiVersion: revoca.io/v1alpha1\nkind: Vault\nmetadata: {name: a}\n---\n"
+                             ", autoCert: {issuingCa: root}}\n---\n"
+                             "apiVersion: revoca.io/v1alpha1\nkind: Vault\nmetadata: {name: b}\n");
+  ASSERT_EQ(set.errors.size(), 1u) << allErrors(set);
+  EXPECT_NE(set.errors[0].message.find("not valid YAML from line 5"), std::string::npos) << set.errors[0].message;
+  EXPECT_NE(set.errors[0].message.find("outside [ ] or { }"), std::string::npos);
+  EXPECT_EQ(set.vaults.size(), 2u);
+}
+
 TEST(ParseDeclarations, GenerationFollowsTheSpec) {
   auto generation = [](const std::string& metadataAndSpec) {
     DeclarationSet set = parse("apiVersion: revoca.io/v1alpha1\nkind: CertificateAuthority\n" + metadataAndSpec);
