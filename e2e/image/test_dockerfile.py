@@ -26,7 +26,10 @@ BINARIES = [BUILD / "bin" / "revoca", BUILD / "bin" / "revocactl"]
 IN_BASE_IMAGE = {"libc6"}
 
 # scripts/install-deps.sh's packages that only the tests use.
-TEST_ONLY = {"libgtest-dev", "libgmock-dev", "nginx", "mosquitto", "mosquitto-clients", "openssl"}
+# What scripts/install-deps.sh installs for the tests alone: peers, tracing
+# (the security suite) and clang for the fuzzers.
+TEST_ONLY = {"libgtest-dev", "libgmock-dev", "nginx", "mosquitto", "mosquitto-clients", "openssl", "strace", "clang",
+             "libclang-rt-14-dev"}
 
 
 class Stage:
