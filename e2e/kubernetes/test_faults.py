@@ -474,12 +474,17 @@ def managed_versions(api, ns):
     return {s["metadata"]["name"]: s["metadata"]["resourceVersion"] for s in listed["items"]}
 
 
+def leader_baseline(namespace, admin):
+    """What the Lease scenarios compare with: the CA state's digest, the CA
+    certificate and server-cert's serial (for OCSP while not leading)."""
+    return (ca_fingerprint(admin, namespace.name), namespace.secret_files("server-cert")["ca-cert.pem"],
+            namespace.get("vaultsecret", "server-cert")["status"]["serial"].upper())
+
+
 def test_a_lost_lease_stops_writing_and_is_taken_back(cluster, namespace, operators, tmp_path, proxy, admin,
                                                       figures):
     operator = start_and_converge(cluster, namespace, operators, tmp_path, proxy)  # lease 4 s, renew 3 s, retry 1 s
-    ca_before = ca_fingerprint(admin, namespace.name)
-    ca_pem = namespace.secret_files("server-cert")["ca-cert.pem"]
-    server_serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"].upper()
+    ca_before, ca_pem, server_serial = leader_baseline(namespace, admin)
     names = []
     for round_ in range(ROUNDS):
         wait_for(lambda: leader_gauge(operator) == 1, timeout=30, what="revoca leads")
@@ -519,9 +524,7 @@ def test_a_stalled_apiserver_stops_the_leader_within_its_renew_deadline(cluster,
     leader steps down then, before another replica may take the Lease (4 s);
     every other request gives up after its own deadline (30 s)."""
     operator = start_and_converge(cluster, namespace, operators, tmp_path, proxy)
-    ca_before = ca_fingerprint(admin, namespace.name)
-    ca_pem = namespace.secret_files("server-cert")["ca-cert.pem"]
-    server_serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"].upper()
+    ca_before, ca_pem, server_serial = leader_baseline(namespace, admin)
     names = []
     for round_ in range(ROUNDS):
         wait_for(lambda: leader_gauge(operator) == 1, timeout=30, what="revoca leads")
