@@ -1,6 +1,7 @@
 #include "kube/informer.h"
 
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -54,24 +55,33 @@ bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
   return changed_.wait_for(lock, timeout, [this] { return synced_ || stopping_; }) && synced_;
 }
 
+Informer::Cached Informer::encode(const nlohmann::json& object) {
+  return {metadataString(object, "resourceVersion"), nlohmann::json::to_cbor(object)};
+}
+
 std::optional<nlohmann::json> Informer::get(const std::string& key) const {
-  std::lock_guard lock(mutex_);
-  auto found = cache_.find(key);
-  if (found == cache_.end()) return std::nullopt;
-  return *found->second;
+  std::vector<std::uint8_t> cbor;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = cache_.find(key);
+    if (found == cache_.end()) return std::nullopt;
+    cbor = found->second.cbor;
+  }
+  return nlohmann::json::from_cbor(cbor);
 }
 
 std::vector<nlohmann::json> Informer::list() const {
   std::lock_guard lock(mutex_);
   std::vector<nlohmann::json> out;
   out.reserve(cache_.size());
-  for (const auto& [key, object] : cache_) out.push_back(*object);
+  for (const auto& [key, object] : cache_) out.push_back(nlohmann::json::from_cbor(object.cbor));
   return out;
 }
 
-void Informer::forEach(const std::function<void(const nlohmann::json&)>& visit) const {
+void Informer::forEachVersion(
+    const std::function<void(const std::string& key, const std::string& version)>& visit) const {
   std::lock_guard lock(mutex_);
-  for (const auto& [key, object] : cache_) visit(*object);
+  for (const auto& [key, object] : cache_) visit(key, object.resourceVersion);
 }
 
 std::string Informer::resourceVersion() const {
@@ -142,35 +152,38 @@ bool Informer::relist() {
     spdlog::debug("informer {}: list failed, retrying: {}", collection_.path(), listed.error.message);
     return false;
   }
-  using Cache = std::map<std::string, std::shared_ptr<const nlohmann::json>>;
+  static const nlohmann::json kNoItems = nlohmann::json::array();
+  auto found = listed.value->find("items");
+  const nlohmann::json& items = found != listed.value->end() && found->is_array() ? *found : kNoItems;
   Cache fresh;
-  if (auto items = listed.value->find("items"); items != listed.value->end() && items->is_array())
-    for (auto& item : *items) {
-      std::string key = objectKey(item);
-      fresh[key] = std::make_shared<const nlohmann::json>(std::move(item));
-    }
+  for (const auto& item : items) fresh[objectKey(item)] = encode(item);
 
   Cache before;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
     before = std::move(cache_);
-    cache_ = fresh;  // pointers only: the objects are shared
+    cache_ = std::move(fresh);
     resourceVersion_ = metadataString(*listed.value, "resourceVersion");
   }
-  listed.value.reset();
-  for (const auto& [key, object] : fresh) {
+  // The handlers get the listed items themselves; only a changed object's
+  // previous state is decoded.
+  std::set<std::string> listedKeys;
+  for (const auto& item : items) {
+    std::string key = objectKey(item);
+    listedKeys.insert(key);
     auto old = before.find(key);
     if (old == before.end()) {
-      if (handlers_.onAdd) handlers_.onAdd(key, *object);
-    } else if (metadataString(*old->second, "resourceVersion") != metadataString(*object, "resourceVersion")) {
-      if (handlers_.onUpdate) handlers_.onUpdate(key, *old->second, *object);
+      if (handlers_.onAdd) handlers_.onAdd(key, item);
+    } else if (old->second.resourceVersion != metadataString(item, "resourceVersion")) {
+      if (handlers_.onUpdate) handlers_.onUpdate(key, nlohmann::json::from_cbor(old->second.cbor), item);
     }
   }
   for (const auto& [key, object] : before)
-    if (!fresh.count(key) && handlers_.onDelete) handlers_.onDelete(key, *object);
+    if (!listedKeys.count(key) && handlers_.onDelete) handlers_.onDelete(key, nlohmann::json::from_cbor(object.cbor));
   // The figures of the fault tests count these: each is a full read of the collection.
-  if (++lists_ > 1) spdlog::info("informer {}: listed again ({} objects)", collection_.path(), fresh.size());
+  if (++lists_ > 1) spdlog::info("informer {}: listed again ({} objects)", collection_.path(), listedKeys.size());
+  listed.value.reset();
   {
     std::lock_guard lock(mutex_);
     synced_ = true;
@@ -236,9 +249,9 @@ void Informer::handle(const WatchEvent& event) {
   }
   if (event.type != "ADDED" && event.type != "MODIFIED" && event.type != "DELETED") return;
   const std::string key = objectKey(event.object);
-  auto object = std::make_shared<nlohmann::json>(event.object);
-  if (options_.transform && event.type != "DELETED") options_.transform(*object);
-  std::shared_ptr<const nlohmann::json> before;
+  nlohmann::json object = event.object;
+  if (options_.transform && event.type != "DELETED") options_.transform(object);
+  std::optional<Cached> before;
   {
     std::lock_guard lock(mutex_);
     auto found = cache_.find(key);
@@ -246,16 +259,16 @@ void Informer::handle(const WatchEvent& event) {
     if (event.type == "DELETED") {
       if (found != cache_.end()) cache_.erase(found);
     } else {
-      cache_[key] = object;
+      cache_[key] = encode(object);
     }
     if (!version.empty()) resourceVersion_ = version;
   }
   if (event.type == "DELETED") {
     if (handlers_.onDelete) handlers_.onDelete(key, event.object);
   } else if (before) {
-    if (handlers_.onUpdate) handlers_.onUpdate(key, *before, *object);
+    if (handlers_.onUpdate) handlers_.onUpdate(key, nlohmann::json::from_cbor(before->cbor), object);
   } else if (handlers_.onAdd) {
-    handlers_.onAdd(key, *object);
+    handlers_.onAdd(key, object);
   }
 }
 

@@ -127,29 +127,36 @@ std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, con
 }
 
 DeclarationSet ClusterObjects::declarations() const {
-  DeclarationSet all;
   std::lock_guard lock(mutex_);
   std::map<std::string, Converted> current;
   for (const auto& [plural, informer] : informers_) {
-    informer->forEach([&](const nlohmann::json& object) {
-      const auto& metadata = object["metadata"];
-      if (metadata.contains("deletionTimestamp")) return;  // on its way out: nothing to reconcile
-      std::string key = plural + "/" + metadata.value("namespace", "") + "/" + metadata.value("name", "");
-      std::string version = metadata.value("resourceVersion", "");
+    // Unchanged objects keep what they were converted to; only the others
+    // are decoded from the cache, after the visit (which holds its lock).
+    std::vector<std::string> changed;
+    informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
+      std::string key = plural + "/" + objectKey;
       auto known = converted_.find(key);
-      Converted* entry;
-      if (known != converted_.end() && known->second.resourceVersion == version) {
-        entry = &(current[key] = std::move(known->second));
-      } else {
-        Converted fresh{version, {}};
-        appendDeclaration(object, fresh.declaration);
-        entry = &(current[key] = std::move(fresh));
-      }
-      DeclarationSet copy = entry->declaration;
-      appendAll(copy, all);
+      if (known != converted_.end() && known->second.resourceVersion == version)
+        current[key] = std::move(known->second);
+      else
+        changed.push_back(objectKey);
     });
+    for (const auto& objectKey : changed) {
+      auto object = informer->get(objectKey);
+      if (!object) continue;  // deleted meanwhile
+      const auto& metadata = (*object)["metadata"];
+      Converted fresh{metadata.value("resourceVersion", ""), {}};
+      // On its way out: nothing to reconcile.
+      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, fresh.declaration);
+      current[plural + "/" + objectKey] = std::move(fresh);
+    }
   }
   converted_ = std::move(current);  // deleted objects drop out
+  DeclarationSet all;
+  for (const auto& [key, entry] : converted_) {
+    DeclarationSet copy = entry.declaration;
+    appendAll(copy, all);
+  }
   return all;
 }
 

@@ -93,11 +93,16 @@ TEST(Informer, CachesObjectsAsTheTransformTrimsThem) {
   recorder.waitFor(2);
   EXPECT_GE(trimmed, 2);
   std::vector<std::string> seen;
-  informer.forEach([&](const json& item) {
+  for (const json& item : informer.list()) {
     EXPECT_FALSE(item["metadata"].contains("managedFields"));
     seen.push_back(item["metadata"]["name"]);
-  });
+  }
   EXPECT_THAT(seen, ElementsAre("a", "b"));
+  std::vector<std::string> versions;
+  informer.forEachVersion([&](const std::string& key, const std::string& version) {
+    versions.push_back(key + "@" + version);
+  });
+  EXPECT_EQ(versions.size(), 2u);
   EXPECT_FALSE(informer.get("ns/b").value()["metadata"].contains("managedFields"));
 }
 
