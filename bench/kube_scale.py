@@ -62,7 +62,9 @@ class Revoca:
     def __init__(self, cluster, workdir):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = [BUILD / "bin" / "revoca", "run", "--kubeconfig", cluster.kubeconfig, "--listen",
+        # REVOCA_WRAPPER="heaptrack -o /tmp/revoca" profiles it (the RSS figures are then the wrapper's).
+        wrapper = os.environ.get("REVOCA_WRAPPER", "").split()
+        self.args = wrapper + [BUILD / "bin" / "revoca", "run", "--kubeconfig", cluster.kubeconfig, "--listen",
                      f"127.0.0.1:{self.port}", "--leader-election-namespace", NAMESPACE, "--log-level", "warn"]
         self.log = Path(workdir) / "revoca.log"
         self.peak_rss_kb = 0
