@@ -195,6 +195,12 @@ json statusBody(const std::string& kind, const json& current, const ObjectStatus
         break;
     }
   }
+  // Why the certificate was last issued stays until the next issue: a pass
+  // that issued nothing does not know it, and dropping it would cost a write
+  // per VaultSecret at every restart and resync.
+  if (!body.contains("lastIssueReason") && current.contains("lastIssueReason") && body.contains("serial") &&
+      current.value("serial", json()) == body["serial"])
+    body["lastIssueReason"] = current["lastIssueReason"];
   return body;
 }
 
