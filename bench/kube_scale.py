@@ -62,8 +62,11 @@ class Revoca:
     def __init__(self, cluster, workdir):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = [BUILD / "bin" / "revoca", "run", "--kubeconfig", cluster.kubeconfig, "--listen",
-                     f"127.0.0.1:{self.port}", "--leader-election-namespace", NAMESPACE, "--log-level", "warn"]
+        # REVOCA_WRAPPER="heaptrack -o /tmp/revoca" profiles it; the RSS and restart figures are then the
+        # wrapper's (heaptrack's script does not pass SIGTERM on).
+        wrapper = os.environ.get("REVOCA_WRAPPER", "").split()
+        self.args = wrapper + [BUILD / "bin" / "revoca", "run", "--kubeconfig", cluster.kubeconfig, "--listen",
+                     f"127.0.0.1:{self.port}", "--leader-election-namespace", NAMESPACE, "--log-level", os.environ.get("REVOCA_LOG_LEVEL", "warn")]
         self.log = Path(workdir) / "revoca.log"
         self.peak_rss_kb = 0
         self.process = None
@@ -81,7 +84,10 @@ class Revoca:
                 text = status.read_text()
             except OSError:
                 return
-            rss = int(re.search(r"VmRSS:\s+(\d+)", text).group(1))
+            found = re.search(r"VmRSS:\s+(\d+)", text)
+            if not found:  # exiting: a zombie has no memory left to report
+                break
+            rss = int(found.group(1))
             self.peak_rss_kb = max(self.peak_rss_kb, rss)
             time.sleep(0.1)
 

@@ -245,6 +245,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
   }
   kube::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel;
+  options.limit = kSecretListPage;
   std::map<std::string, std::string> found;
   // Each Secret is reduced to its digest as its page arrives.
   options.transform = [&](json& item) {

@@ -571,6 +571,7 @@ Result<std::optional<SecretRecord>> SecretStateStore::parseSecretRecord(const Ob
 Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) {
   kube::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=vaultsecret";
+  options.limit = kSecretListPage;
   std::map<ObjectKey, std::optional<SecretRecord>> found;
   std::optional<Error> broken;
   // Each item is taken as its page arrives and left empty: the whole list

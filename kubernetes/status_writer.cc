@@ -195,6 +195,12 @@ json statusBody(const std::string& kind, const json& current, const ObjectStatus
         break;
     }
   }
+  // Why the certificate was last issued stays until the next issue: a pass
+  // that issued nothing does not know it, and dropping it would cost a write
+  // per VaultSecret at every restart and resync.
+  if (!body.contains("lastIssueReason") && current.contains("lastIssueReason") && body.contains("serial") &&
+      current.value("serial", json()) == body["serial"])
+    body["lastIssueReason"] = current["lastIssueReason"];
   return body;
 }
 
@@ -262,13 +268,15 @@ void StatusWriter::forget() {
   written_.clear();
 }
 
-// What this process wrote, while the informer has not seen anything newer
-// than that write; else the informer's copy.
-json StatusWriter::currentStatus(const std::string& key, const std::optional<json>& object) const {
+// What this process wrote, while the informer still shows the object as it
+// was before that write; else the informer's copy. Once the informer has
+// the write, the text is dropped: at 10,000 objects the copies add up, and a
+// resync compares with the informer's copy alone anyway.
+json StatusWriter::currentStatus(const std::string& key, const std::optional<json>& object) {
   if (auto written = written_.find(key); written != written_.end()) {
-    std::string version = object ? resourceVersionOf(*object) : "";
-    if (!object || version == written->second.versionBefore || version == written->second.versionAfter)
+    if (!object || resourceVersionOf(*object) == written->second.versionBefore)
       return json::parse(written->second.status);
+    written_.erase(written);
   }
   if (object && object->is_object()) {
     auto status = object->find("status");
@@ -321,7 +329,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   failedWrite_.erase(key);
   const json& applied = *result.value;
   // Kept as text: a parsed status is several times its size, for 10,000 objects.
-  written_[key] = {body.dump(), object ? resourceVersionOf(*object) : "", resourceVersionOf(applied)};
+  written_[key] = {body.dump(), object ? resourceVersionOf(*object) : ""};
   spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
 
   // A failure drops the facts from the status; the serial or version that

@@ -79,10 +79,9 @@ class StatusWriter final : public StatusSink {
   struct Written {
     std::string status;         // the status applied, as JSON text
     std::string versionBefore;  // the object's resourceVersion the informer showed then
-    std::string versionAfter;   // the one the write made
   };
 
-  nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object) const;
+  nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object);
   void emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
   std::string eventName(const std::string& object);
 

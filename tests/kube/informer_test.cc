@@ -106,6 +106,21 @@ TEST(Informer, CachesObjectsAsTheTransformTrimsThem) {
   EXPECT_FALSE(informer.get("ns/b").value()["metadata"].contains("managedFields"));
 }
 
+TEST(Informer, APagerThatStartsOverKeepsOnlyItsLastPass) {
+  // The continue token expired after a page naming a and b; the pager lists
+  // again from the start, and b was deleted meanwhile.
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  client.addList(listOf({object("a", "1"), object("b", "2"), object("a", "3")}, "10"));
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(10s));
+  EXPECT_THAT(recorder.waitFor(1), ElementsAre("add ns/a"));
+  EXPECT_EQ(informer.get("ns/a").value()["metadata"]["resourceVersion"], "3");
+  EXPECT_FALSE(informer.get("ns/b"));
+}
+
 TEST(Informer, RelistsOnGoneAndReportsWhatChangedMeanwhile) {
   FakeClock clock;
   FakeApiClient client;

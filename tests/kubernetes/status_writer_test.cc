@@ -128,6 +128,17 @@ TEST(StatusWriterBody, TheTransitionTimeStaysUntilReadyFlips) {
   EXPECT_EQ(flipped["conditions"][0]["lastTransitionTime"], "2027-01-15T08:02:00Z");
 }
 
+TEST(StatusWriterBody, TheLastIssueReasonStaysUntilTheNextIssue) {
+  json issued = statusBody("VaultSecret", json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}), kNow);
+  // The next pass issued nothing and does not know why AA was issued.
+  json later = statusBody("VaultSecret", issued, ready({{"serial", "AA"}}), kNow + 60s);
+  EXPECT_EQ(later, issued);
+  json renewed = statusBody("VaultSecret", later, ready({{"serial", "BB"}, {"lastIssueReason", "Expiring"}}), kNow);
+  EXPECT_EQ(renewed["lastIssueReason"], "Expiring");
+  json unknown = statusBody("VaultSecret", issued, ready({{"serial", "CC"}}), kNow);
+  EXPECT_FALSE(unknown.contains("lastIssueReason"));
+}
+
 TEST(StatusWriterBody, ReasonAndMessageAreMadeAcceptable) {
   json body = bodyOf("Vault", failed("9 not a reason!", "bad \xff byte " + std::string(40000, 'x')));
   const json& condition = body["conditions"][0];
