@@ -1,5 +1,7 @@
 #include "kubernetes/cluster_objects.h"
 
+#include <type_traits>
+
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
 
@@ -15,16 +17,50 @@ bool specChanged(const nlohmann::json& before, const nlohmann::json& after) {
          a.contains("deletionTimestamp") != b.contains("deletionTimestamp");
 }
 
-void appendAll(DeclarationSet& from, DeclarationSet& to) {
-  auto move = [](auto& source, auto& target) {
-    target.insert(target.end(), source.begin(), source.end());
-  };
-  move(from.authorities, to.authorities);
-  move(from.vaults, to.vaults);
-  move(from.vaultSecrets, to.vaultSecrets);
-  move(from.revocations, to.revocations);
-  move(from.emqxDeployments, to.emqxDeployments);
-  move(from.errors, to.errors);
+// Calls visit(vector) for each kind's vector of `set`, in a fixed order:
+// a kind is its place in that order.
+template <typename Visit>
+void eachKind(DeclarationSet& set, Visit&& visit) {
+  visit(set.authorities);
+  visit(set.vaults);
+  visit(set.vaultSecrets);
+  visit(set.revocations);
+  visit(set.emqxDeployments);
+}
+
+// Moves the one declaration and the errors `where` points at out of `from`.
+DeclarationSet takeOut(DeclarationSet& from, const DeclarationPlace& where) {
+  DeclarationSet one;
+  int kind = 0;
+  eachKind(from, [&](auto& source) {
+    if (kind++ != where.kind) return;
+    eachKind(one, [&](auto& target) {
+      if constexpr (std::is_same_v<decltype(target), decltype(source)>) target.push_back(std::move(source[where.at]));
+    });
+  });
+  for (std::size_t i = 0; i < where.errors; ++i) one.errors.push_back(std::move(from.errors[where.firstError + i]));
+  return one;
+}
+
+// Moves `one` (an object's declaration and errors) to the end of `all` and
+// says where it went.
+void append(DeclarationSet&& one, DeclarationSet& all, DeclarationPlace& where) {
+  int kind = 0;
+  eachKind(all, [&](auto& target) {
+    eachKind(one, [&](auto& source) {
+      if constexpr (std::is_same_v<decltype(target), decltype(source)>) {
+        if (!source.empty()) {
+          where.kind = kind;
+          where.at = target.size();
+        }
+        for (auto& object : source) target.push_back(std::move(object));
+      }
+    });
+    ++kind;
+  });
+  where.firstError = all.errors.size();
+  where.errors = one.errors.size();
+  for (auto& error : one.errors) all.errors.push_back(std::move(error));
 }
 
 // What nobody here reads, dropped before caching: managedFields and
@@ -126,18 +162,21 @@ std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, con
   return std::nullopt;
 }
 
-DeclarationSet ClusterObjects::declarations() const {
+const DeclarationSet& ClusterObjects::declarations() {
   std::lock_guard lock(mutex_);
-  std::map<std::string, Converted> current;
+  DeclarationSet previous = std::move(all_);
+  all_ = {};
+  // In key order, as before: each object's declaration moved from the
+  // previous set if its resourceVersion is the same, else converted again.
+  std::map<std::string, std::pair<std::string, DeclarationSet>> current;  // key -> version, declaration
   for (const auto& [plural, informer] : informers_) {
-    // Unchanged objects keep what they were converted to; only the others
-    // are decoded from the cache, after the visit (which holds its lock).
+    // Changed objects are decoded after the visit, which holds the cache's lock.
     std::vector<std::string> changed;
     informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
       std::string key = plural + "/" + objectKey;
       auto known = converted_.find(key);
       if (known != converted_.end() && known->second.resourceVersion == version)
-        current[key] = std::move(known->second);
+        current[key] = {version, takeOut(previous, known->second)};
       else
         changed.push_back(objectKey);
     });
@@ -145,19 +184,20 @@ DeclarationSet ClusterObjects::declarations() const {
       auto object = informer->get(objectKey);
       if (!object) continue;  // deleted meanwhile
       const auto& metadata = (*object)["metadata"];
-      Converted fresh{metadata.value("resourceVersion", ""), {}};
+      auto& [version, declaration] = current[plural + "/" + objectKey];
+      version = metadata.value("resourceVersion", "");
       // On its way out: nothing to reconcile.
-      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, fresh.declaration);
-      current[plural + "/" + objectKey] = std::move(fresh);
+      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, declaration);
     }
   }
-  converted_ = std::move(current);  // deleted objects drop out
-  DeclarationSet all;
-  for (const auto& [key, entry] : converted_) {
-    DeclarationSet copy = entry.declaration;
-    appendAll(copy, all);
+  previous = {};
+  converted_.clear();  // deleted objects drop out
+  for (auto& [key, entry] : current) {
+    DeclarationPlace& where = converted_[key];
+    where.resourceVersion = std::move(entry.first);
+    append(std::move(entry.second), all_, where);
   }
-  return all;
+  return all_;
 }
 
 }  // namespace revoca::kubernetes

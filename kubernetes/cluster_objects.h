@@ -29,6 +29,16 @@ enum class Change {
   kState,         // a state Secret changed (another replica, or revocactl)
 };
 
+// Where one object's declaration and errors sit in a DeclarationSet, with
+// the resourceVersion they were converted from.
+struct DeclarationPlace {
+  std::string resourceVersion;
+  int kind = -1;  // which of the set's vectors holds its declaration (authorities 0 ...); -1: none
+  std::size_t at = 0;
+  std::size_t firstError = 0;
+  std::size_t errors = 0;
+};
+
 class ClusterObjects {
  public:
   // `namespaces` empty watches every namespace, else one informer per kind
@@ -45,19 +55,20 @@ class ClusterObjects {
   // One of revoca's objects as the apiserver last sent it.
   std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
                                     const std::string& name) const;
-  // Every declaration, with the errors of the ones that do not parse.
-  DeclarationSet declarations() const;
+  // Every declaration, with the errors of the ones that do not parse. The
+  // set stays as it is until the next call, which rebuilds it: one thread
+  // (the engine's loop) calls this and reads the set in between.
+  const DeclarationSet& declarations();
 
  private:
-  struct Converted {
-    std::string resourceVersion;
-    DeclarationSet declaration;
-  };
 
   std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
-  mutable std::mutex mutex_;
-  mutable std::map<std::string, Converted> converted_;  // "plural/ns/name"
+  std::mutex mutex_;
+  // Where each object's declaration sits in all_, so that the next call
+  // moves it over unless the object changed: one copy of them all.
+  std::map<std::string, DeclarationPlace> converted_;  // "plural/ns/name"
+  DeclarationSet all_;
 };
 
 }  // namespace revoca::kubernetes

@@ -1,0 +1,150 @@
+#include "kubernetes/cluster_objects.h"
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/kube/fake_clock.h"
+
+namespace revoca::kubernetes {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// Serves each collection's current items; every watch ends at once with 410,
+// so the informers list again and pick up what the test changed.
+class CollectionsApi final : public kube::ApiClient {
+ public:
+  void put(const std::string& plural, json object) {
+    std::lock_guard lock(mutex_);
+    std::string name = object["metadata"]["name"];
+    object["metadata"]["resourceVersion"] = std::to_string(++version_);
+    items_[plural][name] = std::move(object);
+  }
+  void erase(const std::string& plural, const std::string& name) {
+    std::lock_guard lock(mutex_);
+    ++version_;
+    items_[plural].erase(name);
+  }
+
+  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+    json items = json::array();
+    std::string version;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [name, object] : items_[collection.plural]) items.push_back(object);
+      version = std::to_string(version_);
+    }
+    for (auto& item : items)
+      if (options.transform) options.transform(item);
+    return {json{{"metadata", {{"resourceVersion", version}}}, {"items", items}}, {}};
+  }
+  kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
+                       const std::function<bool(const kube::WatchEvent&)>&) override {
+    std::this_thread::sleep_for(5ms);
+    return {410, "Expired", "too old resource version"};
+  }
+  kube::ApiResult<json> get(const kube::ResourceRef&) override { return unsupported(); }
+  kube::ApiResult<json> create(const kube::ResourceRef&, const json&) override { return unsupported(); }
+  kube::ApiResult<json> update(const kube::ResourceRef&, const json&) override { return unsupported(); }
+  kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override {
+    return unsupported();
+  }
+  kube::ApiResult<json> applyStatus(const kube::ResourceRef&, const json&, const std::string&) override {
+    return unsupported();
+  }
+  kube::ApiError remove(const kube::ResourceRef&) override { return unsupported().error; }
+
+ private:
+  static kube::ApiResult<json> unsupported() { return {std::nullopt, {501, "", "not in this fake"}}; }
+  std::mutex mutex_;
+  std::map<std::string, std::map<std::string, json>> items_;  // plural -> name -> object
+  int version_ = 0;
+};
+
+json vaultSecret(const std::string& name, const std::string& ttl) {
+  return {{"apiVersion", "revoca.io/v1alpha1"},
+          {"kind", "VaultSecret"},
+          {"metadata", {{"name", name}, {"namespace", "mqtt"}, {"generation", 1}}},
+          {"spec", {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", name + ".example"}, {"ttl", ttl}}}}}};
+}
+
+json vault() {
+  return {{"apiVersion", "revoca.io/v1alpha1"},
+          {"kind", "Vault"},
+          {"metadata", {{"name", "mqtt-vault"}, {"namespace", "mqtt"}, {"generation", 1}}},
+          {"spec", {{"distribute", {{"deployments", {"emqx"}}}}}}};
+}
+
+std::vector<std::string> hosts(const DeclarationSet& set) {
+  std::vector<std::string> out;
+  for (const auto& secret : set.vaultSecrets) out.push_back(secret.spec.autoCert.host);
+  return out;
+}
+
+class ClusterObjectsTest : public ::testing::Test {
+ protected:
+  ClusterObjectsTest() : objects_(api_, clock_, {}, [](Change) {}, fastOptions()) {}
+  ~ClusterObjectsTest() override { objects_.stop(); }
+
+  static kube::InformerOptions fastOptions() {
+    kube::InformerOptions options;
+    options.backoff.initial = 1ms;
+    options.backoff.cap = 5ms;
+    options.backoff.jitter = 0;
+    return options;
+  }
+
+  // Until the set shows `count` VaultSecrets and `errors` errors (the
+  // informers list again every few milliseconds).
+  const DeclarationSet& waitFor(std::size_t count, std::size_t errors) {
+    for (int i = 0; i < 400; ++i) {
+      const DeclarationSet& set = objects_.declarations();
+      if (set.vaultSecrets.size() == count && set.errors.size() == errors) return set;
+      std::this_thread::sleep_for(5ms);
+    }
+    return objects_.declarations();
+  }
+
+  CollectionsApi api_;
+  kube::testing::FakeClock clock_;
+  ClusterObjects objects_;
+};
+
+TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndChangedOnesAreReadAgain) {
+  api_.put("vaults", vault());
+  api_.put("vaultsecrets", vaultSecret("a", "30d"));
+  api_.put("vaultsecrets", vaultSecret("b", "30d"));
+  objects_.start();
+  ASSERT_TRUE(objects_.waitForSync(10s));
+  const DeclarationSet& first = waitFor(2, 0);
+  EXPECT_EQ(hosts(first), (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(first.vaults.size(), 1u);
+
+  // The same again: each declaration moved over from the last call.
+  const DeclarationSet& again = objects_.declarations();
+  EXPECT_EQ(hosts(again), (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(again.vaults.size(), 1u);
+
+  api_.put("vaultsecrets", vaultSecret("b", "30 days"));  // broken now
+  api_.put("vaultsecrets", vaultSecret("c", "30d"));
+  const DeclarationSet& changed = waitFor(2, 1);
+  EXPECT_EQ(hosts(changed), (std::vector<std::string>{"a.example", "c.example"}));
+  ASSERT_EQ(changed.errors.size(), 1u);
+  EXPECT_EQ(changed.errors[0].object, "mqtt/b");
+  EXPECT_EQ(changed.vaults.size(), 1u);
+
+  // The error stays with its object across calls, and a deletion drops out.
+  api_.erase("vaultsecrets", "a");
+  const DeclarationSet& deleted = waitFor(1, 1);
+  EXPECT_EQ(hosts(deleted), std::vector<std::string>{"c.example"});
+  EXPECT_EQ(deleted.errors.size(), 1u);
+  EXPECT_EQ(objects_.declarations().errors.size(), 1u);
+  EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
+}
+
+}  // namespace
+}  // namespace revoca::kubernetes
