@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <future>
 #include <optional>
+#include <string_view>
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
@@ -328,8 +329,11 @@ Result<std::unique_ptr<ApiClient>> makeRestClient(const ConnectionConfig& config
   // all revoca's allocations. Nothing else in revoca uses those roots, so
   // with a CA named OpenSSL's default file becomes an empty one, whatever
   // SSL_CERT_FILE said: no connection of revoca's would have trusted it.
-  // (The load ignores what it cannot read.)
-  if (!config.caPem.empty()) setenv("SSL_CERT_FILE", "/dev/null", 1);
+  // (The load ignores what it cannot read.) Set once: the elector's client
+  // is made while the responder's threads run, and need not touch environ.
+  const char* chosen = std::getenv("SSL_CERT_FILE");
+  if (!config.caPem.empty() && (!chosen || std::string_view(chosen) != "/dev/null"))
+    setenv("SSL_CERT_FILE", "/dev/null", 1);
   try {
     boost::asio::ssl::context probe(boost::asio::ssl::context::tls_client);
     if (std::string problem = configureTls(probe, *tls); !problem.empty())
