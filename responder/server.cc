@@ -12,7 +12,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include "responder/listen_address.h"
@@ -50,10 +49,20 @@ class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& options, std::shared_ptr<const RevocationSource> source,
              const Clock& clock)
-      : options_(options),
-        router_(std::move(source), clock),
-        io_(std::make_unique<net::io_context>(std::max(1, options.threads))),
-        work_(net::make_work_guard(*io_)) {}
+      : options_(options), router_(std::move(source), clock) {
+    // One io_context per thread, as nginx has one event loop per worker: a
+    // connection lives on one loop for good, so its handlers need no strand,
+    // and no loop wakes another's thread for work it could do itself.
+    // Sharing one io_context among the threads cost a futex wake-up for one
+    // request in four and a context switch with it (bench/README.md).
+    const int threads = std::max(1, options.threads);
+    loops_.reserve(static_cast<std::size_t>(threads));
+    for (int i = 0; i < threads; ++i) {
+      auto& loop = loops_.emplace_back();
+      loop.io = std::make_unique<net::io_context>(1);  // hint: one thread runs it
+      loop.work.emplace(net::make_work_guard(*loop.io));
+    }
+  }
 
   ~ServerImpl() override { stop(); }
 
@@ -62,7 +71,7 @@ class ServerImpl final : public Server {
       return makeError("listen " + options_.listen + ": " + ec.message());
     };
     beast::error_code ec;
-    acceptor_.emplace(net::make_strand(*io_));
+    acceptor_.emplace(*loops_.front().io);
     if (acceptor_->open(endpoint.protocol(), ec); ec) return fail(ec);
     // Lets a restarted responder bind while old connections sit in TIME_WAIT;
     // on Linux it still refuses a port another process listens on.
@@ -76,33 +85,42 @@ class ServerImpl final : public Server {
 
   void run() {
     accept();
-    int threads = std::max(1, options_.threads);
-    threads_.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { runLoop(); });
+    for (auto& loop : loops_) {
+      loop.thread = std::thread([io = loop.io.get()] { runLoop(*io); });
+    }
   }
 
   std::uint16_t port() const override { return port_; }
 
   void stop() override {
     std::call_once(stopped_, [this] {
-      io_->stop();
-      for (auto& thread : threads_) thread.join();
-      threads_.clear();
+      for (auto& loop : loops_) loop.io->stop();
+      for (auto& loop : loops_) {
+        if (loop.thread.joinable()) loop.thread.join();
+      }
       // Acceptor and timer before the io_context they belong to; destroying
-      // the io_context then destroys every pending handler and with them the
+      // an io_context then destroys every pending handler and with them the
       // sessions, closing their connections.
-      work_.reset();
       retry_.reset();
       acceptor_.reset();
-      io_.reset();
+      for (auto& loop : loops_) {
+        loop.work.reset();
+        loop.io.reset();
+      }
     });
   }
 
  private:
-  void runLoop() {
+  struct Loop {
+    std::unique_ptr<net::io_context> io;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::thread thread;
+  };
+
+  static void runLoop(net::io_context& io) {
     for (;;) {
       try {
-        io_->run();
+        io.run();
         return;
       } catch (const std::exception& e) {
         // A handler threw; the others and the listener carry on.
@@ -114,7 +132,10 @@ class ServerImpl final : public Server {
   }
 
   void accept() {
-    acceptor_->async_accept(net::make_strand(*io_),
+    // Connections go to the loops in turn; the accept handler itself runs on
+    // the first loop, the only one that touches the acceptor.
+    net::io_context& next = *loops_[nextLoop_++ % loops_.size()].io;
+    acceptor_->async_accept(next,
                             [this](beast::error_code ec, tcp::socket socket) {
                               onAccept(ec, std::move(socket));
                             });
@@ -156,14 +177,13 @@ class ServerImpl final : public Server {
 
   const ServerOptions options_;
   Router router_;
-  std::unique_ptr<net::io_context> io_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<Loop> loops_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<net::steady_timer> retry_;
-  std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::once_flag stopped_;
-  // Touched only by the accept handlers, which run on the acceptor's strand.
+  // Touched only by the accept handlers, which run on the first loop.
+  std::size_t nextLoop_ = 0;
   std::size_t acceptFailures_ = 0;
   steady_clock::time_point lastAcceptWarning_;
 };
