@@ -23,6 +23,20 @@ inline void checkParsedRequest(const pki::OcspRequest& request) {
   }
 }
 
+// revoca's DER reader (the common shape) against OpenSSL's parser.
+inline void checkSameReading(const pki::OcspRequest& fast, const pki::OcspRequest& openssl) {
+  FUZZ_CHECK(fast.queries.size() == openssl.queries.size(), "the readers count different CertIDs");
+  for (std::size_t i = 0; i < fast.queries.size(); ++i) {
+    const auto& a = fast.queries[i];
+    const auto& b = openssl.queries[i];
+    FUZZ_CHECK(a.hash == b.hash && a.issuerNameHash == b.issuerNameHash &&
+                   a.issuerKeyHash == b.issuerKeyHash && a.serialHex == b.serialHex &&
+                   a.certIdDer == b.certIdDer,
+               "the readers read a CertID differently");
+  }
+  FUZZ_CHECK(fast.nonce == openssl.nonce, "the readers read the nonce differently");
+}
+
 // RevocationSource's contract: the reply is always a whole OCSPResponse,
 // error or not, and malformed input gets malformedRequest.
 inline void checkReply(const responder::OcspReply& reply, bool requestParsed) {

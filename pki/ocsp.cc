@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "pki/der.h"
+#include "pki/ocsp_request_reader.h"
 #include "pki/openssl_util.h"
 #include "pki/signature.h"
 
@@ -99,6 +100,11 @@ Result<std::string> singleResponse(const SingleAnswer& answer) {
 }  // namespace
 
 Result<OcspRequest> parseOcspRequest(const std::string& der) {
+  if (auto common = readCommonOcspRequest(der)) return std::move(*common);
+  return parseOcspRequestWithOpenssl(der);
+}
+
+Result<OcspRequest> parseOcspRequestWithOpenssl(const std::string& der) {
   if (der.empty()) return makeError("not an OCSP request: no bytes");
   const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* p = begin;

@@ -2,12 +2,36 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <string>
+
 namespace revoca::responder {
 namespace {
 
 TEST(FormatHttpDateTest, ImfFixdate) {
   EXPECT_EQ(formatHttpDate(fromUnixSeconds(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(formatHttpDate(fromUnixSeconds(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+// The arithmetic against the C library's calendar, leap days and centuries included
+// (TimePoint counts nanoseconds: it spans 1678 to 2262).
+TEST(FormatHttpDateTest, AgreesWithGmtime) {
+  std::int64_t samples[] = {-86400 * 365LL * 60 - 1, -1, 951782399, 951782400, 951868800,
+                            2147483647, 2147483648, 4102444800, 9000000000};
+  auto viaGmtime = [](std::int64_t seconds) {
+    std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[40];
+    std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(out);
+  };
+  for (std::int64_t seconds : samples) {
+    EXPECT_EQ(formatHttpDate(fromUnixSeconds(seconds)), viaGmtime(seconds)) << seconds;
+  }
+  for (std::int64_t seconds = -5000000000; seconds < 9000000000; seconds += 7777777) {
+    ASSERT_EQ(formatHttpDate(fromUnixSeconds(seconds)), viaGmtime(seconds)) << seconds;
+  }
 }
 
 TEST(SecondsUntilTest, NeverNegative) {
