@@ -116,6 +116,21 @@ def process_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def apiserver_requests(api):
+    """kube-apiserver's request counts so far, by (verb, resource[/subresource]), from its /metrics."""
+    connection = api._connection()
+    connection.request("GET", "/metrics")
+    response = connection.getresponse()
+    text = response.read().decode()
+    counts = {}
+    for match in re.finditer(r'^apiserver_request_total\{([^}]*)\} (\S+)$', text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+        resource = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
+        key = (labels.get("verb", ""), resource)
+        counts[key] = counts.get(key, 0) + float(match.group(2))
+    return counts
+
+
 def cluster_pids(cluster):
     """etcd's and kube-apiserver's pids, from start.sh's record."""
     return dict((name, int(pid)) for name, pid in
@@ -216,6 +231,7 @@ def main():
         time.sleep(2)  # their passes done: what follows measures the VaultSecrets
         cpu_before = {name: process_cpu(pid) for name, pid in cluster_pids(cluster).items()}
         cpu_before["revoca"] = process_cpu(revoca.process.pid)
+        requests_before = apiserver_requests(api)
         started = time.monotonic()
         create_secrets(api, 0, options.burst)
         created = time.monotonic() - started
@@ -223,6 +239,10 @@ def main():
         cpu = {name: process_cpu(pid) - cpu_before[name] for name, pid in cluster_pids(cluster).items()}
         cpu["revoca"] = process_cpu(revoca.process.pid) - cpu_before["revoca"]
         figures["burst_cpu_ms"] = {name: seconds * 1000 / options.burst for name, seconds in cpu.items()}
+        requests_after = apiserver_requests(api)
+        figures["burst_requests"] = {key: (count - requests_before.get(key, 0)) / options.burst
+                                     for key, count in requests_after.items()
+                                     if count - requests_before.get(key, 0) >= options.burst / 20}
         figures["burst"] = (options.burst, created, ready)
         print(f"burst: {options.burst} created in {created:.1f} s, all Ready after {ready:.1f} s "
               f"({options.burst / ready:.0f}/s)", flush=True)
@@ -287,6 +307,9 @@ def report(options, figures):
     print(f"          {remaining} more, 1000 at a time: {total:.1f} s, {remaining / total:.0f}/s")
     print("          CPU per VaultSecret in the burst: " +
           ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(figures["burst_cpu_ms"].items())))
+    print("          apiserver requests per VaultSecret in the burst (the client's create and watch included): " +
+          ", ".join(f"{verb} {resource} {n:.2f}" for (verb, resource), n in
+                    sorted(figures["burst_requests"].items(), key=lambda item: -item[1])))
     print(f"memory:   {options.scale} VaultSecrets managed, {options.unrelated} unrelated Secrets: "
           f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB, "
           f"idle before {figures['rss_idle_mb']:.1f} MB, peak through the restart {figures['peak_restart_mb']:.1f} MB")

@@ -229,7 +229,7 @@ kube::ApiResult<SecretStateStore::Stored> SecretStateStore::write(const std::str
   auto written = creating ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);
   if (!written.ok()) return {std::nullopt, written.error};
   // The answer echoes the data just sent: decoding it again would cost as
-  // much as the write (a ledger chunk is up to 171 KiB of base64).
+  // much as the write (a ledger chunk is up to ~22 KiB of base64).
   written.value->erase("data");
   auto split = splitSecret(std::move(*written.value), namespace_, name);
   json rest = split ? std::move(split->first) : json::object();

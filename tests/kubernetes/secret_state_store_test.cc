@@ -90,7 +90,7 @@ TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) 
   std::size_t encoded = kube::encodeBase64(std::string(kMaxChunkBytes, 'x')).size();
   EXPECT_LT(encoded, 1024u * 1024u) << "a Secret holds at most 1 MiB";
   EXPECT_LT(encoded, 1536u * 1024u / 2) << "and etcd takes requests of at most 1.5 MiB";
-  // And 1,000 lines of the longest line revoca writes today (32-digit
+  // And a chunk's count of the longest line revoca writes today (32-digit
   // serial, a 253-character host) would not fit: the byte cap matters.
   IssuedCertificate longest{std::string(32, 'F'), 999, fromUnixSeconds(4102444800), std::string(253, 'h')};
   EXPECT_GT((ledgerLine(longest).size() + 1) * kDefaultChunkSize, kMaxChunkBytes);
@@ -618,7 +618,7 @@ TEST_F(SecretStateStoreIntegration, ARecordWhoseWriteFailedIsWrittenAtTheNextLoa
 }
 
 TEST_F(SecretStateStoreIntegration, AChunkEndsAtItsByteCapBeforeItsLineCount) {
-  // Long subjects: 1,650 lines of ~318 bytes fill chunk 0 close to 512 KiB.
+  // Long subjects: lines of ~318 bytes fill chunk 0 up to kMaxChunkBytes.
   IssuedCertificate longest{std::string(32, 'F'), 1, fromUnixSeconds(4102444800), std::string(253, 'h')};
   std::string entries;
   while (entries.size() + ledgerLine(longest).size() + 1 <= kMaxChunkBytes) entries += ledgerLine(longest) + "\n";
