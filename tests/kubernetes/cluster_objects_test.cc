@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/kube/fake_clock.h"
+#include "tests/kube/refusing_api_client.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -16,7 +17,7 @@ using nlohmann::json;
 
 // Serves each collection's current items; every watch ends at once with 410,
 // so the informers list again and pick up what the test changed.
-class CollectionsApi final : public kube::ApiClient {
+class CollectionsApi final : public kube::testing::RefusingApiClient {
  public:
   void put(const std::string& plural, json object) {
     std::lock_guard lock(mutex_);
@@ -47,19 +48,7 @@ class CollectionsApi final : public kube::ApiClient {
     std::this_thread::sleep_for(5ms);
     return {410, "Expired", "too old resource version"};
   }
-  kube::ApiResult<json> get(const kube::ResourceRef&) override { return unsupported(); }
-  kube::ApiResult<json> create(const kube::ResourceRef&, const json&) override { return unsupported(); }
-  kube::ApiResult<json> update(const kube::ResourceRef&, const json&) override { return unsupported(); }
-  kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override {
-    return unsupported();
-  }
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef&, const json&, const std::string&) override {
-    return unsupported();
-  }
-  kube::ApiError remove(const kube::ResourceRef&) override { return unsupported().error; }
-
  private:
-  static kube::ApiResult<json> unsupported() { return {std::nullopt, {501, "", "not in this fake"}}; }
   std::mutex mutex_;
   std::map<std::string, std::map<std::string, json>> items_;  // plural -> name -> object
   int version_ = 0;

@@ -11,6 +11,7 @@
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kube/fake_clock.h"
+#include "tests/kube/refusing_api_client.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -48,8 +49,9 @@ TEST(LeaderElection, TheDefaultIdentityIsTheHostAndARandomSuffix) {
 
 // One Lease in memory, with resourceVersions and 409 Conflicts as the
 // apiserver has them; `down` makes every request fail.
-class FakeLeases final : public kube::ApiClient {
+class FakeLeases final : public kube::testing::RefusingApiClient {
  public:
+  FakeLeases() : RefusingApiClient({503, "ServiceUnavailable", "down"}) {}
   std::optional<json> lease;
   bool down = false;
   bool conflictNext = false;
@@ -92,21 +94,8 @@ class FakeLeases final : public kube::ApiClient {
     write(body["spec"]);
     return {lease, {}};
   }
-  kube::ApiResult<json> list(const kube::ResourceRef&, const kube::ListOptions&) override { return unavailable(); }
-  kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
-                       const std::function<bool(const kube::WatchEvent&)>&) override {
-    return unavailable().error;
-  }
-  kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override {
-    return unavailable();
-  }
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef&, const json&, const std::string&) override {
-    return unavailable();
-  }
-  kube::ApiError remove(const kube::ResourceRef&) override { return unavailable().error; }
-
  private:
-  static kube::ApiResult<json> unavailable() { return {std::nullopt, {503, "ServiceUnavailable", "down"}}; }
+  kube::ApiResult<json> unavailable() const { return refused(); }
   int version_ = 0;
 };
 

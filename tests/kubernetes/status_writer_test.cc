@@ -14,6 +14,7 @@
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
 #include "tests/kube/fake_clock.h"
+#include "tests/kube/refusing_api_client.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -226,7 +227,7 @@ TEST(StatusWriterEvents, TheEventIsACoreV1Event) {
 // --- the writer against a fake API -------------------------------------------
 
 // Records status applies and Events; answers applies with `applyError` when set.
-class RecordingApi final : public kube::ApiClient {
+class RecordingApi final : public kube::testing::RefusingApiClient {
  public:
   std::vector<json> applied;
   std::vector<json> events;
@@ -247,26 +248,12 @@ class RecordingApi final : public kube::ApiClient {
     events.push_back(object);
     return {object, {}};
   }
-  kube::ApiResult<json> get(const kube::ResourceRef&) override { return unsupported(); }
-  kube::ApiResult<json> list(const kube::ResourceRef&, const kube::ListOptions&) override { return unsupported(); }
-  kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
-                       const std::function<bool(const kube::WatchEvent&)>&) override {
-    return unsupported().error;
-  }
-  kube::ApiResult<json> update(const kube::ResourceRef&, const json&) override { return unsupported(); }
-  kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override {
-    return unsupported();
-  }
-  kube::ApiError remove(const kube::ResourceRef&) override { return unsupported().error; }
 
   std::vector<std::string> eventReasons() const {
     std::vector<std::string> reasons;
     for (const auto& event : events) reasons.push_back(event["reason"]);
     return reasons;
   }
-
- private:
-  static kube::ApiResult<json> unsupported() { return {std::nullopt, {501, "", "not in this fake"}}; }
 };
 
 class StatusWriterFake : public ::testing::Test {
