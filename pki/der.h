@@ -14,11 +14,14 @@ namespace revoca::pki::der {
 constexpr unsigned char kInteger = 0x02;
 constexpr unsigned char kBitString = 0x03;
 constexpr unsigned char kOctetString = 0x04;
+constexpr unsigned char kNull = 0x05;
+constexpr unsigned char kOid = 0x06;
 constexpr unsigned char kEnumerated = 0x0A;
 constexpr unsigned char kUtcTime = 0x17;
 constexpr unsigned char kGeneralizedTime = 0x18;
 constexpr unsigned char kSequence = 0x30;
 constexpr unsigned char kContext0 = 0xA0;  // [0], constructed
+constexpr unsigned char kContext2 = 0xA2;  // [2], constructed
 
 // tag, definite length, content.
 void appendTlv(std::string& out, unsigned char tag, std::string_view content);

@@ -2,16 +2,18 @@
 
 #include <cstddef>
 
+#include "pki/der.h"
+
 namespace revoca::pki {
 namespace {
 
-constexpr unsigned char kInteger = 0x02;
-constexpr unsigned char kOctetString = 0x04;
-constexpr unsigned char kNull = 0x05;
-constexpr unsigned char kOid = 0x06;
-constexpr unsigned char kSequence = 0x30;
-constexpr unsigned char kExplicit0 = 0xA0;
-constexpr unsigned char kExplicit2 = 0xA2;
+using der::kInteger;
+using der::kNull;
+using der::kOctetString;
+using der::kOid;
+using der::kSequence;
+constexpr unsigned char kExplicit0 = der::kContext0;
+constexpr unsigned char kExplicit2 = der::kContext2;
 
 // The OIDs' content octets.
 constexpr std::string_view kSha1{"\x2B\x0E\x03\x02\x1A", 5};                           // 1.3.14.3.2.26
