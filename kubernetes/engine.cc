@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -124,7 +125,7 @@ int runKubernetes(const KubernetesOptions& options) {
 
   kubernetes::DroppingStatus droppedStatus;
   ObjectMetrics metrics(droppedStatus);
-  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics] { return metrics.render(); });
+  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics](std::string& out) { metrics.render(out); });
   auto server = responder::startServer(options.listen, options.responderThreads, source, clock);
   if (!server) {
     spdlog::error("{}", server.error().message);
@@ -260,7 +261,11 @@ int runKubernetes(const KubernetesOptions& options) {
     }
     const DeclarationSet& declarations = objects.declarations();
     logDeclarationErrors(declarations);
-    wakeup = metrics.measurePass([&] { return pass->run(leader ? declarations : authoritiesOnly(declarations)); });
+    // Not `leader ? declarations : authoritiesOnly(...)`: with one operand a
+    // temporary, the conditional copies the whole set into another.
+    std::optional<DeclarationSet> followed;
+    if (!leader) followed = authoritiesOnly(declarations);
+    wakeup = metrics.measurePass([&] { return pass->run(followed ? *followed : declarations); });
     // A pass over 10,000 objects frees as much as it allocated: give it back.
     malloc_trim(0);
   }

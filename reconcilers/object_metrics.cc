@@ -1,6 +1,6 @@
 #include "reconcilers/object_metrics.h"
 
-#include <sstream>
+#include <charconv>
 
 #include "declarations/values.h"
 
@@ -16,21 +16,28 @@ std::optional<double> unixSeconds(const std::map<std::string, std::string>& fact
   return static_cast<double>(toUnixSeconds(*parsed));
 }
 
-std::string labelValue(const std::string& value) {
-  std::string escaped;
+void appendLabelValue(std::string& out, const std::string& value) {
   for (char c : value) {
-    if (c == '\\' || c == '"') escaped += '\\';
+    if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
-      escaped += "\\n";
+      out += "\\n";
       continue;
     }
-    escaped += c;
+    out += c;
   }
-  return escaped;
 }
 
-void header(std::ostringstream& out, const char* name, const char* type, const char* help) {
-  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+// Shortest form that reads back the same (what Prometheus' parser expects).
+template <typename Number>
+void appendNumber(std::string& out, Number value) {
+  char text[32];
+  auto [end, error] = std::to_chars(text, text + sizeof text, value);
+  out.append(text, error == std::errc() ? end : text);
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out.append("# HELP ").append(name).append(" ").append(help);
+  out.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
 }  // namespace
@@ -80,45 +87,77 @@ void ObjectMetrics::setLeader(bool leader) {
 }
 
 std::string ObjectMetrics::render() const {
+  std::string out;
+  render(out);
+  return out;
+}
+
+void ObjectMetrics::render(std::string& out) const {
   std::lock_guard lock(mutex_);
-  std::ostringstream out;
-  auto labels = [](const Key& key) {
-    return "{kind=\"" + labelValue(std::get<0>(key)) + "\",namespace=\"" + labelValue(std::get<1>(key)) +
-           "\",name=\"" + labelValue(std::get<2>(key)) + "\"}";
+  // Each object's three series are some 330 bytes: one allocation, not a doubling chain.
+  out.reserve(out.size() + 4096 + objects_.size() * 340);
+  auto series = [&out](const char* name, const Key& key) {
+    out.append(name).append("{kind=\"");
+    appendLabelValue(out, std::get<0>(key));
+    out += "\",namespace=\"";
+    appendLabelValue(out, std::get<1>(key));
+    out += "\",name=\"";
+    appendLabelValue(out, std::get<2>(key));
+    out += "\"} ";
+  };
+  auto value = [&out](auto number) {
+    appendNumber(out, number);
+    out += '\n';
   };
   header(out, "revoca_object_ready", "gauge", "1 when the object's Ready condition is True, else 0.");
-  for (const auto& [key, series] : objects_) out << "revoca_object_ready" << labels(key) << ' ' << series.ready << '\n';
+  for (const auto& [key, object] : objects_) {
+    series("revoca_object_ready", key);
+    value(object.ready ? 1 : 0);
+  }
   header(out, "revoca_certificate_expiration_timestamp_seconds", "gauge",
          "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.");
-  for (const auto& [key, series] : objects_)
-    if (series.expiry)
-      out << "revoca_certificate_expiration_timestamp_seconds" << labels(key) << ' '
-          << static_cast<long long>(*series.expiry) << '\n';
+  for (const auto& [key, object] : objects_)
+    if (object.expiry) {
+      series("revoca_certificate_expiration_timestamp_seconds", key);
+      value(static_cast<long long>(*object.expiry));
+    }
   header(out, "revoca_certificate_renewal_timestamp_seconds", "gauge",
          "When revoca renews the object's current certificate, in unix seconds.");
-  for (const auto& [key, series] : objects_)
-    if (series.renewal)
-      out << "revoca_certificate_renewal_timestamp_seconds" << labels(key) << ' '
-          << static_cast<long long>(*series.renewal) << '\n';
+  for (const auto& [key, object] : objects_)
+    if (object.renewal) {
+      series("revoca_certificate_renewal_timestamp_seconds", key);
+      value(static_cast<long long>(*object.renewal));
+    }
   header(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
-  for (const auto& [key, count] : reconciles_)
-    out << "revoca_reconcile_total{kind=\"" << labelValue(key.first) << "\",result=\""
-        << (key.second ? "ready" : "not_ready") << "\"} " << count << '\n';
+  for (const auto& [key, count] : reconciles_) {
+    out += "revoca_reconcile_total{kind=\"";
+    appendLabelValue(out, key.first);
+    out.append("\",result=\"").append(key.second ? "ready" : "not_ready").append("\"} ");
+    value(count);
+  }
   header(out, "revoca_reconcile_errors_total", "counter", "Reconciles that left the object not Ready, by reason.");
-  for (const auto& [key, count] : errors_)
-    out << "revoca_reconcile_errors_total{kind=\"" << labelValue(key.first) << "\",reason=\""
-        << labelValue(key.second) << "\"} " << count << '\n';
+  for (const auto& [key, count] : errors_) {
+    out += "revoca_reconcile_errors_total{kind=\"";
+    appendLabelValue(out, key.first);
+    out += "\",reason=\"";
+    appendLabelValue(out, key.second);
+    out += "\"} ";
+    value(count);
+  }
   header(out, "revoca_reconcile_pass_duration_seconds", "summary",
          "Time of a pass over every declaration, in dependency order.");
-  out << "revoca_reconcile_pass_duration_seconds_sum " << passSeconds_ << '\n'
-      << "revoca_reconcile_pass_duration_seconds_count " << passesFinished_ << '\n';
+  out += "revoca_reconcile_pass_duration_seconds_sum ";
+  value(passSeconds_);
+  out += "revoca_reconcile_pass_duration_seconds_count ";
+  value(passesFinished_);
   header(out, "revoca_workqueue_depth", "gauge", "Changes seen and not yet reconciled.");
-  out << "revoca_workqueue_depth " << queueDepth_ << '\n';
+  out += "revoca_workqueue_depth ";
+  value(queueDepth_);
   if (leader_) {
     header(out, "revoca_leader", "gauge", "1 on the replica holding the Lease (it reconciles and writes).");
-    out << "revoca_leader " << *leader_ << '\n';
+    out += "revoca_leader ";
+    value(*leader_ ? 1 : 0);
   }
-  return out.str();
 }
 
 }  // namespace revoca

@@ -41,7 +41,9 @@ class ObjectMetrics : public StatusSink {
   void setQueueDepth(std::size_t depth);
   void setLeader(bool leader);
 
-  // Text exposition format 0.0.4, HELP and TYPE included.
+  // Text exposition format 0.0.4, HELP and TYPE included, appended to `out`
+  // (the /metrics page is built in one string: at 10,000 objects it is megabytes).
+  void render(std::string& out) const;
   std::string render() const;
 
  private:

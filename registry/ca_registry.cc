@@ -1,6 +1,5 @@
 #include "registry/ca_registry.h"
 
-#include <sstream>
 
 namespace revoca {
 namespace {
@@ -284,30 +283,36 @@ responder::OcspReply CaRegistry::ocsp(const std::string& tenant, const std::stri
   return reply;
 }
 
-std::string CaRegistry::metricsText() const {
+void CaRegistry::appendMetricsText(std::string& out) const {
   std::shared_lock lock(mutex_);
-  std::ostringstream out;
-  out << "# HELP revoca_ca_issued_certificates Serials in the CA's ledger.\n"
+  auto series = [&out](const char* name, const ObjectKey& key) {
+    out.append(name).append("{namespace=\"").append(key.namespace_).append("\",ca=\"").append(key.name);
+  };
+  out += "# HELP revoca_ca_issued_certificates Serials in the CA's ledger.\n"
          "# TYPE revoca_ca_issued_certificates gauge\n";
-  for (const auto& [key, authority] : authorities_)
-    out << "revoca_ca_issued_certificates{namespace=\"" << key.namespace_ << "\",ca=\"" << key.name << "\"} "
-        << authority.issued.size() << "\n";
-  out << "# HELP revoca_ca_revoked_certificates Revoked serials of the CA.\n"
+  for (const auto& [key, authority] : authorities_) {
+    series("revoca_ca_issued_certificates", key);
+    out.append("\"} ").append(std::to_string(authority.issued.size())).append("\n");
+  }
+  out += "# HELP revoca_ca_revoked_certificates Revoked serials of the CA.\n"
          "# TYPE revoca_ca_revoked_certificates gauge\n";
+  for (const auto& [key, authority] : authorities_) {
+    series("revoca_ca_revoked_certificates", key);
+    out.append("\"} ").append(std::to_string(authority.revoked.size())).append("\n");
+  }
+  out += "# HELP revoca_ca_version Newest live version of the CA.\n# TYPE revoca_ca_version gauge\n";
+  for (const auto& [key, authority] : authorities_) {
+    if (authority.versions.empty()) continue;
+    series("revoca_ca_version", key);
+    out.append("\"} ").append(std::to_string(authority.versions.back().version)).append("\n");
+  }
+  out += "# HELP revoca_crl_number CRL number of the published CRL.\n# TYPE revoca_crl_number gauge\n";
   for (const auto& [key, authority] : authorities_)
-    out << "revoca_ca_revoked_certificates{namespace=\"" << key.namespace_ << "\",ca=\"" << key.name << "\"} "
-        << authority.revoked.size() << "\n";
-  out << "# HELP revoca_ca_version Newest live version of the CA.\n# TYPE revoca_ca_version gauge\n";
-  for (const auto& [key, authority] : authorities_)
-    if (!authority.versions.empty())
-      out << "revoca_ca_version{namespace=\"" << key.namespace_ << "\",ca=\"" << key.name << "\"} "
-          << authority.versions.back().version << "\n";
-  out << "# HELP revoca_crl_number CRL number of the published CRL.\n# TYPE revoca_crl_number gauge\n";
-  for (const auto& [key, authority] : authorities_)
-    for (const auto& [version, crl] : authority.crls)
-      out << "revoca_crl_number{namespace=\"" << key.namespace_ << "\",ca=\"" << key.name << "\",version=\""
-          << version << "\"} " << crl->crlNumber << "\n";
-  return out.str();
+    for (const auto& [version, crl] : authority.crls) {
+      series("revoca_crl_number", key);
+      out.append("\",version=\"").append(std::to_string(version)).append("\"} ");
+      out.append(std::to_string(crl->crlNumber)).append("\n");
+    }
 }
 
 }  // namespace revoca

@@ -78,7 +78,7 @@ class CaRegistry final : public responder::RevocationSource {
   responder::OcspReply ocsp(const std::string& tenant, const std::string& ca,
                             const std::string& requestDer) const override;
   bool ready() const override { return ready_; }
-  std::string metricsText() const override;
+  void appendMetricsText(std::string& out) const override;
 
  private:
   struct IssuedInfo {

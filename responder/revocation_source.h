@@ -43,8 +43,10 @@ class RevocationSource {
                          const std::string& requestDer) const = 0;
   // True once the first reconcile has loaded every CA (for /readyz).
   virtual bool ready() const = 0;
-  // Prometheus text lines describing CAs and certificates (may be empty).
-  virtual std::string metricsText() const = 0;
+  // Appends Prometheus text lines describing CAs and certificates (maybe
+  // none). Appended, not returned: with 10,000 objects the page is megabytes,
+  // and each copy of it would count in the peak memory.
+  virtual void appendMetricsText(std::string& out) const = 0;
 };
 
 }  // namespace revoca::responder

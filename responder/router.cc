@@ -269,9 +269,8 @@ Response Router::ocspReply(const Request& request, OcspReply reply) {
 
 Response Router::metricsPage() {
   std::string body = metrics_.render();
-  std::string extra = source_->metricsText();
-  body += extra;
-  if (!extra.empty() && extra.back() != '\n') body += '\n';
+  source_->appendMetricsText(body);
+  if (!body.empty() && body.back() != '\n') body += '\n';
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4");
   response.body() = std::move(body);

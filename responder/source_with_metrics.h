@@ -12,8 +12,9 @@ namespace revoca::responder {
 
 class SourceWithMetrics final : public RevocationSource {
  public:
-  SourceWithMetrics(std::shared_ptr<const RevocationSource> source, std::function<std::string()> moreMetrics)
-      : source_(std::move(source)), moreMetrics_(std::move(moreMetrics)) {}
+  SourceWithMetrics(std::shared_ptr<const RevocationSource> source,
+                    std::function<void(std::string&)> appendMoreMetrics)
+      : source_(std::move(source)), appendMoreMetrics_(std::move(appendMoreMetrics)) {}
 
   std::optional<CrlDocument> crl(const std::string& tenant, const std::string& ca,
                                  const std::string& version) const override {
@@ -23,15 +24,15 @@ class SourceWithMetrics final : public RevocationSource {
     return source_->ocsp(tenant, ca, requestDer);
   }
   bool ready() const override { return source_->ready(); }
-  std::string metricsText() const override {
-    std::string text = source_->metricsText();
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    return text + moreMetrics_();
+  void appendMetricsText(std::string& out) const override {
+    source_->appendMetricsText(out);
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    appendMoreMetrics_(out);
   }
 
  private:
   std::shared_ptr<const RevocationSource> source_;
-  std::function<std::string()> moreMetrics_;
+  std::function<void(std::string&)> appendMoreMetrics_;
 };
 
 }  // namespace revoca::responder

@@ -390,7 +390,8 @@ TEST_F(CaRegistryTest, ReadinessAndMetrics) {
   registry.markReady();
   EXPECT_TRUE(registry.ready());
   registry.setCrl(key, 1, pki::SignedCrl{"d", "p", 9, clock.now(), clock.now()});
-  std::string metrics = registry.metricsText();
+  std::string metrics;
+  registry.appendMetricsText(metrics);
   EXPECT_THAT(metrics, HasSubstr("revoca_ca_issued_certificates{namespace=\"default\",ca=\"mqtt-ca\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("revoca_ca_revoked_certificates{namespace=\"default\",ca=\"mqtt-ca\"} 0\n"));
   EXPECT_THAT(metrics, HasSubstr("revoca_ca_version{namespace=\"default\",ca=\"mqtt-ca\"} 1\n"));

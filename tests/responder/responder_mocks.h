@@ -19,7 +19,7 @@ class MockRevocationSource : public RevocationSource {
               (const std::string& tenant, const std::string& ca, const std::string& requestDer),
               (const, override));
   MOCK_METHOD(bool, ready, (), (const, override));
-  MOCK_METHOD(std::string, metricsText, (), (const, override));
+  MOCK_METHOD(void, appendMetricsText, (std::string&), (const, override));
 };
 
 class FakeClock : public Clock {

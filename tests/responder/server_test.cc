@@ -484,8 +484,9 @@ TEST_F(ServerTest, ReadyzFollowsTheSource) {
 
 TEST_F(ServerTest, MetricsCountRequestsAndOutcomes) {
   ON_CALL(*source_, ocsp(_, _, _)).WillByDefault(Return(goodReply()));
-  ON_CALL(*source_, metricsText())
-      .WillByDefault(Return("revoca_certificates_issued{ca=\"mqtt-ca\"} 3\n"));
+  ON_CALL(*source_, appendMetricsText(_)).WillByDefault([](std::string& out) {
+    out += "revoca_certificates_issued{ca=\"mqtt-ca\"} 3\n";
+  });
   start();
   TestClient client(port());
   client.get("/healthz");
