@@ -94,7 +94,9 @@ std::string integerContent(const std::string& hex) {
   return bytes;
 }
 
-std::optional<Element> read(std::string_view der, std::size_t at) {
+namespace {
+
+std::optional<Element> readElement(std::string_view der, std::size_t at, bool strict) {
   if (at + 2 > der.size()) return std::nullopt;
   Element element;
   element.tag = static_cast<unsigned char>(der[at]);
@@ -105,15 +107,22 @@ std::optional<Element> read(std::string_view der, std::size_t at) {
     if (octets == 0 || octets > sizeof(std::size_t) || pos + octets > der.size()) {
       return std::nullopt;
     }
+    if (strict && der[pos] == 0) return std::nullopt;  // a leading zero octet
     length = 0;
     for (std::size_t i = 0; i < octets; ++i) {
       length = length << 8 | static_cast<unsigned char>(der[pos++]);
     }
+    if (strict && length < 0x80) return std::nullopt;  // the short form was due
   }
   if (length > der.size() - pos) return std::nullopt;
   element.contentStart = pos;
   element.end = pos + length;
   return element;
 }
+
+}  // namespace
+
+std::optional<Element> read(std::string_view der, std::size_t at) { return readElement(der, at, false); }
+std::optional<Element> readStrict(std::string_view der, std::size_t at) { return readElement(der, at, true); }
 
 }  // namespace revoca::pki::der

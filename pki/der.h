@@ -47,6 +47,10 @@ struct Element {
   std::size_t contentStart = 0;
   std::size_t end = 0;
 };
+// Takes any definite length, as BER allows (what OpenSSL wrote is read back).
 std::optional<Element> read(std::string_view der, std::size_t at);
+// Only DER's lengths: the short form below 128, else the fewest octets with
+// no leading zero. For input from strangers that must mean one thing only.
+std::optional<Element> readStrict(std::string_view der, std::size_t at);
 
 }  // namespace revoca::pki::der

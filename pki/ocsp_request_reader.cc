@@ -30,22 +30,12 @@ class Reader {
   // The next element, if it has `tag` and a DER (minimal, definite) length;
   // `whole` gets its header and content, the return value its content.
   std::optional<std::string_view> take(unsigned char tag, std::string_view* whole = nullptr) {
-    if (!next(tag) || der_.size() - at_ < 2) return std::nullopt;
-    std::size_t pos = at_ + 1;
-    std::size_t length = static_cast<unsigned char>(der_[pos++]);
-    if (length & 0x80) {
-      std::size_t octets = length & 0x7F;
-      // Requests are small: two length octets (64 KiB) are plenty.
-      if (octets == 0 || octets > 2 || der_.size() - pos < octets) return std::nullopt;
-      length = 0;
-      for (std::size_t i = 0; i < octets; ++i) length = length << 8 | static_cast<unsigned char>(der_[pos++]);
-      // DER: the long form only from 128, and with no leading zero octet.
-      if (length < 0x80 || (octets == 2 && length < 0x100)) return std::nullopt;
-    }
-    if (length > der_.size() - pos) return std::nullopt;
-    if (whole) *whole = der_.substr(at_, pos + length - at_);
-    std::string_view content = der_.substr(pos, length);
-    at_ = pos + length;
+    if (!next(tag)) return std::nullopt;
+    auto element = der::readStrict(der_, at_);
+    if (!element) return std::nullopt;
+    if (whole) *whole = der_.substr(at_, element->end - at_);
+    std::string_view content = der_.substr(element->contentStart, element->end - element->contentStart);
+    at_ = element->end;
     return content;
   }
 

@@ -33,6 +33,18 @@ TEST(DerTest, ReadWalksWhatTlvWrote) {
   EXPECT_FALSE(der::read(std::string("\x30\x80", 2), 0)) << "indefinite length is not DER";
 }
 
+TEST(DerTest, ReadStrictTakesOnlyTheLengthsDerAllows) {
+  std::string content(300, 'y');
+  std::string minimal = der::tlv(der::kSequence, content);
+  EXPECT_EQ(der::readStrict(minimal, 0)->end, minimal.size());
+  std::string shortInLongForm = std::string("\x04\x81\x03", 3) + "abc";
+  std::string leadingZero = std::string("\x30\x83\x00\x01\x2C", 5) + content;
+  for (const std::string& loose : {shortInLongForm, leadingZero}) {
+    EXPECT_TRUE(der::read(loose, 0)) << "BER: read takes it";
+    EXPECT_FALSE(der::readStrict(loose, 0)) << "not DER";
+  }
+}
+
 TEST(DerTest, IntegersAreMinimalAndPositive) {
   EXPECT_EQ(der::integerContent("0"), std::string(1, '\0'));
   EXPECT_EQ(der::integerContent("7F"), "\x7F");
