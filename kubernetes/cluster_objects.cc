@@ -29,39 +29,54 @@ void eachKind(DeclarationSet& set, Visit&& visit) {
   visit(set.emqxDeployments);
 }
 
-// Moves the one declaration and the errors `where` points at out of `from`.
-DeclarationSet takeOut(DeclarationSet& from, const DeclarationPlace& where) {
-  DeclarationSet one;
+// Each vector's size, in eachKind's order, and the errors'.
+struct SetSizes {
+  std::array<std::size_t, 5> kinds{};
+  std::size_t errors = 0;
+};
+
+SetSizes sizesOf(DeclarationSet& set) {
+  SetSizes sizes;
+  int kind = 0;
+  eachKind(set, [&](auto& objects) { sizes.kinds[kind++] = objects.size(); });
+  sizes.errors = set.errors.size();
+  return sizes;
+}
+
+// Where what was appended to `set` since `before` went: at most one declaration.
+void placeAppended(DeclarationSet& set, const SetSizes& before, DeclarationPlace& where) {
+  SetSizes after = sizesOf(set);
+  where.kind = -1;
+  for (int kind = 0; kind < 5; ++kind)
+    if (after.kinds[kind] != before.kinds[kind]) {
+      where.kind = kind;
+      where.at = before.kinds[kind];
+    }
+  where.firstError = before.errors;
+  where.errors = after.errors - before.errors;
+}
+
+// Moves the declaration and errors `where` points at in `from` to the end
+// of `to`, and points `where` at them there.
+void moveOver(DeclarationSet& from, DeclarationSet& to, DeclarationPlace& where) {
+  SetSizes before = sizesOf(to);
   int kind = 0;
   eachKind(from, [&](auto& source) {
     if (kind++ != where.kind) return;
-    eachKind(one, [&](auto& target) {
+    eachKind(to, [&](auto& target) {
       if constexpr (std::is_same_v<decltype(target), decltype(source)>) target.push_back(std::move(source[where.at]));
     });
   });
-  for (std::size_t i = 0; i < where.errors; ++i) one.errors.push_back(std::move(from.errors[where.firstError + i]));
-  return one;
+  for (std::size_t i = 0; i < where.errors; ++i) to.errors.push_back(std::move(from.errors[where.firstError + i]));
+  placeAppended(to, before, where);
 }
 
-// Moves `one` (an object's declaration and errors) to the end of `all` and
-// says where it went.
-void append(DeclarationSet&& one, DeclarationSet& all, DeclarationPlace& where) {
-  int kind = 0;
-  eachKind(all, [&](auto& target) {
-    eachKind(one, [&](auto& source) {
-      if constexpr (std::is_same_v<decltype(target), decltype(source)>) {
-        if (!source.empty()) {
-          where.kind = kind;
-          where.at = target.size();
-        }
-        for (auto& object : source) target.push_back(std::move(object));
-      }
-    });
-    ++kind;
-  });
-  where.firstError = all.errors.size();
-  where.errors = one.errors.size();
-  for (auto& error : one.errors) all.errors.push_back(std::move(error));
+// The place in eachKind's order of the kind a plural holds.
+int kindOfPlural(const std::string& plural) {
+  static const std::map<std::string, int> kinds = {{"certificateauthorities", 0}, {"vaults", 1}, {"vaultsecrets", 2},
+                                                   {"certificaterevocations", 3}, {"emqxdeployments", 4}};
+  auto it = kinds.find(plural);
+  return it == kinds.end() ? -1 : it->second;
 }
 
 // What nobody here reads, dropped before caching: managedFields and
@@ -167,45 +182,52 @@ const DeclarationSet& ClusterObjects::declarations() {
   std::lock_guard lock(mutex_);
   DeclarationSet previous = std::move(all_);
   all_ = {};
-  // In key order, as before: each object's declaration moved from the
-  // previous set if its resourceVersion is the same, else converted again.
-  std::map<std::string, std::pair<std::string, DeclarationSet>> current;  // key -> version, declaration
+  // Every object in key order, and where its declaration comes from: the
+  // previous set when its resourceVersion is the same, else the informer.
+  // Declarations move straight from one set to the next: at 10,000 objects
+  // a copy of each, even for the length of a pass, is megabytes.
+  struct Source {
+    std::string version;
+    DeclarationPlace* unchanged = nullptr;  // in converted_
+    kube::Informer* informer = nullptr;
+  };
+  std::map<std::string, Source> order;  // "plural/ns/name"
+  std::array<std::size_t, 5> expected{};
   for (const auto& [plural, informer] : informers_) {
-    // Changed objects are decoded after the visit, which holds the cache's lock.
-    std::vector<std::string> changed;
+    int kind = kindOfPlural(plural);
     informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
       std::string key = plural + "/" + objectKey;
       auto known = converted_.find(key);
-      if (known != converted_.end() && known->second.resourceVersion == version)
-        current[key] = {version, takeOut(previous, known->second)};
-      else
-        changed.push_back(objectKey);
+      Source& source = order[key];
+      source.version = version;
+      if (known != converted_.end() && known->second.resourceVersion == version) source.unchanged = &known->second;
+      else source.informer = informer.get();
+      if (kind >= 0) ++expected[kind];
     });
-    for (const auto& objectKey : changed) {
-      auto object = informer->get(objectKey);
-      if (!object) continue;  // deleted meanwhile
-      const auto& metadata = (*object)["metadata"];
-      auto& [version, declaration] = current[plural + "/" + objectKey];
-      version = metadata.value("resourceVersion", "");
-      // On its way out: nothing to reconcile.
-      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, declaration);
-    }
-  }
-  previous = {};
-  converted_.clear();  // deleted objects drop out
-  // Sized once: growing by doubling would hold two copies of 10,000 objects' structs at its peak.
-  std::array<std::size_t, 5> sizes{};
-  for (auto& [key, entry] : current) {
-    int kind = 0;
-    eachKind(entry.second, [&](auto& objects) { sizes[kind++] += objects.size(); });
   }
   int kind = 0;
-  eachKind(all_, [&](auto& objects) { objects.reserve(sizes[kind++]); });
-  for (auto& [key, entry] : current) {
-    DeclarationPlace& where = converted_[key];
-    where.resourceVersion = std::move(entry.first);
-    append(std::move(entry.second), all_, where);
+  eachKind(all_, [&](auto& objects) { objects.reserve(expected[kind++]); });
+
+  std::map<std::string, DeclarationPlace> converted;
+  for (auto& [key, source] : order) {
+    DeclarationPlace where;
+    if (source.unchanged) {
+      where = std::move(*source.unchanged);
+      moveOver(previous, all_, where);
+    } else {
+      // Decoded here, not in the visit, which holds the cache's lock.
+      auto object = source.informer->get(key.substr(key.find('/') + 1));
+      if (!object) continue;  // deleted meanwhile
+      const auto& metadata = (*object)["metadata"];
+      where.resourceVersion = metadata.value("resourceVersion", "");
+      SetSizes before = sizesOf(all_);
+      // On its way out: nothing to reconcile.
+      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, all_);
+      placeAppended(all_, before, where);
+    }
+    converted.emplace_hint(converted.end(), key, std::move(where));
   }
+  converted_ = std::move(converted);  // deleted objects drop out
   return all_;
 }
 

@@ -133,6 +133,13 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(deleted.errors.size(), 1u);
   EXPECT_EQ(objects_.declarations().errors.size(), 1u);
   EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
+
+  // Mended: its error goes, its declaration takes its place in key order.
+  api_.put("vaultsecrets", vaultSecret("b", "30d"));
+  const DeclarationSet& mended = waitFor(2, 0);
+  EXPECT_EQ(hosts(mended), (std::vector<std::string>{"b.example", "c.example"}));
+  EXPECT_EQ(hosts(objects_.declarations()), (std::vector<std::string>{"b.example", "c.example"}));
+  EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
 }
 
 }  // namespace
