@@ -5,8 +5,45 @@
 #include "core/atomic_file.h"
 
 namespace revoca {
+namespace {
+
+std::string keyOf(const std::string& kind, const std::string& namespace_, const std::string& name) {
+  return kind + " " + namespace_ + "/" + name;
+}
+
+std::string factOf(const nlohmann::json& facts, const char* name) {
+  auto it = facts.find(name);
+  return it != facts.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+StatusFile::StatusFile(std::string path) : path_(std::move(path)) {
+  auto text = readFile(path_);
+  if (!text) return;  // a first start
+  auto written = nlohmann::json::parse(*text, nullptr, false);
+  if (!written.is_array()) return;
+  for (const auto& entry : written) {
+    if (!entry.is_object() || !entry.contains("facts") || !entry["facts"].is_object()) continue;
+    std::string serial = factOf(entry["facts"], "serial"), reason = factOf(entry["facts"], "lastIssueReason");
+    if (serial.empty() || reason.empty()) continue;
+    issueReasons_[keyOf(entry.value("kind", ""), entry.value("namespace", ""), entry.value("name", ""))] = {serial,
+                                                                                                       reason};
+  }
+}
 
 void StatusFile::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
+  std::map<std::string, std::string> facts = status.facts;
+  std::string key = keyOf(kind, meta.namespace_, meta.name);
+  std::lock_guard lock(mutex_);
+  if (auto serial = facts.find("serial"); serial != facts.end()) {
+    auto reason = facts.find("lastIssueReason");
+    auto known = issueReasons_.find(key);
+    if (reason != facts.end())
+      issueReasons_[key] = {serial->second, reason->second};
+    else if (known != issueReasons_.end() && known->second.serial == serial->second)
+      facts["lastIssueReason"] = known->second.reason;
+  }
   nlohmann::json json = {{"kind", kind},
                          {"namespace", meta.namespace_},
                          {"name", meta.name},
@@ -15,9 +52,7 @@ void StatusFile::report(const std::string& kind, const ObjectMeta& meta, const O
                          {"reason", status.reason},
                          {"message", status.message},
                          {"observedGeneration", status.observedGeneration},
-                         {"facts", status.facts}};
-  std::string key = kind + " " + meta.namespace_ + "/" + meta.name;
-  std::lock_guard lock(mutex_);
+                         {"facts", facts}};
   auto& previous = statuses_[key];
   bool conditionChanged = previous.is_null() || previous["ready"] != json["ready"] ||
                           previous["reason"] != json["reason"] || previous["message"] != json["message"];

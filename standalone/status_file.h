@@ -14,7 +14,9 @@ namespace revoca {
 
 class StatusFile final : public StatusSink {
  public:
-  explicit StatusFile(std::string path) : path_(std::move(path)) {}
+  // Reads what the last run wrote there for the facts a pass cannot know
+  // again (why the current certificate was issued).
+  explicit StatusFile(std::string path);
   void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
   // Writes the file if anything changed since the last flush.
   void flush();
@@ -24,6 +26,13 @@ class StatusFile final : public StatusSink {
   std::string path_;
   mutable std::mutex mutex_;
   std::map<std::string, nlohmann::json> statuses_;  // "Kind ns/name"
+  struct IssueReason {
+    std::string serial;
+    std::string reason;
+  };
+  // lastIssueReason stays until the next issue, as in a cluster's status:
+  // a pass that issued nothing does not know it.
+  std::map<std::string, IssueReason> issueReasons_;
   bool dirty_ = false;
 };
 

@@ -1,0 +1,62 @@
+#include "standalone/status_file.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/standalone/temp_dir.h"
+
+namespace revoca {
+namespace {
+
+ObjectStatus readyWith(std::map<std::string, std::string> facts) {
+  ObjectStatus status;
+  status.ready = true;
+  status.reason = "Ready";
+  status.facts = std::move(facts);
+  return status;
+}
+
+std::string issueReasonIn(const StatusFile& file) {
+  for (const auto& entry : file.snapshot())
+    if (entry["name"] == "server-cert") return entry["facts"].value("lastIssueReason", "");
+  return "<no entry>";
+}
+
+ObjectMeta serverCert() {
+  ObjectMeta meta;
+  meta.name = "server-cert";
+  return meta;
+}
+
+// As a cluster's status keeps it: a pass that issued nothing does not know why
+// the certificate was issued, and must not drop it.
+TEST(StatusFile, TheIssueReasonStaysUntilTheNextIssueAndAcrossARestart) {
+  testing::TempDir dir;
+  std::string path = dir.file("status.json");
+  {
+    StatusFile file(path);
+    file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}, {"lastIssueReason", "new"}}));
+    file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+    EXPECT_EQ(issueReasonIn(file), "new");
+    file.flush();
+  }
+  StatusFile restarted(path);
+  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+  EXPECT_EQ(issueReasonIn(restarted), "new");
+  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0B"}, {"lastIssueReason", "revoked"}}));
+  EXPECT_EQ(issueReasonIn(restarted), "revoked");
+  // Another serial without a reason (issued by another run): nothing to say.
+  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0C"}}));
+  EXPECT_EQ(issueReasonIn(restarted), "");
+}
+
+TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {
+  testing::TempDir dir;
+  std::string path = dir.file("status.json");
+  testing::appendRaw(path, "{not json");
+  StatusFile file(path);
+  file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+  EXPECT_EQ(issueReasonIn(file), "");
+}
+
+}  // namespace
+}  // namespace revoca
