@@ -187,8 +187,8 @@ const DeclarationSet& ClusterObjects::declarations() {
   // Declarations move straight from one set to the next: at 10,000 objects
   // a copy of each, even for the length of a pass, is megabytes.
   struct Source {
-    std::string version;
-    DeclarationPlace* unchanged = nullptr;  // in converted_
+    DeclarationPlace* known = nullptr;  // in converted_
+    bool unchanged = false;             // the same resourceVersion
     kube::Informer* informer = nullptr;
   };
   std::map<std::string, Source> order;  // "plural/ns/name"
@@ -199,9 +199,11 @@ const DeclarationSet& ClusterObjects::declarations() {
       std::string key = plural + "/" + objectKey;
       auto known = converted_.find(key);
       Source& source = order[key];
-      source.version = version;
-      if (known != converted_.end() && known->second.resourceVersion == version) source.unchanged = &known->second;
-      else source.informer = informer.get();
+      source.informer = informer.get();
+      if (known != converted_.end()) {
+        source.known = &known->second;
+        source.unchanged = known->second.resourceVersion == version;
+      }
       if (kind >= 0) ++expected[kind];
     });
   }
@@ -212,18 +214,27 @@ const DeclarationSet& ClusterObjects::declarations() {
   for (auto& [key, source] : order) {
     DeclarationPlace where;
     if (source.unchanged) {
-      where = std::move(*source.unchanged);
+      where = std::move(*source.known);
       moveOver(previous, all_, where);
     } else {
       // Decoded here, not in the visit, which holds the cache's lock.
       auto object = source.informer->get(key.substr(key.find('/') + 1));
       if (!object) continue;  // deleted meanwhile
       const auto& metadata = (*object)["metadata"];
+      DeclarationPlace::Identity identity{std::hash<std::string>{}(metadata.value("uid", "")),
+                                          metadata.value("generation", std::int64_t{0}),
+                                          metadata.contains("deletionTimestamp")};
+      if (source.known && source.known->identity == identity) {
+        where = std::move(*source.known);  // its status changed, not its spec: parsing again gives the same
+        moveOver(previous, all_, where);
+      } else {
+        where.identity = identity;
+        SetSizes before = sizesOf(all_);
+        // On its way out: nothing to reconcile.
+        if (!identity.deleting) appendDeclaration(*object, all_);
+        placeAppended(all_, before, where);
+      }
       where.resourceVersion = metadata.value("resourceVersion", "");
-      SetSizes before = sizesOf(all_);
-      // On its way out: nothing to reconcile.
-      if (!metadata.contains("deletionTimestamp")) appendDeclaration(*object, all_);
-      placeAppended(all_, before, where);
     }
     converted.emplace_hint(converted.end(), key, std::move(where));
   }

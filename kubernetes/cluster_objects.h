@@ -33,6 +33,14 @@ enum class Change {
 // the resourceVersion they were converted from.
 struct DeclarationPlace {
   std::string resourceVersion;
+  // What the declaration depends on beyond name and namespace. A status
+  // write changes the resourceVersion only: the declaration is kept.
+  struct Identity {
+    std::size_t uidHash = 0;  // a deleted and re-created object starts over at generation 1
+    std::int64_t generation = 0;
+    bool deleting = false;
+    bool operator==(const Identity&) const = default;
+  } identity;
   int kind = -1;  // which of the set's vectors holds its declaration (authorities 0 ...); -1: none
   std::size_t at = 0;
   std::size_t firstError = 0;

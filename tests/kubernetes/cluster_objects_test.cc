@@ -19,11 +19,26 @@ using nlohmann::json;
 // so the informers list again and pick up what the test changed.
 class CollectionsApi final : public kube::testing::RefusingApiClient {
  public:
+  // As the apiserver does: a new spec is a new generation, a status is not.
   void put(const std::string& plural, json object) {
     std::lock_guard lock(mutex_);
     std::string name = object["metadata"]["name"];
     object["metadata"]["resourceVersion"] = std::to_string(++version_);
-    items_[plural][name] = std::move(object);
+    auto& stored = items_[plural][name];
+    std::int64_t generation = stored.is_null() ? 1 : stored["metadata"]["generation"].get<std::int64_t>();
+    if (!stored.is_null() && stored["spec"] != object["spec"]) ++generation;
+    object["metadata"]["generation"] = generation;
+    stored = std::move(object);
+  }
+  // A new resourceVersion with the generation unchanged, as a status write
+  // makes it; whatever else `object` changes is there to show it is not read.
+  void putKeepingGeneration(const std::string& plural, json object) {
+    std::lock_guard lock(mutex_);
+    std::string name = object["metadata"]["name"];
+    auto& stored = items_[plural][name];
+    object["metadata"]["generation"] = stored["metadata"]["generation"];
+    object["metadata"]["resourceVersion"] = std::to_string(++version_);
+    stored = std::move(object);
   }
   void erase(const std::string& plural, const std::string& name) {
     std::lock_guard lock(mutex_);
@@ -133,6 +148,20 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(deleted.errors.size(), 1u);
   EXPECT_EQ(objects_.declarations().errors.size(), 1u);
   EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
+
+  // A status write changes the resourceVersion, not the generation: the
+  // declaration is kept, not parsed again.
+  json statusWritten = vaultSecret("c", "30d");
+  statusWritten["spec"]["autoCert"]["host"] = "not-parsed.example";
+  statusWritten["status"] = {{"serial", "0A"}};
+  api_.putKeepingGeneration("vaultsecrets", statusWritten);
+  auto seen = [&] {
+    auto cached = objects_.get("vaultsecrets", "mqtt", "c");
+    return cached && cached->contains("status");
+  };
+  for (int i = 0; i < 400 && !seen(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(seen());
+  EXPECT_EQ(hosts(objects_.declarations()), std::vector<std::string>{"c.example"});
 
   // Mended: its error goes, its declaration takes its place in key order.
   api_.put("vaultsecrets", vaultSecret("b", "30d"));
