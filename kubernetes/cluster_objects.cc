@@ -183,7 +183,8 @@ const DeclarationSet& ClusterObjects::declarations() {
   DeclarationSet previous = std::move(all_);
   all_ = {};
   // Every object in key order, and where its declaration comes from: the
-  // previous set when its resourceVersion is the same, else the informer.
+  // previous set when its resourceVersion or at least its Identity is the
+  // same, else the informer.
   // Declarations move straight from one set to the next: at 10,000 objects
   // a copy of each, even for the length of a pass, is megabytes.
   struct Source {
