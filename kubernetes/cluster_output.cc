@@ -1,13 +1,12 @@
 #include "kubernetes/cluster_output.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <set>
 
 #include "kube/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
+#include "pki/digest.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -18,18 +17,7 @@ constexpr char kCertVolume[] = "revoca-certs";
 constexpr int kEmqxGroup = 1000;     // EMQX's uid and gid in its image
 constexpr int kCertFileMode = 0440;  // root and the pod's fsGroup read; a mode 0400 file would be root's alone
 
-std::string sha256Hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
+using pki::sha256Hex;
 
 // A member of a JSON object, or null: reads objects that may lack any field.
 const json& member(const json& object, const char* key) {
@@ -88,20 +76,37 @@ Error refusal(const json& existing, const std::string& what, const std::string& 
 }
 
 // What decides that a Secret or ConfigMap already holds what revoca would
-// apply, as one digest: its data, type, revoca's two labels and its owners.
-// After a restart or resync, reading the object is then enough; a listed
-// Secret is kept as this digest alone (listVaultSecretOutputs).
-std::string outputDigest(const json& object, const char* ownerLabel) {
-  const json& metadata = member(object, "metadata");
-  const json& labels = member(metadata, "labels");
-  json data = member(object, "data");
-  if (data.is_null()) data = json::object();
-  json compared = {{"data", std::move(data)},
-                   {"type", member(object, "type")},
+// apply, as one digest: the SHA-256 of each file in its data, its type,
+// revoca's two labels and its owners. After a restart or resync, reading
+// the object is then enough; a listed Secret is kept as this digest alone
+// (listVaultSecretOutputs); and a VaultSecret's Secret is known to be up to
+// date from its files' digests, without its key in memory.
+std::string composedDigest(json fileDigests, const json& type, const json& labels, const char* ownerLabel,
+                           const json& ownerReferences) {
+  json compared = {{"files", std::move(fileDigests)},
+                   {"type", type},
                    {"managedBy", member(labels, kManagedByLabel)},
                    {"owner", member(labels, ownerLabel)},
-                   {"ownerReferences", member(metadata, "ownerReferences")}};
+                   {"ownerReferences", ownerReferences}};
   return sha256Hex(compared.dump());
+}
+
+// The digest of an object read or built: `base64` for a Secret's data.
+std::string outputDigest(const json& object, const char* ownerLabel, bool base64) {
+  const json& metadata = member(object, "metadata");
+  json files = json::object();
+  const json& data = member(object, "data");
+  if (data.is_object())
+    for (const auto& [name, value] : data.items()) {
+      std::string content = value.is_string() ? value.get<std::string>() : value.dump();
+      if (base64) {
+        auto decoded = kube::decodeBase64(content);
+        content = decoded ? std::move(*decoded) : "not base64: " + content;
+      }
+      files[name] = sha256Hex(content);
+    }
+  return composedDigest(std::move(files), member(object, "type"), member(metadata, "labels"), ownerLabel,
+                        member(metadata, "ownerReferences"));
 }
 
 json labels(const char* ownerLabel, const std::string& ownerName) {
@@ -192,10 +197,16 @@ void ClusterOutput::remember(const std::string& key, const std::string& hash) {
 }
 
 Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
+  std::string digest =
+      owned.dataOnly ? outputDigest(object, owned.ownerLabel, owned.kind == "Secret") : sha256Hex(object.dump());
+  return applyOwned(owned, digest, [&]() -> Result<json> { return object; });
+}
+
+Result<void> ClusterOutput::applyOwned(const Owned& owned, const std::string& digest,
+                                       const std::function<Result<json>()>& build) {
   std::string path = owned.ref.path();
-  std::string hash = sha256Hex(object.dump());
   auto last = recall(path);
-  if (last == hash) return {};
+  if (last == digest) return {};
   std::string what = describe(owned.ref, owned.kind);
   // The first time since a start or a resync: is the name free, or ours already?
   bool listedOurs = false;
@@ -204,8 +215,8 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
     std::lock_guard lock(mutex_);
     if (auto known = existingSecrets_.find(path); known != existingSecrets_.end()) {
       listedOurs = true;
-      if (known->second == outputDigest(object, kVaultSecretLabel)) {
-        applied_[path] = hash;
+      if (known->second == digest) {
+        applied_[path] = digest;
         return {};
       }
     }
@@ -215,23 +226,24 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
     if (existing.ok()) {
       if (!isOutputOf(*existing.value, owned.ownerLabel, owned.ownerKind, owned.ownerName))
         return refusal(*existing.value, what, owned.ownerKind, owned.ownerName, owned.fix);
-      if (owned.dataOnly &&
-          outputDigest(*existing.value, owned.ownerLabel) == outputDigest(object, owned.ownerLabel)) {
-        remember(path, hash);
+      if (owned.dataOnly && outputDigest(*existing.value, owned.ownerLabel, owned.kind == "Secret") == digest) {
+        remember(path, digest);
         return {};
       }
     } else if (existing.error.status != 404) {
       return apiProblem(owned.ref, owned.kind, "get", existing.error);
     }
   }
-  auto applied = api_.apply(owned.ref, object, kFieldManager);
+  auto object = build();
+  if (!object) return object.error();
+  auto applied = api_.apply(owned.ref, *object, kFieldManager);
   if (!applied.ok()) {
     if (applied.error.status == 422 && owned.kind == "Deployment")
       return makeError(what + " built from spec.podTemplate of EmqxDeployment " + owned.ref.namespace_ + "/" +
                        owned.ownerName + " is invalid: " + applied.error.message + "; fix spec.podTemplate");
     return apiProblem(owned.ref, owned.kind, kApplyVerbs, applied.error);
   }
-  remember(path, hash);
+  remember(path, digest);
   return {};
 }
 
@@ -252,7 +264,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
     std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
     std::string name = text(member(item, "metadata"), "name");
     if (!owner.empty() && name == owner && isOutputOf(item, kVaultSecretLabel, "VaultSecret", owner))
-      found[secrets(namespace_, name).path()] = outputDigest(item, kVaultSecretLabel);
+      found[secrets(namespace_, name).path()] = outputDigest(item, kVaultSecretLabel, true);
     item = nullptr;
   };
   // A failure only costs the reads one by one.
@@ -291,23 +303,41 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
                                           const SecretFiles& files) {
   auto owner = ownerReference("vaultsecrets", "VaultSecret", namespace_, files.secretName);
   if (!owner) return owner.error();
-  json secret = {{"apiVersion", "v1"},
-                 {"kind", "Secret"},
-                 {"type", "Opaque"},
-                 {"metadata",
-                  {{"name", files.secretName},
-                   {"namespace", namespace_},
-                   {"labels", labels(kVaultSecretLabel, files.secretName)},
-                   {"ownerReferences", json::array({*owner})}}},
-                 {"data",
-                  {{"cert.pem", kube::encodeBase64(files.certPem)},
-                   {"cert.key", kube::encodeBase64(files.keyPem)},
-                   {"ca-cert.pem", kube::encodeBase64(files.caCertPem)}}}};
+  json labelled = labels(kVaultSecretLabel, files.secretName);
+  json owners = json::array({*owner});
+  // Known up to date from the files' digests: the PEMs are read (from the
+  // state store, when it kept them out of memory) only to write it.
+  std::string digest = composedDigest({{"cert.pem", files.certSha256()},
+                                       {"cert.key", files.keySha256()},
+                                       {"ca-cert.pem", sha256Hex(files.caCertPem)}},
+                                      "Opaque", labelled, kVaultSecretLabel, owners);
+  std::string certificateHash;
+  auto build = [&]() -> Result<json> {
+    auto pems = files.pems();
+    if (!pems) return pems.error();
+    certificateHash = certificateFilesHash(pems->certPem, files.caCertPem);
+    return json{{"apiVersion", "v1"},
+                {"kind", "Secret"},
+                {"type", "Opaque"},
+                {"metadata",
+                 {{"name", files.secretName},
+                  {"namespace", namespace_},
+                  {"labels", std::move(labelled)},
+                  {"ownerReferences", std::move(owners)}}},
+                {"data",
+                 {{"cert.pem", kube::encodeBase64(pems->certPem)},
+                  {"cert.key", kube::encodeBase64(pems->keyPem)},
+                  {"ca-cert.pem", kube::encodeBase64(files.caCertPem)}}}};
+  };
   Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, "VaultSecret", files.secretName,
               "delete it or rename the VaultSecret", true};
-  if (auto applied = applyOwned(owned, secret); !applied) return applied;
-  std::lock_guard lock(mutex_);
-  certificateHash_[namespace_ + "/" + files.secretName] = certificateFilesHash(files.certPem, files.caCertPem);
+  if (auto applied = applyOwned(owned, digest, build); !applied) return applied;
+  // Unchanged, it was not built: certificateHash() reads the Secret once
+  // if an EmqxDeployment asks.
+  if (!certificateHash.empty()) {
+    std::lock_guard lock(mutex_);
+    certificateHash_[namespace_ + "/" + files.secretName] = std::move(certificateHash);
+  }
   return {};
 }
 

@@ -20,9 +20,10 @@
 // refused, never taken over.
 //
 // What was applied is remembered by hash, so a pass that changes nothing
-// sends nothing. The first publish of an object after a start or forget()
-// reads it once (is the name free or ours?) and, for Secrets and
-// ConfigMaps already up to date, writes nothing. VaultSecrets' Secrets are
+// sends nothing; a VaultSecret's Secret by its files' digests, so its key
+// need not be in memory to know it is up to date. The first publish of an
+// object after a start or forget() reads it once (is the name free or
+// ours?) and, for Secrets and ConfigMaps already up to date, writes nothing. VaultSecrets' Secrets are
 // read a namespace at a time, by label and in pages: a start with 10,000 of
 // them costs 20 requests rather than 10,000.
 #include <functional>
@@ -78,6 +79,10 @@ class ClusterOutput final : public OutputSink {
   };
   // Server-side applies `object` unless the same content was applied before.
   Result<void> applyOwned(const Owned& owned, const nlohmann::json& object);
+  // The same for an object known by its digest (outputDigest's for data
+  // only objects), built only when it must be sent.
+  Result<void> applyOwned(const Owned& owned, const std::string& digest,
+                          const std::function<Result<nlohmann::json>()>& build);
   // One of revoca's objects, from the lookup or else from the apiserver.
   Result<nlohmann::json> revocaObject(const std::string& plural, const std::string& kind,
                                       const std::string& namespace_, const std::string& name);

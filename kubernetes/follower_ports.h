@@ -34,6 +34,9 @@ class ReadOnlyStateStore final : public StateStore {
   Result<void> appendRevocation(const ObjectKey& ca, const Revocation&) override { return refused(ca); }
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& secret) override { return store_.loadSecret(secret); }
   Result<void> saveSecret(const ObjectKey& secret, const SecretRecord&) override { return refused(secret); }
+  Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& secret) override {
+    return store_.loadSecretWithPems(secret);
+  }
 
  private:
   static Result<void> refused(const ObjectKey& key) {

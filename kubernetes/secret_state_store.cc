@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kube/config_files.h"
+#include "pki/digest.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
 
@@ -39,6 +40,18 @@ std::string chunkName(const std::string& state, const ObjectKey& ca, int chunk) 
   return chunkPrefix(state, ca) + std::to_string(chunk);
 }
 std::string vaultSecretStateName(const ObjectKey& secret) { return "revoca-vs-" + secret.name; }
+
+// What stays in memory of a record: its PEMs (about 1 KiB, a third of
+// what revoca holds per VaultSecret at 10,000) only as digests. They are
+// read again from the Secret when an output must be written again.
+std::optional<SecretRecord> withoutPems(std::optional<SecretRecord> record) {
+  if (!record || !record->hasPems()) return record;
+  record->certDigest = pki::sha256Hex(record->certPem);
+  record->keyDigest = pki::sha256Hex(record->keyPem);
+  std::string().swap(record->certPem);
+  std::string().swap(record->keyPem);
+  return record;
+}
 
 std::map<std::string, std::string> labelsOf(const std::string& state, const char* label, const std::string& value) {
   return {{kManagedByLabel, kManagedByValue}, {kStateLabel, state}, {label, value}};
@@ -587,7 +600,7 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
       auto split = splitSecret(std::move(item), namespace_, name);
       auto record = split ? parseSecretRecord(key, split->second) : Result<std::optional<SecretRecord>>(split.error());
       if (record)
-        found[key] = std::move(*record);
+        found[key] = withoutPems(std::move(*record));
       else
         broken = record.error();
     }
@@ -631,7 +644,26 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey
   } else {
     absent_.insert(vaultSecret);
   }
-  secrets_[vaultSecret] = record;
+  secrets_[vaultSecret] = withoutPems(record);
+  return record;
+}
+
+Result<std::optional<SecretRecord>> SecretStateStore::loadSecretWithPems(const ObjectKey& vaultSecret) {
+  auto loaded = loadSecret(vaultSecret);
+  if (!loaded || !*loaded || (*loaded)->hasPems()) return loaded;
+  auto secret = read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
+  if (!secret) return secret.error();
+  std::optional<SecretRecord> record;
+  if (*secret) {
+    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
+    if (!parsed) return parsed.error();
+    record = std::move(*parsed);
+  }
+  // Deleted or replaced behind revoca's back: what is there now counts.
+  if (!record || record->serialHex != (*loaded)->serialHex) {
+    std::lock_guard lock(mutex_);
+    if (!unsaved_.count(vaultSecret)) secrets_[vaultSecret] = withoutPems(record);
+  }
   return record;
 }
 
@@ -669,7 +701,7 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
     return saved;
   }
   unsaved_.erase(vaultSecret);
-  secrets_[vaultSecret] = record;
+  secrets_[vaultSecret] = withoutPems(record);
   return {};
 }
 
@@ -690,7 +722,7 @@ Result<std::optional<SecretRecord>> SecretStateStore::saveUnsaved(const ObjectKe
   if (stored && (stored->serialHex == record.serialHex || stored->notBefore > record.notBefore)) {
     std::lock_guard lock(mutex_);
     unsaved_.erase(vaultSecret);
-    secrets_[vaultSecret] = stored;
+    secrets_[vaultSecret] = withoutPems(stored);
     return stored;
   }
   spdlog::info("VaultSecret {}: saving the record of serial {} again (its last write failed)", vaultSecret.str(),

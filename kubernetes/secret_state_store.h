@@ -13,7 +13,8 @@
 //   revoca-revocations-<ca>-<n>    state=revocations, revoca.io/ca=<ca>
 //                                    entries        "SERIAL REVOKEDAT REASON INVALIDITY|-\n"...
 //   revoca-vs-<vaultsecret>        state=vaultsecret, revoca.io/vaultsecret=<name>
-//                                    cert.pem, cert.key, record.json (the other fields)
+//                                    cert.pem, cert.key, record.json (the other fields);
+//                                    kept in memory without the PEMs, read when needed
 //
 // Ledgers and revocations are split in chunks of at most `chunkSize` lines
 // (100) and kMaxChunkBytes (16 KiB before base64, ~22 KiB after), far below
@@ -78,6 +79,9 @@ class SecretStateStore final : public StateStore {
 
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override;
   Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override;
+  // loadSecret answers from memory, where a record is kept without its PEMs
+  // (10,000 of them were 12 MB): this reads them from the Secret.
+  Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& vaultSecret) override;
 
   // Drops everything cached; the next load reads the API again.
   void forget();

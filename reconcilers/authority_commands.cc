@@ -104,7 +104,7 @@ Result<json> describeCertificate(StateStore& store, const std::string& kind, con
   std::string caName;
   int caVersion = 0;
   if (kind == "VaultSecret") {
-    auto record = store.loadSecret(key);
+    auto record = store.loadSecretWithPems(key);
     if (!record) return record.error();
     if (!*record) return makeError("VaultSecret " + key.str() + " has no certificate yet");
     auto leaf = pki::Certificate::fromPem((*record)->certPem);

@@ -2,6 +2,7 @@
 // What reconcilers hand to the backend: files and environment to publish
 // (a directory in standalone mode, Secrets and ConfigMaps in Kubernetes)
 // and the status of each object.
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,13 +13,31 @@
 
 namespace revoca {
 
+// cert.pem and cert.key.
+struct LeafPems {
+  std::string certPem;
+  std::string keyPem;  // never logged
+};
+
 struct SecretFiles {
   std::string secretName;  // the VaultSecret's name: in Kubernetes, the Secret's name and owner
-  std::string certPem;    // cert.pem: the leaf, then intermediates
-  std::string keyPem;     // cert.key: never logged
+  std::string certPem;    // cert.pem: the leaf, then intermediates; empty when left in the state store
+  std::string keyPem;     // cert.key: never logged; empty when left in the state store
   std::string caCertPem;  // ca-cert.pem: every live CA version
   std::optional<FileOwnership> ownership;
   int fileMode = 0400;
+  // When the PEMs above are left in the state store (a record kept as
+  // digests): their SHA-256 (hex), which tells an output already up to
+  // date, and how to read them, called only when an output is written.
+  std::string certDigest;
+  std::string keyDigest;
+  std::function<Result<LeafPems>()> readPems;
+
+  // SHA-256 (hex) of cert.pem and of cert.key, with the PEMs here or not.
+  std::string certSha256() const;
+  std::string keySha256() const;
+  // cert.pem and cert.key: the ones above, else read.
+  Result<LeafPems> pems() const;
 };
 
 struct EnvVar {

@@ -27,6 +27,15 @@ Result<SecretRecord> issueFor(ReconcileContext& context, const VaultSecret& secr
   return record;
 }
 
+// The PEMs of a record loaded without them, read when an output is written.
+Result<LeafPems> readPems(StateStore& store, const ObjectKey& key) {
+  auto loaded = store.loadSecretWithPems(key);
+  if (!loaded) return loaded.error();
+  if (!*loaded || !(*loaded)->hasPems())
+    return makeError("VaultSecret " + key.str() + ": its record holds no certificate; revoca issues one at its next pass");
+  return LeafPems{std::move((*loaded)->certPem), std::move((*loaded)->keyPem)};
+}
+
 }  // namespace
 
 VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSecret& secret, const Vault* vault) {
@@ -67,7 +76,9 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
                  reissueReasonName(reason), formatTimestamp(record->notAfter));
   }
 
-  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership, secret.spec.fileMode};
+  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership,
+                    secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
+  if (!record->hasPems()) files.readPems = [&context, &secret]() { return readPems(context.store, secret.key()); };
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
     if (!published)

@@ -49,6 +49,14 @@ struct SecretRecord {
   TimePoint notBefore;
   TimePoint notAfter;
   std::int64_t specGeneration = 0;  // the VaultSecret generation it was issued for
+  // A store that keeps thousands of records in memory (SecretStateStore)
+  // keeps the SHA-256 (hex) of the two PEMs instead of the PEMs, which are
+  // then empty: StateStore::loadSecretWithPems reads them, when an output
+  // must be written again. Empty while the PEMs are here.
+  std::string certDigest;
+  std::string keyDigest;
+
+  bool hasPems() const { return !certPem.empty(); }
 };
 
 }  // namespace revoca

@@ -31,6 +31,11 @@ class StateStore {
 
   virtual Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) = 0;
   virtual Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) = 0;
+  // The record with its PEMs, which loadSecret may leave out (see
+  // SecretRecord::certDigest). The default is for stores that never do.
+  virtual Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& vaultSecret) {
+    return loadSecret(vaultSecret);
+  }
 };
 
 }  // namespace revoca

@@ -75,8 +75,10 @@ Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const
     attributes.uid = files.ownership->uid;
     attributes.gid = files.ownership->gid;
   }
+  auto pems = files.pems();
+  if (!pems) return pems.error();
   const std::pair<const char*, const std::string*> entries[] = {
-      {"cert.pem", &files.certPem}, {"cert.key", &files.keyPem}, {"ca-cert.pem", &files.caCertPem}};
+      {"cert.pem", &pems->certPem}, {"cert.key", &pems->keyPem}, {"ca-cert.pem", &files.caCertPem}};
   std::string data = *dir + "/..data";
   std::error_code ec;
   std::string current = fs::is_symlink(data, ec) ? fs::read_symlink(data, ec).string() : std::string();

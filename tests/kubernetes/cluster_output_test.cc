@@ -13,6 +13,7 @@
 #include "kube/config_files.h"
 #include "kube/forwarding_api_client.h"
 #include "kubernetes/names.h"
+#include "pki/digest.h"
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
 
@@ -231,6 +232,45 @@ TEST_F(ClusterOutputIntegration, TheSameFilesAgainSendNothingNewFilesAreWritten)
   json secret = get(secrets(namespace_, "server-cert"));
   EXPECT_NE(secret["metadata"]["resourceVersion"], version);
   EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY two");
+}
+
+TEST_F(ClusterOutputIntegration, FilesKeptAsDigestsAreReadOnlyToWriteTheSecret) {
+  createVaultSecret("server-cert");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  std::string version = resourceVersion(secrets(namespace_, "server-cert"));
+
+  // The record as SecretStateStore keeps it: digests, and a way to read the PEMs.
+  int reads = 0;
+  auto kept = [&](const std::string& tag, const std::string& bundle) {
+    SecretFiles digests = files(tag);
+    digests.caCertPem = "BUNDLE " + bundle;
+    digests.certDigest = pki::sha256Hex(digests.certPem);
+    digests.keyDigest = pki::sha256Hex(digests.keyPem);
+    digests.readPems = [&reads, pems = LeafPems{digests.certPem, digests.keyPem}]() -> Result<LeafPems> {
+      ++reads;
+      return pems;
+    };
+    digests.certPem.clear();
+    digests.keyPem.clear();
+    return digests;
+  };
+  // Up to date, known from the Secret listed after a restart: nothing read, nothing written.
+  output_->forget();
+  counting_->reset();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", kept("one", "one")));
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(counting_->applies, 0);
+  EXPECT_EQ(resourceVersion(secrets(namespace_, "server-cert")), version);
+
+  // A new trust bundle: the PEMs are read once, to write the Secret.
+  auto published = output_->publishSecret(namespace_, "emqx", kept("one", "two"));
+  ASSERT_TRUE(published) << published.error().message;
+  EXPECT_EQ(reads, 1);
+  json secret = get(secrets(namespace_, "server-cert"));
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
+  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE two");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", kept("one", "two")));
+  EXPECT_EQ(reads, 1);
 }
 
 TEST_F(ClusterOutputIntegration, AResyncPutsBackADeletedOrEditedSecret) {

@@ -11,6 +11,7 @@
 #include "kube/config_files.h"
 #include "kube/forwarding_api_client.h"
 #include "kubernetes/names.h"
+#include "pki/digest.h"
 #include "tests/kube/cluster_fixture.h"
 
 namespace revoca::kubernetes {
@@ -477,8 +478,15 @@ TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret
   SecretStateStore restarted(*client_);
   auto loaded = restarted.loadSecret({namespace_, "server-cert"});
   ASSERT_TRUE(loaded && *loaded) << (loaded ? "no record" : loaded.error().message);
-  EXPECT_EQ((*loaded)->certPem, "CERT\nCHAIN\n");
-  EXPECT_EQ((*loaded)->keyPem, "KEY\n");
+  // Kept in memory as digests; the PEMs are read when asked for.
+  EXPECT_FALSE((*loaded)->hasPems());
+  EXPECT_EQ((*loaded)->certDigest, pki::sha256Hex("CERT\nCHAIN\n"));
+  EXPECT_EQ((*loaded)->keyDigest, pki::sha256Hex("KEY\n"));
+  auto withPems = restarted.loadSecretWithPems({namespace_, "server-cert"});
+  ASSERT_TRUE(withPems && *withPems) << (withPems ? "no record" : withPems.error().message);
+  EXPECT_EQ((*withPems)->certPem, "CERT\nCHAIN\n");
+  EXPECT_EQ((*withPems)->keyPem, "KEY\n");
+  EXPECT_EQ((*withPems)->serialHex, "ABCE");
   EXPECT_EQ((*loaded)->serialHex, "ABCE");
   EXPECT_EQ((*loaded)->issuingCa, "mqtt-ca");
   EXPECT_EQ((*loaded)->caVersion, 2);
@@ -498,6 +506,27 @@ TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret
   EXPECT_TRUE(secret["data"].contains("cert.pem"));
   EXPECT_TRUE(secret["data"].contains("cert.key"));
   EXPECT_TRUE(secret["data"].contains("record.json"));
+}
+
+TEST_F(SecretStateStoreIntegration, ARecordDeletedBehindRevocasBackIsGoneOnceItsPemsAreAskedFor) {
+  SecretStateStore store(*client_);
+  ObjectKey key{namespace_, "server-cert"};
+  SecretRecord record;
+  record.certPem = "CERT";
+  record.keyPem = "KEY";
+  record.serialHex = "AB01";
+  ASSERT_TRUE(store.saveSecret(key, record));
+  auto kept = store.loadSecret(key);
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_FALSE((*kept)->hasPems());
+
+  ASSERT_TRUE(client_->remove(secrets(namespace_, "revoca-vs-server-cert")).ok());
+  auto withPems = store.loadSecretWithPems(key);
+  ASSERT_TRUE(withPems) << withPems.error().message;
+  EXPECT_FALSE(*withPems);
+  auto after = store.loadSecret(key);  // no record now: the next pass issues one
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(*after);
 }
 
 TEST_F(SecretStateStoreIntegration, AFailedWriteNamesTheSecretAndNeverTheKey) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "pki/digest.h"
 #include "reconcilers/ports.h"
 #include "registry/state_store.h"
 
@@ -89,6 +90,19 @@ class FakeStateStore : public StateStore {
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override {
     auto it = secrets.find(vaultSecret);
     if (it == secrets.end()) return std::optional<SecretRecord>();
+    SecretRecord record = it->second;
+    if (keepsPemsOut) {  // as SecretStateStore keeps them
+      record.certDigest = pki::sha256Hex(record.certPem);
+      record.keyDigest = pki::sha256Hex(record.keyPem);
+      record.certPem.clear();
+      record.keyPem.clear();
+    }
+    return std::optional<SecretRecord>(record);
+  }
+  Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& vaultSecret) override {
+    ++loadSecretWithPemsCalls;
+    auto it = secrets.find(vaultSecret);
+    if (it == secrets.end()) return std::optional<SecretRecord>();
     return std::optional<SecretRecord>(it->second);
   }
   Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override {
@@ -105,6 +119,8 @@ class FakeStateStore : public StateStore {
   std::map<ObjectKey, SecretRecord> secrets;
   int saveCaCalls = 0;
   int saveSecretCalls = 0;
+  int loadSecretWithPemsCalls = 0;
+  bool keepsPemsOut = false;  // loadSecret gives records without their PEMs
   bool failSaveCa = false;
   bool failAppendIssued = false;
 };

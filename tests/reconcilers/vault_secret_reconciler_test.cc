@@ -121,6 +121,31 @@ TEST_F(VaultSecretReconcilerTest, PublishesTheFilesToEveryDeploymentOfTheVault) 
   EXPECT_EQ(published.ownership->gid, 1000);
 }
 
+TEST_F(VaultSecretReconcilerTest, AKeptRecordsPemsAreReadOnlyWhenAnOutputIsWritten) {
+  reconcile();
+  const SecretRecord issued = store.secrets.at(secret.key());
+  store.keepsPemsOut = true;
+  MockOutputSink sink;
+  EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce([&](auto&, auto&, const SecretFiles& files) {
+    // What tells an output up to date comes without reading anything.
+    EXPECT_TRUE(files.certPem.empty());
+    EXPECT_EQ(files.certSha256(), pki::sha256Hex(issued.certPem));
+    EXPECT_EQ(files.keySha256(), pki::sha256Hex(issued.keyPem));
+    EXPECT_EQ(store.loadSecretWithPemsCalls, 0);
+    auto pems = files.pems();  // an output to write: now they are read
+    EXPECT_TRUE(pems);
+    if (pems) {
+      EXPECT_EQ(pems->certPem, issued.certPem);
+      EXPECT_EQ(pems->keyPem, issued.keyPem);
+    }
+    EXPECT_EQ(store.loadSecretWithPemsCalls, 1);
+    return Result<void>();
+  });
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _)).WillOnce(Return(Result<void>()));
+  EXPECT_TRUE(reconcile(sink).status.ready);
+  EXPECT_EQ(store.saveSecretCalls, 1);  // nothing issued again
+}
+
 TEST_F(VaultSecretReconcilerTest, ReissuesAtTheRefreshThreshold) {
   reconcile();
   std::string first = serial();

@@ -1,0 +1,16 @@
+#include "pki/digest.h"
+#include "reconcilers/ports.h"
+
+namespace revoca {
+
+std::string SecretFiles::certSha256() const { return certPem.empty() ? certDigest : pki::sha256Hex(certPem); }
+
+std::string SecretFiles::keySha256() const { return keyPem.empty() ? keyDigest : pki::sha256Hex(keyPem); }
+
+Result<LeafPems> SecretFiles::pems() const {
+  if (!certPem.empty()) return LeafPems{certPem, keyPem};
+  if (!readPems) return makeError("the certificate of " + secretName + " is neither in memory nor readable");
+  return readPems();
+}
+
+}  // namespace revoca
