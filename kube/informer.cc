@@ -55,7 +55,10 @@ bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
 }
 
 Informer::Cached Informer::encode(const nlohmann::json& object) {
-  return {metadataString(object, "resourceVersion"), nlohmann::json::to_cbor(object)};
+  Cached cached{metadataString(object, "resourceVersion"), nlohmann::json::to_cbor(object)};
+  // to_cbor grows its vector by doubling: up to half of it would stay unused, for every object cached.
+  cached.cbor.shrink_to_fit();
+  return cached;
 }
 
 std::optional<nlohmann::json> Informer::get(const std::string& key) const {

@@ -3,6 +3,7 @@
 // the state Secrets revoca wrote (CA keys, ledgers, revocations), which the
 // replicas that do not lead read to serve the responder. Declarations are
 // converted once per resourceVersion, not once per pass.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +46,12 @@ struct DeclarationPlace {
   std::size_t at = 0;
   std::size_t firstError = 0;
   std::size_t errors = 0;
+
+  // Where declarations() found the object this time.
+  enum class Seen : std::uint8_t { kNew, kSameVersion, kNewVersion };
+  Seen seen = Seen::kNew;
+  std::uint32_t pass = 0;             // the last call that saw it cached; older: deleted
+  kube::Informer* informer = nullptr;  // whose cache holds it
 };
 
 class ClusterObjects {
@@ -76,6 +83,7 @@ class ClusterObjects {
   // Where each object's declaration sits in all_, so that the next call
   // moves it over unless the object changed: one copy of them all.
   std::map<std::string, DeclarationPlace> converted_;  // "plural/ns/name"
+  std::uint32_t pass_ = 0;
   DeclarationSet all_;
 };
 
