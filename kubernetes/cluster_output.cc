@@ -215,7 +215,9 @@ Result<void> ClusterOutput::applyOwned(const Owned& owned, const std::string& di
     std::lock_guard lock(mutex_);
     if (auto known = existingSecrets_.find(path); known != existingSecrets_.end()) {
       listedOurs = true;
-      if (known->second == digest) {
+      bool upToDate = known->second == digest;
+      existingSecrets_.erase(known);  // read once: from now on applied_ knows it
+      if (upToDate) {
         applied_[path] = digest;
         return {};
       }
