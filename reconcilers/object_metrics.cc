@@ -7,16 +7,16 @@
 namespace revoca {
 namespace {
 
-// A fact in RFC 3339 (as formatTimestamp writes it) -> unix seconds.
-std::optional<double> unixSeconds(const std::map<std::string, std::string>& facts, const char* name) {
+// A fact in RFC 3339 (as formatTimestamp writes it) -> unix seconds, or `none`.
+std::int64_t unixSeconds(const std::map<std::string, std::string>& facts, const char* name, std::int64_t none) {
   auto it = facts.find(name);
-  if (it == facts.end()) return std::nullopt;
+  if (it == facts.end()) return none;
   auto parsed = decl::parseTimestamp(it->second);
-  if (!parsed) return std::nullopt;
-  return static_cast<double>(toUnixSeconds(*parsed));
+  if (!parsed) return none;
+  return toUnixSeconds(*parsed);
 }
 
-void appendLabelValue(std::string& out, const std::string& value) {
+void appendLabelValue(std::string& out, std::string_view value) {
   for (char c : value) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
@@ -52,10 +52,10 @@ void ObjectMetrics::report(const std::string& kind, const ObjectMeta& meta, cons
   {
     std::lock_guard lock(mutex_);
     next = next_;
-    Series& series = objects_[Key{kind, meta.namespace_, meta.name}];
+    Series& series = objects_[kind + " " + meta.namespace_ + " " + meta.name];
     series.ready = status.ready;
-    series.expiry = unixSeconds(status.facts, "notAfter");
-    series.renewal = unixSeconds(status.facts, "renewalTime");
+    series.expiry = unixSeconds(status.facts, "notAfter", kNoTime);
+    series.renewal = unixSeconds(status.facts, "renewalTime", kNoTime);
     series.pass = pass_;
     ++reconciles_[{kind, status.ready}];
     if (!status.ready) ++errors_[{kind, status.reason}];
@@ -96,13 +96,15 @@ void ObjectMetrics::render(std::string& out) const {
   std::lock_guard lock(mutex_);
   // Each object's three series are some 330 bytes: one allocation, not a doubling chain.
   out.reserve(out.size() + 4096 + objects_.size() * 340);
-  auto series = [&out](const char* name, const Key& key) {
+  auto series = [&out](const char* name, std::string_view key) {
+    std::size_t kindEnd = key.find(' ');
+    std::size_t namespaceEnd = key.find(' ', kindEnd + 1);
     out.append(name).append("{kind=\"");
-    appendLabelValue(out, std::get<0>(key));
+    appendLabelValue(out, key.substr(0, kindEnd));
     out += "\",namespace=\"";
-    appendLabelValue(out, std::get<1>(key));
+    appendLabelValue(out, key.substr(kindEnd + 1, namespaceEnd - kindEnd - 1));
     out += "\",name=\"";
-    appendLabelValue(out, std::get<2>(key));
+    appendLabelValue(out, key.substr(namespaceEnd + 1));
     out += "\"} ";
   };
   auto value = [&out](auto number) {
@@ -117,16 +119,16 @@ void ObjectMetrics::render(std::string& out) const {
   header(out, "revoca_certificate_expiration_timestamp_seconds", "gauge",
          "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.");
   for (const auto& [key, object] : objects_)
-    if (object.expiry) {
+    if (object.expiry != kNoTime) {
       series("revoca_certificate_expiration_timestamp_seconds", key);
-      value(static_cast<long long>(*object.expiry));
+      value(static_cast<long long>(object.expiry));
     }
   header(out, "revoca_certificate_renewal_timestamp_seconds", "gauge",
          "When revoca renews the object's current certificate, in unix seconds.");
   for (const auto& [key, object] : objects_)
-    if (object.renewal) {
+    if (object.renewal != kNoTime) {
       series("revoca_certificate_renewal_timestamp_seconds", key);
-      value(static_cast<long long>(*object.renewal));
+      value(static_cast<long long>(object.renewal));
     }
   header(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
   for (const auto& [key, count] : reconciles_) {

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <string_view>
 
 #include "reconcilers/ports.h"
 
@@ -47,12 +47,16 @@ class ObjectMetrics : public StatusSink {
   std::string render() const;
 
  private:
-  using Key = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
+  // "kind namespace name" in one string, not three: there is one per
+  // object, 20,000 at 10,000 VaultSecrets. A space sorts before every
+  // character a kind or a checked name holds, so the order is the same.
+  using Key = std::string;
+  static constexpr std::int64_t kNoTime = INT64_MIN;
   struct Series {
     bool ready = false;
-    std::optional<double> expiry;   // unix seconds
-    std::optional<double> renewal;  // unix seconds
-    std::uint64_t pass = 0;         // the pass that last reported it
+    std::uint32_t pass = 0;           // the pass that last reported it
+    std::int64_t expiry = kNoTime;   // unix seconds
+    std::int64_t renewal = kNoTime;  // unix seconds
   };
 
   mutable std::mutex mutex_;
@@ -60,7 +64,7 @@ class ObjectMetrics : public StatusSink {
   std::map<Key, Series> objects_;
   std::map<std::pair<std::string, bool>, std::uint64_t> reconciles_;     // (kind, ready) -> count
   std::map<std::pair<std::string, std::string>, std::uint64_t> errors_;  // (kind, reason) -> count
-  std::uint64_t pass_ = 0;
+  std::uint32_t pass_ = 0;
   std::uint64_t passesFinished_ = 0;
   double passSeconds_ = 0, lastPassSeconds_ = 0;
   std::size_t queueDepth_ = 0;
