@@ -1,10 +1,13 @@
 #include "reconcilers/declaration_pass.h"
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/logging.h"
 #include "reconcilers/renewal.h"
@@ -12,12 +15,33 @@
 namespace revoca {
 namespace {
 
+// The objects of one kind, found by namespace and name. A scan for each
+// VaultSecret's Vault was 50 million string comparisons a pass at 10,000
+// of each.
 template <typename T>
-const T* findByName(const std::vector<T>& objects, const std::string& namespace_, const std::string& name) {
-  for (const auto& object : objects)
-    if (object.meta.namespace_ == namespace_ && object.meta.name == name) return &object;
-  return nullptr;
-}
+class ByName {
+ public:
+  explicit ByName(const std::vector<T>& objects) {
+    sorted_.reserve(objects.size());
+    for (const auto& object : objects) sorted_.push_back(&object);
+    // Stable: of two with one name, the first declared is found.
+    std::stable_sort(sorted_.begin(), sorted_.end(), [](const T* a, const T* b) {
+      return std::tie(a->meta.namespace_, a->meta.name) < std::tie(b->meta.namespace_, b->meta.name);
+    });
+  }
+  const T* find(const std::string& namespace_, const std::string& name) const {
+    auto found = std::lower_bound(sorted_.begin(), sorted_.end(), std::tie(namespace_, name),
+                                  [](const T* object, const auto& key) {
+                                    return std::tie(object->meta.namespace_, object->meta.name) < key;
+                                  });
+    if (found == sorted_.end() || (*found)->meta.namespace_ != namespace_ || (*found)->meta.name != name)
+      return nullptr;
+    return *found;
+  }
+
+ private:
+  std::vector<const T*> sorted_;
+};
 
 // CRLs and CA rotations are looked at at least this often.
 constexpr Seconds kMaxSleep{30};
@@ -122,8 +146,10 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   // first, in order; the secrets that may publish are then independent.
   std::map<std::pair<std::string, std::string>, std::string> deploymentOwner;
   std::vector<std::pair<const VaultSecret*, const Vault*>> secrets;
+  secrets.reserve(declarations.vaultSecrets.size());
+  ByName<Vault> vaults(declarations.vaults);
   for (const auto& secret : declarations.vaultSecrets) {
-    const Vault* vault = findByName(declarations.vaults, secret.meta.namespace_, secret.spec.vault);
+    const Vault* vault = vaults.find(secret.meta.namespace_, secret.spec.vault);
     if (vault) {
       std::string conflict;
       for (const auto& deployment : vault->spec.distributeDeployments) {
@@ -161,10 +187,12 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
     status_.report("VaultSecret", secret->meta, outcome.status);
   });
 
+  std::optional<ByName<VaultSecret>> vaultSecrets;
+  if (!declarations.emqxDeployments.empty()) vaultSecrets.emplace(declarations.vaultSecrets);
   for (const auto& emqx : declarations.emqxDeployments) {
     logging::ObjectScope scope("EmqxDeployment", emqx.meta.namespace_, emqx.meta.name);
-    const Vault* vault = findByName(declarations.vaults, emqx.meta.namespace_, emqx.spec.vault);
-    const VaultSecret* secret = findByName(declarations.vaultSecrets, emqx.meta.namespace_, emqx.spec.secret);
+    const Vault* vault = vaults.find(emqx.meta.namespace_, emqx.spec.vault);
+    const VaultSecret* secret = vaultSecrets->find(emqx.meta.namespace_, emqx.spec.secret);
     status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret));
   }
   registry_.markReady();
