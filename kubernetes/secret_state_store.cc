@@ -633,38 +633,34 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey
     secrets_[vaultSecret] = std::nullopt;
     return std::optional<SecretRecord>();
   }
-  std::string name = vaultSecretStateName(vaultSecret);
-  auto secret = read(vaultSecret.namespace_, name);
-  if (!secret) return secret.error();
-  std::optional<SecretRecord> record;
-  if (*secret) {
-    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
-    if (!parsed) return parsed.error();
-    record = std::move(*parsed);
-  } else {
-    absent_.insert(vaultSecret);
-  }
-  secrets_[vaultSecret] = withoutPems(record);
+  bool exists = false;
+  auto record = readSecretRecord(vaultSecret, exists);
+  if (!record) return record;
+  if (!exists) absent_.insert(vaultSecret);
+  secrets_[vaultSecret] = withoutPems(*record);
   return record;
 }
 
 Result<std::optional<SecretRecord>> SecretStateStore::loadSecretWithPems(const ObjectKey& vaultSecret) {
   auto loaded = loadSecret(vaultSecret);
   if (!loaded || !*loaded || (*loaded)->hasPems()) return loaded;
-  auto secret = read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
-  if (!secret) return secret.error();
-  std::optional<SecretRecord> record;
-  if (*secret) {
-    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
-    if (!parsed) return parsed.error();
-    record = std::move(*parsed);
-  }
+  bool exists = false;
+  auto record = readSecretRecord(vaultSecret, exists);
+  if (!record) return record;
   // Deleted or replaced behind revoca's back: what is there now counts.
-  if (!record || record->serialHex != (*loaded)->serialHex) {
+  if (!*record || (*record)->serialHex != (*loaded)->serialHex) {
     std::lock_guard lock(mutex_);
-    if (!unsaved_.count(vaultSecret)) secrets_[vaultSecret] = withoutPems(record);
+    if (!unsaved_.count(vaultSecret)) secrets_[vaultSecret] = withoutPems(*record);
   }
   return record;
+}
+
+Result<std::optional<SecretRecord>> SecretStateStore::readSecretRecord(const ObjectKey& vaultSecret, bool& exists) {
+  auto secret = read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
+  if (!secret) return secret.error();
+  exists = secret->has_value();
+  if (!exists) return std::optional<SecretRecord>();
+  return parseSecretRecord(vaultSecret, (*secret)->data);
 }
 
 Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) {
@@ -712,13 +708,10 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
 // its answer was lost) or a newer one (another leader issued meanwhile).
 Result<std::optional<SecretRecord>> SecretStateStore::saveUnsaved(const ObjectKey& vaultSecret,
                                                                   const SecretRecord& record) {
-  auto secret = read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
-  if (!secret) return secret.error();
-  std::optional<SecretRecord> stored;
-  if (*secret) {
-    auto parsed = parseSecretRecord(vaultSecret, (*secret)->data);
-    if (parsed) stored = std::move(*parsed);
-  }
+  bool exists = false;
+  auto found = readSecretRecord(vaultSecret, exists);
+  if (!found && !exists) return found.error();  // unreadable; a broken record is written over
+  std::optional<SecretRecord> stored = found ? std::move(*found) : std::nullopt;
   if (stored && (stored->serialHex == record.serialHex || stored->notBefore > record.notBefore)) {
     std::lock_guard lock(mutex_);
     unsaved_.erase(vaultSecret);

@@ -161,6 +161,8 @@ class SecretStateStore final : public StateStore {
 
   Result<void> listSecretRecords(const std::string& namespace_);
   Result<std::optional<SecretRecord>> parseSecretRecord(const ObjectKey& vaultSecret, const Data& data);
+  // The record in its Secret, read from the API (not the cache); `exists`: the Secret is there.
+  Result<std::optional<SecretRecord>> readSecretRecord(const ObjectKey& vaultSecret, bool& exists);
 };
 
 // The line formats of the chunks (no newline), exposed for tests. The
