@@ -9,9 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "kube/config_files.h"
-#include "pki/digest.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
+#include "pki/digest.h"
 
 namespace revoca::kubernetes {
 namespace {
