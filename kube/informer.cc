@@ -86,6 +86,13 @@ void Informer::forEachVersion(
   for (const auto& [key, object] : cache_) visit(key, object.resourceVersion);
 }
 
+void Informer::keepOnly(const std::string& key, const std::string& version, const nlohmann::json& trimmed) {
+  Cached kept = encode(trimmed);
+  std::lock_guard lock(mutex_);
+  auto found = cache_.find(key);
+  if (found != cache_.end() && found->second.resourceVersion == version) found->second.cbor = std::move(kept.cbor);
+}
+
 std::string Informer::resourceVersion() const {
   std::lock_guard lock(mutex_);
   return resourceVersion_;

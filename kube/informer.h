@@ -71,6 +71,10 @@ class Informer {
   // object per resourceVersion gets() only the ones that changed.
   void forEachVersion(const std::function<void(const std::string& key, const std::string& version)>& visit) const;
 
+  // Replaces the cached `key` by `trimmed` if it is still at `version`: a
+  // caller that converted what it needs keeps the rest out of the cache.
+  void keepOnly(const std::string& key, const std::string& version, const nlohmann::json& trimmed);
+
   std::string resourceVersion() const;  // where the next watch resumes
   int lists() const { return lists_.load(); }  // successful lists: 1 + relists
 

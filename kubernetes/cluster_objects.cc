@@ -3,8 +3,12 @@
 #include <array>
 #include <type_traits>
 
+#include <spdlog/spdlog.h>
+
+#include "kube/resource_paths.h"
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
+#include "kubernetes/status_summary.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -91,6 +95,23 @@ void trimDeclaration(nlohmann::json& object) {
   }
 }
 
+DeclarationPlace::Identity identityOf(const nlohmann::json& metadata) {
+  return {std::hash<std::string>{}(metadata.value("uid", "")), metadata.value("generation", std::int64_t{0}),
+          metadata.contains("deletionTimestamp")};
+}
+
+// What ClusterObjects::get() keeps of an object: what the status writer and
+// the owner references read, and the informer's bookkeeping.
+nlohmann::json whatIsRead(const nlohmann::json& object) {
+  nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
+  if (auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object())
+    for (const char* field : {"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp"})
+      if (auto value = metadata->find(field); value != metadata->end()) kept["metadata"][field] = *value;
+  if (auto status = object.find("status"); status != object.end() && status->is_object())
+    kept["status"] = summarizeStatus(*status);
+  return kept;
+}
+
 // State Secrets are watched only to hear that they changed: the store reads
 // their data itself, so the cache keeps their metadata alone.
 void trimStateSecret(nlohmann::json& object) {
@@ -115,20 +136,23 @@ std::string pluralOfKind(const std::string& kind) {
 }
 
 ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
-                               std::function<void(Change)> onChange, kube::InformerOptions options) {
-  options.transform = trimDeclaration;
+                               std::function<void(Change)> onChange, kube::InformerOptions options)
+    : client_(client) {
+  // "" lists and watches every namespace with one request per kind.
+  std::vector<std::string> watched = namespaces.empty() ? std::vector<std::string>{""} : namespaces;
   kube::InformerHandlers declarationHandlers{
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); },
       [onChange](const std::string&, const nlohmann::json& before, const nlohmann::json& after) {
         if (specChanged(before, after)) onChange(Change::kDeclarations);
       },
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); }};
-  // "" lists and watches every namespace with one request per kind.
-  std::vector<std::string> watched = namespaces.empty() ? std::vector<std::string>{""} : namespaces;
   for (const auto& namespace_ : watched)
-    for (const auto& plural : revocaPlurals())
+    for (const auto& plural : revocaPlurals()) {
+      kube::InformerOptions declarationOptions = options;
+      declarationOptions.transform = [this, plural](nlohmann::json& object) { trimConverted(plural, object); };
       informers_.emplace_back(plural, std::make_unique<kube::Informer>(client, revocaObjects(plural, namespace_),
-                                                                       declarationHandlers, clock, options));
+                                                                       declarationHandlers, clock, declarationOptions));
+    }
 
   // State Secrets only (never every Secret in the cluster): CA versions,
   // ledgers and revocations. Certificates of VaultSecrets are not needed here.
@@ -176,6 +200,36 @@ std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, con
     if (known == plural)
       if (auto object = informer->get(namespace_ + "/" + name)) return object;
   return std::nullopt;
+}
+
+void ClusterObjects::trimConverted(const std::string& plural, nlohmann::json& object) {
+  trimDeclaration(object);
+  if (auto status = object.find("status"); status != object.end() && status->is_object())
+    *status = summarizeStatus(*status);
+  DeclarationPlace::Identity identity = identityOf(object.value("metadata", nlohmann::json::object()));
+  // On its way out, nothing to convert. A status write, or a relist, brings
+  // a spec whose declaration is there already.
+  bool converted = identity.deleting;
+  if (!converted) {
+    std::lock_guard lock(mutex_);
+    auto known = converted_.find(plural + "/" + kube::objectKey(object));
+    converted = known != converted_.end() && known->second.identity == identity;
+  }
+  if (converted) object = whatIsRead(object);
+}
+
+bool ClusterObjects::convertFromServer(const std::string& key, DeclarationSet& out) {
+  auto first = key.find('/'), second = key.find('/', first + 1);
+  auto ref = revocaObjects(key.substr(0, first), key.substr(first + 1, second - first - 1), key.substr(second + 1));
+  auto fetched = client_.get(ref);
+  if (!fetched.ok()) {
+    spdlog::debug("{}: reading its declaration again failed: {}", ref.path(), fetched.error.message);
+    return false;
+  }
+  spdlog::debug("{}: declaration read again (it changed while it was converted)", ref.path());
+  trimDeclaration(*fetched.value);
+  appendDeclaration(*fetched.value, out);
+  return true;
 }
 
 const DeclarationSet& ClusterObjects::declarations() {
@@ -226,19 +280,31 @@ const DeclarationSet& ClusterObjects::declarations() {
       continue;
     }
     const auto& metadata = (*object)["metadata"];
-    DeclarationPlace::Identity identity{std::hash<std::string>{}(metadata.value("uid", "")),
-                                        metadata.value("generation", std::int64_t{0}),
-                                        metadata.contains("deletionTimestamp")};
+    DeclarationPlace::Identity identity = identityOf(metadata);
+    std::string version = metadata.value("resourceVersion", "");
     if (where.seen == DeclarationPlace::Seen::kNewVersion && where.identity == identity) {
       moveOver(previous, all_, where);  // its status changed, not its spec: parsing again gives the same
+      // Cached before its spec was converted from another version of it: no longer needed.
+      if (object->contains("spec")) where.informer->keepOnly(key.substr(key.find('/') + 1), version, whatIsRead(*object));
     } else {
-      where.identity = identity;
       SetSizes before = sizesOf(all_);
       // On its way out: nothing to reconcile.
-      if (!identity.deleting) appendDeclaration(*object, all_);
-      placeAppended(all_, before, where);
+      bool converted = identity.deleting;
+      if (!converted && object->contains("spec")) {
+        appendDeclaration(*object, all_);
+        // Converted: the cache keeps the rest (unless a newer version came meanwhile).
+        where.informer->keepOnly(key.substr(key.find('/') + 1), version, whatIsRead(*object));
+        converted = true;
+      }
+      if (converted || convertFromServer(key, all_)) {
+        where.identity = identity;
+        placeAppended(all_, before, where);
+      } else {
+        moveOver(previous, all_, where);  // kept as it was, and tried again on the next call
+        version.clear();
+      }
     }
-    where.resourceVersion = metadata.value("resourceVersion", "");
+    where.resourceVersion = version;
     ++entry;
   }
   return all_;

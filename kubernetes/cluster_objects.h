@@ -1,8 +1,9 @@
 #pragma once
 // revoca's view of the cluster: one informer per kind of ours, and one on
 // the state Secrets revoca wrote (CA keys, ledgers, revocations), which the
-// replicas that do not lead read to serve the responder. Declarations are
-// converted once per resourceVersion, not once per pass.
+// replicas that do not lead read to serve the responder. A declaration is
+// converted once per spec, not once per pass; the informers then cache
+// only what is read of the object afterwards.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,7 +68,9 @@ class ClusterObjects {
   void stop();
   bool waitForSync(std::chrono::milliseconds timeout) const;
 
-  // One of revoca's objects as the apiserver last sent it.
+  // What is kept of one of revoca's objects as the apiserver last sent it:
+  // metadata.name, namespace, uid, resourceVersion, generation and
+  // deletionTimestamp, and the summary of its status (status_summary.h).
   std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
                                     const std::string& name) const;
   // Every declaration, with the errors of the ones that do not parse. The
@@ -76,7 +79,17 @@ class ClusterObjects {
   const DeclarationSet& declarations();
 
  private:
+  // The informers' transform for `plural`: the status summarized, and the
+  // spec dropped unless the object's declaration still has to be converted
+  // (declarations() then converts it and drops it: the spec is cached only
+  // from an object's arrival to the next call).
+  void trimConverted(const std::string& plural, nlohmann::json& object);
+  // The declaration of an object whose cached copy lost its spec before it
+  // was converted (no known way to get there): read from the apiserver
+  // again. False when it cannot be read.
+  bool convertFromServer(const std::string& key, DeclarationSet& out);
 
+  kube::ApiClient& client_;
   std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
   std::mutex mutex_;

@@ -11,6 +11,7 @@
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/leader_election.h"  // formatMicroTime
 #include "kubernetes/names.h"
+#include "kubernetes/status_summary.h"
 #include "reconcilers/time_format.h"
 
 namespace revoca::kubernetes {
@@ -268,9 +269,10 @@ void StatusWriter::forget() {
   written_.clear();
 }
 
-// What this process wrote, while the informer still shows the object as it
-// was before that write; else the informer's copy. Once the informer has
-// the write, the text is dropped: at 10,000 objects the copies add up, and a
+// The summary of what this process wrote, while the informer still shows
+// the object as it was before that write; else of the informer's copy (the
+// informers cache summaries: ClusterObjects). Once the informer has the
+// write, the text is dropped: at 10,000 objects the copies add up, and a
 // resync compares with the informer's copy alone anyway.
 json StatusWriter::currentStatus(const std::string& key, const std::optional<json>& object) {
   if (auto written = written_.find(key); written != written_.end()) {
@@ -280,7 +282,7 @@ json StatusWriter::currentStatus(const std::string& key, const std::optional<jso
   }
   if (object && object->is_object()) {
     auto status = object->find("status");
-    if (status != object->end() && status->is_object()) return *status;
+    if (status != object->end() && status->is_object()) return summarizeStatus(*status);
   }
   return json::object();
 }
@@ -302,7 +304,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
     current = currentStatus(key, object);
   }
   body = statusBody(kind, current, status, clock_.now());
-  if (body == current) return;
+  if (summarizes(current, body)) return;
 
   json apply = {{"apiVersion", apiVersion()},
                 {"kind", kind},
@@ -329,7 +331,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   failedWrite_.erase(key);
   const json& applied = *result.value;
   // Kept as text: a parsed status is several times its size, for 10,000 objects.
-  written_[key] = {body.dump(), object ? resourceVersionOf(*object) : ""};
+  written_[key] = {summarizeStatus(body).dump(), object ? resourceVersionOf(*object) : ""};
   spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
 
   // A failure drops the facts from the status; the serial or version that

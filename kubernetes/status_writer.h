@@ -77,7 +77,7 @@ class StatusWriter final : public StatusSink {
 
  private:
   struct Written {
-    std::string status;         // the status applied, as JSON text
+    std::string status;         // the summary of the status applied (status_summary.h), as JSON text
     std::string versionBefore;  // the object's resourceVersion the informer showed then
   };
 

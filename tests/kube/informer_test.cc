@@ -106,6 +106,28 @@ TEST(Informer, CachesObjectsAsTheTransformTrimsThem) {
   EXPECT_FALSE(informer.get("ns/b").value()["metadata"].contains("managedFields"));
 }
 
+TEST(Informer, KeepsOnlyWhatTheCallerAsksOfTheVersionItConverted) {
+  FakeClock clock;
+  FakeApiClient client;
+  Recorder recorder;
+  auto withSpec = [](json item) {
+    item["spec"] = {{"size", 1}};
+    return item;
+  };
+  client.addList(listOf({withSpec(object("a", "1")), withSpec(object("b", "2"))}, "10"));
+  Informer informer(client, kConfigMaps, recorder.handlers(), clock, fastOptions());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(10s));
+
+  informer.keepOnly("ns/a", "1", object("a", "1"));
+  EXPECT_FALSE(informer.get("ns/a").value().contains("spec"));
+  // Another version than the one converted is kept whole, and an unknown key is no error.
+  informer.keepOnly("ns/b", "1", object("b", "1"));
+  EXPECT_TRUE(informer.get("ns/b").value().contains("spec"));
+  informer.keepOnly("ns/c", "1", object("c", "1"));
+  EXPECT_FALSE(informer.get("ns/c"));
+}
+
 TEST(Informer, APagerThatStartsOverKeepsOnlyItsLastPass) {
   // The continue token expired after a page naming a and b; the pager lists
   // again from the start, and b was deleted meanwhile.

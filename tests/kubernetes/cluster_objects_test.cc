@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kubernetes/status_summary.h"
 #include "tests/kube/fake_clock.h"
 #include "tests/kube/refusing_api_client.h"
 
@@ -162,6 +163,13 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   for (int i = 0; i < 400 && !seen(); ++i) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(seen());
   EXPECT_EQ(hosts(objects_.declarations()), std::vector<std::string>{"c.example"});
+  // What is cached of it: no spec (its declaration is kept), its status summarized.
+  auto cached = objects_.get("vaultsecrets", "mqtt", "c");
+  EXPECT_FALSE(cached->contains("spec"));
+  EXPECT_EQ((*cached)["metadata"]["name"], "c");
+  EXPECT_EQ((*cached)["metadata"]["generation"], 1);
+  EXPECT_EQ((*cached)["status"]["serial"], "0A");
+  EXPECT_TRUE((*cached)["status"].contains(kStatusDigestMember));
 
   // Mended: its error goes, its declaration takes its place in key order.
   api_.put("vaultsecrets", vaultSecret("b", "30d"));
