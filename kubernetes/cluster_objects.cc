@@ -76,11 +76,22 @@ void moveOver(DeclarationSet& from, DeclarationSet& to, DeclarationPlace& where)
 }
 
 // The place in eachKind's order of the kind a plural holds.
-int kindOfPlural(const std::string& plural) {
-  static const std::map<std::string, int> kinds = {{"certificateauthorities", 0}, {"vaults", 1}, {"vaultsecrets", 2},
-                                                   {"certificaterevocations", 3}, {"emqxdeployments", 4}};
+int kindOfPlural(std::string_view plural) {
+  static const std::map<std::string, int, std::less<>> kinds = {{"certificateauthorities", 0},
+                                                                {"vaults", 1},
+                                                                {"vaultsecrets", 2},
+                                                                {"certificaterevocations", 3},
+                                                                {"emqxdeployments", 4}};
   auto it = kinds.find(plural);
   return it == kinds.end() ? -1 : it->second;
+}
+
+// Frees the vector of `set` that holds `kind`.
+void releaseKind(DeclarationSet& set, int kind) {
+  int at = 0;
+  eachKind(set, [&](auto& objects) {
+    if (at++ == kind) std::remove_reference_t<decltype(objects)>().swap(objects);
+  });
 }
 
 // What nobody here reads, dropped before caching: managedFields and
@@ -232,10 +243,35 @@ bool ClusterObjects::convertFromServer(const std::string& key, DeclarationSet& o
   return true;
 }
 
+bool ClusterObjects::settleStatusChanges() {
+  bool specsChanged = false;
+  for (auto& [key, where] : converted_) {
+    if (where.pass != pass_ || where.seen == DeclarationPlace::Seen::kNew) {
+      specsChanged = true;  // deleted, or new
+      continue;
+    }
+    if (where.seen != DeclarationPlace::Seen::kNewVersion) continue;
+    auto object = where.informer->get(key.substr(key.find('/') + 1));
+    if (!object) {
+      specsChanged = true;  // deleted since
+      continue;
+    }
+    const auto& metadata = (*object)["metadata"];
+    if (identityOf(metadata) != where.identity) {
+      specsChanged = true;
+      continue;
+    }
+    where.seen = DeclarationPlace::Seen::kSameVersion;
+    where.resourceVersion = metadata.value("resourceVersion", "");
+    // Cached before its spec was converted from another version of it: no longer needed.
+    if (object->contains("spec"))
+      where.informer->keepOnly(key.substr(key.find('/') + 1), where.resourceVersion, whatIsRead(*object));
+  }
+  return specsChanged;
+}
+
 const DeclarationSet& ClusterObjects::declarations() {
   std::lock_guard lock(mutex_);
-  DeclarationSet previous = std::move(all_);
-  all_ = {};
   ++pass_;
   // Every cached object gets its entry in converted_ (new ones too), marked
   // with this pass and whether its resourceVersion is the one converted.
@@ -257,13 +293,24 @@ const DeclarationSet& ClusterObjects::declarations() {
       if (kind >= 0) ++expected[kind];
     });
   }
+  if (!settleStatusChanges()) return all_;
+
+  DeclarationSet previous = std::move(all_);
+  all_ = {};
   int kind = 0;
   eachKind(all_, [&](auto& objects) { objects.reserve(expected[kind++]); });
 
-  // In key order; declarations move straight from the previous set to this one.
+  // In key order; declarations move straight from the previous set to this
+  // one. Keys are grouped by plural: once past a kind's keys, its previous
+  // vector is freed, so that two copies of only one kind are ever held.
+  int kindAt = -1;
   for (auto entry = converted_.begin(); entry != converted_.end();) {
     const std::string& key = entry->first;
     DeclarationPlace& where = entry->second;
+    if (int kindOfKey = kindOfPlural(std::string_view(key).substr(0, key.find('/'))); kindOfKey != kindAt) {
+      if (kindAt >= 0) releaseKind(previous, kindAt);
+      kindAt = kindOfKey;
+    }
     if (where.pass != pass_) {  // no longer cached: deleted
       entry = converted_.erase(entry);
       continue;
@@ -283,9 +330,7 @@ const DeclarationSet& ClusterObjects::declarations() {
     DeclarationPlace::Identity identity = identityOf(metadata);
     std::string version = metadata.value("resourceVersion", "");
     if (where.seen == DeclarationPlace::Seen::kNewVersion && where.identity == identity) {
-      moveOver(previous, all_, where);  // its status changed, not its spec: parsing again gives the same
-      // Cached before its spec was converted from another version of it: no longer needed.
-      if (object->contains("spec")) where.informer->keepOnly(key.substr(key.find('/') + 1), version, whatIsRead(*object));
+      moveOver(previous, all_, where);  // its status changed since settleStatusChanges(), not its spec
     } else {
       SetSizes before = sizesOf(all_);
       // On its way out: nothing to reconcile.

@@ -74,8 +74,9 @@ class ClusterObjects {
   std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
                                     const std::string& name) const;
   // Every declaration, with the errors of the ones that do not parse. The
-  // set stays as it is until the next call, which rebuilds it: one thread
-  // (the engine's loop) calls this and reads the set in between.
+  // set stays as it is until the next call, which rebuilds it if a spec
+  // changed: one thread (the engine's loop) calls this and reads the set in
+  // between.
   const DeclarationSet& declarations();
 
  private:
@@ -88,6 +89,10 @@ class ClusterObjects {
   // was converted (no known way to get there): read from the apiserver
   // again. False when it cannot be read.
   bool convertFromServer(const std::string& key, DeclarationSet& out);
+  // Takes in the objects whose status changed and not their spec (a new
+  // resourceVersion, the same identity) where they are. False when that was
+  // all: the set stays as it is, and declarations() builds no new one.
+  bool settleStatusChanges();
 
   kube::ApiClient& client_;
   std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer

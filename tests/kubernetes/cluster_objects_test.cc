@@ -151,7 +151,8 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
 
   // A status write changes the resourceVersion, not the generation: the
-  // declaration is kept, not parsed again.
+  // declaration is kept, not parsed again, and the set is not built again.
+  const VaultSecret* keptInPlace = objects_.declarations().vaultSecrets.data();
   json statusWritten = vaultSecret("c", "30d");
   statusWritten["spec"]["autoCert"]["host"] = "not-parsed.example";
   statusWritten["status"] = {{"serial", "0A"}};
@@ -163,6 +164,7 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   for (int i = 0; i < 400 && !seen(); ++i) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(seen());
   EXPECT_EQ(hosts(objects_.declarations()), std::vector<std::string>{"c.example"});
+  EXPECT_EQ(objects_.declarations().vaultSecrets.data(), keptInPlace);
   // What is cached of it: no spec (its declaration is kept), its status summarized.
   auto cached = objects_.get("vaultsecrets", "mqtt", "c");
   EXPECT_FALSE(cached->contains("spec"));
