@@ -609,7 +609,8 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
   auto list = api_.list(secrets(namespace_), options);
   if (!list.ok()) return apiError("list", namespace_, "revoca-vs-*", list.error);
   if (broken) return *broken;
-  for (auto& [key, record] : found) secrets_.emplace(key, std::move(record));
+  // Node by node, not copies: at 10,000 records a second map is 2 MB.
+  secrets_.merge(found);
   listedNamespaces_.insert(namespace_);
   return {};
 }
