@@ -112,16 +112,25 @@ DeclarationPlace::Identity identityOf(const nlohmann::json& metadata) {
 }
 
 // What ClusterObjects::get() keeps of an object: what the status writer and
-// the owner references read, and the informer's bookkeeping.
+// the owner references read, an EmqxDeployment's pod template (the
+// Deployment revoca owns is built from it, as JSON), and the informer's
+// bookkeeping. No apiVersion nor kind: that tells it from a whole object.
 nlohmann::json whatIsRead(const nlohmann::json& object) {
   nlohmann::json kept = {{"metadata", nlohmann::json::object()}};
   if (auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object())
     for (const char* field : {"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp"})
       if (auto value = metadata->find(field); value != metadata->end()) kept["metadata"][field] = *value;
+  if (auto spec = object.find("spec"); spec != object.end() && spec->is_object())
+    if (auto podTemplate = spec->find("podTemplate"); podTemplate != spec->end())
+      kept["spec"]["podTemplate"] = *podTemplate;
   if (auto status = object.find("status"); status != object.end() && status->is_object())
     kept["status"] = summarizeStatus(*status);
   return kept;
 }
+
+// Whether `object` is whole (its declaration can be converted from it) or
+// what whatIsRead() keeps.
+bool isWhole(const nlohmann::json& object) { return object.contains("kind"); }
 
 // State Secrets are watched only to hear that they changed: the store reads
 // their data itself, so the cache keeps their metadata alone.
@@ -264,7 +273,7 @@ bool ClusterObjects::settleStatusChanges() {
     where.seen = DeclarationPlace::Seen::kSameVersion;
     where.resourceVersion = metadata.value("resourceVersion", "");
     // Cached before its spec was converted from another version of it: no longer needed.
-    if (object->contains("spec"))
+    if (isWhole(*object))
       where.informer->keepOnly(key.substr(key.find('/') + 1), where.resourceVersion, whatIsRead(*object));
   }
   return specsChanged;
@@ -335,7 +344,7 @@ const DeclarationSet& ClusterObjects::declarations() {
       SetSizes before = sizesOf(all_);
       // On its way out: nothing to reconcile.
       bool converted = identity.deleting;
-      if (!converted && object->contains("spec")) {
+      if (!converted && isWhole(*object)) {
         appendDeclaration(*object, all_);
         // Converted: the cache keeps the rest (unless a newer version came meanwhile).
         where.informer->keepOnly(key.substr(key.find('/') + 1), version, whatIsRead(*object));

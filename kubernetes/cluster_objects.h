@@ -70,7 +70,8 @@ class ClusterObjects {
 
   // What is kept of one of revoca's objects as the apiserver last sent it:
   // metadata.name, namespace, uid, resourceVersion, generation and
-  // deletionTimestamp, and the summary of its status (status_summary.h).
+  // deletionTimestamp, spec.podTemplate (EmqxDeployment), and the summary
+  // of its status (status_summary.h).
   std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
                                     const std::string& name) const;
   // Every declaration, with the errors of the ones that do not parse. The

@@ -181,5 +181,25 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
 }
 
+TEST_F(ClusterObjectsTest, AnEmqxDeploymentKeepsItsPodTemplateInTheCacheForTheDeploymentBuiltFromIt) {
+  json emqx = json::parse(R"({
+    "apiVersion": "revoca.io/v1alpha1", "kind": "EmqxDeployment",
+    "metadata": {"name": "emqx", "namespace": "mqtt", "generation": 1},
+    "spec": {"listener": {"name": "default", "bind": "0.0.0.0:8883"}, "vault": "mqtt-vault", "secret": "server-cert",
+             "certDir": "/etc/emqx-certs",
+             "podTemplate": {"spec": {"containers": [{"name": "emqx", "image": "emqx:5"}]}}}})");
+  api_.put("emqxdeployments", emqx);
+  objects_.start();
+  ASSERT_TRUE(objects_.waitForSync(10s));
+  ASSERT_EQ(objects_.declarations().emqxDeployments.size(), 1u);
+  auto cached = objects_.get("emqxdeployments", "mqtt", "emqx");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ((*cached)["spec"], json({{"podTemplate", emqx["spec"]["podTemplate"]}}));
+  EXPECT_FALSE(cached->contains("kind"));
+  // Trimmed, it is not taken for a whole object to convert again.
+  EXPECT_EQ(objects_.declarations().emqxDeployments.size(), 1u);
+  EXPECT_EQ(objects_.declarations().emqxDeployments[0].spec.vault, "mqtt-vault");
+}
+
 }  // namespace
 }  // namespace revoca::kubernetes
