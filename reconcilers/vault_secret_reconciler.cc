@@ -21,8 +21,9 @@ Result<SecretRecord> issueFor(ReconcileContext& context, const VaultSecret& secr
   const AutoCertSpec& spec = secret.spec.autoCert;
   auto leaf = context.authorities.issue(caKey, LeafRequest{spec.host, spec.altNames, spec.certType, spec.ttl});
   if (!leaf) return leaf.error();
+  // With its PEMs, so no digests of them.
   SecretRecord record{leaf->certPem, leaf->keyPem, leaf->serialHex, spec.issuingCa, leaf->caVersion,
-                      leaf->notBefore, leaf->notAfter, secret.meta.generation};
+                      leaf->notBefore, leaf->notAfter, secret.meta.generation, {}, {}};
   if (auto saved = context.store.saveSecret(secret.key(), record); !saved) return saved.error();
   return record;
 }

@@ -126,7 +126,7 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
   }
 
   static SecretFiles files(const std::string& tag) {
-    return SecretFiles{"server-cert", "CERT " + tag, "KEY " + tag, "BUNDLE " + tag, std::nullopt, 0400};
+    return SecretFiles{"server-cert", "CERT " + tag, "KEY " + tag, "BUNDLE " + tag, std::nullopt, 0400, {}, {}, {}};
   }
   EmqxOutput emqxOutput(const std::string& owner, const std::string& deployment, bool patchExisting) const {
     return EmqxOutput{namespace_,

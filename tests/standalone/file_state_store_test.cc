@@ -249,7 +249,7 @@ TEST_F(FileStateStoreTest, RevocationsRoundTripAndSurviveATornLine) {
 TEST_F(FileStateStoreTest, SecretRoundTripsInAPrivateJsonFile) {
   ObjectKey secret{"default", "server-cert"};
   EXPECT_FALSE(unwrap(store->loadSecret(secret)).has_value());
-  SecretRecord record{"CERT PEM\n", "KEY PEM\n", "0A1B", "mqtt-ca", 2, kT0, kT0 + 30 * kDay, 7};
+  SecretRecord record{"CERT PEM\n", "KEY PEM\n", "0A1B", "mqtt-ca", 2, kT0, kT0 + 30 * kDay, 7, {}, {}};
   ASSERT_TRUE(store->saveSecret(secret, record).ok());
   std::string path = dir.file("state/secrets/default/server-cert.json");
   EXPECT_EQ(modeOf(path), 0600);
