@@ -106,6 +106,11 @@ void trimDeclaration(nlohmann::json& object) {
   }
 }
 
+// converted_'s keys: "plural/namespace/name", the informer's key after the plural.
+std::string placeKey(const std::string& plural, const std::string& objectKey) { return plural + "/" + objectKey; }
+std::string_view pluralOf(std::string_view placeKey) { return placeKey.substr(0, placeKey.find('/')); }
+std::string objectKeyOf(const std::string& placeKey) { return placeKey.substr(placeKey.find('/') + 1); }
+
 DeclarationPlace::Identity identityOf(const nlohmann::json& metadata) {
   return {std::hash<std::string>{}(metadata.value("uid", "")), metadata.value("generation", std::int64_t{0}),
           metadata.contains("deletionTimestamp")};
@@ -232,15 +237,16 @@ void ClusterObjects::trimConverted(const std::string& plural, nlohmann::json& ob
   bool converted = identity.deleting;
   if (!converted) {
     std::lock_guard lock(mutex_);
-    auto known = converted_.find(plural + "/" + kube::objectKey(object));
+    auto known = converted_.find(placeKey(plural, kube::objectKey(object)));
     converted = known != converted_.end() && known->second.identity == identity;
   }
   if (converted) object = whatIsRead(object);
 }
 
 bool ClusterObjects::convertFromServer(const std::string& key, DeclarationSet& out) {
-  auto first = key.find('/'), second = key.find('/', first + 1);
-  auto ref = revocaObjects(key.substr(0, first), key.substr(first + 1, second - first - 1), key.substr(second + 1));
+  std::string objectKey = objectKeyOf(key);
+  auto slash = objectKey.find('/');
+  auto ref = revocaObjects(std::string(pluralOf(key)), objectKey.substr(0, slash), objectKey.substr(slash + 1));
   auto fetched = client_.get(ref);
   if (!fetched.ok()) {
     spdlog::debug("{}: reading its declaration again failed: {}", ref.path(), fetched.error.message);
@@ -260,7 +266,7 @@ bool ClusterObjects::settleStatusChanges() {
       continue;
     }
     if (where.seen != DeclarationPlace::Seen::kNewVersion) continue;
-    auto object = where.informer->get(key.substr(key.find('/') + 1));
+    auto object = where.informer->get(objectKeyOf(key));
     if (!object) {
       specsChanged = true;  // deleted since
       continue;
@@ -274,7 +280,7 @@ bool ClusterObjects::settleStatusChanges() {
     where.resourceVersion = metadata.value("resourceVersion", "");
     // Cached before its spec was converted from another version of it: no longer needed.
     if (isWhole(*object))
-      where.informer->keepOnly(key.substr(key.find('/') + 1), where.resourceVersion, whatIsRead(*object));
+      where.informer->keepOnly(objectKeyOf(key), where.resourceVersion, whatIsRead(*object));
   }
   return specsChanged;
 }
@@ -290,7 +296,7 @@ const DeclarationSet& ClusterObjects::declarations() {
   for (const auto& [plural, informer] : informers_) {
     int kind = kindOfPlural(plural);
     informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
-      auto [entry, added] = converted_.try_emplace(plural + "/" + objectKey);
+      auto [entry, added] = converted_.try_emplace(placeKey(plural, objectKey));
       DeclarationPlace& place = entry->second;
       if (added)
         place.seen = DeclarationPlace::Seen::kNew;
@@ -316,7 +322,7 @@ const DeclarationSet& ClusterObjects::declarations() {
   for (auto entry = converted_.begin(); entry != converted_.end();) {
     const std::string& key = entry->first;
     DeclarationPlace& where = entry->second;
-    if (int kindOfKey = kindOfPlural(std::string_view(key).substr(0, key.find('/'))); kindOfKey != kindAt) {
+    if (int kindOfKey = kindOfPlural(pluralOf(key)); kindOfKey != kindAt) {
       if (kindAt >= 0) releaseKind(previous, kindAt);
       kindAt = kindOfKey;
     }
@@ -330,7 +336,7 @@ const DeclarationSet& ClusterObjects::declarations() {
       continue;
     }
     // Decoded here, not in the visit, which holds the cache's lock.
-    auto object = where.informer->get(key.substr(key.find('/') + 1));
+    auto object = where.informer->get(objectKeyOf(key));
     if (!object) {  // deleted meanwhile
       entry = converted_.erase(entry);
       continue;
@@ -347,7 +353,7 @@ const DeclarationSet& ClusterObjects::declarations() {
       if (!converted && isWhole(*object)) {
         appendDeclaration(*object, all_);
         // Converted: the cache keeps the rest (unless a newer version came meanwhile).
-        where.informer->keepOnly(key.substr(key.find('/') + 1), version, whatIsRead(*object));
+        where.informer->keepOnly(objectKeyOf(key), version, whatIsRead(*object));
         converted = true;
       }
       if (converted || convertFromServer(key, all_)) {
