@@ -47,6 +47,9 @@ def free_port():
         return s.getsockname()[1]
 
 
+SCRAPE_SECONDS = 15  # Prometheus' scrape_interval in most setups (its default is 1 min)
+
+
 def http_get(url, timeout=1):
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -109,7 +112,15 @@ class Revoca:
         self.process = subprocess.Popen([str(a) for a in self.args], stdout=open(self.log, "ab"),
                                         stderr=subprocess.STDOUT)
         threading.Thread(target=self._sample, args=(self.process,), daemon=True).start()
+        threading.Thread(target=self._scrape, args=(self.process,), daemon=True).start()
         return self
+
+    def _scrape(self, process):
+        """/metrics every SCRAPE_SECONDS, as the Prometheus the chart's annotations invite
+        would: a scrape's memory belongs in the peak."""
+        while process.poll() is None:
+            time.sleep(SCRAPE_SECONDS)
+            http_get(self.base + "/metrics", timeout=10)
 
     def _sample(self, process):
         status = Path(f"/proc/{process.pid}/status")

@@ -125,7 +125,7 @@ int runKubernetes(const KubernetesOptions& options) {
 
   kubernetes::DroppingStatus droppedStatus;
   ObjectMetrics metrics(droppedStatus);
-  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics](std::string& out) { metrics.render(out); });
+  auto source = std::make_shared<responder::SourceWithMetrics>(registry, metrics.pieces());
   auto server = responder::startServer(options.listen, options.responderThreads, source, clock);
   if (!server) {
     spdlog::error("{}", server.error().message);

@@ -1,6 +1,9 @@
 #include "reconcilers/object_metrics.h"
 
 #include <charconv>
+#include <cstdint>
+#include <iterator>
+#include <optional>
 
 #include "declarations/values.h"
 
@@ -93,9 +96,13 @@ std::string ObjectMetrics::render() const {
 }
 
 void ObjectMetrics::render(std::string& out) const {
+  MetricsCursor cursor;
+  while (!renderPiece(out, cursor, SIZE_MAX)) {
+  }
+}
+
+bool ObjectMetrics::renderPiece(std::string& out, MetricsCursor& cursor, std::size_t budget) const {
   std::lock_guard lock(mutex_);
-  // Each object's three series are some 330 bytes: one allocation, not a doubling chain.
-  out.reserve(out.size() + 4096 + objects_.size() * 340);
   auto series = [&out](const char* name, std::string_view key) {
     std::size_t kindEnd = key.find(' ');
     std::size_t namespaceEnd = key.find(' ', kindEnd + 1);
@@ -107,29 +114,69 @@ void ObjectMetrics::render(std::string& out) const {
     appendLabelValue(out, key.substr(namespaceEnd + 1));
     out += "\"} ";
   };
+  // One family of per-object series, from the object after cursor.after on;
+  // false when the piece is full first. An object added or removed between
+  // pieces is simply in or out of the rest of the page.
+  auto perObject = [&](const char* name, const char* help, auto valueOf) {
+    if (out.size() >= budget) return false;
+    auto it = objects_.begin();
+    if (cursor.after.empty()) {
+      header(out, name, "gauge", help);
+    } else {
+      it = objects_.upper_bound(cursor.after);
+    }
+    for (; it != objects_.end(); ++it) {
+      if (auto number = valueOf(it->second)) {
+        series(name, it->first);
+        appendNumber(out, *number);
+        out += '\n';
+      }
+      if (out.size() >= budget && std::next(it) != objects_.end()) {
+        cursor.after = it->first;
+        return false;
+      }
+    }
+    cursor.after.clear();
+    ++cursor.family;
+    return true;
+  };
+  auto optionalTime = [](std::int64_t seconds) {
+    return seconds == kNoTime ? std::nullopt : std::optional<long long>(seconds);
+  };
+  switch (cursor.family) {
+    case 0:
+      if (!perObject("revoca_object_ready", "1 when the object's Ready condition is True, else 0.",
+                     [](const Series& object) { return std::optional<int>(object.ready ? 1 : 0); }))
+        return false;
+      [[fallthrough]];
+    case 1:
+      if (!perObject("revoca_certificate_expiration_timestamp_seconds",
+                     "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.",
+                     [&](const Series& object) { return optionalTime(object.expiry); }))
+        return false;
+      [[fallthrough]];
+    case 2:
+      if (!perObject("revoca_certificate_renewal_timestamp_seconds",
+                     "When revoca renews the object's current certificate, in unix seconds.",
+                     [&](const Series& object) { return optionalTime(object.renewal); }))
+        return false;
+      [[fallthrough]];
+    case 3:
+      if (out.size() >= budget) return false;
+      renderTotals(out);
+      ++cursor.family;
+      [[fallthrough]];
+    default:
+      return true;
+  }
+}
+
+// The families with a handful of series each: written in one piece.
+void ObjectMetrics::renderTotals(std::string& out) const {
   auto value = [&out](auto number) {
     appendNumber(out, number);
     out += '\n';
   };
-  header(out, "revoca_object_ready", "gauge", "1 when the object's Ready condition is True, else 0.");
-  for (const auto& [key, object] : objects_) {
-    series("revoca_object_ready", key);
-    value(object.ready ? 1 : 0);
-  }
-  header(out, "revoca_certificate_expiration_timestamp_seconds", "gauge",
-         "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.");
-  for (const auto& [key, object] : objects_)
-    if (object.expiry != kNoTime) {
-      series("revoca_certificate_expiration_timestamp_seconds", key);
-      value(static_cast<long long>(object.expiry));
-    }
-  header(out, "revoca_certificate_renewal_timestamp_seconds", "gauge",
-         "When revoca renews the object's current certificate, in unix seconds.");
-  for (const auto& [key, object] : objects_)
-    if (object.renewal != kNoTime) {
-      series("revoca_certificate_renewal_timestamp_seconds", key);
-      value(static_cast<long long>(object.renewal));
-    }
   header(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
   for (const auto& [key, count] : reconciles_) {
     out += "revoca_reconcile_total{kind=\"";

@@ -6,12 +6,14 @@
 // backend's own sink, so nothing reconciles twice to be measured.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/metrics_page.h"
 #include "reconcilers/ports.h"
 
 namespace revoca {
@@ -41,10 +43,20 @@ class ObjectMetrics : public StatusSink {
   void setQueueDepth(std::size_t depth);
   void setLeader(bool leader);
 
-  // Text exposition format 0.0.4, HELP and TYPE included, appended to `out`
-  // (the /metrics page is built in one string: at 10,000 objects it is megabytes).
+  // Text exposition format 0.0.4, HELP and TYPE included, appended to `out`.
   void render(std::string& out) const;
   std::string render() const;
+  // The same text a piece at a time: appends from `cursor` on until `out`
+  // holds `budget` bytes or more (the lock is held for one piece only), and
+  // returns true once the whole text is written. At 10,000 VaultSecrets the
+  // whole is some 4 MB, which a scrape then never holds at once.
+  bool renderPiece(std::string& out, MetricsCursor& cursor, std::size_t budget) const;
+  // renderPiece of this object, for whoever serves the page (it must not outlive this).
+  std::function<bool(std::string&, MetricsCursor&, std::size_t)> pieces() const {
+    return [this](std::string& out, MetricsCursor& cursor, std::size_t budget) {
+      return renderPiece(out, cursor, budget);
+    };
+  }
 
  private:
   // "kind namespace name" in one string, not three: there is one per
@@ -58,6 +70,8 @@ class ObjectMetrics : public StatusSink {
     std::int64_t expiry = kNoTime;   // unix seconds
     std::int64_t renewal = kNoTime;  // unix seconds
   };
+
+  void renderTotals(std::string& out) const;  // the counters and gauges that are not per object
 
   mutable std::mutex mutex_;
   StatusSink* next_;

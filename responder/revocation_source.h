@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/metrics_page.h"
 
 namespace revoca::responder {
 
@@ -44,9 +45,15 @@ class RevocationSource {
   // True once the first reconcile has loaded every CA (for /readyz).
   virtual bool ready() const = 0;
   // Appends Prometheus text lines describing CAs and certificates (maybe
-  // none). Appended, not returned: with 10,000 objects the page is megabytes,
-  // and each copy of it would count in the peak memory.
+  // none): the families with a few series each, written in one go.
   virtual void appendMetricsText(std::string& out) const = 0;
+  // The families with a series per object (megabytes at 10,000 VaultSecrets),
+  // after those: appends from `cursor` on until `out` holds `budget` bytes or
+  // more, and returns true once all are written. A source has none by default.
+  virtual bool appendPagedMetricsText(std::string& /*out*/, MetricsCursor& /*cursor*/,
+                                      std::size_t /*budget*/) const {
+    return true;
+  }
 };
 
 }  // namespace revoca::responder

@@ -14,6 +14,7 @@ namespace {
 constexpr std::string_view kMalformedOcspResponse{"\x30\x03\x0a\x01\x01", 5};
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
 
 // Beast 1.74 speaks boost::string_view.
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
@@ -267,14 +268,38 @@ Response Router::ocspReply(const Request& request, OcspReply reply) {
   return response;
 }
 
+bool MetricsPieces::next(std::string& out, std::size_t budget) {
+  if (!started_) {
+    started_ = true;
+    out += metrics_.render();
+    source_.appendMetricsText(out);
+    if (!out.empty() && out.back() != '\n') out += '\n';
+  }
+  return source_.appendPagedMetricsText(out, cursor_, budget);
+}
+
+// HEAD and HTTP/1.0 (no chunks) get the page whole, with its Content-Length.
 Response Router::metricsPage() {
-  std::string body = metrics_.render();
-  source_->appendMetricsText(body);
-  if (!body.empty() && body.back() != '\n') body += '\n';
   Response response{http::status::ok, 11};
-  response.set(http::field::content_type, "text/plain; version=0.0.4");
-  response.body() = std::move(body);
+  response.set(http::field::content_type, bsv(kMetricsContentType));
+  auto pieces = metricsPieces();
+  while (!pieces.next(response.body(), SIZE_MAX)) {
+  }
   return response;
+}
+
+bool Router::streamsMetrics(const Request& request) {
+  return request.method() == http::verb::get && request.version() == 11 &&
+         classify(sv(request.target())) == Route::Metrics;
+}
+
+StreamedHeader Router::metricsHeader(const Request& request) {
+  StreamedHeader header{http::status::ok, request.version()};
+  header.set(http::field::server, "revoca");
+  header.set(http::field::date, httpDateNow(clock_));
+  header.set(http::field::content_type, bsv(kMetricsContentType));
+  header.chunked(true);
+  return header;
 }
 
 void Router::finish(unsigned version, bool head, Response& response) const {

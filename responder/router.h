@@ -4,6 +4,7 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -16,6 +17,24 @@ namespace revoca::responder {
 namespace http = boost::beast::http;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
+using StreamedHeader = http::response<http::empty_body>;
+
+// The /metrics page a piece at a time: the responder's and the CAs' series
+// first, then the per-object ones, so a scrape never holds the whole page
+// (megabytes at 10,000 VaultSecrets).
+class MetricsPieces {
+ public:
+  MetricsPieces(const Metrics& metrics, const RevocationSource& source) : metrics_(metrics), source_(source) {}
+  // Appends to `out` until it holds `budget` bytes or more, or the page ends;
+  // returns true once the page is complete.
+  bool next(std::string& out, std::size_t budget = kMetricsPieceBytes);
+
+ private:
+  const Metrics& metrics_;
+  const RevocationSource& source_;
+  bool started_ = false;
+  MetricsCursor cursor_;
+};
 
 class Router {
  public:
@@ -32,6 +51,12 @@ class Router {
                   std::string_view message);
 
   Metrics& metrics() { return metrics_; }
+
+  // A GET of /metrics over HTTP/1.1 is answered in chunks (the server writes
+  // metricsHeader(), then each of metricsPieces() as a chunk), not by handle().
+  static bool streamsMetrics(const Request& request);
+  StreamedHeader metricsHeader(const Request& request);
+  MetricsPieces metricsPieces() const { return MetricsPieces(metrics_, *source_); }
 
   // The metrics label for a request target.
   static Route classify(std::string_view target);

@@ -8,6 +8,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -101,9 +102,12 @@ void Session::onHeader(beast::error_code ec) {
 void Session::onRequest(beast::error_code ec) {
   if (ec) return onReadError(ec);
   const Request& request = parser_->get();
-  Response response = router_.handle(request);
   bool close = !request.keep_alive();
-  respond(std::move(response), close);
+  if (Router::streamsMetrics(request)) {
+    streamedHeader_.emplace(router_.metricsHeader(request));
+    return streamMetrics(close);
+  }
+  respond(router_.handle(request), close);
 }
 
 void Session::onReadError(beast::error_code ec) {
@@ -133,10 +137,50 @@ void Session::respond(Response response, bool close) {
                     });
 }
 
+void Session::streamMetrics(bool close) {
+  streamedHeader_->keep_alive(!close);
+  headerSerializer_.emplace(*streamedHeader_);
+  metricsPieces_.emplace(router_.metricsPieces());
+  stream_.expires_after(options_.idleTimeout);
+  http::async_write_header(stream_, *headerSerializer_,
+                           [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                             if (ec) return self->closeNow();
+                             self->writeNextPiece(close);
+                           });
+}
+
+void Session::writeNextPiece(bool close) {
+  piece_.clear();
+  bool last = false;
+  try {
+    last = metricsPieces_->next(piece_);
+  } catch (const std::exception&) {
+    // The 200 is sent: all that can tell the client is a page left unfinished.
+    return closeNow();
+  }
+  auto onWritten = [self = shared_from_this(), close, last](beast::error_code ec, std::size_t) {
+    if (ec) return self->closeNow();
+    if (!last) return self->writeNextPiece(close);
+    net::async_write(self->stream_, http::make_chunk_last(), [self, close](beast::error_code ec, std::size_t) {
+      // Counted once answered, as handle() counts every other request.
+      if (!ec) self->router_.metrics().countRequest(Route::Metrics, 200);
+      self->onWritten(close, ec);
+    });
+  };
+  stream_.expires_after(options_.idleTimeout);
+  // A chunk of no bytes would end the body: an empty last piece goes straight to the end.
+  if (piece_.empty()) return onWritten({}, 0);
+  net::async_write(stream_, http::make_chunk(net::buffer(piece_)), std::move(onWritten));
+}
+
 void Session::onWritten(bool close, beast::error_code ec) {
   if (ec) return closeNow();
   if (close) return closeGracefully();
   response_ = {};  // a CRL can be megabytes: do not keep it while idle
+  metricsPieces_.reset();
+  headerSerializer_.reset();
+  streamedHeader_.reset();
+  piece_ = std::string();
   parser_.reset();
   // A pipelining client may have sent the next request already.
   if (buffer_.size() > 0) return readHeader();

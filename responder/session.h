@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 
 #include "responder/router.h"
 #include "responder/server.h"
@@ -33,6 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void onReadError(beast::error_code ec);
   void reject(http::status status, std::string_view message);  // answer, then close
   void respond(Response response, bool close);
+  // GET /metrics over HTTP/1.1: the header, then a chunk per piece of the page.
+  void streamMetrics(bool close);
+  void writeNextPiece(bool close);
   void onWritten(bool close, beast::error_code ec);
   void closeGracefully();
   void drain();
@@ -42,6 +47,12 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
+  // While /metrics is streamed: its header, the serializer that wrote it, the
+  // page and the piece being written.
+  std::optional<StreamedHeader> streamedHeader_;
+  std::optional<http::response_serializer<http::empty_body>> headerSerializer_;
+  std::optional<MetricsPieces> metricsPieces_;
+  std::string piece_;
   Router& router_;
   const ServerOptions& options_;
   std::size_t drained_ = 0;

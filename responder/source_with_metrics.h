@@ -1,6 +1,7 @@
 #pragma once
 // A RevocationSource whose /metrics also carries another part's series (the
-// reconcile loop's), so the responder stays the one place Prometheus scrapes.
+// reconcile loop's, one per object: written a piece at a time), so the
+// responder stays the one place Prometheus scrapes.
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,8 +13,9 @@ namespace revoca::responder {
 
 class SourceWithMetrics final : public RevocationSource {
  public:
-  SourceWithMetrics(std::shared_ptr<const RevocationSource> source,
-                    std::function<void(std::string&)> appendMoreMetrics)
+  // `appendMoreMetrics` has the contract of appendPagedMetricsText.
+  using PagedMetrics = std::function<bool(std::string&, MetricsCursor&, std::size_t)>;
+  SourceWithMetrics(std::shared_ptr<const RevocationSource> source, PagedMetrics appendMoreMetrics)
       : source_(std::move(source)), appendMoreMetrics_(std::move(appendMoreMetrics)) {}
 
   std::optional<CrlDocument> crl(const std::string& tenant, const std::string& ca,
@@ -27,12 +29,14 @@ class SourceWithMetrics final : public RevocationSource {
   void appendMetricsText(std::string& out) const override {
     source_->appendMetricsText(out);
     if (!out.empty() && out.back() != '\n') out += '\n';
-    appendMoreMetrics_(out);
+  }
+  bool appendPagedMetricsText(std::string& out, MetricsCursor& cursor, std::size_t budget) const override {
+    return appendMoreMetrics_(out, cursor, budget);
   }
 
  private:
   std::shared_ptr<const RevocationSource> source_;
-  std::function<void(std::string&)> appendMoreMetrics_;
+  PagedMetrics appendMoreMetrics_;
 };
 
 }  // namespace revoca::responder

@@ -97,7 +97,7 @@ int runStandalone(const StandaloneOptions& options) {
   // An admin command (a revocation, say) can change what the declarations need.
   std::atomic<bool> passRequested{false};
 
-  auto source = std::make_shared<responder::SourceWithMetrics>(registry, [&metrics](std::string& out) { metrics.render(out); });
+  auto source = std::make_shared<responder::SourceWithMetrics>(registry, metrics.pieces());
   auto server = responder::startServer(options.listen, options.responderThreads, source, clock);
   if (!server) {
     spdlog::error("{}", server.error().message);

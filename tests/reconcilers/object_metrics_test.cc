@@ -96,5 +96,55 @@ TEST(ObjectMetrics, ReportsGoWhereForwardToSays) {
   EXPECT_NE(text.find("revoca_workqueue_depth 3\n"), std::string::npos);
 }
 
+// Every piece ends at a line, and the pieces together are the page written whole.
+TEST(ObjectMetrics, APageWrittenInPiecesIsThePageWrittenWhole) {
+  RecordingStatusSink backend;
+  ObjectMetrics metrics(backend);
+  for (int i = 0; i < 50; ++i) {
+    metrics.report("VaultSecret", meta("mqtt", "cert-" + std::to_string(i)), readyCertificate());
+    metrics.report("Vault", meta("mqtt", "vault-" + std::to_string(i)), ObjectStatus{});
+  }
+  std::string pieces;
+  MetricsCursor cursor;
+  int count = 0;
+  for (bool done = false; !done; ++count) {
+    std::string piece;
+    done = metrics.renderPiece(piece, cursor, 500);
+    ASSERT_TRUE(piece.empty() || piece.back() == '\n') << piece;
+    // The budget, overrun by one series at most; the last piece holds the totals.
+    if (!done) {
+      EXPECT_LT(piece.size(), 500u + 200u);
+    }
+    pieces += piece;
+  }
+  EXPECT_EQ(pieces, metrics.render());
+  EXPECT_GT(count, 20);
+}
+
+TEST(ObjectMetrics, AnObjectGoneOrAddedBetweenPiecesIsOutOfOrInTheRestOfThePage) {
+  RecordingStatusSink backend;
+  ObjectMetrics metrics(backend);
+  metrics.measurePass([&] {
+    for (const char* name : {"a", "b", "c", "e"}) metrics.report("Vault", meta("mqtt", name), readyCertificate());
+    return 0;
+  });
+  std::string text;
+  MetricsCursor cursor;
+  ASSERT_FALSE(metrics.renderPiece(text, cursor, 1));  // the header and "a"
+  EXPECT_NE(text.find("name=\"a\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("name=\"b\""), std::string::npos) << text;
+  metrics.measurePass([&] {  // "b" gone, "d" new
+    for (const char* name : {"a", "c", "d", "e"}) metrics.report("Vault", meta("mqtt", name), readyCertificate());
+    return 0;
+  });
+  while (!metrics.renderPiece(text, cursor, SIZE_MAX)) {
+  }
+  std::string ready = text.substr(0, text.find("# HELP revoca_certificate_expiration"));
+  EXPECT_EQ(ready.find("name=\"b\""), std::string::npos) << ready;
+  for (const char* name : {"a", "c", "d", "e"})
+    EXPECT_NE(ready.find("name=\"" + std::string(name) + "\"} 1\n"), std::string::npos) << name << ready;
+  EXPECT_EQ(text.find("# TYPE revoca_object_ready"), text.rfind("# TYPE revoca_object_ready"));  // one header
+}
+
 }  // namespace
 }  // namespace revoca

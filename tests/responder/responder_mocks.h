@@ -20,6 +20,12 @@ class MockRevocationSource : public RevocationSource {
               (const, override));
   MOCK_METHOD(bool, ready, (), (const, override));
   MOCK_METHOD(void, appendMetricsText, (std::string&), (const, override));
+  MOCK_METHOD(bool, appendPagedMetricsText, (std::string&, MetricsCursor&, std::size_t), (const, override));
+
+  // gmock's default false would mean "more to come" for ever.
+  MockRevocationSource() {
+    ON_CALL(*this, appendPagedMetricsText).WillByDefault(::testing::Return(true));
+  }
 };
 
 class FakeClock : public Clock {

@@ -17,6 +17,7 @@ namespace {
 
 namespace http = boost::beast::http;
 using ::testing::_;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::NiceMock;
@@ -504,6 +505,67 @@ TEST_F(ServerTest, MetricsCountRequestsAndOutcomes) {
   EXPECT_THAT(text, HasSubstr("revoca_ocsp_responses_total{result=\"good\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("revoca_ocsp_request_duration_seconds_count 1\n"));
   EXPECT_THAT(text, HasSubstr("revoca_certificates_issued{ca=\"mqtt-ca\"} 3\n"));
+}
+
+// A page written as it is read: each piece of the per-object series is a
+// chunk, so a scrape of 10,000 objects never holds the page whole.
+TEST_F(ServerTest, MetricsOverHttp11AreWrittenInChunksAPieceAtATime) {
+  constexpr std::size_t kSeries = 5000;
+  ON_CALL(*source_, appendMetricsText(_)).WillByDefault([](std::string& out) { out += "revoca_ca_up 1\n"; });
+  int pieces = 0;
+  ON_CALL(*source_, appendPagedMetricsText(_, _, _))
+      .WillByDefault([&pieces](std::string& out, MetricsCursor& cursor, std::size_t budget) {
+        ++pieces;
+        for (; cursor.family < kSeries; ++cursor.family) {
+          if (out.size() >= budget) return false;
+          out += "revoca_object_ready{name=\"vs-" + std::to_string(cursor.family) + "\"} 1\n";
+        }
+        return true;
+      });
+  start();
+  TestClient client(port());
+  auto metrics = client.get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->result(), http::status::ok);
+  EXPECT_TRUE(metrics->chunked());
+  EXPECT_EQ(field(*metrics, http::field::content_type), "text/plain; version=0.0.4");
+  // Not EXPECT_THAT: a failure would print the 160 KB page.
+  const std::string& text = metrics->body();
+  EXPECT_NE(text.find("revoca_ca_up 1\nrevoca_object_ready{name=\"vs-0\"} 1\n"), std::string::npos);
+  EXPECT_TRUE(text.ends_with("revoca_object_ready{name=\"vs-4999\"} 1\n"));
+  std::size_t series = 0;
+  for (std::size_t at = text.find("revoca_object_ready{"); at != std::string::npos;
+       at = text.find("revoca_object_ready{", at + 1))
+    ++series;
+  EXPECT_EQ(series, kSeries);
+  EXPECT_GT(pieces, 2);  // some 160 KB in pieces of 64 KiB
+  // The connection carries on after the last chunk, and the page was counted once written.
+  EXPECT_EQ(client.get("/healthz")->body(), "ok");
+  auto again = client.get("/metrics");
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->body().find("revoca_http_requests_total{path=\"metrics\",code=\"200\"} 1\n"), std::string::npos);
+}
+
+// HEAD and HTTP/1.0 have no chunks: the page whole, with its length.
+TEST_F(ServerTest, MetricsOverHttp10AndHeadCarryTheirLength) {
+  ON_CALL(*source_, appendPagedMetricsText(_, _, _)).WillByDefault([](std::string& out, MetricsCursor&, std::size_t) {
+    out += "revoca_object_ready{name=\"vs-0\"} 1\n";
+    return true;
+  });
+  start();
+  TestClient old(port());
+  old.send("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  auto whole = old.read();
+  ASSERT_TRUE(whole);
+  EXPECT_FALSE(whole->chunked());
+  EXPECT_EQ(field(*whole, http::field::content_length), std::to_string(whole->body().size()));
+  EXPECT_THAT(whole->body(), EndsWith("revoca_object_ready{name=\"vs-0\"} 1\n"));
+  TestClient client(port());
+  auto head = client.request(http::verb::head, "/metrics");
+  ASSERT_TRUE(head);
+  EXPECT_FALSE(head->chunked());
+  EXPECT_GT(std::stoul(std::string(field(*head, http::field::content_length))), 0u);
+  EXPECT_TRUE(head->body().empty());
 }
 
 TEST_F(ServerTest, ThrowingSourceGives500AndTheServerCarriesOn) {
