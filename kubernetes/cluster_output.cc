@@ -81,18 +81,18 @@ Error refusal(const json& existing, const std::string& what, const std::string& 
 // the object is then enough; a listed Secret is kept as this digest alone
 // (listVaultSecretOutputs); and a VaultSecret's Secret is known to be up to
 // date from its files' digests, without its key in memory.
-std::string composedDigest(json fileDigests, const json& type, const json& labels, const char* ownerLabel,
+pki::Sha256 composedDigest(json fileDigests, const json& type, const json& labels, const char* ownerLabel,
                            const json& ownerReferences) {
   json compared = {{"files", std::move(fileDigests)},
                    {"type", type},
                    {"managedBy", member(labels, kManagedByLabel)},
                    {"owner", member(labels, ownerLabel)},
                    {"ownerReferences", ownerReferences}};
-  return sha256Hex(compared.dump());
+  return pki::sha256(compared.dump());
 }
 
 // The digest of an object read or built: `base64` for a Secret's data.
-std::string outputDigest(const json& object, const char* ownerLabel, bool base64) {
+pki::Sha256 outputDigest(const json& object, const char* ownerLabel, bool base64) {
   const json& metadata = member(object, "metadata");
   json files = json::object();
   const json& data = member(object, "data");
@@ -184,25 +184,25 @@ std::string certificateFilesHash(const std::string& certPem, const std::string& 
   return sha256Hex(certPem + "\n--\n" + caCertPem).substr(0, 32);
 }
 
-std::optional<std::string> ClusterOutput::recall(const std::string& key) {
+std::optional<pki::Sha256> ClusterOutput::recall(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto known = applied_.find(key);
   if (known == applied_.end()) return std::nullopt;
   return known->second;
 }
 
-void ClusterOutput::remember(const std::string& key, const std::string& hash) {
+void ClusterOutput::remember(const std::string& key, const pki::Sha256& hash) {
   std::lock_guard lock(mutex_);
   applied_[key] = hash;
 }
 
 Result<void> ClusterOutput::applyOwned(const Owned& owned, const json& object) {
-  std::string digest =
-      owned.dataOnly ? outputDigest(object, owned.ownerLabel, owned.kind == "Secret") : sha256Hex(object.dump());
+  pki::Sha256 digest =
+      owned.dataOnly ? outputDigest(object, owned.ownerLabel, owned.kind == "Secret") : pki::sha256(object.dump());
   return applyOwned(owned, digest, [&]() -> Result<json> { return object; });
 }
 
-Result<void> ClusterOutput::applyOwned(const Owned& owned, const std::string& digest,
+Result<void> ClusterOutput::applyOwned(const Owned& owned, const pki::Sha256& digest,
                                        const std::function<Result<json>()>& build) {
   std::string path = owned.ref.path();
   auto last = recall(path);
@@ -260,7 +260,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
   kube::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel;
   options.limit = kSecretListPage;
-  std::map<std::string, std::string> found;
+  std::map<std::string, pki::Sha256> found;
   // Each Secret is reduced to its digest as its page arrives.
   options.transform = [&](json& item) {
     std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
@@ -309,8 +309,8 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
   json owners = json::array({*owner});
   // Known up to date from the files' digests: the PEMs are read (from the
   // state store, when it kept them out of memory) only to write it.
-  std::string digest = composedDigest({{"cert.pem", files.certSha256()},
-                                       {"cert.key", files.keySha256()},
+  pki::Sha256 digest = composedDigest({{"cert.pem", files.certSha256().hex()},
+                                       {"cert.key", files.keySha256().hex()},
                                        {"ca-cert.pem", sha256Hex(files.caCertPem)}},
                                       "Opaque", labelled, kVaultSecretLabel, owners);
   std::string certificateHash;
@@ -436,7 +436,7 @@ Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::s
                                             const std::string& hash) {
   auto ref = deployments(emqx.namespace_, emqx.deployment);
   std::string key = "patch " + ref.path();
-  std::string inputs = sha256Hex(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode,
+  pki::Sha256 inputs = pki::sha256(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode,
                                               kEmqxGroup, configMapEnv(emqx, configMap)})
                                      .dump());
   if (recall(key) == inputs) return {};

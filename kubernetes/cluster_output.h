@@ -81,7 +81,7 @@ class ClusterOutput final : public OutputSink {
   Result<void> applyOwned(const Owned& owned, const nlohmann::json& object);
   // The same for an object known by its digest (outputDigest's for data
   // only objects), built only when it must be sent.
-  Result<void> applyOwned(const Owned& owned, const std::string& digest,
+  Result<void> applyOwned(const Owned& owned, const pki::Sha256& digest,
                           const std::function<Result<nlohmann::json>()>& build);
   // One of revoca's objects, from the lookup or else from the apiserver.
   Result<nlohmann::json> revocaObject(const std::string& plural, const std::string& kind,
@@ -95,17 +95,17 @@ class ClusterOutput final : public OutputSink {
   // The VaultSecret Secrets of a namespace that are revoca's, by path -> the
   // outputDigest() of it; those not listed are read one by one.
   void listVaultSecretOutputs(const std::string& namespace_);
-  std::optional<std::string> recall(const std::string& key);
-  void remember(const std::string& key, const std::string& hash);
+  std::optional<pki::Sha256> recall(const std::string& key);
+  void remember(const std::string& key, const pki::Sha256& hash);
 
   kube::ApiClient& api_;
   ObjectLookup lookup_;
   std::mutex listingMutex_;  // before mutex_, never inside it
   std::mutex mutex_;
-  std::map<std::string, std::string> applied_;          // object path -> hash of what was applied
+  std::map<std::string, pki::Sha256> applied_;          // object path -> hash of what was applied
   std::map<std::string, std::string> certificateHash_;  // "ns/secret" -> hash of its certificate files
   std::set<std::string> listedSecrets_;                 // namespaces listVaultSecretOutputs() has read
-  std::map<std::string, std::string> existingSecrets_;  // path -> outputDigest() of the Secret there
+  std::map<std::string, pki::Sha256> existingSecrets_;  // path -> outputDigest() of the Secret there
 };
 
 // The hash on the pod template: of the certificate chain and the trust bundle, not the key.

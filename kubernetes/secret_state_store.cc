@@ -46,8 +46,8 @@ std::string vaultSecretStateName(const ObjectKey& secret) { return "revoca-vs-" 
 // read again from the Secret when an output must be written again.
 std::optional<SecretRecord> withoutPems(std::optional<SecretRecord> record) {
   if (!record || !record->hasPems()) return record;
-  record->certDigest = pki::sha256Hex(record->certPem);
-  record->keyDigest = pki::sha256Hex(record->keyPem);
+  record->certDigest = pki::sha256(record->certPem);
+  record->keyDigest = pki::sha256(record->keyPem);
   std::string().swap(record->certPem);
   std::string().swap(record->keyPem);
   return record;

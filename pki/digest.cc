@@ -1,20 +1,25 @@
 #include "pki/digest.h"
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 namespace revoca::pki {
 
-std::string sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+std::string Sha256::hex() const {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(2 * length, '0');
-  for (unsigned int i = 0; i < length; ++i) {
-    hex[2 * i] = kHex[digest[i] >> 4];
-    hex[2 * i + 1] = kHex[digest[i] & 15];
+  std::string hex(2 * bytes.size(), '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 15];
   }
   return hex;
 }
+
+Sha256 sha256(std::string_view bytes) {
+  Sha256 digest;
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.bytes.data());
+  return digest;
+}
+
+std::string sha256Hex(std::string_view bytes) { return sha256(bytes).hex(); }
 
 }  // namespace revoca::pki

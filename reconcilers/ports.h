@@ -10,6 +10,7 @@
 
 #include "core/result.h"
 #include "declarations/types.h"
+#include "pki/digest.h"
 
 namespace revoca {
 
@@ -27,15 +28,15 @@ struct SecretFiles {
   std::optional<FileOwnership> ownership;
   int fileMode = 0400;
   // When the PEMs above are left in the state store (a record kept as
-  // digests): their SHA-256 (hex), which tells an output already up to
-  // date, and how to read them, called only when an output is written.
-  std::string certDigest;
-  std::string keyDigest;
+  // digests): their SHA-256, which tells an output already up to date, and
+  // how to read them, called only when an output is written.
+  pki::Sha256 certDigest;
+  pki::Sha256 keyDigest;
   std::function<Result<LeafPems>()> readPems;
 
-  // SHA-256 (hex) of cert.pem and of cert.key, with the PEMs here or not.
-  std::string certSha256() const;
-  std::string keySha256() const;
+  // SHA-256 of cert.pem and of cert.key, with the PEMs here or not.
+  pki::Sha256 certSha256() const;
+  pki::Sha256 keySha256() const;
   // cert.pem and cert.key: the ones above, else read.
   Result<LeafPems> pems() const;
 };

@@ -3,9 +3,9 @@
 
 namespace revoca {
 
-std::string SecretFiles::certSha256() const { return certPem.empty() ? certDigest : pki::sha256Hex(certPem); }
+pki::Sha256 SecretFiles::certSha256() const { return certPem.empty() ? certDigest : pki::sha256(certPem); }
 
-std::string SecretFiles::keySha256() const { return keyPem.empty() ? keyDigest : pki::sha256Hex(keyPem); }
+pki::Sha256 SecretFiles::keySha256() const { return keyPem.empty() ? keyDigest : pki::sha256(keyPem); }
 
 Result<LeafPems> SecretFiles::pems() const {
   if (!certPem.empty()) return LeafPems{certPem, keyPem};

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "pki/crl.h"
+#include "pki/digest.h"
 
 namespace revoca {
 
@@ -50,11 +51,11 @@ struct SecretRecord {
   TimePoint notAfter;
   std::int64_t specGeneration = 0;  // the VaultSecret generation it was issued for
   // A store that keeps thousands of records in memory (SecretStateStore)
-  // keeps the SHA-256 (hex) of the two PEMs instead of the PEMs, which are
-  // then empty: StateStore::loadSecretWithPems reads them, when an output
-  // must be written again. Empty while the PEMs are here.
-  std::string certDigest;
-  std::string keyDigest;
+  // keeps the SHA-256 of the two PEMs instead of the PEMs, which are then
+  // empty: StateStore::loadSecretWithPems reads them, when an output must be
+  // written again. Unset (zero) while the PEMs are here.
+  pki::Sha256 certDigest;
+  pki::Sha256 keyDigest;
 
   bool hasPems() const { return !certPem.empty(); }
 };

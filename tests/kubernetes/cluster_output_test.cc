@@ -244,8 +244,8 @@ TEST_F(ClusterOutputIntegration, FilesKeptAsDigestsAreReadOnlyToWriteTheSecret) 
   auto kept = [&](const std::string& tag, const std::string& bundle) {
     SecretFiles digests = files(tag);
     digests.caCertPem = "BUNDLE " + bundle;
-    digests.certDigest = pki::sha256Hex(digests.certPem);
-    digests.keyDigest = pki::sha256Hex(digests.keyPem);
+    digests.certDigest = pki::sha256(digests.certPem);
+    digests.keyDigest = pki::sha256(digests.keyPem);
     digests.readPems = [&reads, pems = LeafPems{digests.certPem, digests.keyPem}]() -> Result<LeafPems> {
       ++reads;
       return pems;

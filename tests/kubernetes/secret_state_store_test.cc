@@ -480,8 +480,8 @@ TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret
   ASSERT_TRUE(loaded && *loaded) << (loaded ? "no record" : loaded.error().message);
   // Kept in memory as digests; the PEMs are read when asked for.
   EXPECT_FALSE((*loaded)->hasPems());
-  EXPECT_EQ((*loaded)->certDigest, pki::sha256Hex("CERT\nCHAIN\n"));
-  EXPECT_EQ((*loaded)->keyDigest, pki::sha256Hex("KEY\n"));
+  EXPECT_EQ((*loaded)->certDigest, pki::sha256("CERT\nCHAIN\n"));
+  EXPECT_EQ((*loaded)->keyDigest, pki::sha256("KEY\n"));
   auto withPems = restarted.loadSecretWithPems({namespace_, "server-cert"});
   ASSERT_TRUE(withPems && *withPems) << (withPems ? "no record" : withPems.error().message);
   EXPECT_EQ((*withPems)->certPem, "CERT\nCHAIN\n");

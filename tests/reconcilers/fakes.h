@@ -92,8 +92,8 @@ class FakeStateStore : public StateStore {
     if (it == secrets.end()) return std::optional<SecretRecord>();
     SecretRecord record = it->second;
     if (keepsPemsOut) {  // as SecretStateStore keeps them
-      record.certDigest = pki::sha256Hex(record.certPem);
-      record.keyDigest = pki::sha256Hex(record.keyPem);
+      record.certDigest = pki::sha256(record.certPem);
+      record.keyDigest = pki::sha256(record.keyPem);
       record.certPem.clear();
       record.keyPem.clear();
     }

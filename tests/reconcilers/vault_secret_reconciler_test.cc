@@ -129,8 +129,8 @@ TEST_F(VaultSecretReconcilerTest, AKeptRecordsPemsAreReadOnlyWhenAnOutputIsWritt
   EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce([&](auto&, auto&, const SecretFiles& files) {
     // What tells an output up to date comes without reading anything.
     EXPECT_TRUE(files.certPem.empty());
-    EXPECT_EQ(files.certSha256(), pki::sha256Hex(issued.certPem));
-    EXPECT_EQ(files.keySha256(), pki::sha256Hex(issued.keyPem));
+    EXPECT_EQ(files.certSha256(), pki::sha256(issued.certPem));
+    EXPECT_EQ(files.keySha256(), pki::sha256(issued.keyPem));
     EXPECT_EQ(store.loadSecretWithPemsCalls, 0);
     auto pems = files.pems();  // an output to write: now they are read
     EXPECT_TRUE(pems);
