@@ -180,8 +180,16 @@ std::set<std::string> fsGroupManagers(const json& deployment) {
 
 }  // namespace
 
+namespace {
+pki::Sha256 certificateFilesDigest(const std::string& certPem, const std::string& caCertPem) {
+  return pki::sha256(certPem + "\n--\n" + caCertPem);
+}
+// What the pod template carries: half the digest is plenty to tell two chains apart.
+std::string certificateHashText(const pki::Sha256& digest) { return digest.hex().substr(0, 32); }
+}  // namespace
+
 std::string certificateFilesHash(const std::string& certPem, const std::string& caCertPem) {
-  return sha256Hex(certPem + "\n--\n" + caCertPem).substr(0, 32);
+  return certificateHashText(certificateFilesDigest(certPem, caCertPem));
 }
 
 std::optional<pki::Sha256> ClusterOutput::recall(const std::string& key) {
@@ -313,11 +321,11 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
                                        {"cert.key", files.keySha256().hex()},
                                        {"ca-cert.pem", sha256Hex(files.caCertPem)}},
                                       "Opaque", labelled, kVaultSecretLabel, owners);
-  std::string certificateHash;
+  std::optional<pki::Sha256> certificateHash;
   auto build = [&]() -> Result<json> {
     auto pems = files.pems();
     if (!pems) return pems.error();
-    certificateHash = certificateFilesHash(pems->certPem, files.caCertPem);
+    certificateHash = certificateFilesDigest(pems->certPem, files.caCertPem);
     return json{{"apiVersion", "v1"},
                 {"kind", "Secret"},
                 {"type", "Opaque"},
@@ -336,9 +344,9 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
   if (auto applied = applyOwned(owned, digest, build); !applied) return applied;
   // Unchanged, it was not built: certificateHash() reads the Secret once
   // if an EmqxDeployment asks.
-  if (!certificateHash.empty()) {
+  if (certificateHash) {
     std::lock_guard lock(mutex_);
-    certificateHash_[namespace_ + "/" + files.secretName] = std::move(certificateHash);
+    certificateHash_[namespace_ + "/" + files.secretName] = *certificateHash;
   }
   return {};
 }
@@ -365,7 +373,7 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
   {
     std::lock_guard lock(mutex_);
     if (auto known = certificateHash_.find(namespace_ + "/" + secretName); known != certificateHash_.end())
-      return known->second;
+      return certificateHashText(known->second);
   }
   // Not published by this process yet (a restart): what is in the cluster.
   auto ref = secrets(namespace_, secretName);
@@ -384,10 +392,10 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
   auto bundle = kube::decodeBase64(text(data, "ca-cert.pem"));
   if (!cert || !bundle || cert->empty())
     return makeError(what + " holds no certificate yet; revoca writes it when VaultSecret " + secretName + " is Ready");
-  std::string hash = certificateFilesHash(*cert, *bundle);
+  pki::Sha256 digest = certificateFilesDigest(*cert, *bundle);
   std::lock_guard lock(mutex_);
-  certificateHash_[namespace_ + "/" + secretName] = hash;
-  return hash;
+  certificateHash_[namespace_ + "/" + secretName] = digest;
+  return certificateHashText(digest);
 }
 
 Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,

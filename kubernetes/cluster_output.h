@@ -103,7 +103,7 @@ class ClusterOutput final : public OutputSink {
   std::mutex listingMutex_;  // before mutex_, never inside it
   std::mutex mutex_;
   std::map<std::string, pki::Sha256> applied_;          // object path -> hash of what was applied
-  std::map<std::string, std::string> certificateHash_;  // "ns/secret" -> hash of its certificate files
+  std::map<std::string, pki::Sha256> certificateHash_;  // "ns/secret" -> digest of its certificate files
   std::set<std::string> listedSecrets_;                 // namespaces listVaultSecretOutputs() has read
   std::map<std::string, pki::Sha256> existingSecrets_;  // path -> outputDigest() of the Secret there
 };

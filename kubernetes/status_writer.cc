@@ -335,12 +335,18 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
 
   // A failure drops the facts from the status; the serial or version that
-  // comes back afterwards is no new issue.
+  // comes back afterwards is no new issue. It is remembered here only while
+  // the status lacks it (10,000 serials otherwise, for nothing).
   json before = current;
   if (std::string fact = issuedFact(kind); !fact.empty()) {
-    auto remembered = lastIssued_.find(key);
-    if (factOf(before, fact).empty() && remembered != lastIssued_.end()) before[fact] = remembered->second;
-    if (std::string value = factOf(status, fact); !value.empty()) lastIssued_[key] = value;
+    std::string had = factOf(before, fact);
+    if (auto remembered = lastIssued_.find(key); had.empty() && remembered != lastIssued_.end())
+      before[fact] = had = remembered->second;
+    if (factOf(status, fact).empty()) {
+      if (!had.empty()) lastIssued_[key] = had;
+    } else {
+      lastIssued_.erase(key);
+    }
   }
   lock.unlock();
   std::string uid = applied.contains("metadata") ? stringOf(applied["metadata"], "uid") : "";

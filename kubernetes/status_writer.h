@@ -90,7 +90,7 @@ class StatusWriter final : public StatusSink {
   StatusLookup lookup_;
   std::mutex mutex_;
   std::map<std::string, Written> written_;          // "Kind ns/name"
-  std::map<std::string, std::string> lastIssued_;   // "Kind ns/name" -> serial or CA version, kept by forget()
+  std::map<std::string, std::string> lastIssued_;   // "Kind ns/name" -> serial or CA version its status lost, kept by forget()
   std::map<std::string, std::string> failedWrite_;  // "Kind ns/name" -> the error last logged at warn
   std::uint64_t lastEventId_ = 0;
 };
