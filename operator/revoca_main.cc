@@ -151,6 +151,13 @@ int main(int argc, char** argv) {
   // measurable cost (bench/kube_scale.py). glibc's own MALLOC_ARENA_MAX, when
   // set, is left to decide.
   if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
+  // Blocks of 64 KiB and more (list pages, answers with a Secret's data,
+  // watch reads) are mapped and unmapped on their own. glibc's default
+  // raises that threshold to the largest block freed so far, after which
+  // such blocks are carved from the arenas among long-lived small ones and
+  // leave holes no malloc_trim can return: at 10,000 VaultSecrets, 5 MB
+  // more resident in steady state and 7 MB more through a restart.
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   revoca::logging::configure(revoca::logging::Format::kText);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::cout << kUsage;
