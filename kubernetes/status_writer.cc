@@ -267,6 +267,40 @@ StatusWriter::StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLooku
 void StatusWriter::forget() {
   std::lock_guard lock(mutex_);
   written_.clear();
+  writeOrder_.clear();
+}
+
+std::size_t StatusWriter::writesAwaitingInformer() const {
+  std::lock_guard lock(mutex_);
+  return written_.size();
+}
+
+void StatusWriter::dropSeenWrites() {
+  constexpr int kLooksPerWrite = 2;  // more than one: the queue shrinks while the informer keeps up
+  for (int look = 0; look < kLooksPerWrite; ++look) {
+    std::string key;
+    {
+      std::lock_guard lock(mutex_);
+      if (writeOrder_.empty()) return;
+      key = std::move(writeOrder_.front());
+      writeOrder_.pop_front();
+      if (!written_.count(key)) continue;  // dropped at a report already
+    }
+    // "Kind ns/name", as report() makes it.
+    std::size_t space = key.find(' '), slash = key.find('/', space);
+    std::optional<json> object =
+        lookup_ ? lookup_(key.substr(0, space), key.substr(space + 1, slash - space - 1), key.substr(slash + 1))
+                : std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto written = written_.find(key);
+    if (written == written_.end()) continue;
+    if (object && resourceVersionOf(*object) != written->second.versionBefore) {
+      written_.erase(written);
+    } else {
+      writeOrder_.push_back(std::move(key));  // not seen yet: look again later
+      return;
+    }
+  }
 }
 
 // The summary of what this process wrote, while the informer still shows
@@ -331,7 +365,10 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   failedWrite_.erase(key);
   const json& applied = *result.value;
   // Kept as text: a parsed status is several times its size, for 10,000 objects.
-  written_[key] = {summarizeStatus(body).dump(), object ? resourceVersionOf(*object) : ""};
+  bool added =
+      written_.insert_or_assign(key, Written{summarizeStatus(body).dump(), object ? resourceVersionOf(*object) : ""})
+          .second;
+  if (added) writeOrder_.push_back(key);
   spdlog::debug("{}: status Ready={} {}", key, status.ready ? "True" : "False", conditionReason(status.reason));
 
   // A failure drops the facts from the status; the serial or version that
@@ -349,6 +386,7 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
     }
   }
   lock.unlock();
+  dropSeenWrites();
   std::string uid = applied.contains("metadata") ? stringOf(applied["metadata"], "uid") : "";
   if (uid.empty() && object && object->contains("metadata")) uid = stringOf((*object)["metadata"], "uid");
   for (const auto& note : eventsFor(kind, before, status)) {

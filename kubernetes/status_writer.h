@@ -8,6 +8,7 @@
 // pass over many objects costs no requests.
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -74,6 +75,8 @@ class StatusWriter final : public StatusSink {
   // Forgets what it wrote, so the next report of each object compares with
   // the informer's copy only: after a change of leader, or at a resync.
   void forget();
+  // Statuses written that the informer has not shown yet (their texts are kept).
+  std::size_t writesAwaitingInformer() const;
 
  private:
   struct Written {
@@ -82,14 +85,21 @@ class StatusWriter final : public StatusSink {
   };
 
   nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object);
+  // Drops the texts of the oldest writes the informer has seen since.
+  void dropSeenWrites();
   void emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
   std::string eventName(const std::string& object);
 
   kube::ApiClient& api_;
   const Clock& clock_;
   StatusLookup lookup_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::string, Written> written_;          // "Kind ns/name"
+  // written_'s keys, oldest write first. A pass that writes thousands of new
+  // statuses reports none of them again before it ends, so waiting for the
+  // next report to drop a text kept them all (4,500 at 4,000 VaultSecrets):
+  // each write also looks at the oldest two.
+  std::deque<std::string> writeOrder_;
   std::map<std::string, std::string> lastIssued_;   // "Kind ns/name" -> serial or CA version its status lost, kept by forget()
   std::map<std::string, std::string> failedWrite_;  // "Kind ns/name" -> the error last logged at warn
   std::uint64_t lastEventId_ = 0;

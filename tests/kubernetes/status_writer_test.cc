@@ -297,6 +297,22 @@ TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSees
   EXPECT_EQ(api_.events.size(), 1u);
 }
 
+// A pass that writes thousands of new statuses reports none of them again
+// before it ends: each write drops the texts of older ones the informer shows.
+TEST_F(StatusWriterFake, EachWriteDropsTheTextsOfOlderWritesTheInformerHasSeen) {
+  informer_ = json{{"metadata", {{"resourceVersion", "7"}}}};
+  for (const char* name : {"a", "b", "c"}) writer_.report("VaultSecret", {"tenant", name, "", 1}, ready({{"serial", name}}));
+  EXPECT_EQ(writer_.writesAwaitingInformer(), 3u);
+  informer_ = json{{"metadata", {{"resourceVersion", "200"}}}};  // it has seen them all
+  writer_.report("VaultSecret", {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "a" and "b" dropped; "c" and "d" left
+  writer_.report("VaultSecret", {"tenant", "e", "", 1}, ready({{"serial", "e"}}));
+  EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "c" dropped; "d" and "e" not seen yet
+  // Nothing written twice for it.
+  writer_.report("VaultSecret", {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  EXPECT_EQ(api_.applied.size(), 5u);
+}
+
 TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
   writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
   writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
