@@ -114,20 +114,36 @@ bool ObjectMetrics::renderPiece(std::string& out, MetricsCursor& cursor, std::si
     appendLabelValue(out, key.substr(namespaceEnd + 1));
     out += "\"} ";
   };
-  // One family of per-object series, from the object after cursor.after on;
-  // false when the piece is full first. An object added or removed between
-  // pieces is simply in or out of the rest of the page.
-  auto perObject = [&](const char* name, const char* help, auto valueOf) {
+  // The families with a series per object, each resumed after cursor.after.
+  struct PerObject {
+    const char* name;
+    const char* help;
+    std::optional<long long> (*valueOf)(const Series&);
+  };
+  static constexpr PerObject kPerObject[] = {
+      {"revoca_object_ready", "1 when the object's Ready condition is True, else 0.",
+       [](const Series& object) { return std::optional<long long>(object.ready ? 1 : 0); }},
+      {"revoca_certificate_expiration_timestamp_seconds",
+       "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.",
+       [](const Series& object) { return object.expiry == kNoTime ? std::nullopt : std::optional<long long>(object.expiry); }},
+      {"revoca_certificate_renewal_timestamp_seconds",
+       "When revoca renews the object's current certificate, in unix seconds.",
+       [](const Series& object) { return object.renewal == kNoTime ? std::nullopt : std::optional<long long>(object.renewal); }},
+  };
+  constexpr std::size_t kFamilies = std::size(kPerObject);
+  // An object added or removed between pieces is simply in or out of the rest of the page.
+  for (; cursor.family < kFamilies; ++cursor.family) {
     if (out.size() >= budget) return false;
+    const PerObject& family = kPerObject[cursor.family];
     auto it = objects_.begin();
     if (cursor.after.empty()) {
-      header(out, name, "gauge", help);
+      header(out, family.name, "gauge", family.help);
     } else {
       it = objects_.upper_bound(cursor.after);
     }
     for (; it != objects_.end(); ++it) {
-      if (auto number = valueOf(it->second)) {
-        series(name, it->first);
+      if (auto number = family.valueOf(it->second)) {
+        series(family.name, it->first);
         appendNumber(out, *number);
         out += '\n';
       }
@@ -137,38 +153,13 @@ bool ObjectMetrics::renderPiece(std::string& out, MetricsCursor& cursor, std::si
       }
     }
     cursor.after.clear();
-    ++cursor.family;
-    return true;
-  };
-  auto optionalTime = [](std::int64_t seconds) {
-    return seconds == kNoTime ? std::nullopt : std::optional<long long>(seconds);
-  };
-  switch (cursor.family) {
-    case 0:
-      if (!perObject("revoca_object_ready", "1 when the object's Ready condition is True, else 0.",
-                     [](const Series& object) { return std::optional<int>(object.ready ? 1 : 0); }))
-        return false;
-      [[fallthrough]];
-    case 1:
-      if (!perObject("revoca_certificate_expiration_timestamp_seconds",
-                     "notAfter of the object's current certificate (CA or VaultSecret), in unix seconds.",
-                     [&](const Series& object) { return optionalTime(object.expiry); }))
-        return false;
-      [[fallthrough]];
-    case 2:
-      if (!perObject("revoca_certificate_renewal_timestamp_seconds",
-                     "When revoca renews the object's current certificate, in unix seconds.",
-                     [&](const Series& object) { return optionalTime(object.renewal); }))
-        return false;
-      [[fallthrough]];
-    case 3:
-      if (out.size() >= budget) return false;
-      renderTotals(out);
-      ++cursor.family;
-      [[fallthrough]];
-    default:
-      return true;
   }
+  if (cursor.family == kFamilies) {
+    if (out.size() >= budget) return false;
+    renderTotals(out);
+    ++cursor.family;
+  }
+  return true;
 }
 
 // The families with a handful of series each: written in one piece.
