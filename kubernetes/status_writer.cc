@@ -122,6 +122,19 @@ std::string resourceVersionOf(const json& object) {
   return metadata == object.end() ? "" : stringOf(*metadata, "resourceVersion");
 }
 
+// The maps' key for an object, "Kind ns/name", and back (names hold no
+// space, namespaces no '/').
+std::string objectKey(const std::string& kind, const ObjectMeta& meta) {
+  return kind + " " + meta.namespace_ + "/" + meta.name;
+}
+struct KeyParts {
+  std::string kind, namespace_, name;
+};
+KeyParts partsOf(const std::string& key) {
+  std::size_t space = key.find(' '), slash = key.find('/', space);
+  return {key.substr(0, space), key.substr(space + 1, slash - space - 1), key.substr(slash + 1)};
+}
+
 std::string reportingInstance() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0 || !*host) return "revoca";
@@ -264,6 +277,10 @@ json eventBody(const std::string& kind, const ObjectMeta& meta, const std::strin
 StatusWriter::StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup)
     : api_(api), clock_(clock), lookup_(std::move(lookup)) {}
 
+bool StatusWriter::Written::seenIn(const std::optional<json>& informerCopy) const {
+  return informerCopy && resourceVersionOf(*informerCopy) != versionBefore;
+}
+
 void StatusWriter::forget() {
   std::lock_guard lock(mutex_);
   written_.clear();
@@ -286,15 +303,12 @@ void StatusWriter::dropSeenWrites() {
       writeOrder_.pop_front();
       if (!written_.count(key)) continue;  // dropped at a report already
     }
-    // "Kind ns/name", as report() makes it.
-    std::size_t space = key.find(' '), slash = key.find('/', space);
-    std::optional<json> object =
-        lookup_ ? lookup_(key.substr(0, space), key.substr(space + 1, slash - space - 1), key.substr(slash + 1))
-                : std::nullopt;
+    KeyParts parts = partsOf(key);
+    std::optional<json> object = lookup_ ? lookup_(parts.kind, parts.namespace_, parts.name) : std::nullopt;
     std::lock_guard lock(mutex_);
     auto written = written_.find(key);
     if (written == written_.end()) continue;
-    if (object && resourceVersionOf(*object) != written->second.versionBefore) {
+    if (written->second.seenIn(object)) {
       written_.erase(written);
     } else {
       writeOrder_.push_back(std::move(key));  // not seen yet: look again later
@@ -310,8 +324,7 @@ void StatusWriter::dropSeenWrites() {
 // resync compares with the informer's copy alone anyway.
 json StatusWriter::currentStatus(const std::string& key, const std::optional<json>& object) {
   if (auto written = written_.find(key); written != written_.end()) {
-    if (!object || resourceVersionOf(*object) == written->second.versionBefore)
-      return json::parse(written->second.status);
+    if (!written->second.seenIn(object)) return json::parse(written->second.status);
     written_.erase(written);
   }
   if (object && object->is_object()) {
@@ -322,7 +335,7 @@ json StatusWriter::currentStatus(const std::string& key, const std::optional<jso
 }
 
 void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
-  std::string key = kind + " " + meta.namespace_ + "/" + meta.name;
+  std::string key = objectKey(kind, meta);
   std::string plural = pluralOfKind(kind);
   if (plural.empty()) {
     spdlog::debug("{}: not a kind of revoca's; its status is not written", key);

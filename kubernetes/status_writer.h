@@ -82,6 +82,10 @@ class StatusWriter final : public StatusSink {
   struct Written {
     std::string status;         // the summary of the status applied (status_summary.h), as JSON text
     std::string versionBefore;  // the object's resourceVersion the informer showed then
+
+    // Whether the informer's copy of the object is past this write (a copy
+    // that is missing is not).
+    bool seenIn(const std::optional<nlohmann::json>& informerCopy) const;
   };
 
   nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object);

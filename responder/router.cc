@@ -295,17 +295,20 @@ bool Router::streamsMetrics(const Request& request) {
 
 StreamedHeader Router::metricsHeader(const Request& request) {
   StreamedHeader header{http::status::ok, request.version()};
-  header.set(http::field::server, "revoca");
-  header.set(http::field::date, httpDateNow(clock_));
+  stamp(header);
   header.set(http::field::content_type, bsv(kMetricsContentType));
   header.chunked(true);
   return header;
 }
 
+void Router::stamp(http::response_header<>& header) const {
+  header.set(http::field::server, "revoca");
+  header.set(http::field::date, httpDateNow(clock_));
+}
+
 void Router::finish(unsigned version, bool head, Response& response) const {
   response.version(version);
-  response.set(http::field::server, "revoca");
-  response.set(http::field::date, httpDateNow(clock_));
+  stamp(response);
   auto status = response.result();
   if (status == http::status::not_modified || status == http::status::no_content) {
     response.body().clear();

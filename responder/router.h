@@ -67,6 +67,8 @@ class Router {
   Response ocsp(const Request& request, std::string_view rest);
   Response ocspReply(const Request& request, OcspReply reply);
   Response metricsPage();
+  // The headers every answer carries: Server and Date.
+  void stamp(http::response_header<>& header) const;
   void finish(unsigned version, bool head, Response& response) const;
 
   std::shared_ptr<const RevocationSource> source_;

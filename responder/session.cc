@@ -103,10 +103,7 @@ void Session::onRequest(beast::error_code ec) {
   if (ec) return onReadError(ec);
   const Request& request = parser_->get();
   bool close = !request.keep_alive();
-  if (Router::streamsMetrics(request)) {
-    streamedHeader_.emplace(router_.metricsHeader(request));
-    return streamMetrics(close);
-  }
+  if (Router::streamsMetrics(request)) return streamMetrics(request, close);
   respond(router_.handle(request), close);
 }
 
@@ -137,7 +134,8 @@ void Session::respond(Response response, bool close) {
                     });
 }
 
-void Session::streamMetrics(bool close) {
+void Session::streamMetrics(const Request& request, bool close) {
+  streamedHeader_.emplace(router_.metricsHeader(request));
   streamedHeader_->keep_alive(!close);
   headerSerializer_.emplace(*streamedHeader_);
   metricsPieces_.emplace(router_.metricsPieces());

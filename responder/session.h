@@ -36,7 +36,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void reject(http::status status, std::string_view message);  // answer, then close
   void respond(Response response, bool close);
   // GET /metrics over HTTP/1.1: the header, then a chunk per piece of the page.
-  void streamMetrics(bool close);
+  void streamMetrics(const Request& request, bool close);
   void writeNextPiece(bool close);
   void onWritten(bool close, beast::error_code ec);
   void closeGracefully();
