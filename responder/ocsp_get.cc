@@ -35,27 +35,32 @@ constexpr auto kBase64 = makeBase64Table();
 
 }  // namespace
 
+// Both decoders write through a pointer into a string sized for the most
+// they can produce, then cut it: push_back per byte was a twentieth of a
+// cached GET answer's CPU (perf).
 std::optional<std::string> percentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
+  if (in.find('%') == std::string_view::npos) return std::string(in);
+  std::string out(in.size(), '\0');
+  char* w = out.data();
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
-      out.push_back(in[i]);
+      *w++ = in[i];
       continue;
     }
     if (i + 2 >= in.size()) return std::nullopt;
     int hi = hexValue(in[i + 1]);
     int lo = hexValue(in[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
+    *w++ = static_cast<char>(hi * 16 + lo);
     i += 2;
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
   return out;
 }
 
 std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 3);
+  std::string out(in.size() / 4 * 3 + 3, '\0');
+  char* w = out.data();
   std::uint32_t bits = 0;
   int count = 0;  // sextets collected in `bits`
   bool padded = false;
@@ -70,20 +75,21 @@ std::optional<std::string> base64Decode(std::string_view in) {
     if (padded) return std::nullopt;  // data after '='
     bits = (bits << 6) | static_cast<std::uint32_t>(v);
     if (++count == 4) {
-      out.push_back(static_cast<char>(bits >> 16));
-      out.push_back(static_cast<char>(bits >> 8));
-      out.push_back(static_cast<char>(bits));
+      *w++ = static_cast<char>(bits >> 16);
+      *w++ = static_cast<char>(bits >> 8);
+      *w++ = static_cast<char>(bits);
       bits = 0;
       count = 0;
     }
   }
   // A lone trailing sextet cannot hold a byte: not base64.
   if (count == 1) return std::nullopt;
-  if (count == 2) out.push_back(static_cast<char>(bits >> 4));
+  if (count == 2) *w++ = static_cast<char>(bits >> 4);
   if (count == 3) {
-    out.push_back(static_cast<char>(bits >> 10));
-    out.push_back(static_cast<char>(bits >> 2));
+    *w++ = static_cast<char>(bits >> 10);
+    *w++ = static_cast<char>(bits >> 2);
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
   return out;
 }
 

@@ -136,12 +136,12 @@ class ServerImpl final : public Server {
     // the first loop, the only one that touches the acceptor.
     net::io_context& next = *loops_[nextLoop_++ % loops_.size()].io;
     acceptor_->async_accept(next,
-                            [this](beast::error_code ec, tcp::socket socket) {
+                            [this](beast::error_code ec, Session::Socket socket) {
                               onAccept(ec, std::move(socket));
                             });
   }
 
-  void onAccept(beast::error_code ec, tcp::socket socket) {
+  void onAccept(beast::error_code ec, Session::Socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (ec) return retryAccept(ec);
     if (acceptFailures_ > 0) {

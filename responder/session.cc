@@ -1,6 +1,9 @@
 #include "responder/session.h"
 
 #include "responder/read_errors.h"
+#include "responder/response_bytes.h"
+
+#include <array>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
@@ -34,7 +37,7 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-Session::Session(net::ip::tcp::socket socket, Router& router, const ServerOptions& options)
+Session::Session(Socket socket, Router& router, const ServerOptions& options)
     : stream_(std::move(socket)),
       buffer_(bufferLimit(options)),
       router_(router),
@@ -66,10 +69,34 @@ void Session::readHeader() {
   // The whole request, body included, must arrive within headerTimeout: a
   // client trickling bytes (slowloris) cannot hold the connection longer.
   stream_.expires_after(options_.headerTimeout);
+  // Usually the first read brought the whole request: parse it here rather
+  // than through another asynchronous read (a timer armed and cancelled, a
+  // handler posted).
+  if (buffer_.size() > 0) {
+    parser_->eager(false);
+    beast::error_code ec;
+    if (parseBuffered(ec)) return onHeader(ec);
+  }
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             self->onHeader(ec);
                           });
+}
+
+bool Session::parseBuffered(beast::error_code& ec) {
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    // Without eager parsing put() stops after the header.
+    if (parser_->is_header_done() && !parser_->eager()) return true;
+    if (used == 0) return false;
+  }
+  return parser_->is_done();
 }
 
 void Session::onHeader(beast::error_code ec) {
@@ -83,6 +110,10 @@ void Session::onHeader(beast::error_code ec) {
   }
   if (parser_->is_done()) return onRequest({});
   auto readBody = [self = shared_from_this()] {
+    // The body too is often in the buffer already.
+    self->parser_->eager(true);
+    beast::error_code ec;
+    if (self->parseBuffered(ec)) return self->onRequest(ec);
     http::async_read(self->stream_, self->buffer_, *self->parser_,
                      [self](beast::error_code ec, std::size_t) { self->onRequest(ec); });
   };
@@ -128,23 +159,26 @@ void Session::respond(Response response, bool close) {
   // A client that stops reading must not hold the connection forever; the
   // idle timeout is long enough for a large CRL on a slow link.
   stream_.expires_after(options_.idleTimeout);
-  http::async_write(stream_, response_,
-                    [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
-                      self->onWritten(close, ec);
-                    });
+  // Router's answers are never chunked (only the streamed /metrics is, below).
+  header_.clear();
+  appendHeaderBytes(response_, header_);
+  std::array<net::const_buffer, 2> bytes{net::buffer(header_), net::buffer(response_.body())};
+  net::async_write(stream_, bytes, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    self->onWritten(close, ec);
+  });
 }
 
 void Session::streamMetrics(const Request& request, bool close) {
-  streamedHeader_.emplace(router_.metricsHeader(request));
-  streamedHeader_->keep_alive(!close);
-  headerSerializer_.emplace(*streamedHeader_);
+  StreamedHeader header = router_.metricsHeader(request);
+  header.keep_alive(!close);
+  header_.clear();
+  appendHeaderBytes(header, header_);
   metricsPieces_.emplace(router_.metricsPieces());
   stream_.expires_after(options_.idleTimeout);
-  http::async_write_header(stream_, *headerSerializer_,
-                           [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
-                             if (ec) return self->closeNow();
-                             self->writeNextPiece(close);
-                           });
+  net::async_write(stream_, net::buffer(header_), [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    if (ec) return self->closeNow();
+    self->writeNextPiece(close);
+  });
 }
 
 void Session::writeNextPiece(bool close) {
@@ -176,8 +210,6 @@ void Session::onWritten(bool close, beast::error_code ec) {
   if (close) return closeGracefully();
   response_ = {};  // a CRL can be megabytes: do not keep it while idle
   metricsPieces_.reset();
-  headerSerializer_.reset();
-  streamedHeader_.reset();
   piece_ = std::string();
   parser_.reset();
   // A pipelining client may have sent the next request already.
