@@ -5,6 +5,8 @@ a real kube-apiserver + etcd (e2e/cluster), revoca run out of cluster.
   issuance  N VaultSecrets (each with its Vault, distributing to its own
             deployment) created at once: time until every one is Ready.
             Target: >= 100 per second (cert-manager's benchmark: ~1.6/s).
+            Measured on the test cluster as the target sets it, then again
+            once the cluster holds the unrelated Secrets of the memory target.
   memory    revoca's peak RSS with --scale VaultSecrets managed while the
             cluster holds --unrelated other Secrets. Target: <= 64 MB.
   start-up  revoca restarted with every object in place: time until the
@@ -224,6 +226,31 @@ def wait_ready(watch, count, what, timeout):
     return time.monotonic() - started
 
 
+def burst(cluster, api, revoca, watch, vaults, start, count):
+    """`count` VaultSecrets created at once (their Vaults made Ready before,
+    so what is measured is the VaultSecrets alone): the time until all are
+    Ready, and the CPU and apiserver requests per VaultSecret meanwhile."""
+    create_vaults(api, start, count)
+    wait_ready(vaults, start + count, "vaults", timeout=600)
+    time.sleep(1)  # the Vaults' status writes done
+    cpu_before = {name: process_cpu(pid) for name, pid in cluster_pids(cluster).items()}
+    cpu_before["revoca"] = process_cpu(revoca.process.pid)
+    requests_before = apiserver_requests(api)
+    started = time.monotonic()
+    create_secrets(api, start, count)
+    created = time.monotonic() - started
+    ready = wait_ready(watch, start + count, "burst", timeout=600) + created
+    cpu = {name: process_cpu(pid) - cpu_before[name] for name, pid in cluster_pids(cluster).items()}
+    cpu["revoca"] = process_cpu(revoca.process.pid) - cpu_before["revoca"]
+    requests_after = apiserver_requests(api)
+    print(f"burst: {count} created in {created:.1f} s, all Ready after {ready:.1f} s ({count / ready:.0f}/s)",
+          flush=True)
+    return {"count": count, "created": created, "ready": ready,
+            "cpu_ms": {name: seconds * 1000 / count for name, seconds in cpu.items()},
+            "requests": {key: (n - requests_before.get(key, 0)) / count for key, n in requests_after.items()
+                         if n - requests_before.get(key, 0) >= count / 20}}
+
+
 def ocsp_get_url(cluster, work, name):
     """The GET URL of an OCSP request for VaultSecret `name`'s certificate."""
     secret = cluster.kubectl("get", "secret", "-n", NAMESPACE, name, "-o", "jsonpath={.data}").stdout
@@ -259,10 +286,6 @@ def main():
         cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         cluster.kubectl("create", "namespace", NAMESPACE)
 
-        started = time.monotonic()
-        api.create_all([unrelated_secret(i) for i in range(options.unrelated)], threads=8)
-        print(f"{options.unrelated} unrelated Secrets created in {time.monotonic() - started:.1f} s", flush=True)
-
         kubeconfig = cluster.kubeconfig if options.admin else service_account_kubeconfig(cluster, work)
         revoca = Revoca(kubeconfig, work).start()
         ca_text = (ROOT / "manifests" / "examples" / "mqtt-ca.yaml").read_text()
@@ -275,33 +298,20 @@ def main():
 
         watch = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaultsecrets")
         vaults = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaults")
-        create_vaults(api, 0, options.burst)
-        # Their status writes done: what follows measures the VaultSecrets alone.
-        wait_ready(vaults, options.burst, "vaults", timeout=600)
-        time.sleep(1)
-        cpu_before = {name: process_cpu(pid) for name, pid in cluster_pids(cluster).items()}
-        cpu_before["revoca"] = process_cpu(revoca.process.pid)
-        requests_before = apiserver_requests(api)
+        # Target 3 as the issue sets it: 1,000 applied at once on the test cluster.
+        figures["burst"] = burst(cluster, api, revoca, watch, vaults, 0, options.burst)
+        # The same again once the cluster holds the unrelated Secrets of target 5.
         started = time.monotonic()
-        create_secrets(api, 0, options.burst)
-        created = time.monotonic() - started
-        ready = wait_ready(watch, options.burst, "burst", timeout=600) + created
-        cpu = {name: process_cpu(pid) - cpu_before[name] for name, pid in cluster_pids(cluster).items()}
-        cpu["revoca"] = process_cpu(revoca.process.pid) - cpu_before["revoca"]
-        figures["burst_cpu_ms"] = {name: seconds * 1000 / options.burst for name, seconds in cpu.items()}
-        requests_after = apiserver_requests(api)
-        figures["burst_requests"] = {key: (count - requests_before.get(key, 0)) / options.burst
-                                     for key, count in requests_after.items()
-                                     if count - requests_before.get(key, 0) >= options.burst / 20}
-        figures["burst"] = (options.burst, created, ready)
-        print(f"burst: {options.burst} created in {created:.1f} s, all Ready after {ready:.1f} s "
-              f"({options.burst / ready:.0f}/s)", flush=True)
+        api.create_all([unrelated_secret(i) for i in range(options.unrelated)], threads=8)
+        print(f"{options.unrelated} unrelated Secrets created in {time.monotonic() - started:.1f} s", flush=True)
+        figures["burst_crowded"] = burst(cluster, api, revoca, watch, vaults, options.burst, options.burst)
 
-        remaining = options.scale - options.burst
+        first = 2 * options.burst
+        remaining = options.scale - first
         started = time.monotonic()
-        for start in range(options.burst, options.scale, 1000):
+        for start in range(first, options.scale, 1000):
             create_pairs(api, start, min(1000, options.scale - start))
-        ready = wait_ready(watch, options.scale, "scale", timeout=3600) + 0
+        wait_ready(watch, options.scale, "scale", timeout=3600)
         total = time.monotonic() - started
         figures["scale"] = (remaining, total)
         print(f"scale: {remaining} more Ready in {total:.1f} s ({remaining / total:.0f}/s)", flush=True)
@@ -349,18 +359,21 @@ def main():
 
 
 def report(options, figures):
-    burst, created, ready = figures["burst"]
     remaining, total = figures["scale"]
     answered, readyz, confirmed, before, after, reissued = figures["startup"]
     print(f"\nrevoca authenticated with {'the admin client certificate' if options.admin else 'the chart ServiceAccount token'}")
-    print(f"issuance: {burst} VaultSecrets (their Vaults Ready before) created at once in {created:.1f} s, all Ready "
-          f"after {ready:.1f} s: {burst / ready:.0f}/s end to end (target >= 100/s; cert-manager ~1.6/s)")
+    for key, where in (("burst", "on the test cluster"),
+                       ("burst_crowded", f"with {options.unrelated} unrelated Secrets in the cluster")):
+        b = figures[key]
+        print(f"issuance: {b['count']} VaultSecrets (their Vaults Ready before) created at once {where} in "
+              f"{b['created']:.1f} s, all Ready after {b['ready']:.1f} s: {b['count'] / b['ready']:.0f}/s end to end"
+              + (" (target >= 100/s; cert-manager ~1.6/s)" if key == "burst" else ""))
+        print("          CPU per VaultSecret: " +
+              ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(b["cpu_ms"].items())))
+        print("          apiserver requests per VaultSecret (the client's create and watch included): " +
+              ", ".join(f"{verb} {resource} {n:.2f}" for (verb, resource), n in
+                        sorted(b["requests"].items(), key=lambda item: -item[1])))
     print(f"          {remaining} more, 1000 at a time: {total:.1f} s, {remaining / total:.0f}/s")
-    print("          CPU per VaultSecret in the burst: " +
-          ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(figures["burst_cpu_ms"].items())))
-    print("          apiserver requests per VaultSecret in the burst (the client's create and watch included): " +
-          ", ".join(f"{verb} {resource} {n:.2f}" for (verb, resource), n in
-                    sorted(figures["burst_requests"].items(), key=lambda item: -item[1])))
     print(f"memory:   {options.scale} VaultSecrets managed, {options.unrelated} unrelated Secrets: "
           f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB, "
           f"idle before {figures['rss_idle_mb']:.1f} MB, peak through the restart {figures['peak_restart_mb']:.1f} MB")

@@ -18,6 +18,7 @@ a figure. Usage: bench/ocsp_responder.py [--seconds 10] [--connections 32]
 (revoca from $REVOCA_BUILD or ./build; peers from bench/install-peers.sh)."""
 import argparse
 import base64
+import json
 import os
 import re
 import shutil
@@ -195,6 +196,21 @@ def openssl_ocsp_rate(work, cfssl_dir, seconds):
     return done / (time.monotonic() - started)
 
 
+def in_process_nonce_answer(work):
+    """revoca_bench ocsp: a nonce answer through CaRegistry::ocsp without
+    HTTP, and one signature alone, each in CPU microseconds."""
+    binary = BUILD / "bin" / "revoca_bench"
+    if not binary.exists():
+        subprocess.run(["cmake", "--build", str(BUILD), "--target", "revoca_bench"], check=True)
+    declarations = work / "bench-declarations"
+    declarations.mkdir()
+    shutil.copy(ROOT / "manifests" / "examples" / "mqtt-ca.yaml", declarations)
+    out = subprocess.run([binary, "ocsp", "--declarations", declarations, "--state", work / "bench-state",
+                          "--count", "10000"], check=True, capture_output=True, text=True).stdout
+    figures = json.loads(out)
+    return figures["answerMicroseconds"], figures["signMicroseconds"]
+
+
 def ecdsa_signs_per_core():
     out = sh("openssl", "speed", "-seconds", "3", "ecdsap256")
     return float(re.search(r"256 bits ecdsa \(nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)", out).group(1))
@@ -257,6 +273,10 @@ def main():
         print(f"\nCPU per answer: cached {cached_us:.1f} us (HTTP and kernel), nonce {nonce_us:.1f} us, "
               f"one signature {sign_us:.1f} us;\n  the nonce ratio's ceiling with this HTTP path: "
               f"{sign_us / (sign_us + cached_us):.2f} (signature / (signature + cached answer))")
+        answer_us, alone_us = in_process_nonce_answer(work)
+        print(f"In process (revoca_bench ocsp, no HTTP): a nonce answer {answer_us:.1f} us, its signature alone "
+              f"{alone_us:.1f} us;\n  so an answer over HTTP is about {alone_us:.1f} signing + "
+              f"{answer_us - alone_us:.1f} OCSP + {max(nonce_us - answer_us, 0):.1f} HTTP and kernel")
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
