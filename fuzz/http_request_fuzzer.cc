@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 #include <boost/asio/buffer.hpp>
@@ -16,6 +17,7 @@
 #include "fuzz/check.h"
 #include "fuzz/fuzz_authority.h"
 #include "responder/read_errors.h"
+#include "responder/response_bytes.h"
 #include "responder/router.h"
 #include "responder/server.h"
 
@@ -31,8 +33,8 @@ responder::Router& router() {
   return *router;
 }
 
-// Every response goes to the wire whole: the serializer accepts it and
-// Content-Length says the truth.
+// Every response goes to the wire whole: the serializer accepts it,
+// Content-Length says the truth, and the session's header bytes are Beast's.
 void checkResponse(const responder::Response& response, bool head) {
   auto status = response.result();
   if (!head && status != http::status::not_modified && status != http::status::no_content) {
@@ -44,6 +46,12 @@ void checkResponse(const responder::Response& response, bool head) {
   std::ostringstream wire;
   wire << response;
   FUZZ_CHECK(wire.good(), "the response did not serialize");
+  // The session writes the header with its own serializer: byte for byte Beast's.
+  std::ostringstream beastHeader;
+  beastHeader << response.base();
+  std::string sessionHeader;
+  responder::appendHeaderBytes(response, sessionHeader);
+  FUZZ_CHECK(sessionHeader == beastHeader.str(), "the session's header bytes differ from Beast's serializer");
 }
 
 }  // namespace
