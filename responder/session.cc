@@ -209,6 +209,7 @@ void Session::onWritten(bool close, beast::error_code ec) {
   if (ec) return closeNow();
   if (close) return closeGracefully();
   response_ = {};  // a CRL can be megabytes: do not keep it while idle
+  header_ = std::string();  // nor 300 bytes per idle keep-alive connection
   metricsPieces_.reset();
   piece_ = std::string();
   parser_.reset();
