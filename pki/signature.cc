@@ -14,9 +14,8 @@ namespace {
 // (EVP_PKEY_sign, as `openssl speed` does): no EVP_DigestSignInit provider
 // fetch and key checks per answer (43k instructions of a 445k nonce answer,
 // callgrind), and no signing context copied, allocated and freed per answer
-// either (a fifth of a nonce answer's CPU beside the signature, perf). The
-// prepared context holds a reference to the key, so its address cannot be
-// reused while it is remembered here.
+// either. The prepared context holds a reference to the key, so its address
+// cannot be reused while it is remembered here.
 struct PreparedSigner {
   const EVP_PKEY* key = nullptr;
   Digest digest{};

@@ -35,8 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void waitForRequest();
   void readHeader();
-  // Parses what the buffer holds already; false when the parser needs more
-  // bytes (then `ec` is clear), true when it is done or `ec` is set.
+  // Feeds the parser what the buffer holds already. True once it has what
+  // this step needs (the header; with eager parsing, the whole request) or
+  // `ec` is set; false when it needs more bytes (then `ec` is clear).
   bool parseBuffered(beast::error_code& ec);
   void onHeader(beast::error_code ec);
   void onRequest(beast::error_code ec);
