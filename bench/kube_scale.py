@@ -276,6 +276,9 @@ def main():
                         help="run revoca with the admin's client certificate, not the chart's ServiceAccount token")
     parser.add_argument("--keep", action="store_true", help="leave the control plane's directory in place")
     options = parser.parse_args()
+    if options.scale < 2 * options.burst:
+        parser.error(f"--scale ({options.scale}) must be at least twice --burst ({options.burst}): "
+                     "the burst runs once before the unrelated Secrets and once after")
     work = Path(tempfile.mkdtemp(prefix="revoca-bench-kube-"))
     figures = {}
     cluster = Cluster(work / "cluster").start()

@@ -199,13 +199,8 @@ def openssl_ocsp_rate(work, cfssl_dir, seconds):
 def in_process_nonce_answer(work):
     """revoca_bench ocsp: a nonce answer through CaRegistry::ocsp without
     HTTP, and one signature alone, each in CPU microseconds."""
-    binary = BUILD / "bin" / "revoca_bench"
-    if not binary.exists():
-        subprocess.run(["cmake", "--build", str(BUILD), "--target", "revoca_bench"], check=True)
-    declarations = work / "bench-declarations"
-    declarations.mkdir()
-    shutil.copy(ROOT / "manifests" / "examples" / "mqtt-ca.yaml", declarations)
-    out = subprocess.run([binary, "ocsp", "--declarations", declarations, "--state", work / "bench-state",
+    from issuance import bench_binary, example_ca  # issuance.py imports nothing of this file
+    out = subprocess.run([bench_binary(), "ocsp", "--declarations", example_ca(work), "--state", work / "bench-state",
                           "--count", "10000"], check=True, capture_output=True, text=True).stdout
     figures = json.loads(out)
     return figures["answerMicroseconds"], figures["signMicroseconds"]

@@ -28,11 +28,11 @@
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <openssl/ocsp.h>
 
 #include "declarations/parse.h"
 #include "reconcilers/authority_service.h"
 #include "standalone/file_state_store.h"
+#include "tests/pki/ocsp_request_builder.h"
 
 namespace revoca {
 namespace {
@@ -152,29 +152,16 @@ nlohmann::json benchIssue(Fixture& fixture, int count) {
   return out;
 }
 
-// A DER OCSP request for `leafPem` with a nonce, as `openssl ocsp` sends it.
-std::string nonceRequestDer(const std::string& leafPem, const pki::Certificate& issuer) {
-  pki::Certificate leaf = unwrap(pki::Certificate::fromPem(leafPem), "the leaf");
-  OCSP_REQUEST* request = OCSP_REQUEST_new();
-  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), leaf.get(), issuer.get());
-  if (!request || !id || !OCSP_request_add0_id(request, id) || !OCSP_request_add1_nonce(request, nullptr, -1))
-    die("building the OCSP request");
-  unsigned char* der = nullptr;
-  int length = i2d_OCSP_REQUEST(request, &der);
-  OCSP_REQUEST_free(request);
-  if (length <= 0) die("encoding the OCSP request");
-  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
 nlohmann::json benchOcsp(Fixture& fixture, int count) {
   nlohmann::json out;
   const ActiveCa& ca = fixture.active();
   const CaVersionMaterial& signer = ca.current();
   LeafRequest leafRequest{"client.bench", {}, pki::CertType::Client, Seconds(86400)};
   IssuedLeaf leaf = unwrap(fixture.service->issue(fixture.ca, leafRequest), "issuing");
-  std::string request = nonceRequestDer(leaf.certPem, signer.cert);
+  pki::Certificate leafCert = unwrap(pki::Certificate::fromPem(leaf.certPem), "the leaf");
+  // A request with a nonce, as `openssl ocsp` sends it.
+  std::string request =
+      pki::fixtures::OcspRequestBuilder().add(OCSP_cert_to_id(nullptr, leafCert.get(), signer.cert.get())).nonce().der();
   // The signature alone: one context, a SHA-256 digest signed again and again.
   EVP_PKEY_CTX* context = EVP_PKEY_CTX_new_from_pkey(nullptr, signer.key.get(), nullptr);
   if (!context || EVP_PKEY_sign_init(context) != 1) die("preparing the signing context");

@@ -37,7 +37,7 @@ Result<PreparedSigner*> preparedSigner(const PrivateKey& key, Digest digest, con
   // the provider names the matching algorithm (sha256WithRSAEncryption,
   // ecdsa-with-SHA256).
   if (!signer || !md || !hasher || EVP_PKEY_sign_init(signer.get()) != 1 ||
-      EVP_PKEY_CTX_set_signature_md(signer.get(), evpDigest(digest)) != 1)
+      EVP_PKEY_CTX_set_signature_md(signer.get(), md.get()) != 1)
     return opensslFailure(what);
   // The provider's own AlgorithmIdentifier for this key and digest (what
   // ASN1_item_sign_ctx asks for, too).
