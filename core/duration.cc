@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/text.h"
+
 namespace revoca {
 namespace {
 
@@ -18,7 +20,7 @@ std::int64_t unitSeconds(std::string_view unit) {
 }
 
 Error badDuration(std::string_view text, const std::string& why) {
-  return makeError("invalid duration \"" + std::string(text) + "\": " + why +
+  return makeError("invalid duration " + quotedText(text) + ": " + why +
                    "; write it like 1y350d, 30d, 12h, 5m, 5s or 720h");
 }
 
@@ -37,16 +39,18 @@ Result<Seconds> parseDuration(std::string_view text) {
       number = number * 10 + (text[i] - '0');
       ++i;
     }
-    if (i == digitsStart) return badDuration(text, "expected a number at \"" + std::string(text.substr(i)) + "\"");
+    if (i == digitsStart) return badDuration(text, "expected a number at " + quotedText(text.substr(i)));
     std::size_t unitStart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unitStart, i - unitStart);
     if (unit.empty()) return badDuration(text, "the number " + std::to_string(number) + " has no unit (y, w, d, h, m or s)");
     std::int64_t scale = unitSeconds(unit);
-    if (scale == 0) return badDuration(text, "unknown unit \"" + std::string(unit) + "\" (use y, w, d, h, m or s)");
+    if (scale == 0) return badDuration(text, "unknown unit " + quotedText(unit) + " (use y, w, d, h, m or s)");
     if (number > (std::numeric_limits<std::int64_t>::max() - total) / scale)
       return badDuration(text, "it is too large");
     total += number * scale;
+    if (total > kMaxDuration.count())
+      return badDuration(text, "it is longer than " + formatDuration(kMaxDuration) + ", the longest revoca accepts");
   }
   return Seconds(total);
 }

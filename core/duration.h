@@ -9,6 +9,12 @@
 
 namespace revoca {
 
+// The longest duration accepted: a time point is nanoseconds in 64 bits
+// (it ends in 2262), so now + a few hundred years overflows; no certificate
+// lifetime or interval needs more than a century.
+inline constexpr Seconds kMaxDuration{100LL * 365 * 86400};
+
+// Fails for anything above kMaxDuration, naming it "100y".
 Result<Seconds> parseDuration(std::string_view text);
 
 // The shortest seed-style spelling, e.g. 90061s -> "1d1h1m1s"; used in status.

@@ -7,6 +7,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
+#include "core/text.h"
+
 namespace revoca::logging {
 namespace {
 
@@ -111,7 +113,20 @@ const ObjectScope* currentObject() { return innermost; }
 std::string jsonEscape(std::string_view text) {
   std::string escaped;
   escaped.reserve(text.size());
-  for (char c : text) {
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    char c = text[at];
+    // JSON is UTF-8: a byte that is not (a file name's, a hostile value's)
+    // becomes U+FFFD, as nlohmann's error_handler_t::replace does.
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      std::size_t length = utf8SequenceLength(text, at);
+      if (length == 0) {
+        escaped += "\ufffd";
+      } else {
+        escaped.append(text.substr(at, length));
+        at += length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': escaped += "\\\""; break;
       case '\\': escaped += "\\\\"; break;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/text.h"
 #include "declarations/kinds.h"
 #include "declarations/values.h"
 #include "declarations/yaml_fields.h"
@@ -124,7 +125,7 @@ class DocumentReader {
     if (!root_.requireString("apiVersion", apiVersion, "apiVersion: " + wanted)) return;
     if (apiVersion != wanted)
       root_.fail("apiVersion",
-                 "\"" + apiVersion + "\" is not a version this revoca reads; write apiVersion: " + wanted);
+                 quotedText(apiVersion) + " is not a version this revoca reads; write apiVersion: " + wanted);
   }
 
   void readKind() {
@@ -134,7 +135,7 @@ class DocumentReader {
       kind_ = kind;
       return;
     }
-    std::string message = "unknown kind \"" + kind + "\"";
+    std::string message = "unknown kind " + quotedText(kind);
     if (std::optional<std::string> suggestion = suggestField(kind, kKinds))
       message += " (did you mean " + *suggestion + "?)";
     root_.fail("kind", message + "; write " + kKindList);
@@ -148,13 +149,19 @@ class DocumentReader {
     // Only name and namespace matter here; labels, annotations and the
     // apiserver's own fields are accepted and left alone.
     FieldReader metadata = root_.readMap("metadata");
+    // An invalid name or namespace is not kept: the error then names the
+    // file and document, never an object no valid declaration could have.
     if (metadata.requireString("name", meta_.name, "name: mqtt-ca")) {
-      if (Result<void> valid = checkObjectName(meta_.name); !valid)
+      if (Result<void> valid = checkObjectName(meta_.name); !valid) {
         metadata.fail("name", valid.error().message);
+        meta_.name.clear();
+      }
     }
     if (metadata.readString("namespace", meta_.namespace_)) {
-      if (Result<void> valid = checkObjectName(meta_.namespace_); !valid)
+      if (Result<void> valid = checkObjectName(meta_.namespace_); !valid) {
         metadata.fail("namespace", valid.error().message + "; or leave namespace out for \"default\"");
+        meta_.name.clear();
+      }
     }
   }
 

@@ -1,6 +1,10 @@
 #include "declarations/kinds.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "core/duration.h"
+#include "core/text.h"
 #include "declarations/values.h"
 
 namespace revoca::decl {
@@ -18,10 +22,21 @@ bool readReference(FieldReader& reader, std::string_view key, std::string& out, 
   return true;
 }
 
+// Each name becomes a directory OUTPUT/<namespace>/<name>/ in standalone
+// mode and a Deployment in a cluster, so it must be a Deployment name: never
+// "..", a path, or a second spelling of a name already listed.
 std::vector<std::string> readDistributeDeployments(FieldReader& spec) {
   std::vector<std::string> deployments;
   FieldReader distribute = spec.readMap("distribute");
-  distribute.readStringList("deployments", deployments);
+  if (distribute.readStringList("deployments", deployments)) {
+    for (auto name = deployments.begin(); name != deployments.end(); ++name) {
+      std::string field = "deployments[" + std::to_string(name - deployments.begin()) + "]";
+      if (Result<void> valid = checkDeploymentName(*name); !valid)
+        distribute.fail(field, valid.error().message);
+      else if (std::find(deployments.begin(), name, *name) != name)
+        distribute.fail(field, quotedText(*name) + " is listed twice; keep one");
+    }
+  }
   distribute.reportUnknownFields();
   return deployments;
 }
@@ -76,12 +91,19 @@ void readSubject(FieldReader& spec, const ObjectMeta& meta, pki::Subject& subjec
     reader.fail("commonName", "must not be empty; leave it out to use the CA's name");
   reader.readString("organization", subject.organization);
   reader.readString("organizationalUnit", subject.organizationalUnit);
+  // RFC 5280's upper bounds (ub-common-name, ub-organization-name, ub-organizational-unit-name).
+  for (auto [key, value] : {std::pair<const char*, const std::string*>{"commonName", &subject.commonName},
+                            {"organization", &subject.organization},
+                            {"organizationalUnit", &subject.organizationalUnit}})
+    if (value->size() > 64)
+      reader.fail(key, "is " + std::to_string(value->size()) +
+                           " bytes long; RFC 5280 allows at most 64 in a certificate's subject: shorten it");
   if (reader.readString("country", subject.country)) {
     const std::string& c = subject.country;
     auto upper = [](char letter) { return letter >= 'A' && letter <= 'Z'; };
     if (c.size() != 2 || !upper(c[0]) || !upper(c[1]))
       reader.fail("country",
-                  "\"" + c + "\" is not a country code; write two upper-case letters (ISO 3166), e.g. SE");
+                  quotedText(c) + " is not a country code; write two upper-case letters (ISO 3166), e.g. SE");
   }
   reader.reportUnknownFields();
 }
@@ -110,11 +132,16 @@ AutoCertSpec readAutoCert(FieldReader& spec) {
   FieldReader reader = spec.readMap("autoCert");
   readReference(reader, "issuingCa", autoCert.issuingCa,
                 "issuingCa: mqtt-ca (the name of a CertificateAuthority)", true);
-  reader.requireString("host", autoCert.host, "host: mqtt.example.com (the name clients connect to)");
-  reader.readStringList("altNames", autoCert.altNames);
   reader.readEnum<pki::CertType>("certType",
                                  {{"server", pki::CertType::Server}, {"client", pki::CertType::Client}},
                                  "server or client", autoCert.certType);
+  bool wildcards = autoCert.certType == pki::CertType::Server;
+  if (reader.requireString("host", autoCert.host, "host: mqtt.example.com (the name clients connect to)"))
+    if (Result<void> valid = checkHostName(autoCert.host, wildcards); !valid) reader.fail("host", valid.error().message);
+  if (reader.readStringList("altNames", autoCert.altNames))
+    for (std::size_t i = 0; i < autoCert.altNames.size(); ++i)
+      if (Result<void> valid = checkHostName(autoCert.altNames[i], wildcards); !valid)
+        reader.fail("altNames[" + std::to_string(i) + "]", valid.error().message);
   bool ttlUsable = durationUsable(reader, "ttl", autoCert.ttl);
   bool thresholdUsable = durationUsable(reader, "refreshThreshold", autoCert.refreshThreshold);
   if (ttlUsable && thresholdUsable)
@@ -203,7 +230,7 @@ CertificateRevocationSpec readCertificateRevocationSpec(FieldReader& spec) {
                   R::Superseded, R::CessationOfOperation, R::CertificateHold, R::RemoveFromCrl,
                   R::PrivilegeWithdrawn, R::AaCompromise})
         names += (names.empty() ? "" : ", ") + pki::revocationReasonName(r);
-      spec.fail("reason", "unknown reason \"" + reason + "\"; write one of the RFC 5280 names: " + names);
+      spec.fail("reason", "unknown reason " + quotedText(reason) + "; write one of the RFC 5280 names: " + names);
     }
   }
   std::string date;
@@ -232,8 +259,8 @@ EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
                 true);
   readReference(spec, "secret", emqx.secret,
                 "secret: server-cert (the VaultSecret with the server certificate)", true);
-  if (spec.readString("certDir", emqx.certDir) && (emqx.certDir.empty() || emqx.certDir.front() != '/'))
-    spec.fail("certDir", "\"" + emqx.certDir + "\" is not an absolute path; write e.g. /etc/emqx-certs");
+  if (spec.readString("certDir", emqx.certDir))
+    if (Result<void> valid = checkContainerPath(emqx.certDir); !valid) spec.fail("certDir", valid.error().message);
 
   FieldReader crl = spec.readMap("crl");
   crl.readBool("enabled", emqx.crl.enabled);
@@ -250,7 +277,7 @@ EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
     const std::string& url = *emqx.ocspStapling.responderUrl;
     if (url.find("${") != std::string::npos)
       ocsp.fail("responderUrl",
-                "\"" + url + "\" holds a ${...} variable, but this URL is used as written; leave "
+                quotedText(url) + " holds a ${...} variable, but this URL is used as written; leave "
                 "responderUrl out to use the CA's rendered OCSP URL, or write the full URL");
     else if (Result<void> valid = checkHttpUrlTemplate(url); !valid)
       ocsp.fail("responderUrl", valid.error().message);
@@ -261,9 +288,9 @@ EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
                              {{"verify_peer", "verify_peer"}, {"verify_none", "verify_none"}},
                              "verify_peer or verify_none", emqx.verify);
   spec.readBool("failIfNoPeerCert", emqx.failIfNoPeerCert);
-  if (spec.readString("deploymentName", emqx.deploymentName) && emqx.deploymentName->empty())
-    spec.fail("deploymentName",
-              "must not be empty; write the name of the Deployment to patch, or leave it out");
+  if (spec.readString("deploymentName", emqx.deploymentName))
+    if (Result<void> valid = checkDeploymentName(*emqx.deploymentName); !valid)
+      spec.fail("deploymentName", valid.error().message + "; write the name of the Deployment to patch, or leave it out");
   // The pod template belongs to the Kubernetes mode; here it only has to be a map.
   bool hasTemplate = spec.has("podTemplate");
   spec.readMap("podTemplate");

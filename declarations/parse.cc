@@ -8,6 +8,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/text.h"
 #include "declarations/document.h"
 
 namespace revoca {
@@ -37,38 +38,68 @@ std::vector<Chunk> splitAtDocumentMarkers(const std::string& text) {
   return chunks;
 }
 
+// Memory bounds. yaml-cpp spends about 200 bytes and more per node of the
+// tree it builds (an 8 MiB file once cost 2 GiB), so each document is sized
+// and its nodes counted from the parser's events alone, before any tree
+// exists. No Kubernetes object can be larger than etcd's 1.5 MiB request
+// limit; a declaration, pod template included, has hundreds of nodes.
+constexpr std::size_t kMaxFileBytes = 16 << 20;
+constexpr std::size_t kMaxDocumentBytes = 1 << 20;
+constexpr std::size_t kMaxDocumentNodes = 20000;
+
+struct TooManyNodes {};
+
 // yaml-cpp 0.7 (Debian 12) never ends on a document that is a stray flow
 // indicator (a lone ","): each call yields another empty document without
 // consuming it, and LoadAll() collects them until memory runs out (found by
 // fuzz/declarations_fuzzer.cc). The documents are counted first, from parser
 // events alone, and a text that yields more of them than it has lines is
-// refused before LoadAll() sees it.
-class DocumentCounter final : public YAML::EventHandler {
+// refused before LoadAll() sees it. The same events count the nodes.
+class NodeCounter final : public YAML::EventHandler {
  public:
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { count(); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { count(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override { count(); }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    count();
+  }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    count();
+  }
   void OnMapEnd() override {}
+
+ private:
+  // Thrown through the parser, the only way to stop it mid-document.
+  void count() {
+    if (++nodes_ > kMaxDocumentNodes) throw TooManyNodes{};
+  }
+  std::size_t nodes_ = 0;
 };
 
+enum class ChunkShape { Fine, EndlessDocuments, TooManyNodes };
+
 // Throws YAML::Exception on a syntax error, as LoadAll() would.
-bool parserMakesProgress(const std::string& text) {
+ChunkShape shapeOf(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
-  DocumentCounter counter;
+  NodeCounter counter;
   std::size_t limit = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 2;
-  for (std::size_t documents = 0; parser.HandleNextDocument(counter);)
-    if (++documents > limit) return false;
-  return true;
+  try {
+    for (std::size_t documents = 0; parser.HandleNextDocument(counter);)
+      if (++documents > limit) return ChunkShape::EndlessDocuments;
+  } catch (const TooManyNodes&) {
+    return ChunkShape::TooManyNodes;
+  }
+  return ChunkShape::Fine;
 }
 
+// A file name may hold any byte but '/' and NUL; the source is shown in
+// logs and status, so it is made safe once, here.
 std::string documentSource(const std::string& sourceName, int number) {
-  return sourceName + " (document " + std::to_string(number) + ")";
+  return safeText(sourceName, 1024) + " (document " + std::to_string(number) + ")";
 }
 
 }  // namespace
@@ -77,13 +108,27 @@ void parseDeclarations(const std::string& yamlText, const std::string& sourceNam
   int documentNumber = 0;
   for (const Chunk& chunk : splitAtDocumentMarkers(yamlText)) {
     std::vector<YAML::Node> documents;
+    int firstLine = chunk.firstLine + 1 + (chunk.text.rfind("---", 0) == 0 ? 1 : 0);  // after its marker
+    std::string fromLine = "from line " + std::to_string(firstLine);
+    auto refuse = [&](const std::string& message) {
+      out.errors.push_back({documentSource(sourceName, ++documentNumber), "", "", "", message});
+    };
+    if (chunk.text.size() > kMaxDocumentBytes) {
+      refuse("the document " + fromLine + " is " + std::to_string(chunk.text.size()) + " bytes long; revoca reads documents of up to " +
+             std::to_string(kMaxDocumentBytes) + " bytes (as etcd stores objects of up to 1.5 MiB): split it "
+             "into documents separated by ---");
+      continue;
+    }
     try {
-      if (!parserMakesProgress(chunk.text)) {
-        int firstLine = chunk.firstLine + 1 + (chunk.text.rfind("---", 0) == 0 ? 1 : 0);  // after its marker
-        out.errors.push_back({documentSource(sourceName, ++documentNumber), "", "", "",
-                              "not valid YAML from line " + std::to_string(firstLine) +
-                                  ": a ',' or other flow indicator stands outside [ ] or { }; quote the value "
-                                  "that holds it or remove it"});
+      ChunkShape shape = shapeOf(chunk.text);
+      if (shape == ChunkShape::EndlessDocuments) {
+        refuse("not valid YAML " + fromLine + ": a ',' or other flow indicator stands outside [ ] or { }; quote the value "
+               "that holds it or remove it");
+        continue;
+      }
+      if (shape == ChunkShape::TooManyNodes) {
+        refuse("the document " + fromLine + " has more than " + std::to_string(kMaxDocumentNodes) +
+               " values; a declaration has hundreds at most: split it into documents separated by ---");
         continue;
       }
       documents = YAML::LoadAll(chunk.text);
@@ -107,7 +152,7 @@ DeclarationSet loadDeclarationDirectory(const std::string& directory) {
   std::error_code error;
   if (!fs::is_directory(directory, error)) {
     std::string why = fs::exists(directory, error) ? "is not a directory" : "does not exist";
-    set.errors.push_back({directory, "", "", "",
+    set.errors.push_back({safeText(directory, 1024), "", "", "",
                           "the declaration directory " + why +
                               "; create it, or pass the directory that holds your *.yaml declarations"});
     return set;
@@ -125,7 +170,7 @@ DeclarationSet loadDeclarationDirectory(const std::string& directory) {
       files.push_back(path);
   }
   if (error) {
-    set.errors.push_back({directory, "", "", "", "cannot list the declaration directory: " + error.message() +
+    set.errors.push_back({safeText(directory, 1024), "", "", "", "cannot list the declaration directory: " + error.message() +
                                                      "; check that revoca may read it"});
     return set;
   }
@@ -133,10 +178,18 @@ DeclarationSet loadDeclarationDirectory(const std::string& directory) {
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
 
   for (const fs::path& path : files) {
+    std::string shown = safeText(path.string(), 1024);
+    std::error_code sizeError;
+    std::uintmax_t size = fs::file_size(path, sizeError);
+    if (!sizeError && size > kMaxFileBytes) {
+      set.errors.push_back({shown, "", "", "",
+                            "the file is " + std::to_string(size) + " bytes long; revoca reads declaration files of "
+                            "up to " + std::to_string(kMaxFileBytes) + " bytes: split it into several files"});
+      continue;
+    }
     std::ifstream file(path, std::ios::binary);
     if (!file) {
-      set.errors.push_back(
-          {path.string(), "", "", "", "cannot open the file; check that revoca may read it"});
+      set.errors.push_back({shown, "", "", "", "cannot open the file; check that revoca may read it"});
       continue;
     }
     std::ostringstream text;

@@ -1,5 +1,7 @@
 #include "declarations/url_template.h"
 
+#include "core/text.h"
+
 namespace revoca {
 namespace {
 
@@ -20,15 +22,15 @@ Result<std::string> renderUrlTemplate(const std::string& text, const UrlTemplate
     out.append(text, i, start - i);
     std::size_t end = text.find('}', start + 2);
     if (end == std::string::npos)
-      return makeError("unterminated \"${\" in \"" + text +
-                       "\"; close the variable with }, e.g. ${SYS_CA_NAME}");
+      return makeError("unterminated \"${\" in " + quotedText(text) +
+                       "; close the variable with }, e.g. ${SYS_CA_NAME}");
     std::string name = text.substr(start + 2, end - start - 2);
     if (name == "SYS_TENANT_NAME") out += values.tenantName;
     else if (name == "SYS_TENANT_UUID") out += values.tenantUuid;
     else if (name == "SYS_CA_NAME") out += values.caName;
     else if (name == "SYS_CA_VERSION") out += std::to_string(values.caVersion);
     else
-      return makeError("unknown variable ${" + name + "} in \"" + text + "\"; use " + kKnownVariables);
+      return makeError("unknown variable ${" + name + "} in " + quotedText(text) + "; use " + kKnownVariables);
     i = end + 1;
   }
   return out;

@@ -15,6 +15,22 @@ namespace revoca::decl {
 // with a letter or digit, at most 63 characters.
 Result<void> checkObjectName(const std::string& name);
 
+// A Kubernetes Deployment name (an RFC 1123 subdomain): dot-separated
+// RFC 1123 labels, at most 253 characters. It names a directory under
+// OUTPUT/<namespace>/ in standalone mode, so it can never be "." or "..".
+Result<void> checkDeploymentName(const std::string& name);
+
+// A name a certificate may carry in subjectAltName: an IPv4 or IPv6
+// address, or a DNS host name (RFC 1034 preferred syntax as RFC 5280
+// requires: letters, digits and '-' in labels of 1 to 63, at most 253 in
+// all, no trailing dot). `allowWildcard`: "*.example.com" (a whole leftmost
+// label, under at least two more) is also accepted.
+Result<void> checkHostName(const std::string& name, bool allowWildcard);
+
+// A path inside the EMQX container: absolute, of the characters of
+// portable file names ([A-Za-z0-9._-]) and '/', with no "." or ".." step.
+Result<void> checkContainerPath(const std::string& path);
+
 // RFC 3339, e.g. "2026-01-02T03:04:05Z", "2026-01-02T05:04:05.5+02:00".
 Result<TimePoint> parseTimestamp(const std::string& text);
 
@@ -25,7 +41,8 @@ Result<int> parseFileMode(const std::string& text);
 // "uid:gid", e.g. "1000:1000" (the seed's file-ownership).
 Result<FileOwnership> parseFileOwnership(const std::string& text);
 
-// An EMQX listener bind: "0.0.0.0:8883", "[::]:8883" or just "8883".
+// An EMQX listener bind: "0.0.0.0:8883", "[::]:8883" or just "8883"; the
+// address is an IP address (EMQX binds to addresses, not names).
 Result<void> checkBind(const std::string& text);
 
 // An EMQX listener name; it becomes part of EMQX_LISTENERS__SSL__<NAME>__...,
@@ -33,7 +50,10 @@ Result<void> checkBind(const std::string& text);
 Result<void> checkListenerName(const std::string& name);
 
 // A CRL or OCSP URL template: renders with renderUrlTemplate and is a plain
-// http:// URL (RFC 5280 relying parties fetch these without TLS).
+// http:// URL (RFC 5280 relying parties fetch these without TLS): a host
+// name or IP address, an optional port, and a path of RFC 3986 characters
+// only, so nothing in it can end a quoted value in a certificate reader,
+// an env file or HOCON.
 Result<void> checkHttpUrlTemplate(const std::string& text);
 
 }  // namespace revoca::decl

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/duration.h"
+#include "core/text.h"
 
 namespace revoca::decl {
 namespace {
@@ -49,7 +50,7 @@ std::string describeNodeType(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "\"" + node.Scalar() + "\"";
+    case YAML::NodeType::Scalar: return quotedText(node.Scalar());
     default: return "nothing";
   }
 }
@@ -80,7 +81,9 @@ std::string FieldReader::fieldPath(std::string_view key) const {
 }
 
 void FieldReader::fail(std::string_view key, std::string message) {
-  if (!quiet_) problems_.push_back({fieldPath(key), std::move(message)});
+  // The key may be any unknown field a user typed; both end up in logs and
+  // in status JSON, which must stay valid UTF-8 on one line.
+  if (!quiet_) problems_.push_back({safeText(fieldPath(key)), safeText(message, kMaxMessage)});
 }
 
 void FieldReader::ignore(std::string_view key) { remember(key); }
@@ -111,8 +114,22 @@ std::optional<YAML::Node> FieldReader::scalar(std::string_view key, std::string_
 
 bool FieldReader::readString(std::string_view key, std::string& out) {
   std::optional<YAML::Node> value = scalar(key, "a string");
-  if (!value) return false;
+  if (!value || !acceptText(key, value->Scalar())) return false;
   out = value->Scalar();
+  return true;
+}
+
+bool FieldReader::acceptText(std::string_view key, const std::string& text) {
+  if (text.size() > kMaxString) {
+    fail(key, "is " + std::to_string(text.size()) + " bytes long; no field of a declaration takes more than " +
+                  std::to_string(kMaxString) + ": shorten it");
+    return false;
+  }
+  if (std::size_t at = findUnprintable(text); at != std::string::npos) {
+    fail(key, quotedText(text) + " holds a control character or a byte that is not UTF-8 at byte " + std::to_string(at) +
+                  " (shown as \\x..); a value is one line of UTF-8 text: remove it");
+    return false;
+  }
   return true;
 }
 
@@ -142,7 +159,7 @@ bool FieldReader::readStringList(std::string_view key, std::vector<std::string>&
   if (!value) return false;
   if (!value->IsSequence()) {
     std::string hint =
-        value->IsScalar() ? "write it as a list: [\"" + value->Scalar() + "\"]" : "write e.g. [a, b]";
+        value->IsScalar() ? "write it as a list: [" + quotedText(value->Scalar()) + "]" : "write e.g. [a, b]";
     fail(key, "expected a list of strings, got " + describeNodeType(*value) + "; " + hint);
     return false;
   }
@@ -154,6 +171,7 @@ bool FieldReader::readStringList(std::string_view key, std::vector<std::string>&
            "expected a string, got " + describeNodeType(item) + "; each list item must be a plain string");
       return false;
     }
+    if (!acceptText(std::string(key) + "[" + std::to_string(i) + "]", item.Scalar())) return false;
     items.push_back(item.Scalar());
   }
   out = std::move(items);
@@ -236,7 +254,7 @@ void FieldReader::reportUnknownFields() {
     }
     seen.push_back(key);
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-    std::string message = "unknown field \"" + key + "\"";
+    std::string message = "unknown field " + quotedText(key);
     if (std::optional<std::string> suggestion = suggestField(key, known_))
       message += "; did you mean " + *suggestion + "?";
     else

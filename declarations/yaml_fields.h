@@ -81,6 +81,12 @@ class FieldReader {
 
  private:
   std::optional<YAML::Node> scalar(std::string_view key, std::string_view expected);
+  // Every string a declaration gives is checked here, once: at most
+  // kMaxString bytes of UTF-8 without control characters, so no value can
+  // add a line to a file revoca writes or a NUL to a name it signs.
+  bool acceptText(std::string_view key, const std::string& text);
+  static constexpr std::size_t kMaxString = 4096;
+  static constexpr std::size_t kMaxMessage = 2048;
   std::optional<YAML::Node> lookup(std::string_view key);
   void remember(std::string_view key);
 

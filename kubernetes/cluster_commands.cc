@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/text.h"
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/names.h"
@@ -208,6 +209,7 @@ json objectStatus(kube::ApiClient& api, const json& request) {
 json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& request,
                        const ClusterCommandOptions& options) {
   std::string verb = requestText(request, "verb");
+  if (Result<void> names = checkRequestNames(request); !names) return commandFailure(names.error().message);
   if (verb == "revoke-cert") return revokeCert(api, request, options);
   if (verb == "status") return request.contains("kind") ? objectStatus(api, request) : status(api, request);
 
@@ -219,8 +221,8 @@ json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& req
   AuthorityCommandContext context{authorities, store, registry, clock};
   if (verb == "get-tenant-uuid") return getTenantUuid(context, request);
   if (verb != "issue-cert" && verb != "get-crl" && verb != "get-ca-cert")
-    return commandFailure("unknown verb \"" + verb +
-                          "\"; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
+    return commandFailure("unknown verb " + quotedText(verb) +
+                          "; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
   std::string ca = requestText(request, "ca");
   if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
   if (auto loaded = loadCaChain(api, authorities, store, {requestText(request, "namespace", "default"), ca}); !loaded)

@@ -110,9 +110,9 @@ int main(int argc, char** argv) {
   if (request.contains("kind")) {
     nlohmann::json entry = (*answer)["result"];
     revoca::addOcspCheck(entry);
-    std::cout << (output == "json" ? entry.dump(2) + "\n" : revoca::renderStatusScreen(entry));
+    std::cout << (output == "json" ? entry.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" : revoca::renderStatusScreen(entry));
     return 0;
   }
-  std::cout << (*answer)["result"].dump(2) << "\n";
+  std::cout << (*answer)["result"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/text.h"
 #include "pki/openssl_util.h"
 
 namespace revoca::pki {
@@ -124,8 +125,7 @@ std::string newSerialHex() {
 Result<std::string> normalizeSerialHex(const std::string& text) {
   // Called once per CRL entry, so the happy path allocates only the result.
   auto fail = [&text](const char* problem) {
-    std::string shown = text.size() > 80 ? text.substr(0, 80) + "..." : text;
-    return makeError("serial \"" + shown + "\" " + problem);
+    return makeError("serial " + quotedText(text, 80) + " " + problem);
   };
   std::size_t begin = text.find_first_not_of(" \t\r\n");
   std::size_t end = text.find_last_not_of(" \t\r\n");

@@ -1,6 +1,8 @@
 #include "reconcilers/authority_commands.h"
 
 #include "core/duration.h"
+#include "core/text.h"
+#include "declarations/values.h"
 #include "pki/certificate.h"
 #include "pki/crl.h"
 #include "reconcilers/time_format.h"
@@ -33,6 +35,22 @@ std::string requestText(const json& request, const char* field, const std::strin
   return it != request.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+Result<void> checkRequestNames(const json& request) {
+  // Names become paths in the state directory and the Kubernetes API: they
+  // follow the declarations' rules before any verb sees them.
+  for (auto [field, flag] :
+       {std::pair<const char*, const char*>{"namespace", "--namespace"}, {"ca", "--ca"}, {"name", "the name"}}) {
+    auto it = request.find(field);
+    if (it == request.end()) continue;
+    if (!it->is_string()) return makeError(std::string(flag) + " must be a string");
+    std::string name = it->get<std::string>();
+    if (name.empty() && std::string_view(field) != "namespace") continue;  // the verb says whether it needs one
+    if (Result<void> valid = decl::checkObjectName(name); !valid)
+      return makeError(std::string(flag) + ": " + valid.error().message);
+  }
+  return {};
+}
+
 json issueCert(AuthorityCommandContext& context, const json& request) {
   auto ca = requireCa(context, request);
   if (!ca) return commandFailure(ca.error().message);
@@ -41,10 +59,14 @@ json issueCert(AuthorityCommandContext& context, const json& request) {
   if (leaf.host.empty()) return commandFailure("--host is required: the certificate's DNS name or IP address");
   auto ttl = parseDuration(requestText(request, "ttl", "1d"));
   if (!ttl) return commandFailure("--ttl: " + ttl.error().message);
+  if (ttl->count() <= 0) return commandFailure("--ttl must be longer than 0s; write e.g. 30d");
   leaf.ttl = *ttl;
   std::string type = requestText(request, "certType", "client");
-  if (type != "client" && type != "server") return commandFailure("--cert-type must be client or server, not " + type);
+  if (type != "client" && type != "server")
+    return commandFailure("--cert-type must be client or server, not " + quotedText(type));
   leaf.type = type == "server" ? pki::CertType::Server : pki::CertType::Client;
+  if (Result<void> valid = decl::checkHostName(leaf.host, leaf.type == pki::CertType::Server); !valid)
+    return commandFailure("--host: " + valid.error().message);
   auto issued = context.authorities.issue((*ca)->key, leaf);
   if (!issued) return commandFailure(issued.error().message);
   return commandSuccess({{"cert", issued->certPem},
@@ -61,7 +83,7 @@ json revokeCert(AuthorityCommandContext& context, const json& request) {
   if (!serial) return commandFailure("SERIAL: " + serial.error().message);
   auto reason = pki::parseRevocationReason(requestText(request, "reason", "unspecified"));
   if (!reason)
-    return commandFailure("--reason " + requestText(request, "reason") +
+    return commandFailure("--reason " + quotedText(requestText(request, "reason")) +
                    " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, affiliationChanged, "
                    "superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
   Revocation revocation{*serial, context.clock.now(), *reason, std::nullopt};

@@ -31,6 +31,9 @@ Result<nlohmann::json> describeCertificate(StateStore& store, const std::string&
 
 nlohmann::json commandFailure(const std::string& message);
 nlohmann::json commandSuccess(nlohmann::json result);
+// The object names a request gives ("namespace", "ca", "name") follow the rules of
+// declarations' metadata.name, or the request is refused.
+Result<void> checkRequestNames(const nlohmann::json& request);
 // A string field of a request, or `fallback`.
 std::string requestText(const nlohmann::json& request, const char* field, const std::string& fallback = "");
 

@@ -219,11 +219,22 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
 Result<bool> AuthorityService::revoke(const ObjectKey& caKey, const Revocation& revocation) {
   if (!active(caKey)) return makeError("CertificateAuthority " + caKey.str() + " is not Ready; check its status");
   if (registry_.revocationOf(caKey, revocation.serialHex)) return false;
+  if (auto issued = requireIssued(caKey, revocation.serialHex); !issued) return issued.error();
   if (auto saved = store_.appendRevocation(caKey, revocation); !saved)
     return makeError("CertificateAuthority " + caKey.str() + ": recording revocation: " + saved.error().message);
   registry_.recordRevocation(caKey, revocation);
   if (auto published = publishCrls(caKey); !published) return published.error();
   return true;
+}
+
+Result<void> AuthorityService::requireIssued(const ObjectKey& caKey, const std::string& serialHex) {
+  if (registry_.wasIssued(caKey, serialHex)) return {};
+  historyLoaded_.erase(caKey);
+  if (auto reloaded = loadHistoryOnce(caKey); !reloaded) return reloaded.error();
+  if (registry_.wasIssued(caKey, serialHex)) return {};
+  return makeError("CertificateAuthority " + caKey.str() + " never issued serial " + serialHex +
+                   " (its ledger has no such serial, so OCSP answers \"unknown\" for it); check the serial "
+                   "(`openssl x509 -noout -serial -in cert.pem`) and that it names the CA that signed the certificate");
 }
 
 Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {

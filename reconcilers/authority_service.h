@@ -68,8 +68,14 @@ class AuthorityService {
 
   Result<IssuedLeaf> issue(const ObjectKey& ca, const LeafRequest& request);
   // True when newly revoked; false when the serial was already revoked
-  // (the first revocation stands: revocations are immutable).
+  // (the first revocation stands: revocations are immutable). A serial the
+  // CA never issued is refused (requireIssued).
   Result<bool> revoke(const ObjectKey& ca, const Revocation& revocation);
+  // An error unless the CA's ledger holds the serial: a revocation of a
+  // mistyped serial, or of another CA's, would say "revoked" while the
+  // certificate meant stays good. The ledger is read again before refusing:
+  // another writer (revocactl against a cluster) may have issued it since.
+  Result<void> requireIssued(const ObjectKey& ca, const std::string& serialHex);
   bool isRevoked(const ObjectKey& ca, const std::string& serialHex) const {
     return registry_.revocationOf(ca, serialHex).has_value();
   }

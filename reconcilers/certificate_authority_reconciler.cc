@@ -48,6 +48,13 @@ ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const Cer
   ObjectKey ca{declaration.meta.namespace_, declaration.spec.ca};
   Revocation revocation{declaration.spec.serial, context.clock.now(), declaration.spec.reason,
                         declaration.spec.invalidityDate};
+  if (context.authorities.active(ca) && !context.authorities.revocationOf(ca, declaration.spec.serial)) {
+    if (auto issued = context.authorities.requireIssued(ca, declaration.spec.serial); !issued) {
+      status.reason = "SerialNotIssued";
+      status.message = "spec.serial: " + issued.error().message;
+      return status;
+    }
+  }
   auto revoked = context.authorities.revoke(ca, revocation);
   if (!revoked) {
     status.reason = "CaNotReady";

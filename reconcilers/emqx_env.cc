@@ -22,10 +22,19 @@ Error refuse(const std::string& field, const std::string& message) {
 }  // namespace
 
 std::string hoconValue(const std::string& value) {
-  bool needsQuotes = value.empty() || value.find_first_of(":/\"\\ #,{}[]=$") != std::string::npos;
+  auto control = [](unsigned char c) { return c < 0x20 || c == 0x7F; };
+  bool needsQuotes = value.empty() || value.find_first_of(":/\"\\ #,{}[]=$") != std::string::npos ||
+                     std::any_of(value.begin(), value.end(), control);
   if (!needsQuotes) return value;
+  // Declarations never hold a control character; should one get here, it is
+  // escaped, so a value can never end its line of the env file.
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string quoted = "\"";
   for (char c : value) {
+    if (control(static_cast<unsigned char>(c))) {
+      quoted += {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xF], kHex[c & 0xF]};
+      continue;
+    }
     if (c == '"' || c == '\\') quoted += '\\';
     quoted += c;
   }

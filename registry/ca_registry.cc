@@ -96,6 +96,12 @@ bool CaRegistry::recordRevocation(const ObjectKey& ca, const Revocation& revocat
   return true;
 }
 
+bool CaRegistry::wasIssued(const ObjectKey& ca, const std::string& serialHex) const {
+  std::shared_lock lock(mutex_);
+  auto authority = authorities_.find(ca);
+  return authority != authorities_.end() && authority->second.issued.count(serialHex) > 0;
+}
+
 std::optional<Revocation> CaRegistry::revocationOf(const ObjectKey& ca, const std::string& serialHex) const {
   std::shared_lock lock(mutex_);
   auto authority = authorities_.find(ca);

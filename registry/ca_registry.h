@@ -54,6 +54,8 @@ class CaRegistry final : public responder::RevocationSource {
   // False when the serial was already revoked (the first revocation stands).
   bool recordRevocation(const ObjectKey& ca, const Revocation& revocation);
   std::optional<Revocation> revocationOf(const ObjectKey& ca, const std::string& serialHex) const;
+  // True when the CA's ledger holds the serial.
+  bool wasIssued(const ObjectKey& ca, const std::string& serialHex) const;
   std::size_t issuedCount(const ObjectKey& ca) const;
   // The latest notAfter among certificates each version signed.
   std::map<int, TimePoint> latestLeafExpiry(const ObjectKey& ca) const;

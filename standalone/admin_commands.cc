@@ -1,5 +1,7 @@
 #include "standalone/admin_commands.h"
 
+#include "core/text.h"
+
 namespace revoca {
 namespace {
 
@@ -18,7 +20,7 @@ nlohmann::json objectStatus(AdminContext& context, const nlohmann::json& request
     else entry["certificateError"] = described.error().message;
     return commandSuccess(entry);
   }
-  return commandFailure("no " + kind + " " + ns + "/" + name + " among the declarations; `revocactl status` lists them");
+  return commandFailure("no " + safeText(kind) + " " + ns + "/" + safeText(name) + " among the declarations; `revocactl status` lists them");
 }
 
 }  // namespace
@@ -26,6 +28,7 @@ nlohmann::json objectStatus(AdminContext& context, const nlohmann::json& request
 nlohmann::json runAdminCommand(AdminContext& context, const nlohmann::json& request) {
   AuthorityCommandContext authority{context.authorities, context.store, context.registry, context.clock};
   std::string verb = requestText(request, "verb");
+  if (Result<void> names = checkRequestNames(request); !names) return commandFailure(names.error().message);
   if (verb == "issue-cert") return issueCert(authority, request);
   if (verb == "revoke-cert") return revokeCert(authority, request);
   if (verb == "get-crl") return getCrl(authority, request);
@@ -33,8 +36,8 @@ nlohmann::json runAdminCommand(AdminContext& context, const nlohmann::json& requ
   if (verb == "get-tenant-uuid") return getTenantUuid(authority, request);
   if (verb == "status") return request.contains("kind") ? objectStatus(context, request)
                                                         : commandSuccess(context.status.snapshot());
-  return commandFailure("unknown verb \"" + verb +
-                        "\"; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
+  return commandFailure("unknown verb " + quotedText(verb) +
+                        "; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
 }
 
 }  // namespace revoca

@@ -103,10 +103,21 @@ class UnixAdminServer final : public AdminServer {
         if (request.is_discarded() || !request.is_object())
           answer = {{"ok", false}, {"error", "request is not a JSON object"}};
         else
-          answer = handler_(request);
+          answer = answerSafely(request);
       }
-      writeAll(client, answer.dump() + "\n");
+      writeAll(client, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       ::close(client);
+    }
+  }
+
+  // A command that throws (a field of an unexpected type, say) is one
+  // refused request: the thread that serves the socket must outlive it.
+  nlohmann::json answerSafely(const nlohmann::json& request) {
+    try {
+      return handler_(request);
+    } catch (const std::exception& e) {
+      spdlog::error("admin socket {}: a request failed: {}", path_, e.what());
+      return {{"ok", false}, {"error", "the request could not be carried out; see revoca's log"}};
     }
   }
 
@@ -156,7 +167,7 @@ Result<nlohmann::json> callAdminSocket(const std::string& socketPath, const nloh
   std::string line;
   // The answer is read even when the request could not be sent whole: a
   // server that refuses a caller answers without reading its request.
-  writeAll(fd, request.dump() + "\n");
+  writeAll(fd, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   bool received = readLine(fd, line);
   ::close(fd);
   if (!received) return makeError("revoca closed the admin connection without an answer");

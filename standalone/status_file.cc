@@ -73,7 +73,7 @@ void StatusFile::flush() {
   if (!dirty_) return;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& [key, status] : statuses_) all.push_back(status);
-  if (auto written = writeFileAtomically(path_, all.dump(2) + "\n", FileAttributes{0644, std::nullopt, std::nullopt});
+  if (auto written = writeFileAtomically(path_, all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", FileAttributes{0644, std::nullopt, std::nullopt});
       !written)
     spdlog::error("writing {}: {}", path_, written.error().message);
   dirty_ = false;

@@ -7,6 +7,8 @@
 namespace revoca::decl {
 namespace {
 
+using namespace std::string_literals;
+
 TEST(CheckObjectName, AcceptsLabels) {
   for (const std::string& name : std::vector<std::string>{"mqtt-ca", "a", "ca2", std::string(63, 'a')})
     EXPECT_TRUE(checkObjectName(name).ok()) << name;
@@ -78,9 +80,11 @@ TEST(ParseFileOwnership, UidColonGid) {
 }
 
 TEST(CheckBind, Forms) {
-  for (const char* text : {"0.0.0.0:8883", "[::]:8883", "8883", "localhost:1"})
+  for (const char* text : {"0.0.0.0:8883", "[::]:8883", "8883", "127.0.0.1:1", "[2001:db8::1]:8883"})
     EXPECT_TRUE(checkBind(text).ok()) << text;
-  for (const char* text : {"", ":8883", "0.0.0.0:", "0.0.0.0:70000", "::1:8883", "0.0.0.0:mqtt"}) {
+  // EMQX binds to addresses: a name, or anything after the address, is no bind.
+  for (const char* text : {"", ":8883", "0.0.0.0:", "0.0.0.0:70000", "::1:8883", "0.0.0.0:mqtt", "localhost:1",
+                           "0.0.0.0\nEMQX_DASHBOARD__DEFAULT_PASSWORD=x:8883", "[::1:8883", "[zz]:8883"}) {
     Result<void> checked = checkBind(text);
     ASSERT_FALSE(checked.ok()) << text;
     EXPECT_NE(checked.error().message.find("0.0.0.0:8883"), std::string::npos);
@@ -109,6 +113,68 @@ TEST(CheckHttpUrlTemplate, Rejects) {
   EXPECT_NE(message("http://x/${SYS_NOPE}").find("unknown variable ${SYS_NOPE}"), std::string::npos);
   EXPECT_NE(message("http://x/\\${SYS_CA_NAME}").find("backslash"), std::string::npos);
   EXPECT_NE(message("http://x/a b").find("space"), std::string::npos);
+}
+
+TEST(CheckHttpUrlTemplate, RefusesWhatCouldEndAQuotedValue) {
+  for (const char* text : {"http://x/\"", "http://x/<a>", "http://x/a`b", "http://x/{a}", "http://x/a|b",
+                           "http://x/a^b", "http://x/#frag", "http://x/%zz", "http://x/%4"}) {
+    Result<void> checked = checkHttpUrlTemplate(text);
+    ASSERT_FALSE(checked.ok()) << text;
+    EXPECT_TRUE(checked.error().message.find("RFC 3986") != std::string::npos ||
+                checked.error().message.find("%25") != std::string::npos)
+        << checked.error().message;
+  }
+  EXPECT_TRUE(checkHttpUrlTemplate("http://x/a%20b?c=d&e=f").ok());
+}
+
+TEST(CheckHttpUrlTemplate, NeedsAHostNameOrAddressAndAPort) {
+  for (const char* text : {"http://:4664/ocsp", "http://user@x/ocsp", "http://x:/ocsp", "http://x:0/ocsp",
+                           "http://x:99999/ocsp", "http://bad_host/ocsp", "http://a..b/ocsp", "http://[::1/ocsp",
+                           "http://[nothex]/ocsp", "http://-x/ocsp"})
+    EXPECT_FALSE(checkHttpUrlTemplate(text).ok()) << text;
+  for (const char* text : {"http://[::1]:4664/ocsp", "http://[2001:db8::1]/ocsp", "http://127.0.0.1:4664",
+                           "http://revoca.revoca-system.svc:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}"})
+    EXPECT_TRUE(checkHttpUrlTemplate(text).ok()) << text;
+}
+
+TEST(CheckDeploymentName, IsAKubernetesSubdomainNeverAPath) {
+  for (const char* name : {"emqx", "emqx-0", "emqx.edge-1", "a"}) EXPECT_TRUE(checkDeploymentName(name).ok()) << name;
+  for (const std::string& name : std::vector<std::string>{"", ".", "..", "../x", "./x", "a/b", "x/..", "a..b", ".a",
+                                                          "a.", "Emqx", "emqx_1", std::string("x\0y", 3),
+                                                          std::string(254, 'a')}) {
+    Result<void> checked = checkDeploymentName(name);
+    ASSERT_FALSE(checked.ok()) << name;
+    EXPECT_NE(checked.error().message.find("Deployment name"), std::string::npos);
+  }
+}
+
+TEST(CheckHostName, AcceptsNamesAndAddresses) {
+  for (const char* name : {"mqtt.example.com", "h", "MQTT.Example.com", "xn--mlm-dna.se", "10.0.0.1", "::1",
+                           "2001:db8::1", "a-b.c"})
+    EXPECT_TRUE(checkHostName(name, false).ok()) << name;
+  EXPECT_TRUE(checkHostName("*.mqtt.example.com", true).ok());
+}
+
+TEST(CheckHostName, RefusesWhatIsNoHost) {
+  for (const std::string& name : std::vector<std::string>{
+           "", "has space.example", "*", "*.com", "a.*.example.com", "x*.example.com", "good.example\0.evil.example"s,
+           "under_score.example", "trailing.dot.", ".lead", "a..b", "-a.example", "a-.example", "malmö.se",
+           "1.2.3.999", std::string(64, 'a') + ".example", std::string(250, 'a') + ".example"}) {
+    Result<void> checked = checkHostName(name, true);
+    ASSERT_FALSE(checked.ok()) << name;
+    EXPECT_NE(checked.error().message.find("write a DNS name"), std::string::npos) << checked.error().message;
+  }
+  Result<void> wildcard = checkHostName("*.mqtt.example.com", false);
+  ASSERT_FALSE(wildcard.ok());
+  EXPECT_NE(wildcard.error().message.find("only server certificates"), std::string::npos);
+}
+
+TEST(CheckContainerPath, AbsoluteAndPlain) {
+  EXPECT_TRUE(checkContainerPath("/etc/emqx-certs").ok());
+  EXPECT_TRUE(checkContainerPath("/opt/emqx/etc/certs_1.d").ok());
+  for (const char* path : {"", "etc/certs", "/etc/certs\nEMQX_X=1", "/etc/../root", "/etc/./x", "/etc/\"x",
+                           "/etc/a b", "/etc/$HOME"})
+    EXPECT_FALSE(checkContainerPath(path).ok()) << path;
 }
 
 }  // namespace

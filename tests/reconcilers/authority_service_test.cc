@@ -280,6 +280,27 @@ TEST_F(AuthorityServiceTest, RevokeIsIdempotentAndPublishesANewCrlListingTheSeri
   EXPECT_EQ(registry.revocationOf(key, leaf.serialHex)->reason, pki::RevocationReason::KeyCompromise);
 }
 
+TEST_F(AuthorityServiceTest, RevokingASerialTheCaNeverIssuedIsRefusedNotReportedRevoked) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  std::uint64_t before = crlNumber(1);
+  auto revoked = service.revoke(key, Revocation{"0A" + leaf.serialHex, clock.now(), pki::RevocationReason::KeyCompromise,
+                                                std::nullopt});
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_THAT(revoked.error().message, HasSubstr("never issued serial 0A" + leaf.serialHex));
+  EXPECT_TRUE(store.revocations[key].empty()) << "nothing was recorded";
+  EXPECT_EQ(crlNumber(1), before) << "no CRL was signed for it";
+  EXPECT_FALSE(service.isRevoked(key, leaf.serialHex));
+}
+
+TEST_F(AuthorityServiceTest, RevokingASerialAnotherWriterIssuedReadsTheLedgerAgain) {
+  reconcile();
+  // revocactl against a cluster appends to the ledger without this process knowing.
+  ASSERT_TRUE(store.appendIssued(key, IssuedCertificate{"1234ABCD", 1, clock.now() + kDay, "elsewhere"}).ok());
+  EXPECT_TRUE(unwrap(service.revoke(key, Revocation{"1234ABCD", clock.now(), pki::RevocationReason::Unspecified,
+                                                   std::nullopt})));
+}
+
 TEST_F(AuthorityServiceTest, RevocationsSurviveARestart) {
   reconcile();
   IssuedLeaf leaf = issue(kDay);

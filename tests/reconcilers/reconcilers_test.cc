@@ -138,6 +138,20 @@ TEST_F(ReconcilersTest, RevocationOfAnUnknownCaIsNotReady) {
   EXPECT_THAT(status.message, HasSubstr("default/nope"));
 }
 
+TEST_F(ReconcilersTest, RevocationOfASerialTheCaNeverIssuedIsNotReadyAndNamesTheSerialField) {
+  auto ctx = context();
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  CertificateRevocation revocation;
+  revocation.meta.name = "typo";
+  revocation.spec.ca = "mqtt-ca";
+  revocation.spec.serial = "0BADC0FFEE";
+  ObjectStatus status = reconcileCertificateRevocation(ctx, revocation);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "SerialNotIssued");
+  EXPECT_THAT(status.message, HasSubstr("spec.serial: CertificateAuthority default/mqtt-ca never issued serial 0BADC0FFEE"));
+  EXPECT_FALSE(registry.revocationOf(ObjectKey{"default", "mqtt-ca"}, "0BADC0FFEE"));
+}
+
 TEST_F(ReconcilersTest, VaultIsReady) {
   auto ctx = context();
   Vault vault;

@@ -1,0 +1,31 @@
+#pragma once
+// Text that came from a user (a declaration, a file name, a revocactl
+// argument) is checked once where it enters, and shown in messages only
+// through safeText(): a message must be safe to log, to write as JSON and
+// to print on a terminal, whatever bytes the user typed.
+#include <string>
+#include <string_view>
+
+namespace revoca {
+
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+// above U+10FFFF.
+bool isValidUtf8(std::string_view text);
+
+// The length of the well-formed UTF-8 sequence that starts at `at`; 0 when
+// none does.
+std::size_t utf8SequenceLength(std::string_view text, std::size_t at);
+
+// The first byte offset of a control character (C0, DEL or C1) or of a
+// byte that is not well-formed UTF-8; npos when there is none.
+std::size_t findUnprintable(std::string_view text);
+
+// `text` with every byte findUnprintable would stop at written as \xNN
+// (and '\' as \\), so it stays one line of valid UTF-8. Text longer than
+// `limit` bytes is cut there and ends with "...".
+std::string safeText(std::string_view text, std::size_t limit = 200);
+
+// safeText in double quotes, for "\"<value>\" is not ..." messages.
+std::string quotedText(std::string_view text, std::size_t limit = 200);
+
+}  // namespace revoca
