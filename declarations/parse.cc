@@ -177,24 +177,37 @@ DeclarationSet loadDeclarationDirectory(const std::string& directory) {
   std::sort(files.begin(), files.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
 
+  std::error_code canonicalError;
+  fs::path inside = fs::canonical(directory, canonicalError);
   for (const fs::path& path : files) {
     std::string shown = safeText(path.string(), 1024);
-    std::error_code sizeError;
-    std::uintmax_t size = fs::file_size(path, sizeError);
-    if (!sizeError && size > kMaxFileBytes) {
+    // A link may lead to any file root can read (a key, say), and parse
+    // errors quote what they read: only links that stay inside the
+    // directory are followed, as a mounted ConfigMap's do.
+    fs::path target = fs::canonical(path, canonicalError);
+    if (canonicalError || std::mismatch(inside.begin(), inside.end(), target.begin(), target.end()).first != inside.end()) {
       set.errors.push_back({shown, "", "", "",
-                            "the file is " + std::to_string(size) + " bytes long; revoca reads declaration files of "
-                            "up to " + std::to_string(kMaxFileBytes) + " bytes: split it into several files"});
+                            "is a link to a file outside the declaration directory; revoca reads only files inside "
+                            "it: copy the file in instead of linking to it"});
       continue;
     }
-    std::ifstream file(path, std::ios::binary);
+    std::ifstream file(target, std::ios::binary);
     if (!file) {
       set.errors.push_back({shown, "", "", "", "cannot open the file; check that revoca may read it"});
       continue;
     }
-    std::ostringstream text;
-    text << file.rdbuf();
-    parseDeclarations(text.str(), path.string(), set);
+    // Read with a bound, in pieces: the file may grow while it is read.
+    std::string text;
+    char piece[65536];
+    while (text.size() <= kMaxFileBytes && file.read(piece, sizeof piece).gcount() > 0)
+      text.append(piece, static_cast<std::size_t>(file.gcount()));
+    if (text.size() > kMaxFileBytes) {
+      set.errors.push_back({shown, "", "", "",
+                            "the file is more than " + std::to_string(kMaxFileBytes) +
+                                " bytes long, the most revoca reads of one declaration file: split it into several files"});
+      continue;
+    }
+    parseDeclarations(text, path.string(), set);
   }
   return set;
 }

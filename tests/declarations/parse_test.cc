@@ -535,6 +535,37 @@ TEST_F(DeclarationDirectory, MissingDirectoryIsOneError) {
   EXPECT_NE(set.errors[0].message.find("create it"), std::string::npos);
 }
 
+TEST_F(DeclarationDirectory, ConfigMapLinksInsideTheDirectoryAreFollowed) {
+  std::filesystem::create_directories(dir_ / "..2026_12_06");
+  write("..2026_12_06/ca.yaml", vault("mounted"));
+  std::filesystem::create_directory_symlink("..2026_12_06", dir_ / "..data");
+  std::filesystem::create_symlink("..data/ca.yaml", dir_ / "ca.yaml");
+  DeclarationSet set = loadDeclarationDirectory(dir_.string());
+  ASSERT_EQ(set.vaults.size(), 1u) << allErrors(set);
+  EXPECT_EQ(set.vaults[0].meta.name, "mounted");
+}
+
+TEST_F(DeclarationDirectory, ALinkToAFileOutsideIsRefusedUnread) {
+  std::filesystem::path outside = dir_.string() + "-outside.yaml";
+  std::ofstream(outside) << vault("secret-content");
+  std::filesystem::create_symlink(outside, dir_ / "key.yaml");
+  DeclarationSet set = loadDeclarationDirectory(dir_.string());
+  std::filesystem::remove(outside);
+  EXPECT_EQ(objectCount(set), 0u);
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].source, (dir_ / "key.yaml").string());
+  EXPECT_NE(set.errors[0].message.find("outside the declaration directory"), std::string::npos);
+}
+
+TEST_F(DeclarationDirectory, AFileOverSixteenMebibytesIsRefusedAndTheOthersRead) {
+  write("big.yaml", "# " + std::string(16 << 20, 'x') + "\n");
+  write("small.yaml", vault("small"));
+  DeclarationSet set = loadDeclarationDirectory(dir_.string());
+  ASSERT_EQ(set.vaults.size(), 1u);
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_NE(set.errors[0].message.find("split it into several files"), std::string::npos);
+}
+
 TEST_F(DeclarationDirectory, FileInsteadOfDirectory) {
   write("a.yaml", vault("a"));
   DeclarationSet set = loadDeclarationDirectory((dir_ / "a.yaml").string());
