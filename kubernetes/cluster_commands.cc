@@ -80,7 +80,7 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
   if (!serial) return commandFailure("SERIAL: " + serial.error().message);
   std::string reason = requestText(request, "reason", "unspecified");
   if (!pki::parseRevocationReason(reason))
-    return commandFailure("--reason " + reason +
+    return commandFailure("--reason " + quotedText(reason) +
                           " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, "
                           "affiliationChanged, superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
 
@@ -102,9 +102,15 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
       auto observed = current.value->value("status", json::object()).value("observedGeneration", std::int64_t{0});
       auto generation = (*current.value)["metadata"].value("generation", std::int64_t{1});
       if (condition && observed == generation) {
-        if (condition->value("status", "") != "True")
-          return commandFailure("CertificateRevocation " + ns + "/" + name + " is not Ready: " +
-                                condition->value("message", std::string("no message")));
+        if (condition->value("status", "") != "True") {
+          std::string message = "CertificateRevocation " + ns + "/" + name + " is not Ready: " +
+                                condition->value("message", std::string("no message"));
+          // A mistyped serial: the object this call made would only stand there not Ready.
+          if (!existed && condition->value("reason", "") == "SerialNotIssued" &&
+              api.remove(revocaObjects("certificaterevocations", ns, name)).ok())
+            message += " (the CertificateRevocation was deleted again)";
+          return commandFailure(message);
+        }
         const json& spec = (*current.value)["spec"];
         return commandSuccess({{"serial", *serial},
                                {"revoked", true},
