@@ -25,6 +25,7 @@
 
 #include <cctype>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -104,6 +105,21 @@ bool validUtf8(std::string_view text) {
   return true;
 }
 
+// For the report of a broken property: every byte outside printable ASCII as \xNN.
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 void checkOutputTree(const fs::path& output) {
   std::error_code ec;
   for (fs::recursive_directory_iterator it(output, fs::directory_options::none, ec), end; !ec && it != end;
@@ -155,9 +171,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parseDeclarations(text, "fuzz.yaml", set);
   for (const DeclarationError& error : set.errors) {
     std::string shown = error.str();
+    bool oneLine = shown.find('\n') == std::string::npos && shown.find('\r') == std::string::npos;
+    if (!validUtf8(shown) || !oneLine) std::fprintf(stderr, "the error: %s\n", escaped(shown).c_str());
     FUZZ_CHECK(validUtf8(shown), "a declaration error that is not valid UTF-8");
-    FUZZ_CHECK(shown.find('\n') == std::string::npos && shown.find('\r') == std::string::npos,
-               "a declaration error of more than one line");
+    FUZZ_CHECK(oneLine, "a declaration error of more than one line");
   }
 
   auto store = FileStateStore::open(dirs.state.string());

@@ -561,6 +561,35 @@ def test_hostile_text_in_a_name_or_envelope_is_only_logged_on_one_line(hostile, 
     hostile.assert_intact()
 
 
+@pytest.mark.parametrize("escape", [b"\x1b", b"\xb0", b"\x07", b"\xc2\x9b"])
+def test_a_yaml_syntax_error_is_logged_as_one_line_of_utf8_without_control_characters(hostile, escape):
+    """yaml-cpp's message for an unknown escape quotes the character after
+    the backslash: an ESC there would drive the terminal of whoever reads
+    the log, a byte that is not UTF-8 would break a JSON log reader."""
+    name = hostile.unique("esc")
+    path = hostile.declare(f"apiVersion: {API}\nkind: Vault\nmetadata: {{name: {name}}}\n".encode()
+                           + b'spec: {distribute: {deployments: ["a\\' + escape + b'b"]}}\n')
+    try:
+        hostile.wait_refused(path)
+        raw = [line for line in hostile.instance.log.read_bytes().split(b"\n")
+               if b"declaration refused" in line and path.name.encode() in line]
+        for line in raw:
+            text = line.decode("utf-8", errors="strict") if is_utf8(line) else None
+            assert text is not None, f"a log line that is not UTF-8: {line!r}"
+            assert not has_control(text), f"a control character in the log: {line!r}"
+    finally:
+        hostile.remove(path)
+    hostile.assert_intact()
+
+
+def is_utf8(raw):
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 # --- names that become paths ------------------------------------------------------------------------
 
 TRAVERSALS = ["..", ".", "../../sentinel", "../../../../escaped", "a/b", "./x", "..data", "..version-1",
