@@ -137,7 +137,7 @@ void parseDeclarations(const std::string& yamlText, const std::string& sourceNam
                                            : " at line " + std::to_string(chunk.firstLine + e.mark.line + 1) +
                                                  ", column " + std::to_string(e.mark.column + 1);
       out.errors.push_back({documentSource(sourceName, ++documentNumber), "", "", "",
-                            "not valid YAML" + where + ": " + e.msg +
+                            "not valid YAML" + where + ": " + safeText(e.msg) +
                                 "; fix the syntax (indent with spaces, not tabs; put a space after ':')"});
       continue;
     }

@@ -1,6 +1,7 @@
 // Target (d): core/duration, both ways. Any text parseDuration accepts
 // formats back to the same number of seconds, and any number of seconds
-// formatDuration spells parses back to itself.
+// formatDuration spells parses back to itself, up to kMaxDuration (beyond
+// it, parseDuration refuses it by name).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +22,11 @@ void checkSpelling(revoca::Seconds duration) {
   // The most negative number has no positive twin to parse back to.
   if (duration.count() == std::numeric_limits<std::int64_t>::min()) return;
   auto back = revoca::parseDuration(std::string_view(text).substr(negative ? 1 : 0));
+  if ((negative ? -duration : duration) > revoca::kMaxDuration) {
+    FUZZ_CHECK(!back.ok() && back.error().message.find("longer than 100y") != std::string::npos,
+               "a duration over the limit parsed, or was refused without saying why");
+    return;
+  }
   FUZZ_CHECK(back.ok(), "formatDuration wrote what parseDuration refuses");
   FUZZ_CHECK(back->count() == (negative ? -duration.count() : duration.count()),
              "formatDuration and parseDuration disagree");
@@ -33,6 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto parsed = revoca::parseDuration(text);
   if (parsed) {
     FUZZ_CHECK(parsed->count() >= 0, "a negative duration parsed");
+    FUZZ_CHECK(*parsed <= revoca::kMaxDuration, "a duration over the limit parsed");
     checkSpelling(*parsed);
   } else {
     FUZZ_CHECK(parsed.error().message.find("write it like") != std::string::npos,
