@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Standalone, free_port, run, wait_for
+from conftest import Standalone, assert_no_sanitizer_report, free_port, run, wait_for
 
 SETPRIV = shutil.which("setpriv")
 TENANT = "revoca-tenant"
@@ -162,7 +163,7 @@ def declarations(directory: Path, port, uid, gid, rotating=False):
 
 
 @pytest.fixture
-def world(tmp_path):
+def world():
     """revoca's working tree in a directory the tenant may traverse, the
     outside tree beside it, and the tenant's ids."""
     uid, gid = tenant_ids()
@@ -171,12 +172,15 @@ def world(tmp_path):
     outside = make_outside(base)
     instances = []
     yield base, outside, uid, gid, instances
-    for instance in instances:
-        instance.kill()
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        for instance in instances:
+            instance.kill(signal.SIGTERM)
+            assert_no_sanitizer_report(instance.log)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def start_instance(base, outside, uid, gid, instances, rotating=False):
+def start_instance(base, uid, gid, instances, rotating=False):
     port = free_port()
     source = declarations(base / "declarations-source", port, uid, gid, rotating)
     instance = Standalone(base / "revoca", source, port)
@@ -208,7 +212,7 @@ def wait_refused(instance, kind, name, shown, what):
 
 def test_links_planted_before_revoca_starts_are_refused_and_never_followed(world):
     base, outside, uid, gid, instances = world
-    instance = start_instance(base, outside, uid, gid, instances)
+    instance = start_instance(base, uid, gid, instances)
     output = instance.output
     default = output / "default"
     default.mkdir(parents=True)
@@ -257,7 +261,7 @@ def live_version(directory: Path):
 
 def test_version_directories_swapped_for_links_between_and_during_rotations(world):
     base, outside, uid, gid, instances = world
-    instance = start_instance(base, outside, uid, gid, instances, rotating=True)
+    instance = start_instance(base, uid, gid, instances, rotating=True)
     rotating = tenant_directory(instance.output / "default" / "rotating", uid, gid)
     before = snapshot(outside)
     instance.start()
