@@ -90,7 +90,11 @@ Result<std::unique_ptr<FileStateStore>> FileStateStore::open(const std::string& 
   int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return makeError("cannot open " + directory + " as a directory");
   struct stat info {};
-  bool own = ::fstat(fd, &info) == 0 && info.st_uid == ::geteuid();
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    return makeError("cannot stat " + directory);
+  }
+  bool own = info.st_uid == ::geteuid();
   if (own) ::fchmod(fd, 0700);
   ::close(fd);
   if (!own)
