@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/beneath.h"
+
 namespace revoca {
 namespace {
 
@@ -57,19 +59,33 @@ bool isTemporaryName(const std::string& name) {
          name.find_first_not_of("0123456789", digits) == std::string::npos;
 }
 
-std::size_t removeLeftoverTemporaries(const std::string& directory) {
+namespace {
+
+// Walks with descriptors and never follows a link: under --output, the
+// broker's uid may rename entries while this runs.
+std::size_t removeTemporariesBeneath(const BeneathDirectory& dir, int depth) {
+  auto names = dir.list();
+  if (!names) return 0;
   std::size_t removed = 0;
-  std::error_code ec;
-  // Symlinks are not followed: a temporary file is never behind one, and a
-  // link may point outside the directory.
-  for (auto it = std::filesystem::recursive_directory_iterator(directory, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    std::error_code typeError;
-    if (it->is_directory(typeError) && !it->is_symlink(typeError)) continue;
-    if (!isTemporaryName(it->path().filename().string())) continue;
-    if (::unlink(it->path().c_str()) == 0) ++removed;
+  for (const auto& name : *names) {
+    EntryKind kind = dir.kindOf(name);
+    if (kind == EntryKind::Directory) {
+      if (depth <= 0) continue;
+      if (auto child = dir.openDirectory(name)) removed += removeTemporariesBeneath(*child, depth - 1);
+      continue;
+    }
+    if (isTemporaryName(name) && ::unlinkat(dir.fd(), name.c_str(), 0) == 0) ++removed;
   }
   return removed;
+}
+
+}  // namespace
+
+std::size_t removeLeftoverTemporaries(const std::string& directory) {
+  auto root = BeneathDirectory::open(directory, directory);
+  if (!root) return 0;
+  // Deeper than any tree revoca writes (state/cas/<ns>/<ca>/versions/<n>/).
+  return removeTemporariesBeneath(*root, 16);
 }
 
 Result<void> writeFileAtomically(const std::string& path, const std::string& content,
@@ -77,7 +93,7 @@ Result<void> writeFileAtomically(const std::string& path, const std::string& con
   std::string temporary = temporaryPathFor(path);
   // O_EXCL with the final mode: the key bytes never sit in a file others can read.
   ::unlink(temporary.c_str());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, attributes.mode & 0600);
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, attributes.mode & 0600);
   if (fd < 0) return systemError("create", temporary);
   auto fail = [&](Error error) {
     ::close(fd);

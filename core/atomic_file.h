@@ -38,7 +38,8 @@ std::string temporaryPathFor(const std::string& path);
 // True for a name temporaryPathFor makes ("<name>.tmp-<pid>").
 bool isTemporaryName(const std::string& name);
 // Removes the temporary files a killed process left under `directory`
-// (recursively). Only for a directory no other process writes: the caller
+// (recursively, through directory descriptors, never following a link).
+// Only for a directory no other process writes temporaries in: the caller
 // holds its lock. Returns how many it removed.
 std::size_t removeLeftoverTemporaries(const std::string& directory);
 

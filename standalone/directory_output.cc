@@ -1,74 +1,131 @@
 #include "standalone/directory_output.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <vector>
+#include <string_view>
 
-#include "core/atomic_file.h"
 #include "reconcilers/emqx_env.h"
 
 namespace revoca {
-namespace fs = std::filesystem;
 namespace {
 
-bool sameContent(const std::string& path, const std::string& content) {
-  auto existing = readFile(path);
-  return existing && *existing == content;
+constexpr std::string_view kVersionPrefix = "..version-";
+constexpr const char* kData = "..data";
+constexpr const char* kLinkedNames[] = {"cert.pem", "cert.key", "ca-cert.pem"};
+
+Error notRevocas(const std::string& shown, const std::string& what) {
+  return makeError(shown + " in the output directory is " + what +
+                   ", not revoca's: remove it; revoca writes only files and directories it created");
 }
 
-bool sameAttributes(const std::string& path, const FileAttributes& attributes) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return false;
+// A directory that would not open: refused when something else sits under
+// its name, else the system's error (a permission, a full disk...).
+Error refusalOrError(const BeneathDirectory& parent, const std::string& name, const Error& error) {
+  EntryKind kind = parent.kindOf(name);
+  if (kind == EntryKind::Symlink || kind == EntryKind::Regular || kind == EntryKind::Other)
+    return notRevocas(parent.shownChild(name), describe(kind));
+  return error;
+}
+
+Result<void> checkPlainName(const char* what, const std::string& name) {
+  if (isPlainName(name)) return {};
+  return makeError(std::string(what) + " \"" + name +
+                   "\" is not one plain path component (empty, \".\", \"..\", or holds '/' or NUL): "
+                   "revoca writes only beneath OUTPUT/<namespace>/<deployment>/");
+}
+
+// The names revoca gives its version directories: "..version-<digits>".
+bool isVersionName(const std::string& name) {
+  return name.size() > kVersionPrefix.size() && name.compare(0, kVersionPrefix.size(), kVersionPrefix) == 0 &&
+         name.find_first_not_of("0123456789", kVersionPrefix.size()) == std::string::npos;
+}
+
+bool sameAttributes(const struct stat& info, const FileAttributes& attributes) {
   if ((info.st_mode & 07777) != static_cast<mode_t>(attributes.mode)) return false;
   if (attributes.uid && info.st_uid != static_cast<uid_t>(*attributes.uid)) return false;
   if (attributes.gid && info.st_gid != static_cast<gid_t>(*attributes.gid)) return false;
   return true;
 }
 
-Result<void> writeIfChanged(const std::string& path, const std::string& content, const FileAttributes& attributes) {
-  if (sameContent(path, content) && sameAttributes(path, attributes)) return {};
-  return writeFileAtomically(path, content, attributes);
+bool sameFile(const BeneathDirectory& dir, const std::string& name, const std::string& content,
+              const FileAttributes& attributes) {
+  auto file = dir.readFile(name);
+  return file && file->content == content && sameAttributes(file->info, attributes);
 }
 
-Result<void> replaceSymlink(const std::string& target, const std::string& link) {
-  // The temporary name of writeFileAtomically: one left by a kill is removed at the next start.
-  std::string temporary = temporaryPathFor(link);
-  ::unlink(temporary.c_str());
-  if (::symlink(target.c_str(), temporary.c_str()) != 0) return makeError("symlink " + link + ": cannot create");
-  if (::rename(temporary.c_str(), link.c_str()) != 0) {
-    ::unlink(temporary.c_str());
-    return makeError("rename " + link + ": cannot swap");
-  }
-  syncDirectory(fs::path(link).parent_path().string());
+// emqx.env and <ca>.ca.pem: a regular file revoca replaces whole. A link,
+// a directory or a special file under the name is not revoca's.
+Result<void> writeIfChanged(const BeneathDirectory& dir, const std::string& name, const std::string& content,
+                            const FileAttributes& attributes) {
+  EntryKind kind = dir.kindOf(name);
+  if (kind != EntryKind::Missing && kind != EntryKind::Regular) return notRevocas(dir.shownChild(name), describe(kind));
+  if (kind == EntryKind::Regular && sameFile(dir, name, content, attributes)) return {};
+  return dir.writeFile(name, content, attributes);
+}
+
+// cert.pem, cert.key and ca-cert.pem: missing (a first publish, or a kill
+// before the links were made) or revoca's link through ..data.
+Result<void> checkLinkedName(const BeneathDirectory& dir, const std::string& name) {
+  EntryKind kind = dir.kindOf(name);
+  if (kind == EntryKind::Missing) return {};
+  if (kind != EntryKind::Symlink) return notRevocas(dir.shownChild(name), describe(kind));
+  auto target = dir.readLink(name);
+  if (!target) return target.error();
+  if (*target != std::string(kData) + "/" + name)
+    return notRevocas(dir.shownChild(name), "a symbolic link to \"" + *target + "\"");
   return {};
 }
 
-// Every ..version-* directory but `keep`: the one replaced by the last swap,
-// and any a kill left half-written or not yet removed.
-void removeOtherVersions(const std::string& dir, const std::string& keep) {
-  std::error_code ec;
-  std::vector<fs::path> stale;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind("..version-", 0) == 0 && name != keep) stale.push_back(entry.path());
+// The version ..data names: "" when there is none yet.
+Result<std::string> currentVersion(const BeneathDirectory& dir) {
+  EntryKind kind = dir.kindOf(kData);
+  if (kind == EntryKind::Missing) return std::string();
+  if (kind != EntryKind::Symlink) return notRevocas(dir.shownChild(kData), describe(kind));
+  auto target = dir.readLink(kData);
+  if (!target) return target.error();
+  if (!isVersionName(*target)) return notRevocas(dir.shownChild(kData), "a symbolic link to \"" + *target + "\"");
+  return *target;
+}
+
+// Every ..version-* entry but `keep`: the one replaced by the last swap,
+// and any a kill left half-written or not yet removed. Removed without
+// following a link: an entry swapped for one loses the link, not its target.
+void removeOtherVersions(const BeneathDirectory& dir, const std::string& keep) {
+  auto names = dir.list();
+  if (!names) return;
+  for (const auto& name : *names) {
+    if (name.rfind(kVersionPrefix, 0) != 0 || name == keep) continue;
+    if (auto removed = dir.removeTree(name); !removed)
+      spdlog::warn("output: leaving {}: {}", dir.shownChild(name), removed.error().message);
   }
-  for (const auto& path : stale) fs::remove_all(path, ec);
 }
 
 }  // namespace
 
-Result<std::string> DirectoryOutput::deploymentDirectory(const std::string& namespace_, const std::string& deployment) {
-  std::string dir = directory_ + "/" + namespace_ + "/" + deployment;
-  if (auto made = makeDirectories(dir, 0755); !made) return made.error();
+Result<BeneathDirectory> DirectoryOutput::openDeployment(const std::string& namespace_,
+                                                         const std::string& deployment) const {
+  if (auto plain = checkPlainName("namespace", namespace_); !plain) return plain.error();
+  if (auto plain = checkPlainName("deployment", deployment); !plain) return plain.error();
+  // OUTPUT itself is the operator's choice: made and opened by path, a link followed.
+  auto root = BeneathDirectory::open(directory_, "");
+  if (!root) {
+    if (auto made = makeDirectories(directory_, 0755); !made) return made.error();
+    root = BeneathDirectory::open(directory_, "");
+    if (!root) return root.error();
+  }
+  auto tenant = root->openDirectory(namespace_, 0755);
+  if (!tenant) return refusalOrError(*root, namespace_, tenant.error());
+  auto dir = tenant->openDirectory(deployment, 0755);
+  if (!dir) return refusalOrError(*tenant, deployment, dir.error());
   return dir;
 }
 
 Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const std::string& deployment,
                                             const SecretFiles& files) {
-  auto dir = deploymentDirectory(namespace_, deployment);
+  auto dir = openDeployment(namespace_, deployment);
   if (!dir) return dir.error();
   FileAttributes attributes{files.fileMode, std::nullopt, std::nullopt};
   if (files.ownership) {
@@ -79,58 +136,72 @@ Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const
   if (!pems) return pems.error();
   const std::pair<const char*, const std::string*> entries[] = {
       {"cert.pem", &pems->certPem}, {"cert.key", &pems->keyPem}, {"ca-cert.pem", &files.caCertPem}};
-  std::string data = *dir + "/..data";
-  std::error_code ec;
-  std::string current = fs::is_symlink(data, ec) ? fs::read_symlink(data, ec).string() : std::string();
-  bool unchanged = !current.empty();
-  for (const auto& [name, content] : entries)
-    unchanged = unchanged && sameContent(data + "/" + name, *content) && sameAttributes(data + "/" + name, attributes);
+
+  // Before anything is written: every entry the swap replaces or a reader
+  // follows is revoca's.
+  for (const char* name : kLinkedNames)
+    if (auto checked = checkLinkedName(*dir, name); !checked) return checked;
+  auto current = currentVersion(*dir);
+  if (!current) return current.error();
+
+  // The live version's files, read through no-follow opens beneath the
+  // deployment directory; anything unreadable or different is a new version.
+  bool unchanged = false;
+  if (!current->empty()) {
+    if (auto live = dir->openDirectory(*current)) {
+      unchanged = true;
+      for (const auto& [name, content] : entries)
+        unchanged = unchanged && sameFile(*live, name, *content, attributes);
+    }
+  }
 
   if (!unchanged) {
     std::string stamp = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-    std::string version = "..version-" + stamp;
-    std::string versionDir = *dir + "/" + version;
-    if (auto made = makeDirectories(versionDir, 0755); !made) return made;
+    std::string version = std::string(kVersionPrefix) + stamp;
+    auto versionDir = dir->makeFreshDirectory(version, 0755);
+    if (!versionDir) return versionDir.error();
     for (const auto& [name, content] : entries) {
-      auto written = writeFileAtomically(versionDir + "/" + name, *content, attributes);
+      auto written = versionDir->writeFile(name, *content, attributes);
       if (!written) {
-        fs::remove_all(versionDir);
+        (void)dir->removeTree(version);
         if (files.ownership && written.error().message.rfind("chown", 0) == 0)
           return makeError(written.error().message + "; spec.fileOwnership needs revoca to run as root, or remove it");
         return written;
       }
     }
-    // The directory must be searchable by the file owner (EMQX runs as uid 1000).
-    if (files.ownership) (void)::chown(versionDir.c_str(), files.ownership->uid, files.ownership->gid);
-    if (auto swapped = replaceSymlink(version, data); !swapped) return swapped;
-    current = version;
+    // The directory must be searchable by the file owner (EMQX runs as uid
+    // 1000): changed through its descriptor, never by a path.
+    if (files.ownership) (void)versionDir->chown(files.ownership->uid, files.ownership->gid);
+    if (auto swapped = dir->replaceSymlink(kData, version); !swapped) return swapped;
+    *current = version;
   }
   // Also when nothing changed: a kill between the swap and here left a
   // link missing (the first publish) or an old version behind.
-  for (const auto& [name, content] : entries) {
-    std::string link = *dir + "/" + name;
-    if (fs::is_symlink(link, ec)) continue;
-    if (auto linked = replaceSymlink(std::string("..data/") + name, link); !linked) return linked;
+  for (const char* name : kLinkedNames) {
+    if (dir->kindOf(name) != EntryKind::Missing) continue;
+    if (auto linked = dir->replaceSymlink(name, std::string(kData) + "/" + name); !linked) return linked;
   }
-  removeOtherVersions(*dir, current);
+  removeOtherVersions(*dir, *current);
   return {};
 }
 
 Result<void> DirectoryOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                               const std::string& caName, const std::string& pem) {
-  auto dir = deploymentDirectory(namespace_, deployment);
+  if (auto plain = checkPlainName("CA name", caName); !plain) return plain;
+  auto dir = openDeployment(namespace_, deployment);
   if (!dir) return dir.error();
-  return writeIfChanged(*dir + "/" + caName + ".ca.pem", pem, FileAttributes{0644, std::nullopt, std::nullopt});
+  return writeIfChanged(*dir, caName + ".ca.pem", pem, FileAttributes{0644, std::nullopt, std::nullopt});
 }
 
 Result<std::map<std::string, std::string>> DirectoryOutput::publishEmqxEnv(const EmqxOutput& emqx) {
-  auto dir = deploymentDirectory(emqx.namespace_, emqx.deployment);
+  auto dir = openDeployment(emqx.namespace_, emqx.deployment);
   if (!dir) return dir.error();
-  std::string path = *dir + "/emqx.env";
-  if (auto written = writeIfChanged(path, formatEnvFile(emqx.env), FileAttributes{0644, std::nullopt, std::nullopt});
+  if (auto written = writeIfChanged(*dir, "emqx.env", formatEnvFile(emqx.env),
+                                    FileAttributes{0644, std::nullopt, std::nullopt});
       !written)
     return written.error();
-  return std::map<std::string, std::string>{{"envFile", path}};
+  return std::map<std::string, std::string>{
+      {"envFile", directory_ + "/" + emqx.namespace_ + "/" + emqx.deployment + "/emqx.env"}};
 }
 
 }  // namespace revoca

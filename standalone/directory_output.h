@@ -6,8 +6,17 @@
 // symlink is swapped to it with one rename, and cert.pem, cert.key and
 // ca-cert.pem are symlinks through `..data`. A reader never sees a new
 // certificate beside an old key.
+//
+// revoca runs as root here, and the broker's uid may own a deployment
+// directory and owns each version directory: every entry is opened beneath
+// OUTPUT through directory descriptors without following a link
+// (core/beneath.h), and an entry of the wrong kind (a link where a directory
+// or file belongs, a file where a link belongs, `..data` pointing anywhere
+// but a `..version-<digits>` beside it) is refused with an error naming it,
+// not written through, into or around.
 #include <string>
 
+#include "core/beneath.h"
 #include "reconcilers/ports.h"
 
 namespace revoca {
@@ -23,7 +32,9 @@ class DirectoryOutput final : public OutputSink {
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
 
  private:
-  Result<std::string> deploymentDirectory(const std::string& namespace_, const std::string& deployment);
+  // OUTPUT/<namespace>/<deployment>, each component one plain name, made
+  // when missing, opened without following a link.
+  Result<BeneathDirectory> openDeployment(const std::string& namespace_, const std::string& deployment) const;
   std::string directory_;
 };
 

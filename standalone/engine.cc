@@ -47,7 +47,7 @@ std::string directoryFingerprint(const std::string& directory) {
 // One instance per state directory: two would hand out the same CRL numbers.
 Result<int> lockStateDirectory(const std::string& stateDir) {
   std::string path = stateDir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return makeError("cannot open " + path);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);

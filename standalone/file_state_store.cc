@@ -84,9 +84,26 @@ std::string newUuid() {
 }
 
 Result<std::unique_ptr<FileStateStore>> FileStateStore::open(const std::string& directory) {
-  for (const char* sub : {"", "/tenants", "/cas", "/secrets"})
+  if (auto made = makeDirectories(directory, 0700); !made) return made.error();
+  // The state tree is revoca's alone: 0700 and its own user's, so no other
+  // user can put a link in it that a write (as root) would follow.
+  int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return makeError("cannot open " + directory + " as a directory");
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    return makeError("cannot stat " + directory);
+  }
+  bool own = info.st_uid == ::geteuid();
+  if (own) ::fchmod(fd, 0700);
+  ::close(fd);
+  if (!own)
+    return makeError("owned by uid " + std::to_string(info.st_uid) + ", not by revoca's uid " +
+                     std::to_string(::geteuid()) +
+                     ": its owner could steer revoca's writes through links; chown it to revoca's user or use another "
+                     "directory");
+  for (const char* sub : {"/tenants", "/cas", "/secrets"})
     if (auto made = makeDirectories(directory + sub, 0700); !made) return made.error();
-  ::chmod(directory.c_str(), 0700);
   return std::unique_ptr<FileStateStore>(new FileStateStore(directory));
 }
 

@@ -172,12 +172,22 @@ class FileHistory:
                 self.first_write.setdefault(path, self.mode.get(path))
                 if "PRIVATE KEY" in args[1] or "PRIVATE KEY" in line:
                     self.key_writes.add(path)
-        elif name in ("mkdir", "mkdirat"):
-            self.mkdirs[unquote(args[-2])] = int(args[-1], 8)
-        elif name in ("rename", "renameat", "renameat2"):
-            quoted = [unquote(a) for a in args if a.startswith('"')]
-            if len(quoted) == 2:
-                self.renamed[quoted[0]] = quoted[1]
+        elif name == "mkdir":
+            self.mkdirs[unquote(args[0])] = int(args[1], 8)
+        elif name == "mkdirat":
+            self.mkdirs[at_path(args[0], args[1])] = int(args[2], 8)
+        elif name == "rename":
+            self.renamed[unquote(args[0])] = unquote(args[1])
+        elif name in ("renameat", "renameat2"):
+            # Output files are renamed beneath a directory descriptor (core/beneath.h).
+            self.renamed[at_path(args[0], args[1])] = at_path(args[2], args[3])
+
+
+def at_path(dirfd, name):
+    """The path an *at() call names: `name` under `dirfd` (shown by strace -y)."""
+    name = unquote(name)
+    fd = FD_PATH.match(dirfd)
+    return name if name.startswith("/") or not fd else fd.group(2) + "/" + name
 
 
 def read_traces(prefix):

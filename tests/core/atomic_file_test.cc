@@ -64,6 +64,20 @@ TEST_F(AtomicFileTest, LeftoverTemporariesAreRemovedAndNothingElse) {
   EXPECT_EQ(removeLeftoverTemporaries(file("missing")), 0u);
 }
 
+// Under --output the broker's uid may plant links: the walk lists what a
+// link points at never, so a temporary-looking file outside survives.
+TEST_F(AtomicFileTest, LeftoverTemporariesAreNotLookedForThroughLinks) {
+  char pattern[] = "/tmp/revoca-outside-XXXXXX";
+  std::string outside = ::mkdtemp(pattern);
+  touch(outside + "/passwd.tmp-1");
+  fs::create_directories(file("out/default"));
+  fs::create_directory_symlink(outside, file("out/default/emqx"));
+  fs::create_directory_symlink(outside, file("out/..version-1"));
+  EXPECT_EQ(removeLeftoverTemporaries(file("out")), 0u);
+  EXPECT_TRUE(fs::exists(outside + "/passwd.tmp-1"));
+  fs::remove_all(outside);
+}
+
 TEST_F(AtomicFileTest, AppendCreatesAPrivateFileAndAddsWholeLines) {
   ASSERT_TRUE(appendLineDurably(file("ledger"), "A 1 2 x").ok());
   ASSERT_TRUE(appendLineDurably(file("ledger"), "B 1 2 y").ok());

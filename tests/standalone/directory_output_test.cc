@@ -209,5 +209,193 @@ TEST_F(DirectoryOutputTest, DeploymentsAndNamespacesAreSeparateDirectories) {
   EXPECT_EQ(slurp(dir.file("out/prod/emqx/cert.pem")), "CERT c\n");
 }
 
+
+// --- nothing under OUTPUT steers where revoca writes ------------------------------------------
+// The broker's uid may own its deployment directory (and owns each version
+// directory): whatever it plants there, revoca (root) writes, chowns and
+// deletes nothing outside, and says which entry is not its own.
+
+class OutputLinksTest : public DirectoryOutputTest {
+ protected:
+  // A directory outside OUTPUT with a file in it, whose content must survive.
+  std::string outside() {
+    fs::create_directories(dir.file("outside"));
+    std::ofstream(dir.file("outside/precious")) << "PRECIOUS\n";
+    return dir.file("outside");
+  }
+  void expectOutsideUntouched() {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir.file("outside"))) names.push_back(entry.path().filename());
+    EXPECT_EQ(names, std::vector<std::string>{"precious"});
+    EXPECT_EQ(slurp(dir.file("outside/precious")), "PRECIOUS\n");
+  }
+  void expectRefused(const Result<void>& result, const std::string& shown) {
+    ASSERT_FALSE(result.ok()) << shown;
+    EXPECT_THAT(result.error().message, HasSubstr(shown + " in the output directory is "));
+    EXPECT_THAT(result.error().message, HasSubstr("not revoca's: remove it"));
+  }
+  void expectEverythingRefused(const std::string& shown) {
+    expectRefused(output.publishSecret("default", "emqx", files("one")), shown);
+    expectRefused(output.publishCaBundle("default", "emqx", "mqtt-ca", "PEM\n"), shown);
+    auto env = output.publishEmqxEnv(emqxOutput({{"A", "1"}}));
+    ASSERT_FALSE(env.ok());
+    EXPECT_THAT(env.error().message, HasSubstr(shown + " in the output directory is "));
+  }
+};
+
+TEST_F(OutputLinksTest, ASymlinkedDeploymentDirectoryIsRefusedAndNothingIsWrittenThroughIt) {
+  std::string target = outside();
+  fs::create_directories(dir.file("out/default"));
+  fs::create_directory_symlink(target, deployment());
+  expectEverythingRefused("default/emqx");
+  expectOutsideUntouched();
+  EXPECT_EQ(fs::read_symlink(deployment()), target);  // refused, not repaired
+}
+
+TEST_F(OutputLinksTest, ASymlinkedNamespaceDirectoryIsRefusedAndNothingIsWrittenThroughIt) {
+  std::string target = outside();
+  fs::create_directories(dir.file("out"));
+  fs::create_directory_symlink(target, dir.file("out/default"));
+  expectEverythingRefused("default");
+  expectOutsideUntouched();
+}
+
+TEST_F(OutputLinksTest, AFileWhereTheDeploymentDirectoryBelongsIsRefused) {
+  fs::create_directories(dir.file("out/default"));
+  std::ofstream(deployment()) << "not a directory\n";
+  expectEverythingRefused("default/emqx");
+  EXPECT_EQ(slurp(deployment()), "not a directory\n");
+}
+
+TEST_F(OutputLinksTest, ARegularCertPemIsRefusedBeforeAnythingIsWritten) {
+  fs::create_directories(deployment());
+  std::ofstream(deployment() + "/cert.pem") << "MINE\n";
+  auto published = output.publishSecret("default", "emqx", files("one"));
+  expectRefused(published, "default/emqx/cert.pem");
+  EXPECT_THAT(published.error().message, HasSubstr("a regular file"));
+  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "MINE\n");
+  EXPECT_FALSE(fs::exists(deployment() + "/..data"));
+  EXPECT_TRUE(versionDirectories().empty());
+}
+
+TEST_F(OutputLinksTest, AForeignLinkForAKeyFileIsRefusedAndItsTargetUntouched) {
+  outside();
+  publish(files("one"));
+  fs::remove(deployment() + "/cert.key");
+  fs::create_symlink(dir.file("outside/precious"), deployment() + "/cert.key");
+  auto published = output.publishSecret("default", "emqx", files("two"));
+  expectRefused(published, "default/emqx/cert.key");
+  EXPECT_THAT(published.error().message, HasSubstr(dir.file("outside/precious")));
+  expectOutsideUntouched();
+  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT one\n");  // the live version is left as it was
+}
+
+// Refused rather than repaired: revoca made ..data point at its own version,
+// so a ..data pointing elsewhere was put there by someone else, and an
+// operator should hear of it (a silent repair would hide the attempt).
+TEST_F(OutputLinksTest, DataPointingOutsideIsRefusedAndNotFollowed) {
+  std::string target = outside();
+  publish(files("one"));
+  std::string live = dataTarget();
+  for (const std::string& elsewhere : {target, std::string("../../../outside"), std::string("..version-1/../..")}) {
+    fs::remove(deployment() + "/..data");
+    fs::create_directory_symlink(elsewhere, deployment() + "/..data");
+    auto published = output.publishSecret("default", "emqx", files("two"));
+    expectRefused(published, "default/emqx/..data");
+    EXPECT_THAT(published.error().message, HasSubstr("a symbolic link to \"" + elsewhere + "\""));
+    expectOutsideUntouched();
+    EXPECT_EQ(versionDirectories(), std::vector<std::string>{live});  // nothing written, nothing removed
+  }
+  fs::remove(deployment() + "/..data");
+  fs::create_directory(deployment() + "/..data");
+  expectRefused(output.publishSecret("default", "emqx", files("two")), "default/emqx/..data");
+}
+
+TEST_F(OutputLinksTest, AVersionDirectorySwappedForALinkIsRemovedWithoutFollowingIt) {
+  std::string target = outside();
+  publish(files("one"));
+  std::string live = dataTarget();
+  fs::create_directory_symlink(target, deployment() + "/..version-5");
+  publish(files("one"));  // unchanged: only the cleanup runs
+  EXPECT_FALSE(fs::exists(fs::symlink_status(deployment() + "/..version-5")));
+  expectOutsideUntouched();
+  fs::create_directory_symlink(target, deployment() + "/..version-6");
+  publish(files("two"));  // changed: the swap, then the cleanup of the old version and the link
+  EXPECT_EQ(versionDirectories(), std::vector<std::string>{dataTarget()});
+  expectOutsideUntouched();
+  EXPECT_NE(dataTarget(), live);
+}
+
+// The live version swapped for a link to a copy of it: the "unchanged?"
+// comparison does not read through the link, so revoca writes a version of
+// its own, and the copy outside survives the cleanup.
+TEST_F(OutputLinksTest, TheLiveVersionSwappedForALinkIsNotReadThroughNorFollowedByTheCleanup) {
+  publish(files("one"));
+  std::string live = dataTarget();
+  fs::rename(deployment() + "/" + live, dir.file("outside"));
+  fs::create_directory_symlink(dir.file("outside"), deployment() + "/" + live);
+  publish(files("one"));
+  EXPECT_NE(dataTarget(), live);
+  EXPECT_EQ(versionDirectories(), std::vector<std::string>{dataTarget()});
+  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY one\n");
+  EXPECT_EQ(slurp(dir.file("outside/cert.key")), "KEY one\n");
+  EXPECT_EQ(slurp(dir.file("outside/cert.pem")), "CERT one\n");
+}
+
+// Deeper in a version directory (the broker's uid owns it): a link to a
+// directory is unlinked, what it points at is not entered.
+TEST_F(OutputLinksTest, LinksInsideAnOldVersionAreNotFollowedByTheCleanup) {
+  std::string target = outside();
+  publish(files("one"));
+  std::string old = deployment() + "/" + dataTarget();
+  fs::create_directories(old + "/sub/deeper");
+  fs::create_directory_symlink(target, old + "/sub/deeper/link");
+  fs::create_symlink(target + "/precious", old + "/file-link");
+  publish(files("two"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(old)));
+  expectOutsideUntouched();
+}
+
+TEST_F(OutputLinksTest, AnEnvFileLinkedOutsideIsRefusedAndTheOutsideFileIsUnchanged) {
+  outside();
+  fs::create_directories(deployment());
+  fs::create_symlink(dir.file("outside/precious"), deployment() + "/emqx.env");
+  auto env = output.publishEmqxEnv(emqxOutput({{"A", "1"}}));
+  ASSERT_FALSE(env.ok());
+  EXPECT_THAT(env.error().message, HasSubstr("default/emqx/emqx.env in the output directory is a symbolic link"));
+  EXPECT_THAT(env.error().message, HasSubstr("remove it; revoca writes only files and directories it created"));
+  expectOutsideUntouched();
+  EXPECT_TRUE(fs::is_symlink(deployment() + "/emqx.env"));
+}
+
+TEST_F(OutputLinksTest, ACaBundleNameThatIsALinkOrADirectoryIsRefused) {
+  outside();
+  fs::create_directories(deployment());
+  fs::create_symlink(dir.file("outside/precious"), deployment() + "/mqtt-ca.ca.pem");
+  expectRefused(output.publishCaBundle("default", "emqx", "mqtt-ca", "PEM\n"), "default/emqx/mqtt-ca.ca.pem");
+  expectOutsideUntouched();
+  fs::create_directory(deployment() + "/other-ca.ca.pem");
+  auto published = output.publishCaBundle("default", "emqx", "other-ca", "PEM\n");
+  expectRefused(published, "default/emqx/other-ca.ca.pem");
+  EXPECT_THAT(published.error().message, HasSubstr("a directory"));
+}
+
+TEST_F(OutputLinksTest, NamesThatAreNotOnePlainComponentAreRefused) {
+  for (const std::string& name : {std::string(".."), std::string("."), std::string("a/b"), std::string(""),
+                                  std::string("a\0b", 3), std::string("../outside")}) {
+    auto asNamespace = output.publishSecret(name, "emqx", files("one"));
+    ASSERT_FALSE(asNamespace.ok()) << name;
+    EXPECT_THAT(asNamespace.error().message, HasSubstr("not one plain path component"));
+    auto asDeployment = output.publishSecret("default", name, files("one"));
+    ASSERT_FALSE(asDeployment.ok()) << name;
+    EXPECT_THAT(asDeployment.error().message, HasSubstr("deployment"));
+    EXPECT_FALSE(output.publishEmqxEnv(EmqxOutput{name, "emqx", "emqx", "s", "/c", false, {}}).ok()) << name;
+    EXPECT_FALSE(output.publishCaBundle("default", "emqx", name, "PEM\n").ok()) << name;
+  }
+  EXPECT_FALSE(fs::exists(dir.file("emqx")));
+  EXPECT_FALSE(fs::exists(dir.file("outside")));
+  EXPECT_FALSE(fs::exists(dir.file("out/default/emqx/cert.pem")));
+}
+
 }  // namespace
 }  // namespace revoca

@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -53,6 +55,17 @@ class FileStateStoreTest : public ::testing::Test {
 TEST_F(FileStateStoreTest, StateDirectoryIsPrivate) {
   EXPECT_EQ(modeOf(dir.file("state")), 0700);
   EXPECT_EQ(store->directory(), dir.file("state"));
+}
+
+// Its owner could plant links where revoca writes keys: only revoca's own will do.
+TEST_F(FileStateStoreTest, AStateDirectoryAnotherUserOwnsIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root can give a directory away";
+  ASSERT_EQ(::chown(dir.file("other").c_str(), 12345, 12345), -1);  // missing yet
+  ASSERT_EQ(::mkdir(dir.file("other").c_str(), 0700), 0);
+  ASSERT_EQ(::chown(dir.file("other").c_str(), 12345, 12345), 0);
+  auto opened = FileStateStore::open(dir.file("other"));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_THAT(opened.error().message, HasSubstr("owned by uid 12345, not by revoca's uid 0"));
 }
 
 TEST_F(FileStateStoreTest, TenantUuidIsAVersion4UuidStableAcrossReopen) {
