@@ -590,6 +590,37 @@ def is_utf8(raw):
         return False
 
 
+def test_the_json_log_stays_one_json_object_a_line_under_hostile_input(tmp_path):
+    """--log-format json: every line a log shipper reads must parse, whatever
+    bytes the declarations hold (refused names, fields, YAML errors)."""
+    instance = Standalone(tmp_path / "j", ROOT / "manifests" / "examples", free_port(),
+                          extra_args=["--log-format", "json", "--log-level", "debug"])
+    spec = base_spec("Vault", instance.port)
+    docs = [document("Vault", spliced("bad-name", bad), spec) for bad in HOSTILE_TEXT.values()]
+    docs += [document("Vault", f"field-{i}", {"distribute": {"deployments": [spliced("emqx", bad)]}})
+             for i, bad in enumerate(HOSTILE_TEXT.values())]
+    docs += [f"apiVersion: {API}\nkind: Vault\nmetadata: {{name: yaml-error}}\n".encode()
+             + b'spec: {distribute: {deployments: ["a\\\x1b\xb0b"]}}\n']
+    hostile_file = instance.declarations / "zz-hostile.yaml"
+    hostile_file.write_bytes(documents(*docs))
+    instance.start()
+    try:
+        wait_for(lambda: instance.log.read_bytes().count(b"declaration refused") >= len(docs), timeout=30,
+                 what="every hostile document to be refused")
+        assert instance.process.poll() is None
+        bad_lines = []
+        for number, line in enumerate(instance.log.read_bytes().splitlines(), 1):
+            try:
+                entry = json.loads(line.decode("utf-8"))
+                assert isinstance(entry, dict)
+            except (UnicodeDecodeError, ValueError, AssertionError) as error:
+                bad_lines.append(f"line {number}: {type(error).__name__}: {line[:300]!r}")
+        assert not bad_lines, f"{len(bad_lines)} log lines are not one JSON object of UTF-8:\n" + "\n".join(bad_lines[:10])
+    finally:
+        instance.kill(signal.SIGTERM)
+        assert_no_sanitizer_report(instance.log)
+
+
 # --- names that become paths ------------------------------------------------------------------------
 
 TRAVERSALS = ["..", ".", "../../sentinel", "../../../../escaped", "a/b", "./x", "..data", "..version-1",
