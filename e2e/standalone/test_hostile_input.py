@@ -463,6 +463,8 @@ def refused_at(h, kind, name, field, reason="InvalidSpec"):
     assert entry["ready"] is False, f"{kind} {name} is Ready with a hostile {field}: {entry}"
     assert entry["reason"] == reason, f"{kind} {name}: {entry['reason']}, not {reason}: {entry['message']}"
     assert field in entry["message"], f"{kind} {name}: the message does not name {field}: {entry['message']}"
+    # `revocactl status` prints it on a terminal: one line, nothing that drives the terminal.
+    assert not has_control(entry["message"]), f"{kind} {name}: a control character in {entry['message']!r}"
     return entry
 
 
@@ -605,7 +607,7 @@ def test_the_json_log_stays_one_json_object_a_line_under_hostile_input(tmp_path)
     hostile_file.write_bytes(documents(*docs))
     instance.start()
     try:
-        wait_for(lambda: instance.log.read_bytes().count(b"declaration refused") >= len(docs), timeout=30,
+        wait_for(lambda: instance.log.read_bytes().count(b"declaration refused") >= len(docs), timeout=60,
                  what="every hostile document to be refused")
         assert instance.process.poll() is None
         bad_lines = []
@@ -1086,15 +1088,18 @@ def small_vaults(count):
     return write
 
 
-def test_a_4_mb_file_of_small_revoca_documents_is_judged_within_30_s_and_200_mb(tmp_path):
-    """40,000 Vaults of 110 bytes: a quarter of the 16 MiB a file may
-    hold, each document far below every limit. One tenant's file must not
-    stall the engine (renewals, revocations, SIGTERM of every tenant wait
-    for it) nor take the machine's memory. Linear work is a few seconds;
-    work that grows with the square of the documents is minutes."""
+def test_an_8_mib_file_of_small_revoca_documents_is_judged_within_30_s_and_200_mb(tmp_path):
+    """80,000 Vaults of 110 bytes (8.9 MB): half of what a file may hold,
+    each document far below every limit, and the same size as the files of
+    the test above. One tenant's file must not stall the engine (renewals,
+    revocations and SIGTERM of every tenant wait for it) nor take the
+    machine's memory. Measured on the idle 2-core machine (2026-12-06):
+    10,000 Vaults 2.1 s, 40,000 20.6 s, 80,000 91.9 s and 298 MB: the work
+    grows with the square of the documents (each new object is compared
+    with every earlier one of its kind), the memory by 3.7 KB an object."""
     (tmp_path / "no-examples").mkdir()
-    peak, size, seconds = peak_rss_after(tmp_path, "40000 Vaults", small_vaults(40000), timeout=30)
-    message = (f"40,000 small Vault documents: {size / 1e6:.1f} MB file, peak RSS (VmHWM) {peak} MB, "
+    peak, size, seconds = peak_rss_after(tmp_path, "80000 Vaults", small_vaults(80000), timeout=30)
+    message = (f"80,000 small Vault documents: {size / 1e6:.1f} MB file, peak RSS (VmHWM) {peak} MB, "
                + (f"judged in {seconds:.1f} s" if seconds is not None else "not judged within 30 s"))
     print(message)
     assert seconds is not None and peak < MEMORY_BOUND_MB, message
