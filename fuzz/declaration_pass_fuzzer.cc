@@ -12,7 +12,8 @@
 //
 // Properties, beyond "the pass neither throws nor crashes":
 // - STATE/status.json, when written, is valid UTF-8 and parses as JSON
-//   (revocactl status and people's scripts read it);
+//   (revocactl status and people's scripts read it), and no name, source,
+//   reason or message in it holds a control character;
 // - every refused declaration's message is one line of valid UTF-8 (it is
 //   logged as "declaration refused: ...");
 // - nothing is written beside OUTPUT and STATE: the sentinel stays empty,
@@ -101,6 +102,16 @@ bool validUtf8(std::string_view text) {
     static constexpr std::uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
     if (code < kLeast[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
     i += length;
+  }
+  return true;
+}
+
+// No C0 control, DEL or C1 control (U+0080..U+009F, C2 80..C2 9F in UTF-8).
+bool printable(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) return false;
   }
   return true;
 }
@@ -203,6 +214,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     nlohmann::json parsed = nlohmann::json::parse(written, nullptr, false);
     FUZZ_CHECK(!parsed.is_discarded(), "status.json does not parse as JSON");
     FUZZ_CHECK(parsed.is_array(), "status.json is not a list of statuses");
+    // revocactl status prints these on a terminal.
+    for (const nlohmann::json& entry : parsed) {
+      for (const char* key : {"kind", "namespace", "name", "source", "reason", "message"}) {
+        if (!entry.contains(key) || !entry[key].is_string()) continue;
+        std::string text = entry[key].get<std::string>();
+        if (!printable(text)) std::fprintf(stderr, "status %s: %s\n", key, escaped(text).c_str());
+        FUZZ_CHECK(printable(text), "a status field with a control character");
+      }
+    }
   }
 
   FUZZ_CHECK(fs::is_empty(dirs.sentinel, ec) && !ec, "something was written beside OUTPUT");
