@@ -263,9 +263,10 @@ Result<std::optional<CaRecord>> FileStateStore::loadCa(const ObjectKey& ca) {
   }
   if (ec) return makeError("reading " + versions + ": " + ec.message());
   if (record.versions.empty()) {
-    // A CA with history but no version lost its keys: a new key would be a
-    // different CA under the old one's name, and every certificate stranded.
-    for (const char* history : {"/ledger", "/revocations", "/crl-number"}) {
+    // A CA that signed (a ledger, a CRL number) but has no version lost its
+    // keys: a new key would be a different CA under the old one's name, and
+    // every certificate stranded. Revocations alone may come before the CA.
+    for (const char* history : {"/ledger", "/crl-number"}) {
       auto there = isPresent(caDirectory(ca) + history);
       if (!there) return there.error();
       if (*there)

@@ -531,6 +531,9 @@ TEST_F(FileStateStoreTest, VersionsEntryThatIsNotAVersionNumberIsAnError) {
 }
 
 TEST_F(FileStateStoreTest, CaHistoryWithoutAnyVersionIsAnErrorNotANewCa) {
+  // Revocations may be declared before their CA is: not yet a history.
+  ASSERT_TRUE(store->appendRevocation(ca, {"AB", kT0, pki::RevocationReason::Unspecified, std::nullopt}).ok());
+  EXPECT_FALSE(unwrap(store->loadCa(ca)).has_value());
   ASSERT_TRUE(store->appendIssued(ca, {"AB", 1, kT0, "a"}).ok());
   auto loaded = store->loadCa(ca);
   ASSERT_FALSE(loaded.ok());
