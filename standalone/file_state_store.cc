@@ -302,7 +302,9 @@ Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   if (*present) {
     auto text = readFile(path);
     if (!text) return text.error();
-    std::string line = text->substr(0, text->find('\n'));
+    // One line as this function writes it (a final line break optional).
+    std::string_view line = *text;
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     if (!parseExactNumber(line, last))
       return makeError(path + " is not a number; restore it from a backup (or write in it the number of the CA's "
                               "last CRL: openssl crl -noout -crlnumber)");

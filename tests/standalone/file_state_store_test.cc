@@ -439,7 +439,7 @@ TEST_F(FileStateStoreTest, CrlNumberNeverGoesBackWhenTheCrlNumberFileIsLoweredOr
   EXPECT_EQ(crls.at(2).nextUpdate, kT0 + kDay);
   EXPECT_THAT(crls.at(2).pem, HasSubstr("-----BEGIN X509 CRL-----"));
 
-  for (std::string bad : {"-3\n", "07\n", " 7\n"}) {
+  for (std::string bad : {"-3\n", "07\n", " 7\n", "7\r\n", "7\n8\n", ""}) {
     ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", bad).ok());
     EXPECT_FALSE(store->nextCrlNumber(ca).ok()) << bad;
   }
