@@ -120,24 +120,52 @@ json versionsJson(const CaRecord& record) {
   return versions;
 }
 
+// One entry of versions.json, every field of exactly its type (json's get
+// would turn 2.5 into 2). Never json's own message: it may quote the
+// value, and a key must not end up in a log.
+Result<CaVersionRecord> parseVersion(const json& entry, std::size_t index, const std::string& secret) {
+  std::string where = "Secret " + secret + ": entry " + std::to_string(index + 1) + " of versions.json";
+  const char* fix = "; restore the Secret from a backup";
+  auto integer = [&](const char* field) -> std::optional<std::int64_t> {
+    auto value = entry.find(field);
+    if (value == entry.end() || !value->is_number_integer() ||
+        (value->is_number_unsigned() &&
+         value->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())))
+      return std::nullopt;
+    return value->get<std::int64_t>();
+  };
+  if (!entry.is_object()) return makeError(where + " is not an object" + fix);
+  for (const char* field : {"certPem", "keyPem"})
+    if (!entry.contains(field) || !entry[field].is_string())
+      return makeError(where + ": \"" + field + "\" is missing or not a string" + fix);
+  auto version = integer("version");
+  auto notBefore = integer("notBefore");
+  auto notAfter = integer("notAfter");
+  if (!version || *version < 1 || *version > std::numeric_limits<int>::max())
+    return makeError(where + ": \"version\" is missing or not a version number (1 up)" + fix);
+  if (!notBefore || !notAfter)
+    return makeError(where + ": \"notBefore\" or \"notAfter\" is missing or not a whole number" + fix);
+  CaVersionRecord record{static_cast<int>(*version), entry["certPem"].get<std::string>(),
+                         entry["keyPem"].get<std::string>(), fromUnixSeconds(*notBefore), fromUnixSeconds(*notAfter)};
+  return record;
+}
+
 Result<CaRecord> parseVersions(const std::string& text, const std::string& secret) {
   json versions = json::parse(text, nullptr, false);
   if (!versions.is_array())
     return makeError("Secret " + secret + ": versions.json is not a JSON array; restore the Secret from a backup");
   CaRecord record;
-  try {
-    for (const auto& entry : versions)
-      record.versions.push_back({entry.at("version").get<int>(), entry.at("certPem").get<std::string>(),
-                                 entry.at("keyPem").get<std::string>(),
-                                 fromUnixSeconds(entry.at("notBefore").get<std::int64_t>()),
-                                 fromUnixSeconds(entry.at("notAfter").get<std::int64_t>())});
-  } catch (const json::exception&) {
-    // json's own message may quote the value: a key must not end up in a log.
-    return makeError("Secret " + secret + ": an entry of versions.json misses a field or has the wrong type; "
-                     "restore the Secret from a backup");
+  for (std::size_t index = 0; index < versions.size(); ++index) {
+    auto version = parseVersion(versions[index], index, secret);
+    if (!version) return version.error();
+    record.versions.push_back(std::move(*version));
   }
   std::sort(record.versions.begin(), record.versions.end(),
             [](const auto& a, const auto& b) { return a.version < b.version; });
+  for (std::size_t i = 1; i < record.versions.size(); ++i)
+    if (record.versions[i].version == record.versions[i - 1].version)
+      return makeError("Secret " + secret + ": versions.json holds version " +
+                       std::to_string(record.versions[i].version) + " twice; restore the Secret from a backup");
   return record;
 }
 
@@ -540,6 +568,10 @@ Result<std::vector<IssuedCertificate>> SecretStateStore::loadLedger(const Object
 // them writes all their lines at once. Each returns only once its line is
 // in the ledger, as before.
 Result<void> SecretStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
+  // Never write what the reader refuses: the CA would stop at its next load.
+  if (!pki::isNormalizedSerialHex(issued.serialHex) || issued.caVersion < 1)
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record a serial that is not canonical "
+                     "(or of version " + std::to_string(issued.caVersion) + ") in the ledger");
   std::unique_lock lock(appendMutex_);
   std::shared_ptr<PendingAppends>& open = openAppends_[ca];
   if (!open) open = std::make_shared<PendingAppends>();
@@ -575,6 +607,9 @@ Result<std::vector<Revocation>> SecretStateStore::loadRevocations(const ObjectKe
 }
 
 Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
+  if (!pki::isNormalizedSerialHex(revocation.serialHex))
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record the revocation of a serial that is "
+                     "not canonical");
   std::lock_guard lock(mutex_);
   return append(revocations_, kRevocations, ca, std::vector<Revocation>{revocation});
 }

@@ -238,6 +238,27 @@ TEST_F(SecretStateStoreIntegration, CaVersionsSurviveARestartInALabelledSecretWi
   EXPECT_EQ(versions[0]["notAfter"], 1800000000);  // unix seconds
 }
 
+// json's get<int> reads 2.5 as 2: a hand-edited version must be refused, not rounded.
+TEST_F(SecretStateStoreIntegration, AVersionsEntryNotAsRevocaWritesItIsAnErrorNamingTheEntry) {
+  CaRecord record;
+  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
+  ASSERT_TRUE(SecretStateStore(*client_).saveCa(ca(), record));
+  for (json edit : {json{{"version", 1.5}}, json{{"version", 0}}, json{{"notAfter", "soon"}}, json{{"keyPem", 7}}}) {
+    SCOPED_TRACE(edit.dump());
+    auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
+    ASSERT_TRUE(secret.ok());
+    json versions = json::array({{{"version", 1}, {"certPem", "CERT ONE"}, {"keyPem", "KEY ONE"},
+                                  {"notBefore", 1700000000}, {"notAfter", 1800000000}}});
+    versions[0].update(edit);
+    (*secret.value)["data"]["versions.json"] = kube::encodeBase64(versions.dump());
+    ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
+    auto loaded = SecretStateStore(*client_).loadCa(ca());
+    ASSERT_FALSE(loaded);
+    EXPECT_THAT(loaded.error().message, ::testing::HasSubstr("revoca-ca-mqtt-ca: entry 1 of versions.json"));
+    EXPECT_THAT(loaded.error().message, ::testing::Not(::testing::HasSubstr("KEY ONE")));
+  }
+}
+
 TEST_F(SecretStateStoreIntegration, CrlNumbersOnlyGrowAcrossInstancesAndWriters) {
   SecretStateStore first(*client_);
   EXPECT_EQ(*first.currentCrlNumber(ca()), 0u);
@@ -447,9 +468,9 @@ TEST_F(SecretStateStoreIntegration, TwoWritersAppendingAtOnceLoseNothing) {
 TEST_F(SecretStateStoreIntegration, RevocationsRoundTripWithReasonsAndInvalidityDates) {
   SecretStateStore store(*client_, 2);
   std::vector<Revocation> written = {
-      {"0A01", fromUnixSeconds(1800000000), pki::RevocationReason::Superseded, std::nullopt},
-      {"0A02", fromUnixSeconds(1800000100), pki::RevocationReason::KeyCompromise, fromUnixSeconds(1790000000)},
-      {"0A03", fromUnixSeconds(1800000200), pki::RevocationReason::Unspecified, std::nullopt},
+      {"A01", fromUnixSeconds(1800000000), pki::RevocationReason::Superseded, std::nullopt},
+      {"A02", fromUnixSeconds(1800000100), pki::RevocationReason::KeyCompromise, fromUnixSeconds(1790000000)},
+      {"A03", fromUnixSeconds(1800000200), pki::RevocationReason::Unspecified, std::nullopt},
   };
   for (const auto& revocation : written) {
     auto appended = store.appendRevocation(ca(), revocation);
