@@ -400,10 +400,7 @@ Result<std::vector<IssuedCertificate>> FileStateStore::loadLedger(const ObjectKe
   auto parsed = forEachLine(*text, path,
                             "fix the line, or restore the file from a backup (a serial missing from the ledger "
                             "answers OCSP unknown)",
-                            [&](std::string_view line) {
-                              auto wrong = parseLedgerLine(line, ledger.emplace_back());
-                              return wrong;
-                            });
+                            [&](std::string_view line) { return parseLedgerLine(line, ledger.emplace_back()); });
   if (!parsed) return parsed.error();
   return ledger;
 }
