@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <random>
 #include <thread>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
 #include "kube/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
+#include "pki/certificate.h"
 #include "pki/digest.h"
 
 namespace revoca::kubernetes {
@@ -71,6 +74,14 @@ bool parseNumber(std::string_view text, Number& out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
+// A number exactly as std::to_string writes it: no '+', no leading zero.
+template <typename Number>
+bool parseExactNumber(std::string_view text, Number& out) {
+  std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || digits.size() != text.size()))) return false;
+  return parseNumber(text, out);
+}
+
 // The next field up to a space, or to the end; `rest` moves past it.
 std::string_view nextField(std::string_view& rest) {
   std::size_t space = rest.find(' ');
@@ -109,24 +120,52 @@ json versionsJson(const CaRecord& record) {
   return versions;
 }
 
+// One entry of versions.json, every field of exactly its type (json's get
+// would turn 2.5 into 2). Never json's own message: it may quote the
+// value, and a key must not end up in a log.
+Result<CaVersionRecord> parseVersion(const json& entry, std::size_t index, const std::string& secret) {
+  std::string where = "Secret " + secret + ": entry " + std::to_string(index + 1) + " of versions.json";
+  const char* fix = "; restore the Secret from a backup";
+  auto integer = [&](const char* field) -> std::optional<std::int64_t> {
+    auto value = entry.find(field);
+    if (value == entry.end() || !value->is_number_integer() ||
+        (value->is_number_unsigned() &&
+         value->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())))
+      return std::nullopt;
+    return value->get<std::int64_t>();
+  };
+  if (!entry.is_object()) return makeError(where + " is not an object" + fix);
+  for (const char* field : {"certPem", "keyPem"})
+    if (!entry.contains(field) || !entry[field].is_string())
+      return makeError(where + ": \"" + field + "\" is missing or not a string" + fix);
+  auto version = integer("version");
+  auto notBefore = integer("notBefore");
+  auto notAfter = integer("notAfter");
+  if (!version || *version < 1 || *version > std::numeric_limits<int>::max())
+    return makeError(where + ": \"version\" is missing or not a version number (1 up)" + fix);
+  if (!notBefore || !notAfter)
+    return makeError(where + ": \"notBefore\" or \"notAfter\" is missing or not a whole number" + fix);
+  CaVersionRecord record{static_cast<int>(*version), entry["certPem"].get<std::string>(),
+                         entry["keyPem"].get<std::string>(), fromUnixSeconds(*notBefore), fromUnixSeconds(*notAfter)};
+  return record;
+}
+
 Result<CaRecord> parseVersions(const std::string& text, const std::string& secret) {
   json versions = json::parse(text, nullptr, false);
   if (!versions.is_array())
     return makeError("Secret " + secret + ": versions.json is not a JSON array; restore the Secret from a backup");
   CaRecord record;
-  try {
-    for (const auto& entry : versions)
-      record.versions.push_back({entry.at("version").get<int>(), entry.at("certPem").get<std::string>(),
-                                 entry.at("keyPem").get<std::string>(),
-                                 fromUnixSeconds(entry.at("notBefore").get<std::int64_t>()),
-                                 fromUnixSeconds(entry.at("notAfter").get<std::int64_t>())});
-  } catch (const json::exception&) {
-    // json's own message may quote the value: a key must not end up in a log.
-    return makeError("Secret " + secret + ": an entry of versions.json misses a field or has the wrong type; "
-                     "restore the Secret from a backup");
+  for (std::size_t index = 0; index < versions.size(); ++index) {
+    auto version = parseVersion(versions[index], index, secret);
+    if (!version) return version.error();
+    record.versions.push_back(std::move(*version));
   }
   std::sort(record.versions.begin(), record.versions.end(),
             [](const auto& a, const auto& b) { return a.version < b.version; });
+  for (std::size_t i = 1; i < record.versions.size(); ++i)
+    if (record.versions[i].version == record.versions[i - 1].version)
+      return makeError("Secret " + secret + ": versions.json holds version " +
+                       std::to_string(record.versions[i].version) + " twice; restore the Secret from a backup");
   return record;
 }
 
@@ -166,11 +205,14 @@ std::string ledgerLine(const IssuedCertificate& issued) {
 std::optional<IssuedCertificate> parseLedgerLine(const std::string& line) {
   std::string_view rest = line;
   IssuedCertificate issued;
-  issued.serialHex = std::string(nextField(rest));
+  std::string_view serial = nextField(rest);
   std::int64_t notAfter = 0;
-  if (issued.serialHex.empty() || !parseNumber(nextField(rest), issued.caVersion) ||
-      !parseNumber(nextField(rest), notAfter))
+  // Exactly as ledgerLine writes it: a serial in canonical form, numbers as
+  // std::to_string writes them. Only the subject, last, is free text.
+  if (!pki::isNormalizedSerialHex(serial) || !parseExactNumber(nextField(rest), issued.caVersion) ||
+      issued.caVersion < 1 || !parseExactNumber(nextField(rest), notAfter))
     return std::nullopt;
+  issued.serialHex = std::string(serial);
   issued.notAfter = fromUnixSeconds(notAfter);
   issued.subject = std::string(rest);  // the rest of the line, spaces and all
   return issued;
@@ -185,20 +227,22 @@ std::string revocationLine(const Revocation& revocation) {
 std::optional<Revocation> parseRevocationLine(const std::string& line) {
   std::string_view rest = line;
   Revocation revocation;
-  revocation.serialHex = std::string(nextField(rest));
+  std::string_view serial = nextField(rest);
   std::int64_t revokedAt = 0;
   int reason = 0;
-  if (revocation.serialHex.empty() || !parseNumber(nextField(rest), revokedAt) || !parseNumber(nextField(rest), reason))
+  if (!pki::isNormalizedSerialHex(serial) || !parseExactNumber(nextField(rest), revokedAt) ||
+      !parseExactNumber(nextField(rest), reason))
     return std::nullopt;
   // 7 is unassigned in RFC 5280; anything else outside 0..10 is not a reason.
   if (reason < 0 || reason > 10 || reason == 7) return std::nullopt;
+  revocation.serialHex = std::string(serial);
   revocation.revokedAt = fromUnixSeconds(revokedAt);
   revocation.reason = static_cast<pki::RevocationReason>(reason);
   std::string_view invalidity = nextField(rest);
   if (!rest.empty()) return std::nullopt;
   if (invalidity != "-") {
     std::int64_t seconds = 0;
-    if (!parseNumber(invalidity, seconds)) return std::nullopt;
+    if (!parseExactNumber(invalidity, seconds)) return std::nullopt;
     revocation.invalidityDate = fromUnixSeconds(seconds);
   }
   return revocation;
@@ -368,22 +412,29 @@ Result<std::uint64_t> SecretStateStore::currentCrlNumber(const ObjectKey& ca) {
 
 namespace {
 
-// A chunk's lines, parsed. Lines that do not parse still count towards
-// its size (they take room) but yield nothing.
+// A chunk's lines, parsed. A line that is not as revoca writes it is an
+// error naming the Secret and the line: skipping it would drop a revoked
+// serial from the CRL (OCSP "good") or an issued one from the ledger.
 template <typename Entry>
-void parseChunk(const std::string& text, std::size_t& lines, std::vector<Entry>& entries) {
+Result<void> parseChunk(const std::string& text, std::size_t& lines, std::vector<Entry>& entries,
+                        const std::string& secret) {
   lines = 0;
   entries.clear();
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    if (end > start) {
-      ++lines;
-      if (auto entry = parseLine<Entry>(text.substr(start, end - start))) entries.push_back(std::move(*entry));
-    }
+    ++lines;
+    auto entry = parseLine<Entry>(text.substr(start, end - start));
+    if (!entry)
+      return makeError("line " + std::to_string(lines) + " of data.entries in Secret " + secret + " is not a " +
+                       (std::is_same_v<Entry, Revocation> ? "revocation (\"SERIAL REVOKEDAT REASONCODE INVALIDITY|-\")"
+                                                          : "ledger line (\"SERIAL CAVERSION NOTAFTER SUBJECT\")") +
+                       " as revoca writes it; fix the line, or restore the Secret from a backup");
+    entries.push_back(std::move(*entry));
     start = end + 1;
   }
+  return {};
 }
 
 }  // namespace
@@ -413,7 +464,9 @@ Result<SecretStateStore::Chunks<Entry>*> SecretStateStore::loadChunks(std::map<O
       if (!split) return split.error();
       Chunk<Entry>& chunk = loaded[number];
       chunk.secret = Stored{std::move(split->first), std::move(split->second)};
-      parseChunk(chunk.secret.data["entries"], chunk.lines, chunk.entries);
+      if (auto parsed = parseChunk(chunk.secret.data["entries"], chunk.lines, chunk.entries, ca.namespace_ + "/" + name);
+          !parsed)
+        return parsed.error();
     }
   }
   return &(cache[ca] = std::move(loaded));
@@ -480,7 +533,11 @@ Result<void> SecretStateStore::append(std::map<ObjectKey, Chunks<Entry>>& cache,
     }
     Chunk<Entry>& fresh = chunks[number];
     fresh.secret = std::move(**current);
-    parseChunk(fresh.secret.data["entries"], fresh.lines, fresh.entries);
+    if (auto parsed = parseChunk(fresh.secret.data["entries"], fresh.lines, fresh.entries, ca.namespace_ + "/" + name);
+        !parsed) {
+      cache.erase(ca);  // `chunks` with it: the next load reads them all again
+      return parsed.error();
+    }
     // The lost answer was a success: appending the lines again would list
     // these serials twice. (Serials are random: no one else wrote these lines.)
     if (fresh.secret.data["entries"].find(lines) != std::string::npos) {
@@ -511,6 +568,10 @@ Result<std::vector<IssuedCertificate>> SecretStateStore::loadLedger(const Object
 // them writes all their lines at once. Each returns only once its line is
 // in the ledger, as before.
 Result<void> SecretStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
+  // Never write what the reader refuses: the CA would stop at its next load.
+  if (!pki::isNormalizedSerialHex(issued.serialHex) || issued.caVersion < 1)
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record a serial that is not canonical "
+                     "(or of version " + std::to_string(issued.caVersion) + ") in the ledger");
   std::unique_lock lock(appendMutex_);
   std::shared_ptr<PendingAppends>& open = openAppends_[ca];
   if (!open) open = std::make_shared<PendingAppends>();
@@ -546,6 +607,9 @@ Result<std::vector<Revocation>> SecretStateStore::loadRevocations(const ObjectKe
 }
 
 Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
+  if (!pki::isNormalizedSerialHex(revocation.serialHex))
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record the revocation of a serial that is "
+                     "not canonical");
   std::lock_guard lock(mutex_);
   return append(revocations_, kRevocations, ca, std::vector<Revocation>{revocation});
 }
@@ -566,18 +630,34 @@ Result<std::optional<SecretRecord>> SecretStateStore::parseSecretRecord(const Ob
   SecretRecord loaded;
   loaded.certPem = cert->second;
   loaded.keyPem = key->second;
-  try {
-    loaded.serialHex = parsed.value("serialHex", "");
-    loaded.issuingCa = parsed.value("issuingCa", "");
-    loaded.caVersion = parsed.value("caVersion", 1);
-    loaded.notBefore = fromUnixSeconds(parsed.value("notBefore", std::int64_t{0}));
-    loaded.notAfter = fromUnixSeconds(parsed.value("notAfter", std::int64_t{0}));
-    loaded.specGeneration = parsed.value("specGeneration", std::int64_t{0});
-  } catch (const json::exception&) {
-    return makeError("Secret " + vaultSecret.namespace_ + "/" + name +
-                     ": a field of record.json has the wrong type; delete the Secret and revoca issues a new "
-                     "certificate");
+  // Every field of exactly its type (json::value throws on another type, and
+  // a missing one read as a default is a guess): the error names the field.
+  std::string where = "Secret " + vaultSecret.namespace_ + "/" + name + ": record.json field \"";
+  const char* fix = "; delete the Secret and revoca issues a new certificate";
+  for (auto [field, into] : {std::pair{"serialHex", &loaded.serialHex}, std::pair{"issuingCa", &loaded.issuingCa}}) {
+    auto value = parsed.find(field);
+    if (value == parsed.end() || !value->is_string())
+      return makeError(where + field + "\" is " + (value == parsed.end() ? "missing" : "not a string") + fix);
+    *into = value->get<std::string>();
   }
+  std::int64_t numbers[4] = {};
+  const char* numberFields[4] = {"caVersion", "notBefore", "notAfter", "specGeneration"};
+  for (int i = 0; i < 4; ++i) {
+    auto value = parsed.find(numberFields[i]);
+    bool fits = value != parsed.end() && value->is_number_integer() &&
+                !(value->is_number_unsigned() &&
+                  value->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    if (!fits)
+      return makeError(where + numberFields[i] + "\" is " +
+                       (value == parsed.end() ? "missing" : "not a whole number (64 bits)") + fix);
+    numbers[i] = value->get<std::int64_t>();
+  }
+  if (numbers[0] < 1 || numbers[0] > std::numeric_limits<int>::max())
+    return makeError(where + "caVersion\" is not a CA version (1 up)" + fix);
+  loaded.caVersion = static_cast<int>(numbers[0]);
+  loaded.notBefore = fromUnixSeconds(numbers[1]);
+  loaded.notAfter = fromUnixSeconds(numbers[2]);
+  loaded.specGeneration = numbers[3];
   return std::optional<SecretRecord>(std::move(loaded));
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -151,6 +152,19 @@ Result<std::string> normalizeSerialHex(const std::string& text) {
   }
   if (digits.size() > 40) return fail("is longer than 20 octets (RFC 5280 4.1.2.2)");
   return digits;
+}
+
+bool isNormalizedSerialHex(std::string_view text) {
+  if (text.empty() || text.size() > 40) return false;
+  if (text[0] == '0') return text.size() == 1;
+  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+bool keyMatchesCertificate(const Certificate& cert, const PrivateKey& key) {
+  EVP_PKEY* certKey = X509_get0_pubkey(cert.get());
+  bool equal = certKey != nullptr && key.get() != nullptr && EVP_PKEY_eq(certKey, key.get()) == 1;
+  opensslError();  // a mismatch may leave a reason queued; the answer is the bool
+  return equal;
 }
 
 }  // namespace revoca::pki

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -85,5 +86,12 @@ std::string newSerialHex();
 // Canonical form of a serial typed by a person: upper case, no "0x", no
 // colons, no leading zeros. Error if it is not hex.
 Result<std::string> normalizeSerialHex(const std::string& text);
+// True when `text` is exactly what normalizeSerialHex returns for it: 1 to
+// 40 digits 0-9 A-F, no leading zero but for "0". Allocates nothing, for
+// readers of 100,000s of stored serials.
+bool isNormalizedSerialHex(std::string_view text);
+
+// True when `key` is the private half of the public key `cert` carries.
+bool keyMatchesCertificate(const Certificate& cert, const PrivateKey& key);
 
 }  // namespace revoca::pki

@@ -260,4 +260,31 @@ Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCe
   return out;
 }
 
+Result<SignedCrl> readCrl(const std::string& der) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(der.data());
+  X509CrlPtr crl(d2i_X509_CRL(nullptr, &bytes, static_cast<long>(der.size())));
+  if (!crl || bytes != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
+    return opensslFailure("not a DER CRL");
+  int critical = 0;
+  Asn1IntegerPtr number(
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl.get(), NID_crl_number, &critical, nullptr)));
+  SignedCrl out;
+  if (!number || ASN1_INTEGER_get_uint64(&out.crlNumber, number.get()) != 1)
+    return opensslFailure("the CRL has no CRL number that fits 64 bits");
+  auto thisUpdate = fromAsn1Time(X509_CRL_get0_lastUpdate(crl.get()));
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  auto nextUpdate = next ? fromAsn1Time(next) : Result<TimePoint>(makeError("the CRL has no nextUpdate"));
+  if (!thisUpdate) return thisUpdate.error();
+  if (!nextUpdate) return nextUpdate.error();
+  out.thisUpdate = *thisUpdate;
+  out.nextUpdate = *nextUpdate;
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio(bio.get(), PEM_STRING_X509_CRL, "", reinterpret_cast<const unsigned char*>(der.data()),
+                            static_cast<long>(der.size())) <= 0)
+    return opensslFailure("encoding the CRL as PEM");
+  out.pem = bioContents(bio.get());
+  out.der = der;
+  return out;
+}
+
 }  // namespace revoca::pki

@@ -54,6 +54,11 @@ struct SignedCrl {
   TimePoint nextUpdate;
 };
 
+// A CRL signCrl made, read back from its DER (a saved copy): its number and
+// times, and its PEM. Error when it is not a CRL or carries no CRL number.
+// The signature is not checked: the caller decides whom it trusts.
+Result<SignedCrl> readCrl(const std::string& der);
+
 Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
                           const PrivateKey& issuerKey);
 

@@ -53,6 +53,14 @@ Result<void> AuthorityService::loadHistoryOnce(const ObjectKey& ca) {
   return {};
 }
 
+Error AuthorityService::failClosed(const ObjectKey& ca, Error cause) {
+  // Live from an earlier pass: it serves fresh CRLs.
+  if (registry_.hasAuthority(ca) || !savedCrlsServed_.insert(ca).second) return cause;
+  // Only the error matters to the caller: without saved CRLs there is simply nothing to serve.
+  if (auto saved = store_.loadCrls(ca); saved && !saved->empty()) registry_.setSavedCrls(ca, std::move(*saved));
+  return cause;
+}
+
 Result<void> AuthorityService::reloadHistory() {
   std::set<ObjectKey> loaded;
   loaded.swap(historyLoaded_);
@@ -132,7 +140,7 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
       return makeError("spec.issuingCa: CertificateAuthority " + key.namespace_ + "/" +
                        *declaration.spec.issuingCa + " is not Ready; create it or fix its errors first");
   }
-  if (auto loaded = loadHistoryOnce(key); !loaded) return loaded.error();
+  if (auto loaded = loadHistoryOnce(key); !loaded) return failClosed(key, loaded.error());
 
   auto existing = active_.find(key);
   bool fresh = existing == active_.end();
@@ -140,8 +148,9 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
   if (fresh) {
     auto record = store_.loadCa(key);
     if (!record) {
+      // Nothing is made in place of what cannot be read: no new version.
       active_.erase(key);
-      return caError(key, "reading its state", record.error());
+      return failClosed(key, caError(key, "reading its state", record.error()));
     }
     if (*record) ca.record = **record;
   }
@@ -260,6 +269,10 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     request.digest = ca->spec.digest;
     auto crl = pki::signCrl(request, version.cert, version.key);
     if (!crl) return caError(caKey, "signing the CRL of version " + std::to_string(version.version), crl.error());
+    // Saved before served, like every other state: its number is the CRL
+    // number's floor should the crl-number record be lowered.
+    if (auto saved = store_.saveCrl(caKey, version.version, *crl); !saved)
+      return caError(caKey, "saving the CRL of version " + std::to_string(version.version), saved.error());
     registry_.setCrl(caKey, version.version, std::move(*crl));
     publishedRevision_[{caKey, version.version}] = revision;
   }

@@ -95,6 +95,9 @@ class AuthorityService {
 
  private:
   Result<void> loadHistoryOnce(const ObjectKey& ca);
+  // `cause`, after having the registry serve the CA's saved CRLs while it
+  // has no live versions: its state could not be read, it signs nothing.
+  Error failClosed(const ObjectKey& ca, Error cause);
   Result<CaVersionRecord> createVersion(const ActiveCa& ca, int version, const ActiveCa* parent);
   Result<void> activate(ActiveCa& ca, const ActiveCa* parent);
 
@@ -103,6 +106,7 @@ class AuthorityService {
   const Clock& clock_;
   std::map<ObjectKey, ActiveCa> active_;
   std::set<ObjectKey> historyLoaded_;
+  std::set<ObjectKey> savedCrlsServed_;  // read once: a CRL of 100,000 entries is 4.5 MB
   std::map<std::pair<ObjectKey, int>, std::uint64_t> publishedRevision_;
 };
 

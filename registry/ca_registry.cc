@@ -159,6 +159,13 @@ void CaRegistry::setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl) {
   authorities_[ca].crls[version] = std::move(shared);
 }
 
+void CaRegistry::setSavedCrls(const ObjectKey& ca, std::map<int, pki::SignedCrl> crls) {
+  std::unique_lock lock(mutex_);
+  Authority& authority = authorities_[ca];
+  if (!authority.versions.empty()) return;  // live: it signs its own
+  for (auto& [version, crl] : crls) authority.crls[version] = std::make_shared<const pki::SignedCrl>(std::move(crl));
+}
+
 std::shared_ptr<const pki::SignedCrl> CaRegistry::findCrlLocked(const ObjectKey& ca, int version) const {
   auto it = authorities_.find(ca);
   if (it == authorities_.end()) return nullptr;
@@ -183,11 +190,12 @@ std::string CaRegistry::namespaceOfLocked(const std::string& tenant) const {
   return tenantUuidByName_.count(tenant) ? tenant : std::string();
 }
 
-const CaRegistry::Authority* CaRegistry::findLocked(const std::string& tenant, const std::string& ca) const {
+const CaRegistry::Authority* CaRegistry::findLocked(const std::string& tenant, const std::string& ca,
+                                                    bool live) const {
   std::string namespace_ = namespaceOfLocked(tenant);
   if (namespace_.empty()) return nullptr;
   auto it = authorities_.find(ObjectKey{namespace_, ca});
-  if (it == authorities_.end() || it->second.versions.empty()) return nullptr;
+  if (it == authorities_.end() || (live && it->second.versions.empty())) return nullptr;
   return &it->second;
 }
 
@@ -199,7 +207,8 @@ std::optional<responder::CrlDocument> CaRegistry::crl(const std::string& tenant,
     number = number * 10 + (c - '0');
   }
   std::shared_lock lock(mutex_);
-  const Authority* authority = findLocked(tenant, ca);
+  // Not only live CAs: one whose state cannot be read serves its saved CRLs.
+  const Authority* authority = findLocked(tenant, ca, false);
   if (!authority) return std::nullopt;
   auto it = authority->crls.find(number);
   if (it == authority->crls.end()) return std::nullopt;

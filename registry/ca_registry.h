@@ -71,6 +71,11 @@ class CaRegistry final : public responder::RevocationSource {
   std::shared_ptr<const pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
   // The number of that CRL, without copying it (a CRL of 100,000 entries is megabytes).
   std::optional<std::uint64_t> crlNumberOf(const ObjectKey& ca, int version) const;
+  // For a CA whose state cannot be read (it has no live versions here): the
+  // CRLs it last signed, saved in the state, served until it has live
+  // versions again. A stale CRL still lists every serial revoked until then;
+  // no CRL at all would fail every peer's check. Ignored for a live CA.
+  void setSavedCrls(const ObjectKey& ca, std::map<int, pki::SignedCrl> crls);
 
   void markReady() { ready_ = true; }
 
@@ -105,7 +110,8 @@ class CaRegistry final : public responder::RevocationSource {
     mutable std::unordered_map<std::string, CachedAnswer> answers;
   };
 
-  const Authority* findLocked(const std::string& tenant, const std::string& ca) const;
+  // The CA named by a tenant (UUID or name); with `live`, only one with live versions.
+  const Authority* findLocked(const std::string& tenant, const std::string& ca, bool live = true) const;
   std::shared_ptr<const pki::SignedCrl> findCrlLocked(const ObjectKey& ca, int version) const;
   std::string namespaceOfLocked(const std::string& tenant) const;
   pki::SingleAnswer answerLocked(const Authority& authority, const CaVersionMaterial& version,

@@ -2,6 +2,7 @@
 // Where revoca keeps what it must not forget: files in the state directory
 // (standalone) or Secrets (Kubernetes). Every write is durable before it
 // returns, so a crash right after loses nothing that was acknowledged.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,20 @@ class StateStore {
   virtual Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) = 0;
   // Persists and returns the next CRL number: it only grows, across restarts.
   virtual Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) = 0;
+  // The last CRL signed for a CA version, kept where a hand edit of the CRL
+  // number cannot lower it (nextCrlNumber counts on from the highest saved),
+  // and served when the CA's other state cannot be read. The defaults keep
+  // nothing: for a store that has no room for CRLs (a Secret holds 1 MiB,
+  // a CRL of 100,000 entries is 4.5 MB).
+  virtual Result<void> saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) {
+    (void)ca, (void)version, (void)crl;
+    return {};
+  }
+  // The saved CRLs of a CA, by version.
+  virtual Result<std::map<int, pki::SignedCrl>> loadCrls(const ObjectKey& ca) {
+    (void)ca;
+    return std::map<int, pki::SignedCrl>();
+  }
 
   virtual Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) = 0;
   virtual Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) = 0;

@@ -1,5 +1,6 @@
 #include "standalone/file_state_store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,12 +9,16 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string_view>
 
 #include "core/atomic_file.h"
+#include "pki/certificate.h"
+#include "pki/key.h"
 
 namespace revoca {
 namespace fs = std::filesystem;
@@ -22,50 +27,135 @@ namespace {
 constexpr FileAttributes kSecretFile{0600, std::nullopt, std::nullopt};
 constexpr FileAttributes kPlainFile{0644, std::nullopt, std::nullopt};
 
-bool exists(const std::string& path) { return fs::exists(path); }
-
-// A ledger or revocations line has at most four fields, separated by spaces.
-// Read without a stream: a restart parses 100,000s of them, and an
-// istringstream per line was a fifth of a restart with 100,000 revocations.
-struct Fields {
-  std::array<std::string_view, 4> field;
-  std::size_t count = 0;
-};
-
-Fields splitFields(std::string_view line) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  Fields fields;
-  std::size_t at = 0;
-  while (fields.count < fields.field.size()) {
-    while (at < line.size() && space(line[at])) ++at;
-    if (at == line.size()) break;
-    std::size_t end = at;
-    while (end < line.size() && !space(line[end])) ++end;
-    fields.field[fields.count++] = line.substr(at, end - at);
-    at = end;
-  }
-  return fields;
+// Whether `path` is there; an error for anything but "no such file", so a
+// permission problem is never taken for an absent file (and a new one made).
+Result<bool> isPresent(const std::string& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0) return true;
+  if (errno == ENOENT) return false;
+  return makeError("cannot stat " + path + ": " + std::strerror(errno));
 }
 
+// `text` quoted for an error message, when that is safe: printable ASCII
+// only (the message may be written as JSON), cut short past 40 characters.
+std::string shown(std::string_view text) {
+  bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (!printable) return "(not printable)";
+  if (text.size() > 40) return "\"" + std::string(text.substr(0, 40)) + "...\"";
+  return "\"" + std::string(text) + "\"";
+}
+
+// A decimal number exactly as std::to_string writes it: digits, a '-' for
+// a negative one, no '+', no leading zero, no space, and it fits `Number`.
 template <typename Number>
-bool parseNumber(std::string_view text, Number& out) {
-  long long value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return false;
-  out = static_cast<Number>(value);
-  return true;
+bool parseExactNumber(std::string_view text, Number& out) {
+  std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || digits.size() != text.size()))) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc() && end == text.data() + text.size();
 }
 
-// Calls `line` for each non-empty line of `text`, which ends with a newline.
-template <typename Line>
-void forEachLine(const std::string& text, Line line) {
-  std::size_t start = 0;
-  while (start < text.size()) {
+// Splits `line` at each single space, as the append functions write it,
+// into `field`; returns how many fields there are (which may be more than N).
+// By hand, without a stream: a restart parses 100,000s of lines, and an
+// istringstream per line was a fifth of a restart with 100,000 revocations.
+template <std::size_t N>
+std::size_t splitFields(std::string_view line, std::array<std::string_view, N>& field) {
+  std::size_t count = 0;
+  for (std::size_t at = 0;; ++count) {
+    std::size_t space = line.find(' ', at);
+    if (count < N) field[count] = line.substr(at, space == std::string_view::npos ? space : space - at);
+    if (space == std::string_view::npos) return count + 1;
+    at = space + 1;
+  }
+}
+
+// What is wrong with a line before its fields are looked at, if anything.
+std::optional<std::string> wrongShape(std::string_view line, std::size_t count, std::size_t expected,
+                                      const char* format) {
+  if (line.empty()) return std::string("the line is empty");
+  if (line.back() == '\r') return std::string("the line ends with a carriage return (a Windows line break)");
+  if (count != expected)
+    return "the line has " + std::to_string(count) + " fields separated by single spaces, not the " +
+           std::to_string(expected) + " of \"" + format + "\"";
+  return std::nullopt;
+}
+
+std::string wrongSerial(std::string_view serial) {
+  return "the serial " + shown(serial) +
+         " is not written as revoca writes serials (hex digits 0-9 and upper-case A-F, no leading zero)";
+}
+
+// The subject field as appendIssued writes it: printable ASCII, no space.
+bool isSubjectField(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::optional<std::string> parseLedgerLine(std::string_view line, IssuedCertificate& issued) {
+  std::array<std::string_view, 4> field;
+  std::size_t count = splitFields(line, field);
+  if (auto wrong = wrongShape(line, count, 4, "SERIAL CAVERSION NOTAFTER SUBJECT")) return wrong;
+  std::int64_t notAfter = 0;
+  if (!pki::isNormalizedSerialHex(field[0])) return wrongSerial(field[0]);
+  if (!parseExactNumber(field[1], issued.caVersion) || issued.caVersion < 1)
+    return "the CA version " + shown(field[1]) + " is not a whole number from 1 up";
+  if (!parseExactNumber(field[2], notAfter))
+    return "the expiry " + shown(field[2]) + " is not a whole number of Unix seconds";
+  if (!isSubjectField(field[3]))
+    return "the subject " + shown(field[3]) + " is not printable ASCII without spaces (\"-\" when none)";
+  issued.serialHex.assign(field[0]);
+  issued.notAfter = fromUnixSeconds(notAfter);
+  issued.subject.assign(field[3]);
+  return std::nullopt;
+}
+
+std::optional<std::string> parseRevocationLine(std::string_view line, Revocation& revocation) {
+  std::array<std::string_view, 4> field;
+  std::size_t count = splitFields(line, field);
+  if (auto wrong = wrongShape(line, count, 4, "SERIAL REVOKEDAT REASON INVALIDITYDATE|-")) return wrong;
+  std::int64_t revokedAt = 0, invalidity = 0;
+  if (!pki::isNormalizedSerialHex(field[0])) return wrongSerial(field[0]);
+  if (!parseExactNumber(field[1], revokedAt))
+    return "the revocation time " + shown(field[1]) + " is not a whole number of Unix seconds";
+  auto reason = pki::parseRevocationReason(std::string(field[2]));
+  if (!reason)
+    return "the reason " + shown(field[2]) +
+           " is not an RFC 5280 reason name (keyCompromise, superseded, cessationOfOperation, ...)";
+  if (field[3] != "-" && !parseExactNumber(field[3], invalidity))
+    return "the invalidity date " + shown(field[3]) + " is neither a whole number of Unix seconds nor \"-\"";
+  revocation.serialHex.assign(field[0]);
+  revocation.revokedAt = fromUnixSeconds(revokedAt);
+  revocation.reason = *reason;
+  revocation.invalidityDate = field[3] == "-" ? std::nullopt : std::optional(fromUnixSeconds(invalidity));
+  return std::nullopt;
+}
+
+// Calls `parse(line)` on each line of `text` (complete lines, as
+// readCompleteLines returns them), which answers what is wrong with it, if
+// anything: the first wrong line is an error naming the file and the line.
+template <typename Parse>
+Result<void> forEachLine(const std::string& text, const std::string& path, const char* fix, Parse parse) {
+  std::size_t number = 0;
+  for (std::size_t start = 0; start < text.size();) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    if (end > start) line(std::string_view(text).substr(start, end - start));
+    ++number;
+    if (std::optional<std::string> wrong = parse(std::string_view(text).substr(start, end - start)))
+      return makeError("line " + std::to_string(number) + " of " + path + ": " + *wrong + "; " + fix);
     start = end + 1;
   }
+  return {};
+}
+
+// A UUID as newUuid writes it: 8-4-4-4-12 lower-case hex digits.
+bool isUuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    char c = text[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -113,38 +203,96 @@ std::string FileStateStore::caDirectory(const ObjectKey& ca) const {
 
 Result<std::string> FileStateStore::tenantUuid(const std::string& namespace_) {
   std::string path = directory_ + "/tenants/" + namespace_;
-  if (exists(path)) {
+  auto present = isPresent(path);
+  if (!present) return present.error();
+  if (*present) {
+    // Made once, never again: every issued certificate's OCSP URL carries it.
     auto text = readFile(path);
     if (!text) return text.error();
-    std::string uuid = text->substr(0, text->find('\n'));
-    if (uuid.size() == 36) return uuid;
+    std::string_view uuid = *text;
+    while (!uuid.empty() && (uuid.back() == '\n' || uuid.back() == '\r' || uuid.back() == ' ' || uuid.back() == '\t'))
+      uuid.remove_suffix(1);
+    if (!isUuid(uuid))
+      return makeError(path + " does not hold a tenant UUID (36 lower-case hex digits and dashes, then at most a "
+                              "line break); restore the UUID from a backup: it is the one in the OCSP URLs of the "
+                              "certificates this namespace's CAs issued (openssl x509 -noout -ocsp_uri)");
+    return std::string(uuid);
   }
   std::string uuid = newUuid();
   if (auto written = writeFileAtomically(path, uuid + "\n", kPlainFile); !written) return written.error();
   return uuid;
 }
 
+namespace {
+
+// Version `number` of a CA from its directory `dir`; nullopt when it never
+// finished (the key is written first, the certificate last, so a crash
+// leaves a key alone or an empty directory).
+Result<std::optional<CaVersionRecord>> loadVersion(const std::string& dir, int number) {
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+    return makeError(dir + " is not a directory: versions/ holds one directory per CA version; restore it from a "
+                           "backup");
+  auto hasCert = isPresent(dir + "/cert.pem");
+  if (!hasCert) return hasCert.error();
+  auto hasKey = isPresent(dir + "/key.pem");
+  if (!hasKey) return hasKey.error();
+  if (!*hasCert) return std::optional<CaVersionRecord>();
+  if (!*hasKey)
+    return makeError(dir + "/key.pem is missing next to its cert.pem: the key of CA version " +
+                     std::to_string(number) + " is lost; restore it from a backup (revoca never makes a new key for "
+                     "a version that signed certificates)");
+  auto cert = readFile(dir + "/cert.pem");
+  if (!cert) return cert.error();
+  auto key = readFile(dir + "/key.pem");
+  if (!key) return key.error();
+  auto parsedCert = pki::Certificate::fromPem(*cert);
+  if (!parsedCert) return makeError(dir + "/cert.pem: " + parsedCert.error().message + "; restore it from a backup");
+  // No OpenSSL detail for the key: nothing about key bytes goes into a message.
+  auto parsedKey = pki::PrivateKey::fromPem(*key);
+  if (!parsedKey) return makeError(dir + "/key.pem is not a PEM private key; restore it from a backup");
+  if (!pki::keyMatchesCertificate(*parsedCert, *parsedKey))
+    return makeError(dir + "/key.pem does not belong to " + dir +
+                     "/cert.pem (their public keys differ); restore the pair from a backup");
+  return std::optional<CaVersionRecord>(
+      CaVersionRecord{number, std::move(*cert), std::move(*key), parsedCert->notBefore(), parsedCert->notAfter()});
+}
+
+}  // namespace
+
 Result<std::optional<CaRecord>> FileStateStore::loadCa(const ObjectKey& ca) {
   std::string versions = caDirectory(ca) + "/versions";
-  if (!exists(versions)) return std::optional<CaRecord>();
+  auto present = isPresent(versions);
+  if (!present) return present.error();
   CaRecord record;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(versions, ec)) {
+  fs::directory_iterator entries(*present ? fs::directory_iterator(versions, ec) : fs::directory_iterator());
+  for (; !ec && entries != fs::directory_iterator(); entries.increment(ec)) {
+    std::string name = entries->path().filename().string();
     int number = 0;
-    if (!parseNumber(entry.path().filename().string(), number)) continue;
-    std::string dir = entry.path().string();
-    // The certificate is written last: a version without one never finished.
-    if (!exists(dir + "/cert.pem") || !exists(dir + "/key.pem")) continue;
-    auto cert = readFile(dir + "/cert.pem");
-    auto key = readFile(dir + "/key.pem");
-    if (!cert) return cert.error();
-    if (!key) return key.error();
-    auto parsed = pki::Certificate::fromPem(*cert);
-    if (!parsed) return makeError(dir + "/cert.pem: " + parsed.error().message);
-    record.versions.push_back({number, *cert, *key, parsed->notBefore(), parsed->notAfter()});
+    if (!parseExactNumber(name, number) || number < 1)
+      return makeError(versions + " holds " + shown(name) +
+                       ", which is not a CA version (versions/ holds only directories named 1, 2, 3 ...); move it "
+                       "out of the state directory");
+    auto version = loadVersion(entries->path().string(), number);
+    if (!version) return version.error();
+    if (*version) record.versions.push_back(std::move(**version));
   }
   if (ec) return makeError("reading " + versions + ": " + ec.message());
-  if (record.versions.empty()) return std::optional<CaRecord>();
+  if (record.versions.empty()) {
+    // A CA that signed (a ledger, a CRL number) but has no version lost its
+    // keys: a new key would be a different CA under the old one's name, and
+    // every certificate stranded. Revocations alone may come before the CA.
+    for (const char* history : {"/ledger", "/crl-number"}) {
+      auto there = isPresent(caDirectory(ca) + history);
+      if (!there) return there.error();
+      if (*there)
+        return makeError(caDirectory(ca) + history + " is there but no CA version under " + versions +
+                         ": the CA's keys are missing; restore versions/ from a backup (to start a new CA under "
+                         "this name instead, move " + caDirectory(ca) + " out of the state directory)");
+    }
+    return std::optional<CaRecord>();
+  }
   std::sort(record.versions.begin(), record.versions.end(),
             [](const auto& a, const auto& b) { return a.version < b.version; });
   return std::optional<CaRecord>(record);
@@ -153,7 +301,9 @@ Result<std::optional<CaRecord>> FileStateStore::loadCa(const ObjectKey& ca) {
 Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record) {
   for (const auto& version : record.versions) {
     std::string dir = caDirectory(ca) + "/versions/" + std::to_string(version.version);
-    if (exists(dir + "/cert.pem")) continue;  // versions never change once written
+    auto finished = isPresent(dir + "/cert.pem");
+    if (!finished) return finished.error();
+    if (*finished) continue;  // versions never change once written
     if (auto made = makeDirectories(dir, 0700); !made) return made;
     if (auto key = writeFileAtomically(dir + "/key.pem", version.keyPem, kSecretFile); !key) return key;
     if (auto cert = writeFileAtomically(dir + "/cert.pem", version.certPem, kPlainFile); !cert) return cert;
@@ -164,20 +314,87 @@ Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record)
 Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   std::string path = caDirectory(ca) + "/crl-number";
   std::uint64_t last = 0;
-  if (exists(path)) {
+  auto present = isPresent(path);
+  if (!present) return present.error();
+  if (*present) {
     auto text = readFile(path);
     if (!text) return text.error();
-    std::string line = text->substr(0, text->find('\n'));
-    if (!parseNumber(line, last)) return makeError(path + ": not a number; restore it from a backup");
+    // One line as this function writes it (a final line break optional).
+    std::string_view line = *text;
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    if (!parseExactNumber(line, last))
+      return makeError(path + " is not a number; restore it from a backup (or write in it the number of the CA's "
+                              "last CRL: openssl crl -noout -crlnumber)");
   }
+  // A hand edit may have lowered the file; the saved CRLs say how far it went.
+  auto saved = highestSavedCrlNumber(ca);
+  if (!saved) return saved.error();
+  last = std::max(last, *saved);
+  if (last == std::numeric_limits<std::uint64_t>::max())
+    return makeError(path + ": the CRL numbers are used up (2^64 - 1 reached)");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made.error();
   if (auto written = writeFileAtomically(path, std::to_string(last + 1) + "\n", kPlainFile); !written)
     return written.error();
   return last + 1;
 }
 
+Result<std::uint64_t> FileStateStore::highestSavedCrlNumber(const ObjectKey& ca) {
+  {
+    std::lock_guard lock(crlMutex_);
+    if (auto known = highestSavedCrl_.find(ca); known != highestSavedCrl_.end()) return known->second;
+  }
+  auto crls = loadCrls(ca);
+  if (!crls) return crls.error();
+  std::uint64_t highest = 0;
+  for (const auto& [version, crl] : *crls) highest = std::max(highest, crl.crlNumber);
+  std::lock_guard lock(crlMutex_);
+  std::uint64_t& known = highestSavedCrl_[ca];
+  known = std::max(known, highest);
+  return known;
+}
+
+Result<void> FileStateStore::saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) {
+  std::string path = caDirectory(ca) + "/versions/" + std::to_string(version) + "/crl.der";
+  if (auto written = writeFileAtomically(path, crl.der, kPlainFile); !written) return written;
+  std::lock_guard lock(crlMutex_);
+  if (auto known = highestSavedCrl_.find(ca); known != highestSavedCrl_.end())
+    known->second = std::max(known->second, crl.crlNumber);
+  return {};
+}
+
+Result<std::map<int, pki::SignedCrl>> FileStateStore::loadCrls(const ObjectKey& ca) {
+  std::string versions = caDirectory(ca) + "/versions";
+  std::map<int, pki::SignedCrl> crls;
+  auto present = isPresent(versions);
+  if (!present) return present.error();
+  if (!*present) return crls;
+  std::error_code ec;
+  for (fs::directory_iterator entries(versions, ec); !ec && entries != fs::directory_iterator();
+       entries.increment(ec)) {
+    int number = 0;
+    // Not a version: loadCa says so; here only the CRLs count.
+    if (!parseExactNumber(entries->path().filename().string(), number)) continue;
+    std::string path = entries->path().string() + "/crl.der";
+    auto there = isPresent(path);
+    if (!there) return there.error();
+    if (!*there) continue;
+    auto der = readFile(path);
+    if (!der) return der.error();
+    auto crl = pki::readCrl(*der);
+    if (!crl)
+      return makeError(path + ": " + crl.error().message +
+                       "; restore it from a backup, or delete it (revoca then counts CRL numbers from crl-number "
+                       "alone: make sure that is at least the number of the last CRL published)");
+    crls.emplace(number, std::move(*crl));
+  }
+  if (ec) return makeError("reading " + versions + ": " + ec.message());
+  return crls;
+}
+
 Result<std::string> FileStateStore::readCompleteLines(const std::string& path) {
-  if (!exists(path)) return std::string();
+  auto present = isPresent(path);
+  if (!present) return present.error();
+  if (!*present) return std::string();
   auto text = readFile(path);
   if (!text) return text.error();
   std::size_t complete = text->rfind('\n');
@@ -192,56 +409,50 @@ Result<std::string> FileStateStore::readCompleteLines(const std::string& path) {
 }
 
 Result<std::vector<IssuedCertificate>> FileStateStore::loadLedger(const ObjectKey& ca) {
-  auto text = readCompleteLines(caDirectory(ca) + "/ledger");
+  std::string path = caDirectory(ca) + "/ledger";
+  auto text = readCompleteLines(path);
   if (!text) return text.error();
   std::vector<IssuedCertificate> ledger;
   ledger.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
-  forEachLine(*text, [&](std::string_view line) {
-    Fields fields = splitFields(line);
-    IssuedCertificate issued;
-    std::int64_t notAfter = 0;
-    if (fields.count < 3 || !parseNumber(fields.field[1], issued.caVersion) ||
-        !parseNumber(fields.field[2], notAfter))
-      return;
-    issued.serialHex = fields.field[0];
-    issued.notAfter = fromUnixSeconds(notAfter);
-    if (fields.count > 3) issued.subject = fields.field[3];
-    ledger.push_back(std::move(issued));
-  });
+  auto parsed = forEachLine(*text, path,
+                            "fix the line, or restore the file from a backup (a serial missing from the ledger "
+                            "answers OCSP unknown)",
+                            [&](std::string_view line) { return parseLedgerLine(line, ledger.emplace_back()); });
+  if (!parsed) return parsed.error();
   return ledger;
 }
 
 Result<void> FileStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
+  // Never write what loadLedger would refuse: the CA would stop at its next start.
+  if (!pki::isNormalizedSerialHex(issued.serialHex) || issued.caVersion < 1)
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record serial " + shown(issued.serialHex) +
+                     " of version " + std::to_string(issued.caVersion) + " in the ledger: not a canonical serial");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made;
   std::string subject = issued.subject.empty() ? "-" : issued.subject;
-  std::replace_if(subject.begin(), subject.end(), [](char c) { return c == ' ' || c == '\n'; }, '_');
+  // One field: no spaces, and printable ASCII only (the ledger is read by people).
+  std::replace_if(subject.begin(), subject.end(), [](char c) { return c <= 0x20 || c >= 0x7f; }, '_');
   return appendLineDurably(caDirectory(ca) + "/ledger", issued.serialHex + " " + std::to_string(issued.caVersion) +
                                                             " " + std::to_string(toUnixSeconds(issued.notAfter)) +
                                                             " " + subject);
 }
 
 Result<std::vector<Revocation>> FileStateStore::loadRevocations(const ObjectKey& ca) {
-  auto text = readCompleteLines(caDirectory(ca) + "/revocations");
+  std::string path = caDirectory(ca) + "/revocations";
+  auto text = readCompleteLines(path);
   if (!text) return text.error();
   std::vector<Revocation> revocations;
   revocations.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
-  forEachLine(*text, [&](std::string_view line) {
-    Fields fields = splitFields(line);
-    Revocation revocation;
-    std::int64_t revokedAt = 0, invalidity = 0;
-    auto reason = fields.count >= 4 ? pki::parseRevocationReason(std::string(fields.field[2])) : std::nullopt;
-    if (!reason || !parseNumber(fields.field[1], revokedAt)) return;
-    revocation.serialHex = fields.field[0];
-    revocation.revokedAt = fromUnixSeconds(revokedAt);
-    revocation.reason = *reason;
-    if (fields.field[3] != "-" && parseNumber(fields.field[3], invalidity))
-      revocation.invalidityDate = fromUnixSeconds(invalidity);
-    revocations.push_back(std::move(revocation));
-  });
+  auto parsed = forEachLine(*text, path,
+                            "fix the line, or restore the file from a backup (a revoked serial must stay revoked)",
+                            [&](std::string_view line) { return parseRevocationLine(line, revocations.emplace_back()); });
+  if (!parsed) return parsed.error();
   return revocations;
 }
 
 Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
+  if (!pki::isNormalizedSerialHex(revocation.serialHex))
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record the revocation of serial " +
+                     shown(revocation.serialHex) + ": not a canonical serial");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made;
   std::string invalidity =
       revocation.invalidityDate ? std::to_string(toUnixSeconds(*revocation.invalidityDate)) : std::string("-");
@@ -250,23 +461,64 @@ Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocat
                                pki::revocationReasonName(revocation.reason) + " " + invalidity);
 }
 
+namespace {
+
+// Field `name` of a VaultSecret record, of exactly its type; the error names
+// the file and the field, never the value (the record holds a key).
+Result<std::string> stringField(const nlohmann::json& json, const char* name, const std::string& path) {
+  auto field = json.find(name);
+  if (field == json.end() || !field->is_string())
+    return makeError(path + ": field \"" + name + "\" is " + (field == json.end() ? "missing" : "not a string") +
+                     "; delete the file to have the certificate issued again");
+  return field->get<std::string>();
+}
+
+Result<std::int64_t> integerField(const nlohmann::json& json, const char* name, const std::string& path) {
+  auto field = json.find(name);
+  bool fits = field != json.end() && field->is_number_integer() &&
+              !(field->is_number_unsigned() &&
+                field->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+  if (!fits)
+    return makeError(path + ": field \"" + name + "\" is " +
+                     (field == json.end() ? "missing" : "not a whole number (64 bits)") +
+                     "; delete the file to have the certificate issued again");
+  return field->get<std::int64_t>();
+}
+
+}  // namespace
+
 Result<std::optional<SecretRecord>> FileStateStore::loadSecret(const ObjectKey& secret) {
   std::string path = directory_ + "/secrets/" + secret.namespace_ + "/" + secret.name + ".json";
-  if (!exists(path)) return std::optional<SecretRecord>();
+  auto present = isPresent(path);
+  if (!present) return present.error();
+  if (!*present) return std::optional<SecretRecord>();
   auto text = readFile(path);
   if (!text) return text.error();
   auto json = nlohmann::json::parse(*text, nullptr, false);
   if (json.is_discarded() || !json.is_object())
     return makeError(path + ": not valid JSON; delete it to have the certificate issued again");
   SecretRecord record;
-  record.certPem = json.value("cert", "");
-  record.keyPem = json.value("key", "");
-  record.serialHex = json.value("serial", "");
-  record.issuingCa = json.value("issuingCa", "");
-  record.caVersion = json.value("caVersion", 1);
-  record.notBefore = fromUnixSeconds(json.value("notBefore", std::int64_t{0}));
-  record.notAfter = fromUnixSeconds(json.value("notAfter", std::int64_t{0}));
-  record.specGeneration = json.value("specGeneration", std::int64_t{0});
+  for (auto [name, into] : {std::pair{"cert", &record.certPem}, std::pair{"key", &record.keyPem},
+                            std::pair{"serial", &record.serialHex}, std::pair{"issuingCa", &record.issuingCa}}) {
+    auto value = stringField(json, name, path);
+    if (!value) return value.error();
+    *into = std::move(*value);
+  }
+  auto caVersion = integerField(json, "caVersion", path);
+  if (!caVersion) return caVersion.error();
+  if (*caVersion < 1 || *caVersion > std::numeric_limits<int>::max())
+    return makeError(path + ": field \"caVersion\" is not a CA version (1 up); delete the file to have the "
+                            "certificate issued again");
+  record.caVersion = static_cast<int>(*caVersion);
+  auto notBefore = integerField(json, "notBefore", path);
+  if (!notBefore) return notBefore.error();
+  auto notAfter = integerField(json, "notAfter", path);
+  if (!notAfter) return notAfter.error();
+  auto generation = integerField(json, "specGeneration", path);
+  if (!generation) return generation.error();
+  record.notBefore = fromUnixSeconds(*notBefore);
+  record.notAfter = fromUnixSeconds(*notAfter);
+  record.specGeneration = *generation;
   return std::optional<SecretRecord>(record);
 }
 

@@ -3,13 +3,24 @@
 //
 //   STATE/tenants/<namespace>                       tenant UUID
 //   STATE/cas/<ns>/<ca>/versions/<n>/{key,cert}.pem  key 0600, written before the cert
-//   STATE/cas/<ns>/<ca>/ledger                       one issued serial a line, appended
-//   STATE/cas/<ns>/<ca>/revocations                  one revocation a line, appended
+//   STATE/cas/<ns>/<ca>/versions/<n>/crl.der         the last CRL version n signed
+//   STATE/cas/<ns>/<ca>/ledger                       "SERIAL CAVERSION NOTAFTER SUBJECT\n"...
+//   STATE/cas/<ns>/<ca>/revocations                  "SERIAL REVOKEDAT REASON INVALIDITY|-\n"...
 //   STATE/cas/<ns>/<ca>/crl-number                   last CRL number handed out
 //   STATE/secrets/<ns>/<name>.json                   current certificate of a VaultSecret, 0600
 //
 // Whole files are replaced atomically; appended files count only complete
 // lines, and a torn last line left by a crash is cut off when first read.
+//
+// State is the CA's memory, so it is read exactly: a line, a file or a
+// version directory that is not as revoca writes it is an error naming the
+// file (and line) and the fix, which stops that CA from signing. Nothing is
+// skipped, reset or made again: a dropped revocation would answer OCSP
+// "good", a new tenant UUID or CA key would strand every certificate issued.
+// The exceptions are what a crash leaves: a torn last line, and a version
+// directory with its key and no certificate yet.
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "registry/state_store.h"
@@ -23,7 +34,10 @@ class FileStateStore final : public StateStore {
   Result<std::string> tenantUuid(const std::string& namespace_) override;
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override;
   Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) override;
+  // max(crl-number, the highest number among the saved CRLs) + 1.
   Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override;
+  Result<void> saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) override;
+  Result<std::map<int, pki::SignedCrl>> loadCrls(const ObjectKey& ca) override;
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override;
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override;
   Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override;
@@ -38,8 +52,12 @@ class FileStateStore final : public StateStore {
   std::string caDirectory(const ObjectKey& ca) const;
   // The file's complete lines (a torn last line is cut off, in the file too).
   Result<std::string> readCompleteLines(const std::string& path);
+  // The highest CRL number among the saved CRLs, read once, then kept up by saveCrl.
+  Result<std::uint64_t> highestSavedCrlNumber(const ObjectKey& ca);
 
   std::string directory_;
+  std::mutex crlMutex_;
+  std::map<ObjectKey, std::uint64_t> highestSavedCrl_;
 };
 
 // A random RFC 4122 version 4 UUID.

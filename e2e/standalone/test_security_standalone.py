@@ -413,7 +413,7 @@ def test_no_private_key_in_log_metrics_or_status_even_after_errors(tmp_path):
     (newest / "key.pem").write_text(whole_key[: len(whole_key) // 2])
     start(instance, log_args=["--log-level", "debug", "--log-format", "text"])
     # Wait until revoca has met both damages (and said so).
-    wait_for(lambda: all(m in instance.log.read_text() for m in ("reading the key of version", "not valid JSON")),
+    wait_for(lambda: all(m in instance.log.read_text() for m in ("key.pem is not a PEM private key", "not valid JSON")),
              timeout=60, what="revoca to report the damaged key and record")
     doors = side_doors(instance)
     keys = private_keys(instance, [issued["private-key"], whole_key, record_key])

@@ -53,6 +53,13 @@ TEST(SecretStateStoreLines, LedgerLinesThatAreNotLedgerLinesAreRefused) {
   EXPECT_FALSE(parseLedgerLine("ABCD x 1800000000 subject"));
   EXPECT_FALSE(parseLedgerLine("ABCD 1 18000000001800000000180000000 subject"));
   EXPECT_FALSE(parseLedgerLine(" 1 1800000000 subject"));
+  // Exactly as ledgerLine writes it: a hand edit that changes a serial or a
+  // number is refused, never read as another certificate.
+  EXPECT_FALSE(parseLedgerLine("abcd 1 1800000000 subject"));
+  EXPECT_FALSE(parseLedgerLine("0ABCD 1 1800000000 subject"));
+  EXPECT_FALSE(parseLedgerLine("ABCD 0 1800000000 subject"));
+  EXPECT_FALSE(parseLedgerLine("ABCD 01 1800000000 subject"));
+  EXPECT_FALSE(parseLedgerLine("ABCD 1 +1800000000 subject"));
 }
 
 TEST(SecretStateStoreLines, RevocationLinesKeepReasonAndInvalidityDate) {
@@ -83,6 +90,11 @@ TEST(SecretStateStoreLines, RevocationLinesThatAreNotRevocationLinesAreRefused) 
   EXPECT_FALSE(parseRevocationLine("ABCD 1800000000 keyCompromise -"));
   EXPECT_FALSE(parseRevocationLine("ABCD 1800000000 1 tomorrow"));
   EXPECT_FALSE(parseRevocationLine("ABCD 1800000000 1 - extra"));
+  EXPECT_FALSE(parseRevocationLine("abcd 1800000000 1 -"));
+  EXPECT_FALSE(parseRevocationLine("00ABCD 1800000000 1 -"));
+  EXPECT_FALSE(parseRevocationLine("ABCD 01800000000 1 -"));
+  EXPECT_FALSE(parseRevocationLine("ABCD 1800000000 01 -"));
+  EXPECT_FALSE(parseRevocationLine("ABCD 1800000000 1 -0"));
 }
 
 TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) {
@@ -224,6 +236,27 @@ TEST_F(SecretStateStoreIntegration, CaVersionsSurviveARestartInALabelledSecretWi
   EXPECT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[0]["version"], 1);
   EXPECT_EQ(versions[0]["notAfter"], 1800000000);  // unix seconds
+}
+
+// json's get<int> reads 2.5 as 2: a hand-edited version must be refused, not rounded.
+TEST_F(SecretStateStoreIntegration, AVersionsEntryNotAsRevocaWritesItIsAnErrorNamingTheEntry) {
+  CaRecord record;
+  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
+  ASSERT_TRUE(SecretStateStore(*client_).saveCa(ca(), record));
+  for (json edit : {json{{"version", 1.5}}, json{{"version", 0}}, json{{"notAfter", "soon"}}, json{{"keyPem", 7}}}) {
+    SCOPED_TRACE(edit.dump());
+    auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
+    ASSERT_TRUE(secret.ok());
+    json versions = json::array({{{"version", 1}, {"certPem", "CERT ONE"}, {"keyPem", "KEY ONE"},
+                                  {"notBefore", 1700000000}, {"notAfter", 1800000000}}});
+    versions[0].update(edit);
+    (*secret.value)["data"]["versions.json"] = kube::encodeBase64(versions.dump());
+    ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
+    auto loaded = SecretStateStore(*client_).loadCa(ca());
+    ASSERT_FALSE(loaded);
+    EXPECT_THAT(loaded.error().message, ::testing::HasSubstr("revoca-ca-mqtt-ca: entry 1 of versions.json"));
+    EXPECT_THAT(loaded.error().message, ::testing::Not(::testing::HasSubstr("KEY ONE")));
+  }
 }
 
 TEST_F(SecretStateStoreIntegration, CrlNumbersOnlyGrowAcrossInstancesAndWriters) {
@@ -435,9 +468,9 @@ TEST_F(SecretStateStoreIntegration, TwoWritersAppendingAtOnceLoseNothing) {
 TEST_F(SecretStateStoreIntegration, RevocationsRoundTripWithReasonsAndInvalidityDates) {
   SecretStateStore store(*client_, 2);
   std::vector<Revocation> written = {
-      {"0A01", fromUnixSeconds(1800000000), pki::RevocationReason::Superseded, std::nullopt},
-      {"0A02", fromUnixSeconds(1800000100), pki::RevocationReason::KeyCompromise, fromUnixSeconds(1790000000)},
-      {"0A03", fromUnixSeconds(1800000200), pki::RevocationReason::Unspecified, std::nullopt},
+      {"A01", fromUnixSeconds(1800000000), pki::RevocationReason::Superseded, std::nullopt},
+      {"A02", fromUnixSeconds(1800000100), pki::RevocationReason::KeyCompromise, fromUnixSeconds(1790000000)},
+      {"A03", fromUnixSeconds(1800000200), pki::RevocationReason::Unspecified, std::nullopt},
   };
   for (const auto& revocation : written) {
     auto appended = store.appendRevocation(ca(), revocation);
@@ -506,6 +539,26 @@ TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret
   EXPECT_TRUE(secret["data"].contains("cert.pem"));
   EXPECT_TRUE(secret["data"].contains("cert.key"));
   EXPECT_TRUE(secret["data"].contains("record.json"));
+}
+
+// json::value throws on a field of another type; a missing one was read as a default.
+TEST_F(SecretStateStoreIntegration, ARecordFieldOfTheWrongTypeIsAnErrorNamingTheField) {
+  SecretRecord record;
+  record.certPem = "CERT";
+  record.keyPem = "KEY";
+  record.serialHex = "AB01";
+  record.issuingCa = "mqtt-ca";
+  ASSERT_TRUE(SecretStateStore(*client_).saveSecret({namespace_, "server-cert"}, record));
+  auto secret = client_->get(secrets(namespace_, "revoca-vs-server-cert"));
+  ASSERT_TRUE(secret.ok());
+  json fields = json::parse(*kube::decodeBase64((*secret.value)["data"]["record.json"].get<std::string>()));
+  fields["caVersion"] = "2";
+  (*secret.value)["data"]["record.json"] = kube::encodeBase64(fields.dump());
+  ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-vs-server-cert"), *secret.value).ok());
+  auto loaded = SecretStateStore(*client_).loadSecretWithPems({namespace_, "server-cert"});
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message, ::testing::HasSubstr("revoca-vs-server-cert: record.json field \"caVersion\""));
+  EXPECT_THAT(loaded.error().message, ::testing::Not(::testing::HasSubstr("KEY")));
 }
 
 TEST_F(SecretStateStoreIntegration, ARecordDeletedBehindRevocasBackIsGoneOnceItsPemsAreAskedFor) {
@@ -659,6 +712,18 @@ TEST_F(SecretStateStoreIntegration, AChunkEndsAtItsByteCapBeforeItsLineCount) {
   EXPECT_EQ(linesOf(chunks["revoca-ledger-mqtt-ca-1"]).size(), 1u);
   for (const auto& [name, secret] : chunks)
     EXPECT_LT(secret["data"]["entries"].get<std::string>().size(), 1024u * 1024u) << name;
+}
+
+// A ledger line edited by hand was skipped: its certificate answered OCSP "unknown".
+TEST_F(SecretStateStoreIntegration, AGarbledChunkLineIsAnErrorNamingTheSecretAndTheLine) {
+  createChunk(0, ledgerLine(issued(1)) + "\n" + "4f0a01 1 1800000000 lower-case serial\n");
+  SecretStateStore store(*client_);
+  auto ledger = store.loadLedger(ca());
+  ASSERT_FALSE(ledger);
+  EXPECT_THAT(ledger.error().message,
+              ::testing::HasSubstr("line 2 of data.entries in Secret " + namespace_ + "/revoca-ledger-mqtt-ca-0"));
+  EXPECT_THAT(ledger.error().message, ::testing::HasSubstr("restore the Secret from a backup"));
+  EXPECT_FALSE(store.appendIssued(ca(), issued(2)));  // nothing appended past a chunk it cannot read
 }
 
 TEST_F(SecretStateStoreIntegration, AHundredThousandSerialsAtTheDefaultChunkSize) {

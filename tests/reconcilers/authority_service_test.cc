@@ -329,6 +329,44 @@ TEST_F(AuthorityServiceTest, PublishCrlsResignsAfterHalfTheValidity) {
   EXPECT_TRUE(service.publishCrls(ObjectKey{"default", "nobody"}).ok());
 }
 
+TEST_F(AuthorityServiceTest, EverySignedCrlIsSavedInTheStore) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{leaf.serialHex, clock.now(), pki::RevocationReason::Unspecified, std::nullopt})));
+  ASSERT_EQ(store.savedCrls[key].count(1), 1u);
+  EXPECT_EQ(store.savedCrls[key][1].crlNumber, crlNumber(1));
+  EXPECT_EQ(store.savedCrls[key][1].der, registry.crlOf(key, 1)->der);
+}
+
+// Defect 3: a CA whose state cannot be read signs nothing, makes nothing
+// new, and the responder keeps serving the last CRL it signed.
+TEST_F(AuthorityServiceTest, ACaWhoseStateCannotBeReadSignsNothingAndServesItsSavedCrl) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{leaf.serialHex, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt})));
+  std::string lastCrl = registry.crlOf(key, 1)->der;
+  int saves = store.saveCaCalls;
+
+  for (auto* error : {&store.loadLedgerError, &store.loadCaError}) {
+    *error = "line 2 of STATE/cas/default/mqtt-ca/revocations is wrong";
+    CaRegistry restartedRegistry(clock);
+    restartedRegistry.setTenant("default", kUuid);
+    AuthorityService restarted(store, restartedRegistry, clock);
+    auto result = restarted.reconcileCa(ca, tenant);
+    ASSERT_FALSE(result.ok());
+    EXPECT_THAT(result.error().message, HasSubstr("line 2 of STATE/cas/default/mqtt-ca/revocations"));
+    EXPECT_EQ(restarted.active(key), nullptr);
+    EXPECT_FALSE(restartedRegistry.hasAuthority(key));
+    EXPECT_FALSE(restarted.issue(key, LeafRequest{"x.internal", {}, pki::CertType::Server, kDay}).ok());
+    EXPECT_EQ(store.saveCaCalls, saves);  // no version made in place of the unreadable one
+    auto served = restartedRegistry.crl(kUuid, "mqtt-ca", "1");
+    ASSERT_TRUE(served.has_value());
+    EXPECT_EQ(*served->der, lastCrl);
+    EXPECT_TRUE(ParsedCrl(*served->der).lists(leaf.serialHex));
+    *error = std::nullopt;
+  }
+}
+
 TEST_F(AuthorityServiceTest, FailedFirstSaveLeavesNothingActive) {
   store.failSaveCa = true;
   auto result = service.reconcileCa(ca, tenant);

@@ -65,6 +65,7 @@ class FakeStateStore : public StateStore {
     return uuid;
   }
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override {
+    if (loadCaError) return makeError(*loadCaError);
     auto it = cas.find(ca);
     if (it == cas.end()) return std::optional<CaRecord>();
     return std::optional<CaRecord>(it->second);
@@ -76,7 +77,15 @@ class FakeStateStore : public StateStore {
     return {};
   }
   Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return ++crlNumbers[ca]; }
-  Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return ledgers[ca]; }
+  Result<void> saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) override {
+    savedCrls[ca][version] = crl;
+    return {};
+  }
+  Result<std::map<int, pki::SignedCrl>> loadCrls(const ObjectKey& ca) override { return savedCrls[ca]; }
+  Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override {
+    if (loadLedgerError) return makeError(*loadLedgerError);
+    return ledgers[ca];
+  }
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override {
     if (failAppendIssued) return makeError("disk full");
     ledgers[ca].push_back(issued);
@@ -114,6 +123,7 @@ class FakeStateStore : public StateStore {
   std::map<std::string, std::string> tenants;
   std::map<ObjectKey, CaRecord> cas;
   std::map<ObjectKey, std::uint64_t> crlNumbers;
+  std::map<ObjectKey, std::map<int, pki::SignedCrl>> savedCrls;
   std::map<ObjectKey, std::vector<IssuedCertificate>> ledgers;
   std::map<ObjectKey, std::vector<Revocation>> revocations;
   std::map<ObjectKey, SecretRecord> secrets;
@@ -123,6 +133,8 @@ class FakeStateStore : public StateStore {
   bool keepsPemsOut = false;  // loadSecret gives records without their PEMs
   bool failSaveCa = false;
   bool failAppendIssued = false;
+  std::optional<std::string> loadCaError;      // loadCa fails with this message
+  std::optional<std::string> loadLedgerError;  // loadLedger fails with this message
 };
 
 class RecordingOutputSink : public OutputSink {

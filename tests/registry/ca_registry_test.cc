@@ -339,6 +339,29 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
   EXPECT_FALSE(registry.crl(kUuid, "other", "1").has_value());
 }
 
+// A CA whose state cannot be read signs nothing, but its last CRLs still
+// list what it revoked: better than no CRL at all for every peer.
+TEST_F(CaRegistryTest, SavedCrlsAreServedOnlyWhileTheCaHasNoLiveVersions) {
+  TimePoint t = clock.now();
+  ObjectKey broken{"default", "broken-ca"};
+  registry.setSavedCrls(broken, {{2, pki::SignedCrl{"SAVED", "SAVED PEM", 9, t, t + kValidity}}});
+  auto doc = registry.crl(kUuid, "broken-ca", "2");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_EQ(*doc->der, "SAVED");
+  EXPECT_EQ(doc->crlNumber, 9u);
+  EXPECT_FALSE(registry.hasAuthority(broken));
+  EXPECT_EQ(registry.ocsp(kUuid, "broken-ca", requestFor(certId(leaf.cert, ca.cert).get())).outcome,
+            OcspOutcome::Unauthorized);
+
+  // A live CA keeps its own.
+  registry.setCrl(key, 1, pki::SignedCrl{"LIVE", "LIVE PEM", 7, t, t + kValidity});
+  registry.setSavedCrls(key, {{1, pki::SignedCrl{"SAVED", "SAVED PEM", 6, t, t + kValidity}}});
+  EXPECT_EQ(*registry.crl(kUuid, "mqtt-ca", "1")->der, "LIVE");
+  // Once the broken CA is live again, only its live versions keep a CRL.
+  registry.setAuthority(broken, {material(ca, 1)}, AuthoritySettings{pki::Digest::Sha256, kValidity});
+  EXPECT_FALSE(registry.crl(kUuid, "broken-ca", "2").has_value());
+}
+
 // A CRL of 100,000 entries is megabytes: the responder shares its bytes, and
 // a response still being written keeps them after a new CRL replaces them.
 TEST_F(CaRegistryTest, ServedCrlsShareTheirBytesAndOutliveTheirReplacement) {

@@ -7,15 +7,22 @@
 
 #include <cctype>
 #include <chrono>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "pki/certificate.h"
+#include "pki/crl.h"
+#include "reconcilers/authority_service.h"
+#include "registry/ca_registry.h"
 #include "tests/standalone/temp_dir.h"
 
 namespace revoca {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::appendRaw;
 using testing::modeOf;
 using testing::slurp;
@@ -169,12 +176,12 @@ TEST_F(FileStateStoreTest, CorruptCrlNumberIsAnErrorNotAReset) {
 
 TEST_F(FileStateStoreTest, LedgerRoundTrips) {
   EXPECT_TRUE(unwrap(store->loadLedger(ca)).empty());
-  ASSERT_TRUE(store->appendIssued(ca, {"0A1B", 1, kT0 + kDay, "mqtt.emqx.internal"}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"A1B", 1, kT0 + kDay, "mqtt.emqx.internal"}).ok());
   ASSERT_TRUE(store->appendIssued(ca, {"FF", 2, kT0 + 2 * kDay, "a name with spaces"}).ok());
-  ASSERT_TRUE(store->appendIssued(ca, {"01", 2, kT0, ""}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"1", 2, kT0, ""}).ok());
   auto ledger = unwrap(open()->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 3u);
-  EXPECT_EQ(ledger[0].serialHex, "0A1B");
+  EXPECT_EQ(ledger[0].serialHex, "A1B");
   EXPECT_EQ(ledger[0].caVersion, 1);
   EXPECT_EQ(ledger[0].notAfter, kT0 + kDay);
   EXPECT_EQ(ledger[0].subject, "mqtt.emqx.internal");
@@ -185,56 +192,30 @@ TEST_F(FileStateStoreTest, LedgerRoundTrips) {
 }
 
 TEST_F(FileStateStoreTest, TornLastLedgerLineIsSkippedAndRepaired) {
-  ASSERT_TRUE(store->appendIssued(ca, {"0A", 1, kT0, "a"}).ok());
-  ASSERT_TRUE(store->appendIssued(ca, {"0B", 1, kT0, "b"}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"A", 1, kT0, "a"}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"B", 1, kT0, "b"}).ok());
   std::string intact = slurp(caDir() + "/ledger");
-  appendRaw(caDir() + "/ledger", "0C 1 17");  // a crash mid-append
+  appendRaw(caDir() + "/ledger", "C 1 17");  // a crash mid-append
 
   auto reopened = open();
   auto ledger = unwrap(reopened->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 2u);
-  EXPECT_EQ(ledger[1].serialHex, "0B");
+  EXPECT_EQ(ledger[1].serialHex, "B");
   EXPECT_EQ(slurp(caDir() + "/ledger"), intact);  // cut off
 
-  ASSERT_TRUE(reopened->appendIssued(ca, {"0D", 1, kT0, "d"}).ok());
+  ASSERT_TRUE(reopened->appendIssued(ca, {"D", 1, kT0, "d"}).ok());
   ledger = unwrap(open()->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 3u);
-  EXPECT_EQ(ledger[2].serialHex, "0D");
+  EXPECT_EQ(ledger[2].serialHex, "D");
   EXPECT_EQ(ledger[2].subject, "d");
-}
-
-// The lines are split by hand, not by a stream: the same fields as before.
-TEST_F(FileStateStoreTest, LedgerAndRevocationLinesToleratePeopleEditingThem) {
-  ASSERT_TRUE(makeDirectories(caDir()).ok());
-  appendRaw(caDir() + "/ledger",
-            "0A 1 17 a\n\n  0B\t2   18  b extra\r\n0C x 19 c\n0D 1 20\n0E 1\n0F 1 2x f\n");
-  auto ledger = unwrap(store->loadLedger(ca));
-  ASSERT_EQ(ledger.size(), 3u);
-  EXPECT_EQ(ledger[0].serialHex, "0A");
-  EXPECT_EQ(ledger[0].notAfter, fromUnixSeconds(17));
-  EXPECT_EQ(ledger[1].serialHex, "0B");
-  EXPECT_EQ(ledger[1].caVersion, 2);
-  EXPECT_EQ(ledger[1].subject, "b");
-  EXPECT_EQ(ledger[2].serialHex, "0D");
-  EXPECT_EQ(ledger[2].subject, "");
-
-  appendRaw(caDir() + "/revocations",
-            "0A 5 keyCompromise -\n0B 6 superseded\n0C 7 noSuchReason -\n 0D  8  superseded  9 \n0E -1x unspecified -\n");
-  auto revocations = unwrap(store->loadRevocations(ca));
-  ASSERT_EQ(revocations.size(), 2u);
-  EXPECT_EQ(revocations[0].serialHex, "0A");
-  EXPECT_EQ(revocations[0].revokedAt, fromUnixSeconds(5));
-  EXPECT_EQ(revocations[1].serialHex, "0D");
-  EXPECT_EQ(revocations[1].reason, pki::RevocationReason::Superseded);
-  EXPECT_EQ(revocations[1].invalidityDate, fromUnixSeconds(9));
 }
 
 TEST_F(FileStateStoreTest, LedgerWithOnlyATornLineIsEmpty) {
   ASSERT_TRUE(makeDirectories(caDir()).ok());
-  appendRaw(caDir() + "/ledger", "0C 1");
+  appendRaw(caDir() + "/ledger", "C 1");
   EXPECT_TRUE(unwrap(store->loadLedger(ca)).empty());
   EXPECT_EQ(slurp(caDir() + "/ledger"), "");
-  ASSERT_TRUE(store->appendIssued(ca, {"0E", 3, kT0, "e"}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"E", 3, kT0, "e"}).ok());
   auto ledger = unwrap(store->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 1u);
   EXPECT_EQ(ledger[0].caVersion, 3);
@@ -242,21 +223,21 @@ TEST_F(FileStateStoreTest, LedgerWithOnlyATornLineIsEmpty) {
 
 TEST_F(FileStateStoreTest, RevocationsRoundTripAndSurviveATornLine) {
   EXPECT_TRUE(unwrap(store->loadRevocations(ca)).empty());
-  ASSERT_TRUE(store->appendRevocation(ca, {"0A", kT0, pki::RevocationReason::KeyCompromise, std::nullopt}).ok());
-  ASSERT_TRUE(store->appendRevocation(ca, {"0B", kT0 + Seconds(5), pki::RevocationReason::Superseded, kT0 - kDay}).ok());
-  appendRaw(caDir() + "/revocations", "0C 123 keyCompro");
+  ASSERT_TRUE(store->appendRevocation(ca, {"A", kT0, pki::RevocationReason::KeyCompromise, std::nullopt}).ok());
+  ASSERT_TRUE(store->appendRevocation(ca, {"B", kT0 + Seconds(5), pki::RevocationReason::Superseded, kT0 - kDay}).ok());
+  appendRaw(caDir() + "/revocations", "C 123 keyCompro");
   auto revocations = unwrap(open()->loadRevocations(ca));
   ASSERT_EQ(revocations.size(), 2u);
-  EXPECT_EQ(revocations[0].serialHex, "0A");
+  EXPECT_EQ(revocations[0].serialHex, "A");
   EXPECT_EQ(revocations[0].revokedAt, kT0);
   EXPECT_EQ(revocations[0].reason, pki::RevocationReason::KeyCompromise);
   EXPECT_FALSE(revocations[0].invalidityDate.has_value());
   EXPECT_EQ(revocations[1].reason, pki::RevocationReason::Superseded);
   EXPECT_EQ(revocations[1].invalidityDate, kT0 - kDay);
-  ASSERT_TRUE(store->appendRevocation(ca, {"0D", kT0, pki::RevocationReason::Unspecified, std::nullopt}).ok());
+  ASSERT_TRUE(store->appendRevocation(ca, {"D", kT0, pki::RevocationReason::Unspecified, std::nullopt}).ok());
   revocations = unwrap(store->loadRevocations(ca));
   ASSERT_EQ(revocations.size(), 3u);
-  EXPECT_EQ(revocations[2].serialHex, "0D");
+  EXPECT_EQ(revocations[2].serialHex, "D");
 }
 
 TEST_F(FileStateStoreTest, SecretRoundTripsInAPrivateJsonFile) {
@@ -290,6 +271,322 @@ TEST_F(FileStateStoreTest, BrokenSecretJsonIsAnErrorNamingTheFile) {
   auto loaded = store->loadSecret(secret);
   ASSERT_FALSE(loaded.ok());
   EXPECT_THAT(loaded.error().message, HasSubstr("server-cert.json"));
+}
+
+// ---- State read exactly: what is not as revoca writes it stops the CA.
+
+constexpr FileAttributes kKeyFile{0600, std::nullopt, std::nullopt};
+
+// A CA reconciled on the store, as the standalone engine runs it.
+class CaOnFileStateTest : public FileStateStoreTest {
+ protected:
+  CertificateAuthority declaration() const {
+    CertificateAuthority declared;
+    declared.meta.namespace_ = "default";
+    declared.meta.name = "mqtt-ca";
+    declared.spec.crlValidity = kDay;
+    declared.spec.crlDistUrls = {"http://revoca.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
+    return declared;
+  }
+  // A fresh service and registry on a fresh store: what a restart reads.
+  struct Restart {
+    explicit Restart(const std::string& state) : store(unwrap(FileStateStore::open(state))) {}
+    SystemClock clock;
+    std::unique_ptr<FileStateStore> store;
+    CaRegistry registry{clock};
+    AuthorityService service{*store, registry, clock};
+  };
+  Result<const ActiveCa*> reconcile(Restart& run) {
+    run.registry.setTenant("default", unwrap(run.store->tenantUuid("default")));
+    return run.service.reconcileCa(declaration(), TenantInfo{"default", unwrap(run.store->tenantUuid("default"))});
+  }
+  // Reconciles the CA, issues a certificate and revokes it; returns its serial.
+  std::string issueAndRevoke() {
+    Restart run(dir.file("state"));
+    EXPECT_TRUE(reconcile(run).ok());
+    auto leaf = unwrap(run.service.issue(ca, LeafRequest{"mqtt.emqx.internal", {}, pki::CertType::Server, kDay}));
+    EXPECT_TRUE(unwrap(run.service.revoke(ca, Revocation{leaf.serialHex, kT0, pki::RevocationReason::KeyCompromise, std::nullopt})));
+    return leaf.serialHex;
+  }
+};
+
+// Defect 1, end to end: a revoked serial that would answer OCSP "good".
+TEST_F(CaOnFileStateTest, RevocationLineWithLowerCaseSerialStopsTheCa) {
+  std::string serial = issueAndRevoke();
+  std::string lower = serial;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/revocations", lower + " 1700000000 keyCompromise -\n").ok());
+
+  Restart run(dir.file("state"));
+  auto result = reconcile(run);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr("line 1 of " + caDir() + "/revocations"));
+  EXPECT_THAT(result.error().message, HasSubstr("fix the line, or restore the file from a backup"));
+  EXPECT_FALSE(run.registry.hasAuthority(ca));
+  EXPECT_FALSE(run.service.issue(ca, LeafRequest{"x.internal", {}, pki::CertType::Server, kDay}).ok());
+}
+
+// Each of these second lines is one way a hand edit goes wrong; the first
+// line is as revoca writes it. None may be skipped.
+TEST_F(FileStateStoreTest, EveryRevocationLineNotAsRevocaWritesItIsAnErrorNamingTheLine) {
+  const std::string path = caDir() + "/revocations";
+  const std::pair<std::string, std::string> cases[] = {
+      {"ab12 1700000000 keyCompromise -", "serial \"ab12\""},
+      {"0AB12 1700000000 keyCompromise -", "serial \"0AB12\""},
+      {"0x1F 1700000000 keyCompromise -", "serial \"0x1F\""},
+      {"AB12 1700000000 keyCompromize -", "reason \"keyCompromize\""},
+      {"AB12 1700000000 KeyCompromise -", "reason \"KeyCompromise\""},
+      {"AB12 1700000000 keyCompromise", "has 3 fields"},
+      {"AB12 1700000000 keyCompromise - extra", "has 5 fields"},
+      {"AB12  1700000000 keyCompromise -", "has 5 fields"},
+      {"AB12\t1700000000 keyCompromise -", "has 3 fields"},
+      {"AB12 17000000x0 keyCompromise -", "revocation time \"17000000x0\""},
+      {"AB12 +1700000000 keyCompromise -", "revocation time \"+1700000000\""},
+      {"AB12 01700000000 keyCompromise -", "revocation time \"01700000000\""},
+      {"AB12 99999999999999999999 keyCompromise -", "revocation time"},
+      {"AB12 1700000000 keyCompromise yesterday", "invalidity date \"yesterday\""},
+      {"AB12 1700000000 keyCompromise -\r", "carriage return"},
+      {"", "is empty"},
+  };
+  for (const auto& [line, what] : cases) {
+    SCOPED_TRACE(line);
+    ASSERT_TRUE(makeDirectories(caDir()).ok());
+    ASSERT_TRUE(writeFileAtomically(path, "CD34 1700000000 superseded 1699990000\n" + line + "\n").ok());
+    auto loaded = open()->loadRevocations(ca);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_THAT(loaded.error().message, HasSubstr("line 2 of " + path + ": "));
+    EXPECT_THAT(loaded.error().message, HasSubstr(what));
+  }
+  // Every RFC 5280 spelling revoca reads elsewhere, and "-" or a time for invalidity.
+  ASSERT_TRUE(writeFileAtomically(path, "CD34 1700000000 cACompromise -\n0 0 aaCompromise -5\n").ok());
+  auto loaded = unwrap(open()->loadRevocations(ca));
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0].reason, pki::RevocationReason::CaCompromise);
+  EXPECT_EQ(loaded[1].serialHex, "0");
+  EXPECT_EQ(loaded[1].invalidityDate, fromUnixSeconds(-5));
+}
+
+// A garbled ledger line would turn an issued certificate "unknown".
+TEST_F(FileStateStoreTest, EveryLedgerLineNotAsRevocaWritesItIsAnErrorNamingTheLine) {
+  const std::string path = caDir() + "/ledger";
+  const std::pair<std::string, std::string> cases[] = {
+      {"ab12 1 1700000000 mqtt.internal", "serial \"ab12\""},
+      {"AB12 0 1700000000 mqtt.internal", "CA version \"0\""},
+      {"AB12 x 1700000000 mqtt.internal", "CA version \"x\""},
+      {"AB12 99999999999 1700000000 mqtt.internal", "CA version"},
+      {"AB12 1 17e8 mqtt.internal", "expiry \"17e8\""},
+      {"AB12 1 1700000000", "has 3 fields"},
+      {"AB12 1 1700000000 a name", "has 5 fields"},
+      {"AB12 1 1700000000 ", "subject \"\""},
+      {"AB12 1 1700000000 caf\xc3\xa9", "subject (not printable)"},
+      {"AB12 1 1700000000 mqtt.internal\r", "carriage return"},
+      {"", "is empty"},
+  };
+  for (const auto& [line, what] : cases) {
+    SCOPED_TRACE(line);
+    ASSERT_TRUE(makeDirectories(caDir()).ok());
+    ASSERT_TRUE(writeFileAtomically(path, "CD34 2 1700000000 -\n" + line + "\n").ok());
+    auto loaded = open()->loadLedger(ca);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_THAT(loaded.error().message, HasSubstr("line 2 of " + path + ": "));
+    EXPECT_THAT(loaded.error().message, HasSubstr(what));
+    EXPECT_THAT(loaded.error().message, HasSubstr("restore the file from a backup"));
+  }
+}
+
+// Error text goes into JSON status files: raw bytes must never reach it.
+TEST_F(FileStateStoreTest, AFieldThatIsNotPrintableIsNeverEchoedInTheError) {
+  ASSERT_TRUE(makeDirectories(caDir()).ok());
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/revocations", "AB12 1700000000 \xff\x01\"key -\n").ok());
+  auto loaded = store->loadRevocations(ca);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr("reason (not printable)"));
+  for (char c : loaded.error().message) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << static_cast<int>(c);
+}
+
+// What the reader refuses, the writer never writes: the CA would stop at its next start.
+TEST_F(FileStateStoreTest, AppendRefusesWhatTheReaderWouldRefuse) {
+  EXPECT_FALSE(store->appendIssued(ca, {"0A", 1, kT0, "a"}).ok());
+  EXPECT_FALSE(store->appendIssued(ca, {"ab", 1, kT0, "a"}).ok());
+  EXPECT_FALSE(store->appendIssued(ca, {"AB", 0, kT0, "a"}).ok());
+  EXPECT_FALSE(store->appendRevocation(ca, {"0A", kT0, pki::RevocationReason::Unspecified, std::nullopt}).ok());
+  ASSERT_TRUE(store->appendIssued(ca, {"AB", 1, kT0, "tab\there\r\xc3\xa9"}).ok());
+  auto ledger = unwrap(open()->loadLedger(ca));
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0].subject, "tab_here___");
+}
+
+pki::SignedCrl signedCrl(const CaVersionRecord& version, std::uint64_t number) {
+  pki::CrlRequest request;
+  request.crlNumber = number;
+  request.thisUpdate = kT0;
+  request.nextUpdate = kT0 + kDay;
+  return unwrap(pki::signCrl(request, unwrap(pki::Certificate::fromPem(version.certPem)),
+                             unwrap(pki::PrivateKey::fromPem(version.keyPem))));
+}
+
+// Defect 2: crl-number lowered or deleted by hand.
+TEST_F(FileStateStoreTest, CrlNumberNeverGoesBackWhenTheCrlNumberFileIsLoweredOrDeleted) {
+  CaRecord record;
+  record.versions = {caVersion(1), caVersion(2)};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  for (int i = 0; i < 6; ++i) unwrap(store->nextCrlNumber(ca));
+  ASSERT_TRUE(store->saveCrl(ca, 1, signedCrl(record.versions[0], 5)).ok());
+  ASSERT_TRUE(store->saveCrl(ca, 2, signedCrl(record.versions[1], 6)).ok());
+  EXPECT_EQ(modeOf(caDir() + "/versions/2/crl.der"), 0644);
+
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", "2\n").ok());
+  EXPECT_EQ(unwrap(store->nextCrlNumber(ca)), 7u);
+  ASSERT_TRUE(std::filesystem::remove(caDir() + "/crl-number"));
+  EXPECT_EQ(unwrap(open()->nextCrlNumber(ca)), 7u);  // 7 was reserved, never signed
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", "0\n").ok());
+  ASSERT_TRUE(store->saveCrl(ca, 2, signedCrl(record.versions[1], 9)).ok());
+  EXPECT_EQ(unwrap(store->nextCrlNumber(ca)), 10u);  // the saved one counts at once
+  EXPECT_EQ(slurp(caDir() + "/crl-number"), "10\n");
+
+  auto crls = unwrap(open()->loadCrls(ca));
+  ASSERT_EQ(crls.size(), 2u);
+  EXPECT_EQ(crls.at(1).crlNumber, 5u);
+  EXPECT_EQ(crls.at(2).crlNumber, 9u);
+  EXPECT_EQ(crls.at(2).thisUpdate, kT0);
+  EXPECT_EQ(crls.at(2).nextUpdate, kT0 + kDay);
+  EXPECT_THAT(crls.at(2).pem, HasSubstr("-----BEGIN X509 CRL-----"));
+
+  for (std::string bad : {"-3\n", "07\n", " 7\n", "7\r\n", "7\n8\n", ""}) {
+    ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", bad).ok());
+    EXPECT_FALSE(store->nextCrlNumber(ca).ok()) << bad;
+  }
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", "12\n").ok());
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/versions/1/crl.der", "not a CRL").ok());
+  auto broken = open()->nextCrlNumber(ca);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.error().message, HasSubstr(caDir() + "/versions/1/crl.der"));
+}
+
+// Defect 4: a CRLF (an editor, a copy from Windows) must not make a new tenant.
+TEST_F(FileStateStoreTest, TenantFileWithTrailingCrlfKeepsItsUuid) {
+  const std::string uuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
+  for (std::string ending : {"", "\n", "\r\n", "\r\n\r\n", " \n"}) {
+    ASSERT_TRUE(writeFileAtomically(dir.file("state/tenants/default"), uuid + ending).ok());
+    EXPECT_EQ(unwrap(open()->tenantUuid("default")), uuid);
+    EXPECT_EQ(slurp(dir.file("state/tenants/default")), uuid + ending);  // never rewritten
+  }
+}
+
+TEST_F(FileStateStoreTest, TenantFileThatIsNotExactlyAUuidIsAnErrorNeverANewUuid) {
+  const std::string uuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
+  for (std::string text : std::vector<std::string>{"", "\n", uuid.substr(1) + "\n", "5A3E0C1D-7F2B-4C9E-8D41-0B6A2F1CAB12\n",
+                           " " + uuid + "\n", uuid + "x\n", uuid + "\n" + uuid + "\n", "5a3e0c1d+7f2b-4c9e-8d41-0b6a2f1cab12"}) {
+    SCOPED_TRACE(text);
+    ASSERT_TRUE(writeFileAtomically(dir.file("state/tenants/default"), text).ok());
+    auto loaded = open()->tenantUuid("default");
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_THAT(loaded.error().message, HasSubstr(dir.file("state/tenants/default")));
+    EXPECT_THAT(loaded.error().message, HasSubstr("restore the UUID from a backup"));
+    EXPECT_EQ(slurp(dir.file("state/tenants/default")), text);
+  }
+}
+
+// Defect 5: a new key under the old name would be a different CA.
+TEST_F(CaOnFileStateTest, MissingCaKeyStopsTheCaAndNothingIsMadeAgain) {
+  issueAndRevoke();
+  std::string version1 = caDir() + "/versions/1";
+  std::string cert = slurp(version1 + "/cert.pem");
+  ASSERT_TRUE(std::filesystem::remove(version1 + "/key.pem"));
+
+  Restart run(dir.file("state"));
+  auto result = reconcile(run);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr(version1 + "/key.pem is missing"));
+  EXPECT_THAT(result.error().message, HasSubstr("restore it from a backup"));
+  EXPECT_FALSE(run.registry.hasAuthority(ca));
+  EXPECT_FALSE(std::filesystem::exists(version1 + "/key.pem"));
+  EXPECT_FALSE(std::filesystem::exists(caDir() + "/versions/2"));
+  EXPECT_EQ(slurp(version1 + "/cert.pem"), cert);
+  // The responder still serves the CRL version 1 signed last.
+  auto served = run.registry.crl(unwrap(run.store->tenantUuid("default")), "mqtt-ca", "1");
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(*served->der, slurp(version1 + "/crl.der"));
+}
+
+TEST_F(FileStateStoreTest, CaKeyThatDoesNotBelongToItsCertificateIsAnError) {
+  CaRecord record;
+  record.versions = {caVersion(1)};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/versions/1/key.pem", caVersion(2).keyPem, kKeyFile).ok());
+  auto loaded = store->loadCa(ca);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr(caDir() + "/versions/1/key.pem does not belong to"));
+  EXPECT_THAT(loaded.error().message, Not(HasSubstr("PRIVATE KEY")));
+
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/versions/1/key.pem", "garbage", kKeyFile).ok());
+  loaded = store->loadCa(ca);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr("key.pem is not a PEM private key"));
+}
+
+TEST_F(FileStateStoreTest, VersionsEntryThatIsNotAVersionNumberIsAnError) {
+  CaRecord record;
+  record.versions = {caVersion(1)};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  for (std::string name : {"2.bak", "01", "0", "old"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(makeDirectories(caDir() + "/versions/" + name).ok());
+    auto loaded = store->loadCa(ca);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_THAT(loaded.error().message, HasSubstr("\"" + name + "\", which is not a CA version"));
+    std::filesystem::remove(caDir() + "/versions/" + name);
+  }
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/versions/3", "a file").ok());
+  auto loaded = store->loadCa(ca);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr(caDir() + "/versions/3 is not a directory"));
+}
+
+TEST_F(FileStateStoreTest, CaHistoryWithoutAnyVersionIsAnErrorNotANewCa) {
+  // Revocations may be declared before their CA is: not yet a history.
+  ASSERT_TRUE(store->appendRevocation(ca, {"AB", kT0, pki::RevocationReason::Unspecified, std::nullopt}).ok());
+  EXPECT_FALSE(unwrap(store->loadCa(ca)).has_value());
+  ASSERT_TRUE(store->appendIssued(ca, {"AB", 1, kT0, "a"}).ok());
+  auto loaded = store->loadCa(ca);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr(caDir() + "/ledger is there but no CA version"));
+  // A key alone is a version that never finished: still no version.
+  ASSERT_TRUE(makeDirectories(caDir() + "/versions/1").ok());
+  ASSERT_TRUE(writeFileAtomically(caDir() + "/versions/1/key.pem", caVersion(1).keyPem, kKeyFile).ok());
+  EXPECT_FALSE(store->loadCa(ca).ok());
+}
+
+// Defect 6: json.value() throws on a field of another type; a hand edit must not crash revoca.
+TEST_F(FileStateStoreTest, SecretFieldOfTheWrongTypeIsAnErrorNamingTheFieldNotACrash) {
+  ObjectKey secret{"default", "server-cert"};
+  const std::string path = dir.file("state/secrets/default/server-cert.json");
+  SecretRecord record{"CERT PEM\n", "KEY PEM\n", "A1B", "mqtt-ca", 2, kT0, kT0 + 30 * kDay, 7, {}, {}};
+  ASSERT_TRUE(store->saveSecret(secret, record).ok());
+  const std::pair<std::string, nlohmann::json> cases[] = {
+      {"caVersion", "2"},      {"caVersion", 2.5},        {"caVersion", 0},       {"caVersion", 1ll << 40},
+      {"notBefore", "yesterday"}, {"notAfter", nullptr}, {"specGeneration", 18446744073709551615ull},
+      {"cert", 1},             {"key", nlohmann::json::array()}, {"serial", false}, {"issuingCa", nlohmann::json::object()},
+  };
+  for (const auto& [field, value] : cases) {
+    SCOPED_TRACE(field + " = " + value.dump());
+    auto json = nlohmann::json::parse(slurp(path));
+    json[field] = value;
+    std::string edited = json.dump();
+    ASSERT_TRUE(store->saveSecret(secret, record).ok());
+    ASSERT_TRUE(writeFileAtomically(path, edited).ok());
+    auto loaded = open()->loadSecret(secret);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_THAT(loaded.error().message, HasSubstr(path + ": field \"" + field + "\""));
+    EXPECT_THAT(loaded.error().message, Not(HasSubstr("KEY PEM")));
+    ASSERT_TRUE(store->saveSecret(secret, record).ok());
+  }
+  auto json = nlohmann::json::parse(slurp(path));
+  json.erase("key");
+  ASSERT_TRUE(writeFileAtomically(path, json.dump()).ok());
+  auto loaded = store->loadSecret(secret);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message, HasSubstr("field \"key\" is missing"));
 }
 
 }  // namespace
