@@ -890,8 +890,10 @@ def revocactl(hostile, *args):
     return result.returncode, result.stdout, result.stderr
 
 
-def assert_one_line_error(code, out, err):
+def assert_one_line_error(code, out, err, usage_may_follow=False):
     assert code != 0, f"revocactl accepted it: {out!r}"
+    if usage_may_follow and b"\nusage: " in err:  # a missing value: the one line, then the usage
+        err = err[:err.index(b"\nusage: ") + 1]
     assert err.count(b"\n") == 1 and err.endswith(b"\n"), f"not one line: {err!r}"
     err.decode("utf-8")  # raises on a byte that is not UTF-8
     assert not has_control(err.decode()[:-1]), f"a control character in the error: {err!r}"
@@ -998,6 +1000,49 @@ def test_arbitrary_text_in_any_string_field_never_crashes_revoca_or_makes_a_rule
         hostile.remove(file)
     print(f"hypothesis: {judged['refused']} values that break a rule (all refused at their field), "
           f"{judged['other']} others")
+    hostile.assert_intact()
+
+
+def test_arbitrary_revocactl_arguments_are_answered_or_refused_on_one_line_and_revoca_survives(hostile):
+    """Any text as --namespace, --ca, --host, --ttl or a serial: revocactl
+    answers JSON or refuses with one line of UTF-8 and a non-zero exit; a
+    host that is not a host is never signed; revoca stays up."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+    edges = st.sampled_from(["..", "/", "*.", "\n", "\x1b", "\x85", " ", "é", "-", "mqtt-ca", "default", "%2e"])
+    texts = st.one_of(st.text(max_size=30), st.lists(st.one_of(edges, st.text(max_size=3)), max_size=5).map("".join),
+                      st.from_regex(r"[a-z0-9.*:-]{1,24}", fullmatch=True))  # near-valid names, hosts, serials
+    verbs = st.sampled_from(["namespace", "ca", "host", "ttl", "serial"])
+    issued_for = []
+
+    @hypothesis.settings(max_examples=60, deadline=None, database=None,
+                         phases=(hypothesis.Phase.explicit, hypothesis.Phase.generate),
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(where=verbs, text=texts)
+    def check(where, text):
+        hypothesis.assume("\0" not in text and text.upper() != hostile.serial)  # no NUL in argv; keep the baseline
+        if where == "namespace":
+            args = ["--namespace", text, "get-tenant-uuid"]
+        elif where == "ca":
+            args = ["get-ca-cert", "--ca", text]
+        elif where == "host":
+            args = ["issue-cert", "--ca", "mqtt-ca", "--host", text, "--ttl", "1h", "--cert-type", "client"]
+        elif where == "ttl":
+            args = ["issue-cert", "--ca", "mqtt-ca", "--host", "ttl.example", "--ttl", text, "--cert-type", "client"]
+        else:
+            args = ["revoke-cert", "--ca", "mqtt-ca", "--reason", "superseded", text]
+        code, out, err = revocactl(hostile, *args)
+        if code == 0:
+            json.loads(out.decode("utf-8"))
+            if where == "host":
+                issued_for.append(text)
+                assert is_host(text, wildcard=False), f"revocactl issued a certificate for {text!r}"
+        else:
+            assert_one_line_error(code, out, err, usage_may_follow=text == "")
+        hostile.assert_alive()
+
+    check()
+    print(f"revocactl: issued for {len(issued_for)} generated hosts: {issued_for[:5]}")
     hostile.assert_intact()
 
 
