@@ -27,6 +27,7 @@ class ReadOnlyStateStore final : public StateStore {
   Result<void> saveCa(const ObjectKey& ca, const CaRecord&) override { return refused(ca); }
   Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return currentCrlNumber_(ca); }
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return store_.loadLedger(ca); }
+  void forgetLedger(const ObjectKey& ca) override { store_.forgetLedger(ca); }
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override {
     return writes_ == Writes::kLedgerOnly ? store_.appendIssued(ca, issued) : refused(ca);
   }

@@ -818,6 +818,11 @@ void SecretStateStore::forget() {
   absent_.clear();
 }
 
+void SecretStateStore::forgetLedger(const ObjectKey& ca) {
+  std::lock_guard lock(mutex_);
+  ledgers_.erase(ca);
+}
+
 void SecretStateStore::forgetHistory() {
   std::lock_guard lock(mutex_);
   ledgers_.clear();

@@ -88,6 +88,7 @@ class SecretStateStore final : public StateStore {
   // Drops the ledgers and revocations only: re-reading 10,000 VaultSecret
   // records because revocactl appended a line would cost 10,000 GETs.
   void forgetHistory();
+  void forgetLedger(const ObjectKey& ca) override;
 
  private:
   using Data = std::map<std::string, std::string>;  // a Secret's data, decoded

@@ -238,6 +238,7 @@ Result<bool> AuthorityService::revoke(const ObjectKey& caKey, const Revocation& 
 
 Result<void> AuthorityService::requireIssued(const ObjectKey& caKey, const std::string& serialHex) {
   if (registry_.wasIssued(caKey, serialHex)) return {};
+  store_.forgetLedger(caKey);
   historyLoaded_.erase(caKey);
   if (auto reloaded = loadHistoryOnce(caKey); !reloaded) return reloaded.error();
   if (registry_.wasIssued(caKey, serialHex)) return {};

@@ -40,6 +40,10 @@ class StateStore {
   }
 
   virtual Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) = 0;
+  // Drops what the store keeps in memory of a CA's ledger, so that the next
+  // loadLedger reads it again: another writer (revocactl against a cluster)
+  // may have appended to it. A store that keeps nothing does nothing.
+  virtual void forgetLedger(const ObjectKey& ca) {}
   virtual Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) = 0;
   virtual Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) = 0;
   virtual Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) = 0;
