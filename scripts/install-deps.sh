@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what revoca needs to build and test on Debian 12, from Debian's
-# packages (and pytest from PyPI when the machine lacks it). Idempotent.
+# packages (and pytest and hypothesis from PyPI when the machine lacks them). Idempotent.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -20,3 +20,5 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
+# Property-based cases of the hostile-input suite (e2e/standalone/test_hostile_input.py).
+python3 -c "import hypothesis" >/dev/null 2>&1 || python3 -m pip install --quiet hypothesis
