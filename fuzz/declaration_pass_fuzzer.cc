@@ -22,9 +22,11 @@
 //   one level deeper inside revoca's own ..version-* directory; no other
 //   name starts with "..", none is "." or empty, and no symlink under OUTPUT
 //   leads out of its deployment's directory.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdint>
@@ -61,13 +63,28 @@ struct Scratch {
   fs::path base, state, output, sentinel;
 };
 
+// A crash, and libFuzzer's fork mode ending its workers, skip the atexit
+// handler below: the scratch directories of processes that are gone are
+// removed by the next one.
+void removeScratchOfDeadProcesses(const fs::path& parent) {
+  const std::string prefix = "revoca-fuzz-pass-";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+  }
+}
+
 // Never destroyed: the atexit handler below runs after static destructors
 // of objects constructed before it was registered.
 const Scratch& scratch() {
   static const Scratch& dirs = *[] {
     std::error_code ec;
     fs::path parent = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
-    std::string pattern = (parent / "revoca-fuzz-pass-XXXXXX").string();
+    removeScratchOfDeadProcesses(parent);
+    std::string pattern = (parent / ("revoca-fuzz-pass-" + std::to_string(::getpid()) + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       std::perror("mkdtemp");
       std::abort();
