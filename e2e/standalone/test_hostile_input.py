@@ -19,9 +19,12 @@ removes the file and checks, through `Hostile.assert_intact`:
   holds only OUTPUT/<namespace>/<deployment>/<file> (and revoca's own
   ..data / ..version-* directory).
 
-Memory is measured on instances of their own (VmHWM, the peak RSS), and a
-property-based test (hypothesis, when installed) puts arbitrary text into
-one string field at a time.
+Refusals reach the log as one line of UTF-8 (text and JSON formats), and
+revocactl refuses hostile arguments with one line and a non-zero exit.
+Memory is measured on instances of their own (VmHWM, the peak RSS), and
+property-based tests (hypothesis, when installed; skipped otherwise) put
+arbitrary text into one declaration field, or one revocactl argument, at a
+time.
 """
 import ipaddress
 import itertools
