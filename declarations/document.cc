@@ -169,8 +169,9 @@ class DocumentReader {
   void add(std::vector<Object<Spec>>& list, Spec spec) {
     if (!problems_.empty()) return;  // a document with errors declares nothing
     ObjectKey key{meta_.namespace_, meta_.name};
-    if (std::optional<std::string> earlier = sourceOf(list, key)) {
-      problems_.push_back({"metadata.name", "already declared in " + *earlier +
+    if (!out_.declared.insert(kind_ + " " + key.str()).second) {
+      std::string earlier = sourceOf(list, key).value_or("another document");
+      problems_.push_back({"metadata.name", "already declared in " + earlier +
                                                 "; remove one of the two, or give this one another name"});
       return;
     }

@@ -2,6 +2,7 @@
 // The five kinds of the revoca.io/v1alpha1 API, as plain values. The same
 // types come from YAML files (standalone) and from the apiserver (Kubernetes).
 #include <optional>
+#include <unordered_set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -133,6 +134,10 @@ struct DeclarationSet {
   std::vector<CertificateRevocation> revocations;
   std::vector<EmqxDeployment> emqxDeployments;
   std::vector<DeclarationError> errors;
+  // "Kind namespace/name" of every object above, kept by the parser: a
+  // second declaration of one is found without a scan of its kind (a file
+  // of 80,000 documents took minutes with one).
+  std::unordered_set<std::string> declared;
 };
 
 }  // namespace revoca
