@@ -170,6 +170,10 @@ Result<void> BeneathDirectory::writeFile(const std::string& name, const std::str
   }
   if (::fsync(fd) != 0) return fail(systemError("fsync", shownTemporary));
   ::close(fd);
+  return renameIntoPlace(temporary, name);
+}
+
+Result<void> BeneathDirectory::renameIntoPlace(const std::string& temporary, const std::string& name) const {
   if (::renameat(fd_, temporary.c_str(), fd_, name.c_str()) != 0) {
     Error error = systemError("rename", shownChild(name));
     ::unlinkat(fd_, temporary.c_str(), 0);
@@ -184,13 +188,7 @@ Result<void> BeneathDirectory::replaceSymlink(const std::string& name, const std
   std::string temporary = temporaryPathFor(name);
   ::unlinkat(fd_, temporary.c_str(), 0);
   if (::symlinkat(target.c_str(), fd_, temporary.c_str()) != 0) return systemError("symlink", shownChild(temporary));
-  if (::renameat(fd_, temporary.c_str(), fd_, name.c_str()) != 0) {
-    Error error = systemError("rename", shownChild(name));
-    ::unlinkat(fd_, temporary.c_str(), 0);
-    return error;
-  }
-  sync();
-  return {};
+  return renameIntoPlace(temporary, name);
 }
 
 Result<std::vector<std::string>> BeneathDirectory::list() const {

@@ -84,6 +84,9 @@ class BeneathDirectory {
 
  private:
   BeneathDirectory(int fd, std::string shown) : fd_(fd), shown_(std::move(shown)) {}
+  // Renames `temporary` over `name` and fsyncs the directory; a temporary
+  // that could not be renamed is removed.
+  Result<void> renameIntoPlace(const std::string& temporary, const std::string& name) const;
   int fd_ = -1;
   std::string shown_;
 };
