@@ -489,6 +489,29 @@ def judge_many(h, cases, content):
     return path
 
 
+class Cases:
+    """Hostile documents for one file, each a kind's base spec with one
+    field set, and the field it must be refused at."""
+
+    def __init__(self, h, prefix):
+        self.h, self.prefix, self.cases, self.docs = h, prefix, [], []
+
+    def add(self, kind, path, value, also=()):
+        spec = base_spec(kind, self.h.instance.port)
+        for other_path, other_value in also:
+            set_path(spec, other_path, other_value)
+        set_path(spec, path, value)
+        name = self.h.unique(self.prefix)
+        self.cases.append((kind, name, field_name(path)))
+        self.docs.append(document(kind, name, spec))
+
+    def judge(self):
+        """Each refused at its field, and the baseline intact after; the file's path."""
+        path = judge_many(self.h, self.cases, documents(*self.docs))
+        self.h.assert_intact()
+        return path
+
+
 # --- the baseline ------------------------------------------------------------------------------------
 
 def test_the_baseline_is_ready_and_its_certificate_answers_ocsp_good(hostile):
@@ -522,15 +545,10 @@ def test_the_hostile_documents_base_specs_are_valid_so_each_refusal_is_the_hosti
 def test_every_string_field_of_every_kind_is_refused_at_its_field_when_it_holds(hostile, what):
     """NUL, a newline, other C0/C1 controls, raw bytes that are not UTF-8
     and text over 4096 bytes, in each string field of each kind in turn."""
-    cases, docs = [], []
+    cases = Cases(hostile, "f")
     for kind, path in STRING_FIELDS:
-        spec = base_spec(kind, hostile.instance.port)
-        set_path(spec, path, spliced(get_path(spec, path), HOSTILE_TEXT[what]))
-        name = hostile.unique("f")
-        cases.append((kind, name, field_name(path)))
-        docs.append(document(kind, name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+        cases.add(kind, path, spliced(get_path(base_spec(kind, hostile.instance.port), path), HOSTILE_TEXT[what]))
+    cases.judge()
 
 
 @pytest.mark.parametrize("what", ["nul", "newline", "raw-invalid-utf8", "over-4096-bytes"])
@@ -670,35 +688,19 @@ NOT_HOSTS = ["a b.example", "evil.example\0.good.example", "\0evil.example", "ev
 @pytest.mark.parametrize("where", ["host", "altNames"])
 def test_a_host_that_is_not_a_dns_name_or_ip_is_never_signed(hostile, where):
     issued_before = hostile.ledger.read_bytes()
-    cases, docs = [], []
+    cases = Cases(hostile, "host")
     for bad in NOT_HOSTS:
-        spec = base_spec("VaultSecret", hostile.instance.port)
-        if where == "host":
-            spec["autoCert"]["host"] = bad
-        else:
-            spec["autoCert"]["altNames"] = ["ok.example", bad]
-        name = hostile.unique("host")
-        cases.append(("VaultSecret", name, f"spec.autoCert.{where}"))
-        docs.append(document("VaultSecret", name, spec))
-    judge_many(hostile, cases, documents(*docs))
+        cases.add("VaultSecret", ("autoCert", where), bad if where == "host" else ["ok.example", bad])
+    cases.judge()
     assert hostile.ledger.read_bytes() == issued_before, "mqtt-ca issued a certificate for a hostile host"
-    hostile.assert_intact()
 
 
 def test_a_wildcard_host_is_refused_for_client_certificates(hostile):
-    cases, docs = [], []
-    for where in ("host", "altNames"):
-        spec = base_spec("VaultSecret", hostile.instance.port)
-        spec["autoCert"]["certType"] = "client"
-        if where == "host":
-            spec["autoCert"]["host"] = "*.mqtt.example"
-        else:
-            spec["autoCert"]["altNames"] = ["*.mqtt.example"]
-        name = hostile.unique("wild")
-        cases.append(("VaultSecret", name, f"spec.autoCert.{where}"))
-        docs.append(document("VaultSecret", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+    cases = Cases(hostile, "wild")
+    client = [(("autoCert", "certType"), "client")]
+    cases.add("VaultSecret", ("autoCert", "host"), "*.mqtt.example", also=client)
+    cases.add("VaultSecret", ("autoCert", "altNames"), ["*.mqtt.example"], also=client)
+    cases.judge()
 
 
 # --- URLs, paths, addresses ---------------------------------------------------------------------------
@@ -713,49 +715,29 @@ def bad_urls(port):
 
 
 def test_a_url_template_with_quotes_angle_brackets_or_no_host_is_refused(hostile):
-    port = hostile.instance.port
-    cases, docs = [], []
-    for bad in bad_urls(port):
+    cases = Cases(hostile, "url")
+    for bad in bad_urls(hostile.instance.port):
         for key in ("crlDistUrls", "ocspResponderUrls"):
-            spec = base_spec("CertificateAuthority", port)
-            spec[key] = [bad]
-            name = hostile.unique("url")
-            cases.append(("CertificateAuthority", name, f"spec.{key}"))
-            docs.append(document("CertificateAuthority", name, spec))
+            cases.add("CertificateAuthority", (key,), [bad])
         if "${" not in bad:
-            spec = base_spec("EmqxDeployment", port)
-            spec["ocspStapling"]["responderUrl"] = bad
-            name = hostile.unique("url")
-            cases.append(("EmqxDeployment", name, "spec.ocspStapling.responderUrl"))
-            docs.append(document("EmqxDeployment", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+            cases.add("EmqxDeployment", ("ocspStapling", "responderUrl"), bad)
+    cases.judge()
 
 
 def test_a_cert_dir_that_is_not_an_absolute_plain_path_is_refused(hostile):
-    cases, docs = [], []
+    cases = Cases(hostile, "certdir")
     for bad in ["relative/certs", "../../etc", "/etc/../root", "/etc/./emqx", "/etc//emqx/..", "/etc/emqx certs",
                 "/etc/emqx\ncerts", "/etc/$(id)", "/etc/`id`", '/etc/"x', "/etc/emqx;rm", "", "~/certs"]:
-        spec = base_spec("EmqxDeployment", hostile.instance.port)
-        spec["certDir"] = bad
-        name = hostile.unique("certdir")
-        cases.append(("EmqxDeployment", name, "spec.certDir"))
-        docs.append(document("EmqxDeployment", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+        cases.add("EmqxDeployment", ("certDir",), bad)
+    cases.judge()
 
 
 def test_a_listener_bind_that_is_not_an_ip_and_port_is_refused(hostile):
-    cases, docs = [], []
+    cases = Cases(hostile, "bind")
     for bad in ["emqx.example:8883", "0.0.0.0:8883\nEMQX_NODE__COOKIE=x", "0.0.0.0:99999", "0.0.0.0:", "0.0.0.0:-1",
                 "999.0.0.1:8883", "0.0.0.0:8883 extra", '0.0.0.0:8883"', "[::1:8883", "", "localhost"]:
-        spec = base_spec("EmqxDeployment", hostile.instance.port)
-        spec["listener"]["bind"] = bad
-        name = hostile.unique("bind")
-        cases.append(("EmqxDeployment", name, "spec.listener.bind"))
-        docs.append(document("EmqxDeployment", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+        cases.add("EmqxDeployment", ("listener", "bind"), bad)
+    cases.judge()
 
 
 # --- durations and subjects ----------------------------------------------------------------------------
@@ -770,43 +752,28 @@ DURATION_FIELDS = [("CertificateAuthority", ("ttl",)), ("CertificateAuthority", 
 
 @pytest.mark.parametrize("duration", ["9999y", "300y", "101y", "36901d", "885601h", "100y1s"])
 def test_a_duration_longer_than_100y_is_refused_naming_the_field(hostile, duration):
-    cases, docs = [], []
+    cases = Cases(hostile, "long")
     for kind, path in DURATION_FIELDS:
-        spec = base_spec(kind, hostile.instance.port)
-        set_path(spec, path, duration)
-        name = hostile.unique("long")
-        cases.append((kind, name, field_name(path)))
-        docs.append(document(kind, name, spec))
-    path = judge_many(hostile, cases, documents(*docs))
+        cases.add(kind, path, duration)
+    path = cases.judge()
     for entry in hostile.statuses():
         if path.name in entry["source"]:
             assert "longer than 100y" in entry["message"], entry["message"]
-    hostile.assert_intact()
 
 
 def test_a_duration_that_overflows_is_refused_without_a_crash(hostile):
-    cases, docs = [], []
+    cases = Cases(hostile, "overflow")
     for bad in ["99999999999999999999d", "9223372036854775807s", "9223372036854775808h", "1e308s", "-1d", "0s"]:
-        spec = base_spec("CertificateAuthority", hostile.instance.port)
-        spec["ttl"] = bad
-        name = hostile.unique("overflow")
-        cases.append(("CertificateAuthority", name, "spec.ttl"))
-        docs.append(document("CertificateAuthority", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+        cases.add("CertificateAuthority", ("ttl",), bad)
+    cases.judge()
 
 
 def test_a_subject_field_over_64_bytes_is_refused(hostile):
-    cases, docs = [], []
+    cases = Cases(hostile, "subject")
     for key, value in (("commonName", "c" * 65), ("organization", "o" * 65), ("organizationalUnit", "u" * 65),
                        ("organization", "é" * 33), ("commonName", ""), ("country", "Sweden"), ("country", "se")):
-        spec = base_spec("CertificateAuthority", hostile.instance.port)
-        spec["subject"][key] = value
-        name = hostile.unique("subject")
-        cases.append(("CertificateAuthority", name, f"spec.subject.{key}"))
-        docs.append(document("CertificateAuthority", name, spec))
-    judge_many(hostile, cases, documents(*docs))
-    hostile.assert_intact()
+        cases.add("CertificateAuthority", ("subject", key), value)
+    cases.judge()
 
 
 # --- revocations ------------------------------------------------------------------------------------------
