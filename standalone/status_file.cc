@@ -18,6 +18,22 @@ std::string factOf(const nlohmann::json& facts, const char* name) {
 
 }  // namespace
 
+// The same text as the statuses in one JSON array dumped with an indent of
+// 2, written element by element: a copy of every status into one array
+// first doubled the memory of a pass at its end (80,000 objects: 100 MB).
+std::string StatusFile::statusArrayText() const {
+  std::string text = "[";
+  for (const auto& [key, status] : statuses_) {
+    text += text.size() == 1 ? "\n  " : ",\n  ";
+    std::string element = status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (char c : element) {
+      text += c;
+      if (c == '\n') text += "  ";
+    }
+  }
+  return text + (statuses_.empty() ? "]\n" : "\n]\n");
+}
+
 StatusFile::StatusFile(std::string path) : path_(std::move(path)) {
   auto text = readFile(path_);
   if (!text) return;  // a first start
@@ -71,9 +87,7 @@ void StatusFile::report(const std::string& kind, const ObjectMeta& meta, const O
 void StatusFile::flush() {
   std::lock_guard lock(mutex_);
   if (!dirty_) return;
-  nlohmann::json all = nlohmann::json::array();
-  for (const auto& [key, status] : statuses_) all.push_back(status);
-  if (auto written = writeFileAtomically(path_, all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", FileAttributes{0644, std::nullopt, std::nullopt});
+  if (auto written = writeFileAtomically(path_, statusArrayText(), FileAttributes{0644, std::nullopt, std::nullopt});
       !written)
     spdlog::error("writing {}: {}", path_, written.error().message);
   dirty_ = false;

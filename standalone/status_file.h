@@ -23,6 +23,8 @@ class StatusFile final : public StatusSink {
   nlohmann::json snapshot() const;
 
  private:
+  // What flush() writes: the statuses as one JSON array, indented by 2.
+  std::string statusArrayText() const;
   std::string path_;
   mutable std::mutex mutex_;
   std::map<std::string, nlohmann::json> statuses_;  // "Kind ns/name"

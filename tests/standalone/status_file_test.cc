@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/atomic_file.h"
 #include "tests/standalone/temp_dir.h"
 
 namespace revoca {
@@ -47,6 +48,20 @@ TEST(StatusFile, TheIssueReasonStaysUntilTheNextIssueAndAcrossARestart) {
   // Another serial without a reason (issued by another run): nothing to say.
   restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0C"}}));
   EXPECT_EQ(issueReasonIn(restarted), "");
+}
+
+TEST(StatusFile, TheFileIsTheStatusesAsOneIndentedJsonArrayOfValidUtf8) {
+  testing::TempDir dir;
+  std::string path = dir.file("status.json");
+  StatusFile file(path);
+  ObjectMeta other;
+  other.name = "other";
+  other.source = "decl-\xff\n.yaml";  // whatever a file name holds
+  file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+  file.report("Vault", other, readyWith({}));
+  file.flush();
+  EXPECT_EQ(*readFile(path), file.snapshot().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  EXPECT_FALSE(nlohmann::json::parse(*readFile(path), nullptr, false).is_discarded());
 }
 
 TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {
