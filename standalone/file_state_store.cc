@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "core/atomic_file.h"
+#include "core/text.h"
 #include "pki/certificate.h"
 #include "pki/key.h"
 
@@ -36,14 +37,9 @@ Result<bool> isPresent(const std::string& path) {
   return makeError("cannot stat " + path + ": " + std::strerror(errno));
 }
 
-// `text` quoted for an error message, when that is safe: printable ASCII
-// only (the message may be written as JSON), cut short past 40 characters.
-std::string shown(std::string_view text) {
-  bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-  if (!printable) return "(not printable)";
-  if (text.size() > 40) return "\"" + std::string(text.substr(0, 40)) + "...\"";
-  return "\"" + std::string(text) + "\"";
-}
+// A field of a state file quoted for an error message: safe to log and to
+// write as JSON whatever bytes a hand edit left, cut short past 40 bytes.
+std::string shown(std::string_view text) { return quotedText(text, 40); }
 
 // A decimal number exactly as std::to_string writes it: digits, a '-' for
 // a negative one, no '+', no leading zero, no space, and it fits `Number`.

@@ -378,7 +378,7 @@ TEST_F(FileStateStoreTest, EveryLedgerLineNotAsRevocaWritesItIsAnErrorNamingTheL
       {"AB12 1 1700000000", "has 3 fields"},
       {"AB12 1 1700000000 a name", "has 5 fields"},
       {"AB12 1 1700000000 ", "subject \"\""},
-      {"AB12 1 1700000000 caf\xc3\xa9", "subject (not printable)"},
+      {"AB12 1 1700000000 caf\xc3\xa9", "subject \"caf\xc3\xa9\" is not printable ASCII"},
       {"AB12 1 1700000000 mqtt.internal\r", "carriage return"},
       {"", "is empty"},
   };
@@ -400,7 +400,7 @@ TEST_F(FileStateStoreTest, AFieldThatIsNotPrintableIsNeverEchoedInTheError) {
   ASSERT_TRUE(writeFileAtomically(caDir() + "/revocations", "AB12 1700000000 \xff\x01\"key -\n").ok());
   auto loaded = store->loadRevocations(ca);
   ASSERT_FALSE(loaded.ok());
-  EXPECT_THAT(loaded.error().message, HasSubstr("reason (not printable)"));
+  EXPECT_THAT(loaded.error().message, HasSubstr(R"(reason "\xff\x01"key")"));
   for (char c : loaded.error().message) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << static_cast<int>(c);
 }
 
