@@ -64,11 +64,17 @@ Error AuthorityService::failClosed(const ObjectKey& ca, Error cause) {
 Result<void> AuthorityService::reloadHistory() {
   std::set<ObjectKey> loaded;
   loaded.swap(historyLoaded_);
-  for (const auto& ca : loaded)
+  std::optional<Error> failed;
+  for (const auto& ca : loaded) {
     if (auto reloaded = loadHistoryOnce(ca); !reloaded) {
-      historyLoaded_.insert(loaded.begin(), loaded.end());  // what is in the registry stays
-      return reloaded;
+      // State that no longer reads exactly (a hand edit) stops the CA from
+      // signing until it does: its next reconcile reads it again and reports
+      // the error. The responder keeps answering from what it last read.
+      active_.erase(ca);
+      if (!failed) failed = reloaded.error();
     }
+  }
+  if (failed) return *failed;
   return {};
 }
 

@@ -90,7 +90,9 @@ class AuthorityService {
   // revocation, or is past half its validity.
   Result<void> publishCrls(const ObjectKey& ca);
   // Reads the ledgers and revocations of the CAs it knows again: another
-  // writer (revocactl against a cluster) may have added to them.
+  // writer (revocactl against a cluster) may have added to them. A CA whose
+  // history no longer reads exactly stops signing (it is no longer active)
+  // until a reconcile reads it again; the first such error is returned.
   Result<void> reloadHistory();
 
  private:

@@ -301,6 +301,21 @@ TEST_F(AuthorityServiceTest, RevokingASerialAnotherWriterIssuedReadsTheLedgerAga
                                                    std::nullopt})));
 }
 
+TEST_F(AuthorityServiceTest, AHistoryThatNoLongerReadsStopsTheCaFromSigningUntilItDoes) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  store.loadLedgerError = "line 2 of the ledger: the serial \"ab\" is not written as revoca writes serials";
+  auto reloaded = service.reloadHistory();
+  ASSERT_FALSE(reloaded.ok());
+  EXPECT_THAT(reloaded.error().message, HasSubstr("line 2 of the ledger"));
+  EXPECT_FALSE(service.issue(key, LeafRequest{"h", {}, pki::CertType::Client, kDay}).ok()) << "it signs nothing";
+  EXPECT_FALSE(service.reconcileCa(ca, tenant).ok()) << "its status says why";
+  EXPECT_TRUE(registry.wasIssued(key, leaf.serialHex)) << "the responder answers from what it last read";
+  store.loadLedgerError.reset();
+  ASSERT_TRUE(service.reconcileCa(ca, tenant).ok());
+  EXPECT_TRUE(service.issue(key, LeafRequest{"h", {}, pki::CertType::Client, kDay}).ok());
+}
+
 TEST_F(AuthorityServiceTest, RevocationsSurviveARestart) {
   reconcile();
   IssuedLeaf leaf = issue(kDay);
