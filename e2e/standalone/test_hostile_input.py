@@ -44,6 +44,10 @@ from conftest import (REVOCA, REVOCACTL, ROOT, Standalone, assert_no_sanitizer_r
 API = "revoca.io/v1alpha1"
 FORGED = "FORGED-LOG-LINE"  # what a newline in a value would start a log line with
 MEMORY_BOUND_MB = 200
+# scripts/test.sh runs this suite on the ASan+UBSan build too, where shadow
+# memory and the allocator's quarantine make RSS and time bound nothing:
+# there the memory tests check only that the input is refused or judged.
+SANITIZED = b"__asan_init" in REVOCA.read_bytes()
 
 # Beside the examples: a vault and certificate the hostile objects name, so
 # that each hostile document is valid but for the one field under test (and
@@ -836,7 +840,7 @@ def test_a_yaml_alias_bomb_is_refused_without_expanding_it(hostile):
     hostile.assert_intact()
     peak = hostile.vm("VmHWM")
     print(f"peak RSS of the module's revoca after the big files and the alias bomb: {peak} MB")
-    assert peak < MEMORY_BOUND_MB, f"the module's revoca peaked at {peak} MB (bound {MEMORY_BOUND_MB} MB)"
+    assert SANITIZED or peak < MEMORY_BOUND_MB, f"the module's revoca peaked at {peak} MB (bound {MEMORY_BOUND_MB} MB)"
 
 
 @pytest.mark.parametrize("depth", [100, 1990, 5000, 100000])
@@ -1091,7 +1095,7 @@ def test_peak_memory_on_a_big_declaration_file_stays_under_200_mb(tmp_path, name
     peak, size, seconds = peak_rss_after(tmp_path, name, write)
     message = f"{name}: {size / 1e6:.1f} MB file, peak RSS (VmHWM) {peak} MB, read in {seconds:.1f} s"
     print(message)
-    assert peak < MEMORY_BOUND_MB, message
+    assert SANITIZED or peak < MEMORY_BOUND_MB, message
 
 
 def small_vaults(count):
@@ -1118,6 +1122,8 @@ def test_an_8_mib_file_of_small_revoca_documents_is_judged_within_30_s_in_memory
     revocations and SIGTERM of every tenant wait for it): it once took 92 s,
     each new object compared with every earlier one of its kind. Memory
     grows with the objects declared, never faster (MEMORY_PER_OBJECT_KB)."""
+    if SANITIZED:
+        pytest.skip("time and memory bound nothing on the sanitizer build")
     (tmp_path / "no-examples").mkdir()
     objects = 80000
     peak, size, seconds = peak_rss_after(tmp_path, "80000 Vaults", small_vaults(objects), timeout=30)
