@@ -30,11 +30,6 @@ bool readDigits(const std::string& text, std::size_t pos, std::size_t width, int
 
 bool isLetterOrDigit(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 
-bool isIpAddress(const std::string& text) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
-}
-
 // Splits at '.'; an empty label (leading, trailing or doubled dot) stays in the list.
 std::vector<std::string_view> labelsOf(std::string_view name) {
   std::vector<std::string_view> labels;
@@ -102,6 +97,11 @@ Result<void> checkUrlAuthority(const std::string& authority) {
 }
 
 }  // namespace
+
+bool isIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
 
 Result<void> checkObjectName(const std::string& name) {
   const char* rule =

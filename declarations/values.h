@@ -20,6 +20,9 @@ Result<void> checkObjectName(const std::string& name);
 // OUTPUT/<namespace>/ in standalone mode, so it can never be "." or "..".
 Result<void> checkDeploymentName(const std::string& name);
 
+// An IPv4 or IPv6 address as inet_pton reads it (no brackets, no port).
+bool isIpAddress(const std::string& text);
+
 // A name a certificate may carry in subjectAltName: an IPv4 or IPv6
 // address, or a DNS host name (RFC 1034 preferred syntax as RFC 5280
 // requires: letters, digits and '-' in labels of 1 to 63, at most 253 in

@@ -1,9 +1,9 @@
 #include "reconcilers/authority_service.h"
 
 #include <algorithm>
-#include <arpa/inet.h>
 
 #include "declarations/url_template.h"
+#include "declarations/values.h"
 #include "reconcilers/renewal.h"
 
 namespace revoca {
@@ -19,11 +19,6 @@ std::vector<std::string> render(const std::vector<std::string>& templates, const
     if (url) urls.push_back(*url);  // templates were validated when the declaration was read
   }
   return urls;
-}
-
-bool isIpAddress(const std::string& text) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
 Error caError(const ObjectKey& ca, const std::string& what, const Error& cause) {
@@ -206,7 +201,7 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
   request.type = leaf.type;
   request.subject.commonName = leaf.host;
   auto addSubjectAltName = [&](const std::string& name) {
-    (isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
+    (decl::isIpAddress(name) ? request.ipAddresses : request.dnsNames).push_back(name);
   };
   addSubjectAltName(leaf.host);
   for (const auto& name : leaf.altNames)
