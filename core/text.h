@@ -3,6 +3,7 @@
 // argument) is checked once where it enters, and shown in messages only
 // through safeText(): a message must be safe to log, to write as JSON and
 // to print on a terminal, whatever bytes the user typed.
+#include <charconv>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,16 @@ std::string safeText(std::string_view text, std::size_t limit = 200);
 
 // safeText in double quotes, for "\"<value>\" is not ..." messages.
 std::string quotedText(std::string_view text, std::size_t limit = 200);
+
+// A decimal number exactly as std::to_string writes it (digits, a '-' for
+// a negative one; no '+', no leading zero, no space) that fits `Number`:
+// how state files are read, so a hand edit is never half understood.
+template <typename Number>
+bool parseExactNumber(std::string_view text, Number& out) {
+  std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || digits.size() != text.size()))) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc() && end == text.data() + text.size();
+}
 
 }  // namespace revoca

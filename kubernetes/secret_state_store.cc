@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/text.h"
 #include "kube/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
@@ -72,14 +73,6 @@ bool parseNumber(std::string_view text, Number& out) {
   if (text.empty()) return false;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
   return error == std::errc() && end == text.data() + text.size();
-}
-
-// A number exactly as std::to_string writes it: no '+', no leading zero.
-template <typename Number>
-bool parseExactNumber(std::string_view text, Number& out) {
-  std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
-  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || digits.size() != text.size()))) return false;
-  return parseNumber(text, out);
 }
 
 // The next field up to a space, or to the end; `rest` moves past it.

@@ -41,16 +41,6 @@ Result<bool> isPresent(const std::string& path) {
 // write as JSON whatever bytes a hand edit left, cut short past 40 bytes.
 std::string shown(std::string_view text) { return quotedText(text, 40); }
 
-// A decimal number exactly as std::to_string writes it: digits, a '-' for
-// a negative one, no '+', no leading zero, no space, and it fits `Number`.
-template <typename Number>
-bool parseExactNumber(std::string_view text, Number& out) {
-  std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
-  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || digits.size() != text.size()))) return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
 // Splits `line` at each single space, as the append functions write it,
 // into `field`; returns how many fields there are (which may be more than N).
 // By hand, without a stream: a restart parses 100,000s of lines, and an
