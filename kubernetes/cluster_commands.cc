@@ -220,8 +220,9 @@ json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& req
   if (verb == "status") return request.contains("kind") ? objectStatus(api, request) : status(api, request);
 
   SecretStateStore secrets(api);
-  ReadOnlyStateStore store(secrets, [&](const ObjectKey& ca) { return secrets.currentCrlNumber(ca); },
-                           ReadOnlyStateStore::Writes::kLedgerOnly);
+  ReadOnlyStateStore store(
+      secrets, [&](const ObjectKey& ca, int version) { return secrets.recordedCrlStamp(ca, version); },
+      ReadOnlyStateStore::Writes::kLedgerOnly);
   CaRegistry registry(clock);
   AuthorityService authorities(store, registry, clock);
   AuthorityCommandContext context{authorities, store, registry, clock};

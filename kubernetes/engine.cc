@@ -150,7 +150,8 @@ int runKubernetes(const KubernetesOptions& options) {
   kubernetes::StatusWriter status(writer, clock, [&](const std::string& kind, const std::string& ns, const std::string& name) {
     return objects.get(kubernetes::pluralOfKind(kind), ns, name);
   });
-  kubernetes::ReadOnlyStateStore readOnlyStore(store, [&](const ObjectKey& ca) { return store.currentCrlNumber(ca); });
+  kubernetes::ReadOnlyStateStore readOnlyStore(
+      store, [&](const ObjectKey& ca, int version) { return store.recordedCrlStamp(ca, version); });
   kubernetes::DroppingOutput droppedOutput;
 
   std::atomic<bool> leading{!options.leaderElection};

@@ -16,16 +16,19 @@ class ReadOnlyStateStore final : public StateStore {
   // and writes nothing else.
   enum class Writes { kNone, kLedgerOnly };
 
-  // `currentCrlNumber` answers the CRL number the leader last used; a
-  // follower signs its CRLs with it instead of taking the next one.
-  ReadOnlyStateStore(StateStore& store, std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber,
-                     Writes writes = Writes::kNone)
-      : store_(store), currentCrlNumber_(std::move(currentCrlNumber)), writes_(writes) {}
+  // `leaderStamp` answers the stamp of the CRL the leader last signed for a
+  // CA version: a follower signs under the leader's number what the leader
+  // signed, or nothing, instead of numbering CRLs of its own.
+  using LeaderStamp = std::function<Result<std::optional<CrlStamp>>(const ObjectKey&, int)>;
+  ReadOnlyStateStore(StateStore& store, LeaderStamp leaderStamp, Writes writes = Writes::kNone)
+      : store_(store), leaderStamp_(std::move(leaderStamp)), writes_(writes) {}
 
   Result<std::string> tenantUuid(const std::string& ns) override { return store_.tenantUuid(ns); }
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override { return store_.loadCa(ca); }
   Result<void> saveCa(const ObjectKey& ca, const CaRecord&) override { return refused(ca); }
-  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return currentCrlNumber_(ca); }
+  Result<std::optional<CrlStamp>> stampCrl(const ObjectKey& ca, int version, const CrlStamp&) override {
+    return leaderStamp_(ca, version);
+  }
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override { return store_.loadLedger(ca); }
   void forgetLedger(const ObjectKey& ca) override { store_.forgetLedger(ca); }
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override {
@@ -44,7 +47,7 @@ class ReadOnlyStateStore final : public StateStore {
     return makeError(key.str() + ": this replica does not hold the leader Lease; only the leader writes");
   }
   StateStore& store_;
-  std::function<Result<std::uint64_t>(const ObjectKey&)> currentCrlNumber_;
+  LeaderStamp leaderStamp_;
   Writes writes_;
 };
 

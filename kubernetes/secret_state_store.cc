@@ -13,6 +13,7 @@
 #include "core/text.h"
 #include "kube/config_files.h"
 #include "kubernetes/api_failure.h"
+#include "kubernetes/crl_stamps.h"
 #include "kubernetes/names.h"
 #include "pki/certificate.h"
 #include "pki/digest.h"
@@ -378,29 +379,47 @@ Result<void> SecretStateStore::saveCa(const ObjectKey& ca, const CaRecord& given
   return {};
 }
 
-Result<std::uint64_t> SecretStateStore::nextCrlNumber(const ObjectKey& ca) {
+Result<std::optional<CrlStamp>> SecretStateStore::stampCrl(const ObjectKey& ca, int version, const CrlStamp& draft) {
   std::lock_guard lock(mutex_);
   std::string name = caSecretName(ca);
-  std::uint64_t next = 0;
+  std::string secret = ca.namespace_ + "/" + name;
+  CrlStamp stamp = draft;
   auto saved = modify(ca.namespace_, name, labelsOf("ca", kCaLabel, ca.name), caSecrets_[ca],
                       [&](Data& data) -> Result<void> {
-                        auto current = crlNumberOf(data, ca.namespace_ + "/" + name);
-                        if (!current) return current.error();
-                        next = *current + 1;
-                        data["crl-number"] = std::to_string(next);
+                        auto last = crlNumberOf(data, secret);
+                        if (!last) return last.error();
+                        auto stamps = parseCrlStamps(data["crl-stamps"], secret);
+                        if (!stamps) return stamps.error();
+                        for (const auto& [_, recorded] : *stamps) *last = std::max(*last, recorded.number);
+                        if (*last == std::numeric_limits<std::uint64_t>::max())
+                          return makeError("Secret " + secret + ": the CRL numbers are used up (2^64 - 1 reached)");
+                        stamp.number = crlNumberAfter(*last, draft.thisUpdate);
+                        // Whole seconds, as a CRL encodes them and as the stamp keeps them:
+                        // what a replica signing under it signs too.
+                        stamp.thisUpdate = std::chrono::floor<Seconds>(draft.thisUpdate);
+                        stamp.nextUpdate = std::chrono::floor<Seconds>(draft.nextUpdate);
+                        (*stamps)[version] = stamp;
+                        data["crl-number"] = std::to_string(stamp.number);
+                        data["crl-stamps"] = formatCrlStamps(*stamps);
                         if (!data.count("versions.json")) data["versions.json"] = "[]";
                         return {};
                       });
   if (!saved) return saved.error();
-  return next;
+  return std::optional(stamp);
 }
 
-Result<std::uint64_t> SecretStateStore::currentCrlNumber(const ObjectKey& ca) {
+Result<std::optional<CrlStamp>> SecretStateStore::recordedCrlStamp(const ObjectKey& ca, int version) {
   std::lock_guard lock(mutex_);
-  auto secret = read(ca.namespace_, caSecretName(ca));
-  if (!secret) return secret.error();
-  if (!*secret) return std::uint64_t{0};
-  return crlNumberOf((*secret)->data, ca.namespace_ + "/" + caSecretName(ca));
+  std::string secret = ca.namespace_ + "/" + caSecretName(ca);
+  auto stored = read(ca.namespace_, caSecretName(ca));
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<CrlStamp>();
+  auto text = (*stored)->data.find("crl-stamps");
+  if (text == (*stored)->data.end()) return std::optional<CrlStamp>();
+  auto stamps = parseCrlStamps(text->second, secret);
+  if (!stamps) return stamps.error();
+  auto found = stamps->find(version);
+  return found == stamps->end() ? std::nullopt : std::optional(found->second);
 }
 
 namespace {

@@ -8,6 +8,8 @@
 //                                    versions.json  [{version, certPem, keyPem,
 //                                                     notBefore, notAfter}], unix seconds
 //                                    crl-number     the last CRL number handed out
+//                                    crl-stamps     what each version's last CRL number
+//                                                   names (kubernetes/crl_stamps.h)
 //   revoca-ledger-<ca>-<n>         state=ledger, revoca.io/ca=<ca>, n = 0, 1, 2 ...
 //                                    entries        "SERIAL CAVERSION NOTAFTER SUBJECT\n"...
 //   revoca-revocations-<ca>-<n>    state=revocations, revoca.io/ca=<ca>
@@ -67,10 +69,12 @@ class SecretStateStore final : public StateStore {
   Result<std::string> tenantUuid(const std::string& namespace_) override;
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override;
   Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) override;
-  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override;
-  // The CRL number last handed out (0: none yet), read from the API each
-  // time and without taking a new one: what a follower signs with.
-  Result<std::uint64_t> currentCrlNumber(const ObjectKey& ca);
+  // The next number (kubernetes/crl_stamps.h: above every number in the
+  // Secret, and the clock's floor), written with `draft` as its stamp.
+  Result<std::optional<CrlStamp>> stampCrl(const ObjectKey& ca, int version, const CrlStamp& draft) override;
+  // The stamp of the CRL the leader last signed for a version (none yet:
+  // nullopt), read from the API each time: what a follower signs under.
+  Result<std::optional<CrlStamp>> recordedCrlStamp(const ObjectKey& ca, int version);
 
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override;
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override;

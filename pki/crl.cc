@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "pki/der.h"
 #include "pki/openssl_util.h"
@@ -215,6 +216,19 @@ std::string revocationReasonName(RevocationReason reason) {
 // and the whole TBSCertList is signed again.
 //   CertificateList ::= SEQUENCE { tbsCertList TBSCertList,
 //     signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
+Sha256 entriesDigest(const std::vector<RevokedEntry>& entries) {
+  std::vector<std::string> lines;
+  lines.reserve(entries.size());
+  for (const auto& entry : entries)
+    lines.push_back(entry.serialHex + ' ' + std::to_string(toUnixSeconds(entry.revokedAt)) + ' ' +
+                    std::to_string(static_cast<int>(entry.reason)) + ' ' +
+                    (entry.invalidityDate ? std::to_string(toUnixSeconds(*entry.invalidityDate)) : "-") + '\n');
+  std::sort(lines.begin(), lines.end());
+  std::string all;
+  for (const auto& line : lines) all += line;
+  return sha256(all);
+}
+
 Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
                           const PrivateKey& issuerKey) {
   if (request.nextUpdate <= request.thisUpdate) {

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "pki/certificate.h"
+#include "pki/digest.h"
 #include "pki/key.h"
 
 namespace revoca::pki {
@@ -58,6 +59,11 @@ struct SignedCrl {
 // times, and its PEM. Error when it is not a CRL or carries no CRL number.
 // The signature is not checked: the caller decides whom it trusts.
 Result<SignedCrl> readCrl(const std::string& der);
+
+// What `entries` put in a CRL, whatever their order: how two replicas that
+// read the same state tell that they would sign the same list under one
+// CRL number (RFC 5280 5.2.3: a number names one content).
+Sha256 entriesDigest(const std::vector<RevokedEntry>& entries);
 
 Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
                           const PrivateKey& issuerKey);

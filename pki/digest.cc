@@ -14,6 +14,18 @@ std::string Sha256::hex() const {
   return hex;
 }
 
+std::optional<Sha256> Sha256::fromHex(std::string_view hex) {
+  Sha256 digest;
+  if (hex.size() != 2 * digest.bytes.size()) return std::nullopt;
+  auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (std::size_t i = 0; i < digest.bytes.size(); ++i) {
+    int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    digest.bytes[i] = static_cast<unsigned char>(high << 4 | low);
+  }
+  return digest;
+}
+
 Sha256 sha256(std::string_view bytes) {
   Sha256 digest;
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.bytes.data());

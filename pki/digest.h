@@ -2,6 +2,7 @@
 // SHA-256: how revoca tells contents apart without keeping them (outputs
 // already applied, records whose PEMs stay in the state store).
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,8 @@ struct Sha256 {
 
   bool operator==(const Sha256&) const = default;
   std::string hex() const;  // lower case
+  // Exactly what hex() writes: 64 lower-case hex digits.
+  static std::optional<Sha256> fromHex(std::string_view hex);
 };
 
 Sha256 sha256(std::string_view bytes);

@@ -259,13 +259,24 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     bool stale = !existing || published == publishedRevision_.end() || published->second != revision ||
                  now >= existing->thisUpdate + (existing->nextUpdate - existing->thisUpdate) / 2;
     if (!stale) continue;
-    auto number = store_.nextCrlNumber(caKey);
-    if (!number) return caError(caKey, "reserving a CRL number", number.error());
+    auto entries = registry_.crlEntries(caKey, version.version);
+    CrlStamp draft{0, now, now + ca->spec.crlValidity, pki::entriesDigest(entries)};
+    auto stamp = store_.stampCrl(caKey, version.version, draft);
+    if (!stamp) return caError(caKey, "reserving a CRL number", stamp.error());
+    // Another replica numbers this CA's CRLs: sign under its number only
+    // the content it numbered. Until what this one read gives the same
+    // entries (a revocation one of them has not read yet), the CRL signed
+    // before is served.
+    if (!*stamp || (*stamp)->entries != draft.entries) continue;
+    if (existing && existing->crlNumber == (*stamp)->number) {
+      publishedRevision_[{caKey, version.version}] = revision;
+      continue;
+    }
     pki::CrlRequest request;
-    request.entries = registry_.crlEntries(caKey, version.version);
-    request.crlNumber = *number;
-    request.thisUpdate = now;
-    request.nextUpdate = now + ca->spec.crlValidity;
+    request.entries = std::move(entries);
+    request.crlNumber = (*stamp)->number;
+    request.thisUpdate = (*stamp)->thisUpdate;
+    request.nextUpdate = (*stamp)->nextUpdate;
     auto urls = ca->crlUrls(version.version);
     if (!urls.empty()) request.issuingDistributionPointUrl = urls.front();
     request.digest = ca->spec.digest;

@@ -40,6 +40,19 @@ struct Revocation {
   std::optional<TimePoint> invalidityDate;
 };
 
+// What one CRL number names (RFC 5280 5.2.3: one number, one content): the
+// times and the entries of the CRL signed under it. The leader records it
+// with the number; a replica that does not lead signs under that number only
+// when what it read gives the same entries.
+struct CrlStamp {
+  std::uint64_t number = 0;
+  TimePoint thisUpdate;
+  TimePoint nextUpdate;
+  pki::Sha256 entries;   // pki::entriesDigest
+
+  bool operator==(const CrlStamp&) const = default;
+};
+
 // The certificate a VaultSecret holds now.
 struct SecretRecord {
   std::string certPem;    // the leaf, then any intermediate CA certificates

@@ -22,10 +22,13 @@ class StateStore {
 
   virtual Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) = 0;
   virtual Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) = 0;
-  // Persists and returns the next CRL number: it only grows, across restarts.
-  virtual Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) = 0;
+  // The CRL number to sign `draft` under (a CRL of one version): a new one,
+  // persisted with the stamp before it is returned, that only grows across
+  // restarts. Nothing (std::nullopt) where another replica numbers the CRLs
+  // and has not numbered this content: keep serving the CRL signed before.
+  virtual Result<std::optional<CrlStamp>> stampCrl(const ObjectKey& ca, int version, const CrlStamp& draft) = 0;
   // The last CRL signed for a CA version, kept where a hand edit of the CRL
-  // number cannot lower it (nextCrlNumber counts on from the highest saved),
+  // number cannot lower it (stampCrl counts on from the highest saved),
   // and served when the CA's other state cannot be read. The defaults keep
   // nothing: for a store that has no room for CRLs (a Secret holds 1 MiB,
   // a CRL of 100,000 entries is 4.5 MB).

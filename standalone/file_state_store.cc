@@ -297,6 +297,14 @@ Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record)
   return {};
 }
 
+Result<std::optional<CrlStamp>> FileStateStore::stampCrl(const ObjectKey& ca, int, const CrlStamp& draft) {
+  auto number = nextCrlNumber(ca);
+  if (!number) return number.error();
+  CrlStamp stamp = draft;
+  stamp.number = *number;
+  return std::optional(stamp);
+}
+
 Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   std::string path = caDirectory(ca) + "/crl-number";
   std::uint64_t last = 0;

@@ -34,8 +34,10 @@ class FileStateStore final : public StateStore {
   Result<std::string> tenantUuid(const std::string& namespace_) override;
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override;
   Result<void> saveCa(const ObjectKey& ca, const CaRecord& record) override;
+  // One process numbers the CRLs: `draft` with nextCrlNumber.
+  Result<std::optional<CrlStamp>> stampCrl(const ObjectKey& ca, int version, const CrlStamp& draft) override;
   // max(crl-number, the highest number among the saved CRLs) + 1.
-  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override;
+  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca);
   Result<void> saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) override;
   Result<std::map<int, pki::SignedCrl>> loadCrls(const ObjectKey& ca) override;
   Result<std::vector<IssuedCertificate>> loadLedger(const ObjectKey& ca) override;

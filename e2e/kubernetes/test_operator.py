@@ -184,6 +184,67 @@ def test_5_two_replicas_one_leader_takes_over_and_both_answer_ocsp(namespace, op
     assert ocsp_status(second, namespace, tmp_path, serial) == "good"
 
 
+def test_5b_two_replicas_serve_one_content_under_one_crl_number(cluster, namespace, operators, tmp_path):
+    """RFC 5280 5.2.3: a CRL number names one list. The follower reads the
+    leader's revocations on its own, a little later: whatever either serves
+    under a number, the other serves the same entries, times and extensions
+    under it (only the ECDSA signature may differ)."""
+    import threading
+    from cryptography import x509
+
+    leader = operators("revoca-a").start()
+    converge(namespace, leader)
+    follower = operators("revoca-b").start()
+    serials = [revocactl(cluster, namespace.name, "issue-cert", "--ca", "mqtt-ca", "--host", f"client-{n}",
+                         "--ttl", "1d", "--cert-type", "client")["serial"] for n in range(3)]
+    for serial in serials:
+        wait_for(lambda: ocsp_status(follower, namespace, tmp_path, serial) == "good", timeout=15, interval=0.2,
+                 what="the follower knows the serial")
+
+    seen = {}  # CRL number -> {replica: the CRL without its signature}
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            for name, replica in (("leader", leader), ("follower", follower)):
+                status, _, body = http("GET", f"{replica.base}/crl/{namespace.name}/mqtt-ca/1")
+                if status == 200:
+                    crl = x509.load_der_x509_crl(body)
+                    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+                    seen.setdefault(number, {}).setdefault(name, set()).add(crl.tbs_certlist_bytes)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        for n, serial in enumerate(serials):
+            namespace.apply_yaml(f"""
+apiVersion: revoca.io/v1alpha1
+kind: CertificateRevocation
+metadata: {{name: revoked-{n}}}
+spec: {{ca: mqtt-ca, serial: "{serial}", reason: keyCompromise}}
+""")
+            time.sleep(0.3)
+        namespace.wait_ready(*[f"certificaterevocation/revoked-{n}" for n in range(3)])
+
+        def follower_lists_all():
+            status, _, body = http("GET", f"{follower.base}/crl/{namespace.name}/mqtt-ca/1")
+            return status == 200 and len(list(x509.load_der_x509_crl(body))) == 3
+        wait_for(follower_lists_all, timeout=15, interval=0.2, what="the follower serves the last list")
+        time.sleep(0.5)
+    finally:
+        done.set()
+        poller.join()
+
+    both = {number: by for number, by in seen.items() if len(by) == 2}
+    assert both, f"no CRL number was seen on both replicas: {sorted(seen)}"
+    for number, by in both.items():
+        contents = by["leader"] | by["follower"]
+        assert len(contents) == 1, f"CRL number {number} names {len(contents)} different lists"
+    numbers = sorted(seen)
+    assert len(numbers) >= 2, "the revocations made new CRL numbers"
+    assert len(seen[numbers[-1]]) == 2, "the follower serves the leader's last CRL number"
+
+
 def test_6_rotation_changes_the_secret_and_the_pod_template_hash(namespace, operators, tmp_path):
     operator = operators().start()
     converge(namespace, operator)

@@ -10,6 +10,7 @@
 
 #include "kube/config_files.h"
 #include "kube/forwarding_api_client.h"
+#include "kubernetes/crl_stamps.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
 #include "tests/kube/cluster_fixture.h"
@@ -60,6 +61,44 @@ TEST(SecretStateStoreLines, LedgerLinesThatAreNotLedgerLinesAreRefused) {
   EXPECT_FALSE(parseLedgerLine("ABCD 0 1800000000 subject"));
   EXPECT_FALSE(parseLedgerLine("ABCD 01 1800000000 subject"));
   EXPECT_FALSE(parseLedgerLine("ABCD 1 +1800000000 subject"));
+}
+
+TEST(SecretStateStoreLines, CrlStampsReadBackExactlyAsWritten) {
+  CrlStamps stamps;
+  stamps[2] = {1700000000123u, fromUnixSeconds(1700000000), fromUnixSeconds(1700086400), pki::sha256("x")};
+  stamps[5] = {1700000000124u, fromUnixSeconds(1700000000), fromUnixSeconds(1700086400), pki::sha256("")};
+  std::string text = formatCrlStamps(stamps);
+  EXPECT_EQ(text.substr(0, 45), "2 1700000000123 1700000000 1700086400 " + pki::sha256("x").hex().substr(0, 7));
+  auto parsed = parseCrlStamps(text, "ns/revoca-ca-x");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(*parsed, stamps);
+  EXPECT_TRUE(parseCrlStamps("", "ns/x")->empty());
+
+  for (const std::string& bad : std::vector<std::string>{text.substr(0, text.size() - 1), "2 " + text, text + text, "x\n", " " + text,
+                          "2 01 1 2 " + pki::sha256("").hex() + "\n", "2 1 2 1 " + pki::sha256("").hex() + "\n",
+                          "2 1 1 2 " + pki::sha256("").hex().substr(1) + "A\n"}) {
+    auto refused = parseCrlStamps(bad, "ns/revoca-ca-x");
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_THAT(refused.error().message, ::testing::HasSubstr("ns/revoca-ca-x"));
+    EXPECT_THAT(refused.error().message, ::testing::HasSubstr("crl-stamps"));
+  }
+}
+
+TEST(SecretStateStoreLines, OnlyTheNewestCrlStampsAreKept) {
+  CrlStamps stamps;
+  for (int version = 1; version <= 20; ++version)
+    stamps[version] = {static_cast<std::uint64_t>(version), fromUnixSeconds(1), fromUnixSeconds(2), {}};
+  auto kept = parseCrlStamps(formatCrlStamps(stamps), "ns/x");
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), kKeptCrlStamps);
+  EXPECT_EQ(kept->begin()->first, 5);
+}
+
+TEST(SecretStateStoreLines, CrlNumbersFollowTheClockAndAlwaysGrow) {
+  EXPECT_EQ(crlNumberAfter(0, fromUnixSeconds(1700000000)), 1700000000000u);
+  EXPECT_EQ(crlNumberAfter(1700000000000u, fromUnixSeconds(1700000000)), 1700000000001u);
+  EXPECT_EQ(crlNumberAfter(1800000000000u, fromUnixSeconds(1700000000)), 1800000000001u);  // clock set back
+  EXPECT_EQ(crlNumberAfter(7, fromUnixSeconds(0)), 8u);
 }
 
 TEST(SecretStateStoreLines, RevocationLinesKeepReasonAndInvalidityDate) {
@@ -259,51 +298,95 @@ TEST_F(SecretStateStoreIntegration, AVersionsEntryNotAsRevocaWritesItIsAnErrorNa
   }
 }
 
+CrlStamp draftAt(std::int64_t unixSeconds, const std::string& entries = "") {
+  return CrlStamp{0, fromUnixSeconds(unixSeconds), fromUnixSeconds(unixSeconds + 86400), pki::sha256(entries)};
+}
+
 TEST_F(SecretStateStoreIntegration, CrlNumbersOnlyGrowAcrossInstancesAndWriters) {
   SecretStateStore first(*client_);
-  EXPECT_EQ(*first.currentCrlNumber(ca()), 0u);
-  auto one = first.nextCrlNumber(ca());  // creates the CA Secret, with no versions yet
+  EXPECT_FALSE(*first.recordedCrlStamp(ca(), 1));
+  auto one = first.stampCrl(ca(), 1, draftAt(1000));  // creates the CA Secret, with no versions yet
   ASSERT_TRUE(one) << one.error().message;
-  EXPECT_EQ(*one, 1u);
-  EXPECT_EQ(*first.nextCrlNumber(ca()), 2u);
+  ASSERT_TRUE(*one);
+  EXPECT_EQ((*one)->number, 1000000u);  // thisUpdate in Unix milliseconds
+  EXPECT_EQ((*one)->thisUpdate, fromUnixSeconds(1000));
+  EXPECT_EQ((**first.stampCrl(ca(), 1, draftAt(1000))).number, 1000001u);  // two in one second
   {
     SecretStateStore restarted(*client_);
     auto none = restarted.loadCa(ca());
     ASSERT_TRUE(none) << none.error().message;
     EXPECT_FALSE(*none);
-    EXPECT_EQ(*restarted.currentCrlNumber(ca()), 2u);
-    EXPECT_EQ(*restarted.nextCrlNumber(ca()), 3u);
+    EXPECT_EQ((**restarted.recordedCrlStamp(ca(), 1)).number, 1000001u);
+    EXPECT_EQ((**restarted.stampCrl(ca(), 2, draftAt(999))).number, 1000002u);  // a clock set back
   }
-  // `first` still holds resourceVersion of number 2: its update conflicts,
-  // it reads again and goes on from 3.
-  EXPECT_EQ(*first.nextCrlNumber(ca()), 4u);
+  // `first` still holds the resourceVersion of 1000001: its update
+  // conflicts, it reads again and goes on from 1000002.
+  EXPECT_EQ((**first.stampCrl(ca(), 1, draftAt(1000))).number, 1000003u);
 
-  // Saving versions keeps the number.
+  // Saving versions keeps the numbers and the stamps.
   CaRecord record;
   record.versions.push_back({1, "CERT", "KEY", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
   SecretStateStore other(*client_);
   ASSERT_TRUE(other.saveCa(ca(), record));
-  EXPECT_EQ(*first.nextCrlNumber(ca()), 5u);
+  EXPECT_EQ((**first.stampCrl(ca(), 1, draftAt(1000, "A 1 0 -"))).number, 1000004u);
   SecretStateStore last(*client_);
-  EXPECT_EQ(*last.currentCrlNumber(ca()), 5u);
+  auto stamp = last.recordedCrlStamp(ca(), 1);
+  ASSERT_TRUE(stamp && *stamp);
+  EXPECT_EQ(**stamp, (CrlStamp{1000004u, fromUnixSeconds(1000), fromUnixSeconds(1000 + 86400), pki::sha256("A 1 0 -")}));
+  EXPECT_EQ((**last.recordedCrlStamp(ca(), 2)).number, 1000002u);
   auto loaded = last.loadCa(ca());
   ASSERT_TRUE(loaded && *loaded);
   EXPECT_EQ((*loaded)->versions.size(), 1u);
 }
 
-TEST_F(SecretStateStoreIntegration, ACrlNumberThatIsNotANumberIsAnErrorNotAReset) {
+TEST_F(SecretStateStoreIntegration, ALoweredOrDeletedCrlNumberNeverMakesNumbersGoBack) {
   SecretStateStore store(*client_);
-  ASSERT_TRUE(store.nextCrlNumber(ca()));
-  auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
-  ASSERT_TRUE(secret.ok());
-  (*secret.value)["data"]["crl-number"] = kube::encodeBase64("twelve");
-  ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
+  std::int64_t now = toUnixSeconds(std::chrono::system_clock::now());
+  auto signedBefore = store.stampCrl(ca(), 1, draftAt(now));
+  ASSERT_TRUE(signedBefore && *signedBefore);
+  for (const char* edit : {"lowered", "deleted"}) {
+    auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
+    ASSERT_TRUE(secret.ok());
+    json& data = (*secret.value)["data"];
+    if (std::string(edit) == "lowered") {
+      data["crl-number"] = kube::encodeBase64("1");
+      data["crl-stamps"] = kube::encodeBase64("");
+    } else {
+      data.erase("crl-number");
+      data.erase("crl-stamps");
+    }
+    ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
 
-  SecretStateStore restarted(*client_);
-  auto next = restarted.nextCrlNumber(ca());
-  ASSERT_FALSE(next);
-  EXPECT_THAT(next.error().message, ::testing::HasSubstr(namespace_ + "/revoca-ca-mqtt-ca"));
-  EXPECT_THAT(next.error().message, ::testing::HasSubstr("crl-number"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the clock's floor is in milliseconds
+    SecretStateStore restarted(*client_);
+    CrlStamp draft = draftAt(0);
+    draft.thisUpdate = std::chrono::system_clock::now();
+    auto next = restarted.stampCrl(ca(), 1, draft);
+    ASSERT_TRUE(next && *next) << edit;
+    EXPECT_GT((*next)->number, (*signedBefore)->number) << edit;
+    signedBefore = next;
+  }
+}
+
+TEST_F(SecretStateStoreIntegration, CrlStateThatIsNotANumberIsAnErrorNotAReset) {
+  for (const auto& [key, value] : {std::pair("crl-number", "twelve"), std::pair("crl-stamps", "1 12 1000 900 x\n")}) {
+    SecretStateStore store(*client_);
+    ASSERT_TRUE(store.stampCrl(ca(), 1, draftAt(1000)));
+    auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
+    ASSERT_TRUE(secret.ok());
+    (*secret.value)["data"][key] = kube::encodeBase64(value);
+    ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
+
+    SecretStateStore restarted(*client_);
+    auto next = restarted.stampCrl(ca(), 1, draftAt(1000));
+    ASSERT_FALSE(next) << key;
+    EXPECT_THAT(next.error().message, ::testing::HasSubstr(namespace_ + "/revoca-ca-mqtt-ca"));
+    EXPECT_THAT(next.error().message, ::testing::HasSubstr(key));
+    auto fresh = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));  // for the next round
+    ASSERT_TRUE(fresh.ok());
+    (*fresh.value)["data"].erase(key);
+    ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *fresh.value).ok());
+  }
 }
 
 TEST_F(SecretStateStoreIntegration, LedgersAreChunkedInOrderAndReadBackWhole) {

@@ -344,6 +344,45 @@ TEST_F(AuthorityServiceTest, PublishCrlsResignsAfterHalfTheValidity) {
   EXPECT_TRUE(service.publishCrls(ObjectKey{"default", "nobody"}).ok());
 }
 
+// RFC 5280 5.2.3: one CRL number, one content, whichever replica serves it.
+TEST_F(AuthorityServiceTest, AReplicaThatDoesNotLeadSignsUnderTheLeadersNumberOnlyWhatTheLeaderSigned) {
+  reconcile();
+  IssuedLeaf first = issue(kDay), second = issue(kDay);
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{first.serialHex, clock.now(), pki::RevocationReason::Unspecified,
+                                                    std::nullopt})));
+  FakeStateStore read = store;  // what the other replica reads now
+  read.followsStamps = true;
+  CaRegistry otherRegistry(clock);
+  AuthorityService other(read, otherRegistry, clock);
+  clock.advance(Seconds(7));
+  ASSERT_TRUE(other.reconcileCa(ca, tenant).ok());
+  auto leaders = registry.crlOf(key, 1);
+  auto others = otherRegistry.crlOf(key, 1);
+  ASSERT_NE(others, nullptr);
+  EXPECT_EQ(others->crlNumber, leaders->crlNumber);
+  EXPECT_EQ(others->thisUpdate, leaders->thisUpdate);  // the leader's times, not its own clock
+  EXPECT_EQ(others->nextUpdate, leaders->nextUpdate);
+  EXPECT_TRUE(ParsedCrl(others->der).lists(first.serialHex));
+  EXPECT_EQ(ParsedCrl(others->der).entryCount(), 1);
+
+  // The leader revokes again; the other replica reads the new stamp before the revocation.
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{second.serialHex, clock.now(), pki::RevocationReason::KeyCompromise,
+                                                    std::nullopt})));
+  ASSERT_GT(crlNumber(1), others->crlNumber);
+  read.stamps = store.stamps;
+  clock.advance(kDay / 2);  // its CRL is stale by age: it would have signed on its own before
+  ASSERT_TRUE(other.publishCrls(key).ok());
+  EXPECT_EQ(otherRegistry.crlOf(key, 1)->crlNumber, others->crlNumber) << "a new number names only the new list";
+
+  read.revocations = store.revocations;  // now it has read the revocation too
+  ASSERT_TRUE(other.reloadHistory().ok());
+  ASSERT_TRUE(other.publishCrls(key).ok());
+  auto caughtUp = otherRegistry.crlOf(key, 1);
+  EXPECT_EQ(caughtUp->crlNumber, crlNumber(1));
+  EXPECT_EQ(caughtUp->thisUpdate, registry.crlOf(key, 1)->thisUpdate);
+  EXPECT_EQ(ParsedCrl(caughtUp->der).entryCount(), 2);
+}
+
 TEST_F(AuthorityServiceTest, EverySignedCrlIsSavedInTheStore) {
   reconcile();
   IssuedLeaf leaf = issue(kDay);

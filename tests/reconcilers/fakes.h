@@ -76,7 +76,16 @@ class FakeStateStore : public StateStore {
     cas[ca] = record;
     return {};
   }
-  Result<std::uint64_t> nextCrlNumber(const ObjectKey& ca) override { return ++crlNumbers[ca]; }
+  Result<std::optional<CrlStamp>> stampCrl(const ObjectKey& ca, int version, const CrlStamp& draft) override {
+    if (followsStamps) {  // as a replica that does not lead: the leader's stamp, if any
+      auto it = stamps.find({ca, version});
+      return it == stamps.end() ? std::nullopt : std::optional(it->second);
+    }
+    CrlStamp stamp = draft;
+    stamp.number = ++crlNumbers[ca];
+    stamps[{ca, version}] = stamp;
+    return std::optional(stamp);
+  }
   Result<void> saveCrl(const ObjectKey& ca, int version, const pki::SignedCrl& crl) override {
     savedCrls[ca][version] = crl;
     return {};
@@ -123,6 +132,8 @@ class FakeStateStore : public StateStore {
   std::map<std::string, std::string> tenants;
   std::map<ObjectKey, CaRecord> cas;
   std::map<ObjectKey, std::uint64_t> crlNumbers;
+  std::map<std::pair<ObjectKey, int>, CrlStamp> stamps;  // the last stamp of each version
+  bool followsStamps = false;  // stampCrl gives `stamps`, makes none
   std::map<ObjectKey, std::map<int, pki::SignedCrl>> savedCrls;
   std::map<ObjectKey, std::vector<IssuedCertificate>> ledgers;
   std::map<ObjectKey, std::vector<Revocation>> revocations;
