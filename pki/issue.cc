@@ -94,8 +94,10 @@ Result<void> addConstraintsAndUsage(X509* cert, const IssueRequest& request, boo
   std::vector<int> bits{kDigitalSignature};
   if (authority) {
     bits.insert(bits.end(), {kKeyCertSign, kCrlSign});
-  } else if (rsa) {
-    bits.push_back(kKeyEncipherment);  // RSA key transport in TLS 1.2
+  } else if (rsa && request.type == CertType::Server) {
+    // RSA key transport in TLS 1.2 is the server's. A client only signs:
+    // RFC 5280 4.2.1.12 pairs clientAuth with digitalSignature or keyAgreement.
+    bits.push_back(kKeyEncipherment);
   }
   for (int bit : bits) {
     if (ASN1_BIT_STRING_set_bit(usage.get(), bit, 1) != 1) return opensslFailure("keyUsage");

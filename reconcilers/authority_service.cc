@@ -87,7 +87,10 @@ Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int 
   request.digest = ca.spec.digest;
   if (parent) {
     // An intermediate ends no later than the version that signs it, and
-    // carries its parent's revocation URLs.
+    // carries its parent's revocation URLs. The parent signs it as it signs
+    // everything else: with its own declared digest (a P-384 root with
+    // sha384 signs ecdsa-with-SHA384, whatever the intermediate declares).
+    request.digest = parent->spec.digest;
     request.notAfter = std::min(request.notAfter, parent->current().cert.notAfter());
     request.crlDistributionUrls = parent->crlUrls(parent->current().version);
     request.ocspUrls = parent->ocspUrls(parent->current().version);

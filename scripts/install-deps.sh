@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what revoca needs to build and test on Debian 12, from Debian's
-# packages (and pytest and hypothesis from PyPI when the machine lacks them). Idempotent.
+# packages (and pytest, hypothesis and pkilint from PyPI when the machine lacks them). Idempotent.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -22,3 +22,8 @@ fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # Property-based cases of the hostile-input suite (e2e/standalone/test_hostile_input.py).
 python3 -c "import hypothesis" >/dev/null 2>&1 || python3 -m pip install --quiet hypothesis
+# The PKIX linter of e2e/standalone/test_linters.py, at the version its findings were judged
+# with; it brings cryptography, with which the test asks for OCSP answers. zlint, the other
+# linter, is built from its Go module by e2e/linters/build-zlint.sh.
+python3 -c "import importlib.metadata as m; assert m.version('pkilint') == '0.13.3'" >/dev/null 2>&1 ||
+  python3 -m pip install --quiet pkilint==0.13.3

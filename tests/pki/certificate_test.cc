@@ -91,7 +91,7 @@ TEST(CertificateTest, IntermediateChainVerifiesWithRsaAndSha512) {
   EXPECT_EQ(X509_get_signature_nid(leaf.get()), NID_sha512WithRSAEncryption);
   EXPECT_EQ(X509_get_pathlen(intermediate.cert.get()), 0);
   EXPECT_EQ(X509_get_pathlen(root.cert.get()), 1);
-  EXPECT_EQ(X509_get_key_usage(leaf.get()), unsigned{KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT});
+  EXPECT_EQ(X509_get_key_usage(leaf.get()), unsigned{KU_DIGITAL_SIGNATURE}) << "a client: no keyEncipherment";
 }
 
 TEST(CertificateTest, EcdsaSignsWithTheRequestedDigest) {
@@ -146,6 +146,19 @@ TEST(CertificateTest, LeafExtensions) {
             octets(X509_get0_subject_key_id(root.cert.get())));
   EXPECT_NE(octets(X509_get0_subject_key_id(s)), octets(X509_get0_subject_key_id(root.cert.get())));
   EXPECT_EQ(X509_check_purpose(s, X509_PURPOSE_SSL_SERVER, 0), 1);
+  EXPECT_EQ(X509_check_purpose(client.cert.get(), X509_PURPOSE_SSL_CLIENT, 0), 1);
+}
+
+// zlint's e_key_usage_and_extended_key_usage_inconsistent: RFC 5280
+// 4.2.1.12 pairs clientAuth with digitalSignature or keyAgreement only.
+TEST(CertificateTest, RsaKeyEnciphermentOnlyForServers) {
+  KeySpec rsa{KeyType::Rsa, Curve::P256, 2048};
+  Issued root = makeCa("root");
+  Issued server = makeLeaf(root, "mqtt.example.com", CertType::Server, rsa);
+  Issued client = makeLeaf(root, "device-7", CertType::Client, rsa);
+  EXPECT_EQ(X509_get_key_usage(server.cert.get()), unsigned{KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT})
+      << "TLS 1.2 RSA key exchange";
+  EXPECT_EQ(X509_get_key_usage(client.cert.get()), unsigned{KU_DIGITAL_SIGNATURE});
   EXPECT_EQ(X509_check_purpose(client.cert.get(), X509_PURPOSE_SSL_CLIENT, 0), 1);
 }
 

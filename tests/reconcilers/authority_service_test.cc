@@ -478,6 +478,29 @@ TEST_F(AuthorityServiceTest, IntermediateIsSignedByItsParentAndRecordedInItsLedg
   EXPECT_EQ(ParsedCrl(registry.crlOf(rootKey, 1)->der).reasonOf(intCert.serialHex()), 2);
 }
 
+// How a CA signs is its own key's and declared digest's business: the
+// intermediate's certificate, like the root's leaves and CRLs, is signed with
+// the root's SHA-384, and the intermediate signs with its own SHA-256.
+TEST_F(AuthorityServiceTest, AnIntermediateIsSignedWithItsParentsDigestNotItsOwn) {
+  CertificateAuthority root = caDeclaration("mqtt-root");
+  root.spec.key = {pki::KeyType::Ecdsa, pki::Curve::P384};
+  root.spec.digest = pki::Digest::Sha384;
+  CertificateAuthority intermediate = caDeclaration("mqtt-int", "mqtt-root");
+  intermediate.spec.digest = pki::Digest::Sha256;
+  ObjectKey rootKey{"default", "mqtt-root"}, intKey{"default", "mqtt-int"};
+  const ActiveCa& parent = reconcile(root);
+  const ActiveCa& child = reconcile(intermediate);
+
+  EXPECT_EQ(X509_get_signature_nid(child.current().cert.get()), NID_ecdsa_with_SHA384);
+  EXPECT_EQ(X509_get_signature_nid(parent.current().cert.get()), NID_ecdsa_with_SHA384);
+  EXPECT_EQ(ParsedCrl(registry.crlOf(rootKey, 1)->der).signatureNid(), NID_ecdsa_with_SHA384);
+
+  IssuedLeaf leaf = unwrap(service.issue(intKey, LeafRequest{"leaf.example", {}, pki::CertType::Client, kDay}));
+  auto chain = unwrap(pki::Certificate::allFromPem(leaf.certPem));
+  EXPECT_EQ(X509_get_signature_nid(chain.at(0).get()), NID_ecdsa_with_SHA256);
+  EXPECT_EQ(ParsedCrl(registry.crlOf(intKey, 1)->der).signatureNid(), NID_ecdsa_with_SHA256);
+}
+
 TEST_F(AuthorityServiceTest, IntermediateCappedByItsParentRotatesWithTheParentNotOnEveryPass) {
   CertificateAuthority root = caDeclaration("mqtt-root");
   root.spec.renewThreshold = 10 * kDay;  // the root ends 100 days in, rotates at 90

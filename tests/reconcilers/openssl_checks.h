@@ -70,6 +70,7 @@ class ParsedCrl {
   bool signedBy(const pki::Certificate& issuer) const {
     return crl_ && X509_CRL_verify(crl_, X509_get0_pubkey(issuer.get())) == 1;
   }
+  int signatureNid() const { return crl_ ? X509_CRL_get_signature_nid(crl_) : NID_undef; }
   long number() const {
     auto* n = static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl_, NID_crl_number, nullptr, nullptr));
     long value = n ? ASN1_INTEGER_get(n) : -1;
