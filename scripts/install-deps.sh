@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what revoca needs to build and test on Debian 12, from Debian's
-# packages (and pytest and hypothesis from PyPI when the machine lacks them). Idempotent.
+# packages (and pytest, hypothesis and cryptography from PyPI when the machine
+# lacks them). Idempotent.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -22,3 +23,6 @@ fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # Property-based cases of the hostile-input suite (e2e/standalone/test_hostile_input.py).
 python3 -c "import hypothesis" >/dev/null 2>&1 || python3 -m pip install --quiet hypothesis
+# One of the OCSP verifiers of e2e/brokers/test_ocsp_verifiers.py (Go's is built by
+# e2e/tools/ocspcheck/build.sh, from its pinned module, when the suite runs).
+python3 -c "import cryptography.x509.ocsp" >/dev/null 2>&1 || python3 -m pip install --quiet cryptography

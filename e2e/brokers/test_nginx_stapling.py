@@ -10,9 +10,11 @@ it until shortly before nextUpdate. Two nginx behaviours shape this suite:
   `certs` and in the certificate chain of `ssl_certificate`
   (`ssl_trusted_certificate` is the trust store, not a place to find the
   signer), even with `ssl_stapling_verify off`. revoca signs with the CA key
-  and puts the CA certificate in the response, so nginx serves revoca's bare
-  cert.pem as written; without it nginx logs `OCSP_basic_verify() failed
-  (... signer certificate not found)` and never staples.
+  and a root CA (mqtt-ca here) puts its certificate in the response, so nginx
+  serves revoca's bare cert.pem as written; without it nginx logs
+  `OCSP_basic_verify() failed (... signer certificate not found)` and never
+  staples. (An intermediate's answers carry no certificate; its leaves'
+  cert.pem holds it: e2e/brokers/test_ocsp_verifiers.py.)
 * nginx never staples a response it fetched whose status is not `good`: it logs
   `certificate status "revoked" in the OCSP response` and sends no staple (and
   tries again 5 minutes later). A `revoked` staple is only ever sent from
