@@ -169,6 +169,8 @@ struct ResponderFacts {
 //   (golang/go#59641): a root has signed itself, an intermediate never has,
 //   so its answers carry nothing, as Let's Encrypt's do. Verifiers find it
 //   where they find the issuer: nginx in the server's chain, which holds it.
+// The cost: Erlang/OTP's public_key:pkix_ocsp_validate reads answers
+// without certs only from OTP 27 on (erlang/otp#8353).
 Result<std::string> certsFieldOf(const Certificate& signer) {
   if (!signer.signedByItsOwnKey()) return std::string();
   std::string certificate = signer.toDer();

@@ -1,8 +1,8 @@
 #pragma once
 // OCSP (RFC 6960): request parsing and response signing. The CA signs its
 // own responses (no delegated responder) and names itself by key hash; a
-// root includes its own certificate, an intermediate none (nginx and Go's
-// x/crypto/ocsp each need one of the two: certsFieldOf in ocsp.cc).
+// root includes its own certificate (for nginx), an intermediate none (for
+// Go's x/crypto/ocsp): certsFieldOf in ocsp.cc.
 //
 //   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] ... }
 //   CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier,
