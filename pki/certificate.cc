@@ -103,6 +103,13 @@ std::string Certificate::publicKeyBitString() const {
                      static_cast<std::size_t>(ASN1_STRING_length(bits)));
 }
 
+bool Certificate::signedByItsOwnKey() const {
+  EVP_PKEY* key = X509_get0_pubkey(cert_.get());
+  if (key != nullptr && X509_verify(cert_.get(), key) == 1) return true;
+  ERR_clear_error();  // "bad signature" is the answer here, not a failure to report later
+  return false;
+}
+
 std::string newSerialHex() {
   unsigned char bytes[16];
   do {

@@ -29,6 +29,7 @@ class Certificate {
   std::string subjectCommonName() const;
   std::string subjectNameDer() const;           // DER of the subject Name
   std::string publicKeyBitString() const;       // the key bytes OCSP's issuerKeyHash hashes
+  bool signedByItsOwnKey() const;               // a root: its own public key verifies its signature
   X509* get() const { return cert_.get(); }
 
  private:

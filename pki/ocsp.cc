@@ -154,9 +154,29 @@ namespace {
 struct ResponderFacts {
   Certificate cert;
   PrivateKey key;
-  std::string keyHash;      // SHA-1 of the responder's public key: the byKey ResponderID
-  std::string certificate;  // its DER, sent with each response
+  std::string keyHash;  // SHA-1 of the responder's public key: the byKey ResponderID
+  std::string certs;    // the BasicOCSPResponse's certs field, whole, or empty: see certsFieldOf
 };
+
+// What the answers of a CA that signs them itself carry in
+// `certs [0] EXPLICIT SEQUENCE OF Certificate`: a root's own certificate,
+// nothing for an intermediate. Two verifiers draw the line:
+// - nginx's ssl_stapling_verify looks for the signer only in `certs` and in
+//   the server's chain (ssl_certificate), and a server's chain rightly stops
+//   below the root: a root's answers must carry the root.
+// - Go's golang.org/x/crypto/ocsp (ParseResponseForCert) takes certs[0] for a
+//   delegated responder and requires the issuer to have signed it
+//   (golang/go#59641): a root has signed itself, an intermediate never has,
+//   so its answers carry nothing, as Let's Encrypt's do. Verifiers find it
+//   where they find the issuer: nginx in the server's chain, which holds it.
+// The cost: Erlang/OTP's public_key:pkix_ocsp_validate reads answers
+// without certs only from OTP 27 on (erlang/otp#8353).
+Result<std::string> certsFieldOf(const Certificate& signer) {
+  if (!signer.signedByItsOwnKey()) return std::string();
+  std::string certificate = signer.toDer();
+  if (certificate.empty()) return opensslFailure("encoding the responder's certificate");
+  return der::tlv(der::kContext0, der::tlv(der::kSequence, certificate));
+}
 
 Result<const ResponderFacts*> responderFacts(const Certificate& cert, const PrivateKey& key) {
   thread_local std::optional<ResponderFacts> facts;
@@ -166,9 +186,9 @@ Result<const ResponderFacts*> responderFacts(const Certificate& cert, const Priv
     return opensslFailure("signing the OCSP response: the key does not belong to the responder's certificate");
   std::string keyHash = digestOf(cert.publicKeyBitString(), EVP_sha1());
   if (keyHash.empty()) return opensslFailure("hashing the responder's key");
-  std::string certificate = cert.toDer();
-  if (certificate.empty()) return opensslFailure("encoding the responder's certificate");
-  facts.emplace(ResponderFacts{cert, key, std::move(keyHash), std::move(certificate)});
+  auto certs = certsFieldOf(cert);
+  if (!certs) return certs.error();
+  facts.emplace(ResponderFacts{cert, key, std::move(keyHash), std::move(*certs)});
   return &*facts;
 }
 
@@ -204,15 +224,11 @@ Result<std::string> signOcspResponse(const std::vector<SingleAnswer>& answers,
 
   auto signature = signDer(tbs, issuerKey, digest, "signing the OCSP response");
   if (!signature) return signature.error();
-  // The CA's certificate goes with the response: a verifier such as nginx's
-  // ssl_stapling_verify looks for the signer only there and in the server's
-  // own chain, which rarely holds the root.
-  const std::string& certificate = (*facts)->certificate;
   // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm,
-  //   signature BIT STRING (0 unused bits), certs [0] EXPLICIT SEQUENCE OF Certificate }
+  //   signature BIT STRING (0 unused bits), certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL }
   std::string basic = der::tlv(
       der::kSequence, tbs + signature->algorithmDer + der::tlv(der::kBitString, std::string(1, '\0') + signature->value) +
-                          der::tlv(der::kContext0, der::tlv(der::kSequence, certificate)));
+                          (*facts)->certs);
   // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED successful(0),
   //   responseBytes [0] EXPLICIT SEQUENCE { responseType, response OCTET STRING } }
   std::string responseBytes =

@@ -1,7 +1,8 @@
 #pragma once
 // OCSP (RFC 6960): request parsing and response signing. The CA signs its
-// own responses (no delegated responder), names itself by key hash, and
-// includes its own certificate (nginx's stapling verification needs it).
+// own responses (no delegated responder) and names itself by key hash; a
+// root includes its own certificate (for nginx), an intermediate none (for
+// Go's x/crypto/ocsp): certsFieldOf in ocsp.cc.
 //
 //   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] ... }
 //   CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier,
@@ -56,7 +57,8 @@ struct SingleAnswer {
 };
 
 // A successful response (responseStatus successful, BasicOCSPResponse)
-// signed by the issuer. `nonce` is echoed when present. producedAt = now.
+// signed by the issuer, carrying the issuer's certificate if it is a root.
+// `nonce` is echoed when present. producedAt = now.
 Result<std::string> signOcspResponse(const std::vector<SingleAnswer>& answers,
                                      const std::optional<std::string>& nonce,
                                      const Certificate& issuerCert, const PrivateKey& issuerKey,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what revoca needs to build and test on Debian 12, from Debian's
-# packages (and pytest, hypothesis and pkilint from PyPI when the machine lacks them). Idempotent.
+# packages (and pytest, hypothesis, pkilint and cryptography from PyPI when the
+# machine lacks them). Idempotent.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -27,3 +28,6 @@ python3 -c "import hypothesis" >/dev/null 2>&1 || python3 -m pip install --quiet
 # linter, is built from its Go module by e2e/linters/build-zlint.sh.
 python3 -c "import importlib.metadata as m; assert m.version('pkilint') == '0.13.3'" >/dev/null 2>&1 ||
   python3 -m pip install --quiet pkilint==0.13.3
+# One of the OCSP verifiers of e2e/brokers/test_ocsp_verifiers.py (Go's is built by
+# e2e/tools/ocspcheck/build.sh, from its pinned module, when the suite runs).
+python3 -c "import cryptography.x509.ocsp" >/dev/null 2>&1 || python3 -m pip install --quiet cryptography

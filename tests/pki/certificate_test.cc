@@ -1,6 +1,7 @@
 #include "pki/certificate.h"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -207,6 +208,20 @@ TEST(CertificateTest, AccessorsReportWhatWasIssued) {
   ASSERT_EQ(bits.size(), 65u);
   EXPECT_EQ(bits[0], '\x04');
   EXPECT_NE(key.publicKeyDer().find(bits), std::string::npos);
+}
+
+TEST(CertificateTest, OnlyARootIsSignedByItsOwnKey) {
+  Issued root = makeCa("root");
+  Issued intermediate = makeCa("intermediate", {}, &root);
+  KeySpec rsa;
+  rsa.type = KeyType::Rsa;
+  Issued rsaRoot = makeCa("rsa root", rsa);
+  EXPECT_TRUE(root.cert.signedByItsOwnKey());
+  EXPECT_TRUE(rsaRoot.cert.signedByItsOwnKey());
+  EXPECT_FALSE(intermediate.cert.signedByItsOwnKey());
+  EXPECT_FALSE(makeLeaf(intermediate, "mqtt.example.com").cert.signedByItsOwnKey());
+  // "No" is an answer, not an error left behind for the next caller.
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 // issue.cc writes an EC key's SubjectPublicKeyInfo itself (OpenSSL 3.0's

@@ -14,18 +14,19 @@ namespace {
 
 using namespace fixtures;
 
-// A parsed response with its basic response, verified against `ca`.
+// A parsed response with its basic response, verified against `ca`, an
+// intermediate CA's with its `root`.
 struct CheckedResponse {
-  CheckedResponse(const std::string& der, const Certificate& ca) {
+  CheckedResponse(const std::string& der, const Certificate& ca, const Certificate* root = nullptr) {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     response = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size()));
     if (response == nullptr) return;
     status = OCSP_response_status(response);
     basic = OCSP_response_get1_basic(response);
     if (basic == nullptr) return;
-    // No certificates ride in the response: the verifier is handed the CA.
+    // The verifier is handed the CA, whatever rides in the response.
     X509_STORE* store = X509_STORE_new();
-    X509_STORE_add_cert(store, ca.get());
+    X509_STORE_add_cert(store, root ? root->get() : ca.get());
     STACK_OF(X509)* signers = sk_X509_new_null();
     sk_X509_push(signers, ca.get());
     verified = OCSP_basic_verify(basic, signers, store, 0);
@@ -208,13 +209,54 @@ TEST_F(OcspTest, NamesItselfByKeyHashAndCarriesItsOwnCertificate) {
   std::string keyHash(reinterpret_cast<const char*>(ASN1_STRING_get0_data(keyId)),
                       static_cast<std::size_t>(ASN1_STRING_length(keyId)));
   EXPECT_EQ(keyHash, issuerHashesOf(ca.cert).keySha1);
-  // Its own certificate only, for verifiers that look for the signer in the response (nginx).
+  // A root's own certificate only, for verifiers that look for the signer in
+  // the response (nginx); Go's x/crypto/ocsp accepts it because the issuer
+  // signed it, which it checks of the first certificate there.
   const STACK_OF(X509)* certs = OCSP_resp_get0_certs(response.basic);
   ASSERT_EQ(sk_X509_num(certs), 1);
   EXPECT_EQ(X509_cmp(sk_X509_value(certs, 0), ca.cert.get()), 0);
+  EXPECT_EQ(X509_verify(sk_X509_value(certs, 0), X509_get0_pubkey(ca.cert.get())), 1);
   std::tm tm{};
   ASN1_TIME_to_tm(OCSP_resp_get0_produced_at(response.basic), &tm);
   EXPECT_EQ(fromUnixSeconds(timegm(&tm)), produced);
+}
+
+// An intermediate's own certificate in its answers is one its issuer (the
+// root) signed, not the intermediate: Go's x/crypto/ocsp would take it for a
+// delegated responder and reject every answer. So none rides along.
+TEST_F(OcspTest, AnIntermediateCarriesNoCertificate) {
+  Issued intermediate = makeCa("ocsp intermediate", {}, &ca);
+  Issued issued = makeLeaf(intermediate, "mqtt.example.com");
+  OcspRequestBuilder builder;
+  builder.add(OCSP_cert_to_id(nullptr, issued.cert.get(), intermediate.cert.get()));
+  OcspRequest request = unwrap(parseOcspRequest(builder.der()));
+  SingleAnswer answer{&request.queries[0], CertStatus::Good, {}, RevocationReason::Unspecified,
+                      now, now + std::chrono::hours(1)};
+  std::string der = unwrap(signOcspResponse({answer}, std::nullopt, intermediate.cert, intermediate.key,
+                                            Digest::Sha256, now));
+  CheckedResponse response(der, intermediate.cert, &ca.cert);
+  ASSERT_NE(response.basic, nullptr);
+  EXPECT_EQ(response.verified, 1);
+  EXPECT_EQ(OCSP_resp_get0_certs(response.basic), nullptr) << "no certs field at all";
+  int status = -1;
+  ASSERT_EQ(OCSP_resp_find_status(response.basic, builder.id(0), &status, nullptr, nullptr, nullptr, nullptr), 1);
+  EXPECT_EQ(status, V_OCSP_CERTSTATUS_GOOD);
+
+  // The root's answers, signed on the same thread in between, still carry the root.
+  OcspRequestBuilder rootBuilder;
+  rootBuilder.add(OCSP_cert_to_id(nullptr, intermediate.cert.get(), ca.cert.get()));
+  OcspRequest rootRequest = unwrap(parseOcspRequest(rootBuilder.der()));
+  SingleAnswer rootAnswer = answer;
+  rootAnswer.query = &rootRequest.queries[0];
+  CheckedResponse fromRoot(unwrap(signOcspResponse({rootAnswer}, std::nullopt, ca.cert, ca.key, Digest::Sha256, now)),
+                           ca.cert);
+  ASSERT_NE(fromRoot.basic, nullptr);
+  EXPECT_EQ(sk_X509_num(OCSP_resp_get0_certs(fromRoot.basic)), 1);
+  CheckedResponse again(unwrap(signOcspResponse({answer}, std::nullopt, intermediate.cert, intermediate.key,
+                                                Digest::Sha256, now)),
+                        intermediate.cert, &ca.cert);
+  ASSERT_NE(again.basic, nullptr);
+  EXPECT_EQ(OCSP_resp_get0_certs(again.basic), nullptr);
 }
 
 TEST_F(OcspTest, SigningRejectsBadInput) {
