@@ -125,6 +125,14 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
     if (!cert) return caError(ca.key, "reading version " + std::to_string(version.version), cert.error());
     auto key = pki::PrivateKey::fromPem(version.keyPem);
     if (!key) return caError(ca.key, "reading the key of version " + std::to_string(version.version), key.error());
+    // The store reads its files or Secret exactly; this is the check no
+    // format catches: a pair put together by hand would sign certificates
+    // that nothing verifies against the certificate brokers trust.
+    if (!pki::keyMatchesCertificate(*cert, *key))
+      return makeError("CertificateAuthority " + ca.key.str() + ": the key of version " +
+                       std::to_string(version.version) +
+                       " does not belong to its certificate (their public keys differ); restore the pair from a "
+                       "backup (revoca never makes a new key for a version that signed certificates)");
     material.push_back({version.version, *cert, *key, pki::issuerHashesOf(*cert)});
   }
   ca.liveVersions = live;

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::FakeClock;
 using testing::FakeStateStore;
 using testing::kDay;
@@ -419,6 +420,23 @@ TEST_F(AuthorityServiceTest, ACaWhoseStateCannotBeReadSignsNothingAndServesItsSa
     EXPECT_TRUE(ParsedCrl(*served->der).lists(leaf.serialHex));
     *error = std::nullopt;
   }
+}
+
+TEST_F(AuthorityServiceTest, AVersionWhoseKeyIsNotItsCertificatesSignsNothingAndIsNotMadeAgain) {
+  reconcile();
+  std::string otherKey = unwrap(pki::PrivateKey::generate(pki::KeySpec{})).toPem();
+  store.cas[key].versions[0].keyPem = otherKey;  // a pair put together by hand
+  int saves = store.saveCaCalls;
+  CaRegistry restartedRegistry(clock);
+  AuthorityService restarted(store, restartedRegistry, clock);
+  auto result = restarted.reconcileCa(ca, tenant);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr("the key of version 1 does not belong to its certificate"));
+  EXPECT_THAT(result.error().message, Not(HasSubstr("PRIVATE")));
+  EXPECT_EQ(restarted.active(key), nullptr);
+  EXPECT_FALSE(restarted.issue(key, LeafRequest{"x.internal", {}, pki::CertType::Server, kDay}).ok());
+  EXPECT_EQ(store.saveCaCalls, saves);
+  EXPECT_EQ(store.cas[key].versions[0].keyPem, otherKey);
 }
 
 TEST_F(AuthorityServiceTest, FailedFirstSaveLeavesNothingActive) {
