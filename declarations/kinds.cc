@@ -221,17 +221,10 @@ CertificateRevocationSpec readCertificateRevocationSpec(FieldReader& spec) {
   }
   std::string reason;
   if (spec.readString("reason", reason)) {
-    if (std::optional<pki::RevocationReason> parsed = pki::parseRevocationReason(reason)) {
+    if (Result<pki::RevocationReason> parsed = parseRevocationReason(reason))
       revocation.reason = *parsed;
-    } else {
-      using R = pki::RevocationReason;
-      std::string names;
-      for (R r : {R::Unspecified, R::KeyCompromise, R::CaCompromise, R::AffiliationChanged,
-                  R::Superseded, R::CessationOfOperation, R::CertificateHold, R::RemoveFromCrl,
-                  R::PrivilegeWithdrawn, R::AaCompromise})
-        names += (names.empty() ? "" : ", ") + pki::revocationReasonName(r);
-      spec.fail("reason", "unknown reason " + quotedText(reason) + "; write one of the RFC 5280 names: " + names);
-    }
+    else
+      spec.fail("reason", parsed.error().message);
   }
   std::string date;
   if (spec.readString("invalidityDate", date)) {

@@ -322,4 +322,20 @@ Result<void> checkHttpUrlTemplate(const std::string& text) {
   return {};
 }
 
+Result<pki::RevocationReason> parseRevocationReason(const std::string& name) {
+  using R = pki::RevocationReason;
+  const char* allowed = "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
+                        "cessationOfOperation, privilegeWithdrawn or aACompromise";
+  std::optional<R> reason = pki::parseRevocationReason(name);
+  if (!reason)
+    return makeError("unknown reason " + quotedText(name) + "; write one of the RFC 5280 names: " + allowed);
+  if (*reason == R::CertificateHold)
+    return makeError("certificateHold is not accepted: revoca's revocations are permanent, so a hold could never be "
+                     "released; revoke for good with one of " + std::string(allowed));
+  if (*reason == R::RemoveFromCrl)
+    return makeError("removeFromCRL is not accepted: it belongs in delta CRLs only (RFC 5280 5.3.1), and a "
+                     "revocation is never taken back; use one of " + std::string(allowed));
+  return *reason;
+}
+
 }  // namespace revoca::decl

@@ -59,4 +59,11 @@ Result<void> checkListenerName(const std::string& name);
 // an env file or HOCON.
 Result<void> checkHttpUrlTemplate(const std::string& text);
 
+// A revocation reason as a declaration or revocactl names it (RFC 5280
+// names). certificateHold and removeFromCRL are refused: revoca's
+// revocations are permanent, so a hold could never be released, and
+// removeFromCRL belongs in delta CRLs only (RFC 5280 5.3.1), which revoca
+// does not make. (The CA/Browser Forum forbids both too; Boulder refuses them.)
+Result<pki::RevocationReason> parseRevocationReason(const std::string& name);
+
 }  // namespace revoca::decl

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/text.h"
+#include "declarations/values.h"
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/names.h"
@@ -79,10 +80,8 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
   auto serial = pki::normalizeSerialHex(requestText(request, "serial"));
   if (!serial) return commandFailure("SERIAL: " + serial.error().message);
   std::string reason = requestText(request, "reason", "unspecified");
-  if (!pki::parseRevocationReason(reason))
-    return commandFailure("--reason " + quotedText(reason) +
-                          " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, "
-                          "affiliationChanged, superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
+  if (auto parsed = decl::parseRevocationReason(reason); !parsed)
+    return commandFailure("--reason: " + parsed.error().message);
 
   std::string name = revocationName(ca, *serial);
   json object = {{"apiVersion", std::string(kGroup) + "/" + kVersion},

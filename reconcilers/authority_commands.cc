@@ -81,11 +81,8 @@ json revokeCert(AuthorityCommandContext& context, const json& request) {
   if (!ca) return commandFailure(ca.error().message);
   auto serial = pki::normalizeSerialHex(requestText(request, "serial"));
   if (!serial) return commandFailure("SERIAL: " + serial.error().message);
-  auto reason = pki::parseRevocationReason(requestText(request, "reason", "unspecified"));
-  if (!reason)
-    return commandFailure("--reason " + quotedText(requestText(request, "reason")) +
-                   " is not an RFC 5280 reason; use unspecified, keyCompromise, cACompromise, affiliationChanged, "
-                   "superseded, cessationOfOperation, certificateHold or privilegeWithdrawn");
+  auto reason = decl::parseRevocationReason(requestText(request, "reason", "unspecified"));
+  if (!reason) return commandFailure("--reason: " + reason.error().message);
   Revocation revocation{*serial, context.clock.now(), *reason, std::nullopt};
   auto revoked = context.authorities.revoke((*ca)->key, revocation);
   if (!revoked) return commandFailure(revoked.error().message);

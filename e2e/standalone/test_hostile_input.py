@@ -449,7 +449,7 @@ def clearly_invalid(kind, path, text, spec):
                "certKeyCurve": {"secp256r1", "prime256v1", "P-256", "secp384r1", "P-384", "secp521r1", "P-521"},
                "certType": {"server", "client"}, "verify": {"verify_peer", "verify_none"},
                "reason": {"unspecified", "keyCompromise", "cACompromise", "caCompromise", "affiliationChanged",
-                          "superseded", "cessationOfOperation", "certificateHold", "removeFromCRL", "removeFromCrl",
+                          "superseded", "cessationOfOperation",
                           "privilegeWithdrawn", "aACompromise", "aaCompromise"}}
     if last in choices:
         return text not in choices[last]

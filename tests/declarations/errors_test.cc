@@ -289,6 +289,10 @@ TEST(DeclarationErrors, Revocation) {
               {"\"xyz\"", "hexadecimal", "openssl x509"});
   expectError(document("CertificateRevocation", "  ca: ca\n  serial: 4F\n  reason: stolen\n"), "spec.reason",
               {"unknown reason \"stolen\"", "unspecified, keyCompromise", "superseded", "aACompromise"});
+  expectError(document("CertificateRevocation", "  ca: ca\n  serial: 4F\n  reason: certificateHold\n"), "spec.reason",
+              {"permanent", "could never be released", "keyCompromise"});
+  expectError(document("CertificateRevocation", "  ca: ca\n  serial: 4F\n  reason: removeFromCRL\n"), "spec.reason",
+              {"delta CRLs only", "RFC 5280 5.3.1"});
   expectError(document("CertificateRevocation", "  ca: ca\n  serial: 4F\n  invalidityDate: yesterday\n"),
               "spec.invalidityDate", {"2026-01-02T03:04:05Z"});
 }
