@@ -107,6 +107,19 @@ http {{
             input="", capture_output=True, text=True, timeout=20)
         return result.stdout + result.stderr
 
+    def wait_until_it_verifies_a_revoked_answer(self, ca):
+        """Handshakes until nginx logs that the answer it fetched says revoked.
+        nginx checks the status after the signature, so that line means it
+        verified the answer; it never staples it."""
+        marker = 'certificate status "revoked" in the OCSP response'
+
+        def fetched_revoked():
+            output = self.handshake(ca)
+            assert "Cert Status: good" not in output, "nginx stapled good for a revoked certificate:\n" + output
+            return marker in self.error_log.read_text()
+        wait_for(fetched_revoked, timeout=15, interval=0.3, what=f"nginx to log {marker!r}:\n{self.logs()}")
+        assert "OCSP_basic_verify() failed" not in self.logs()
+
     def logs(self):
         text = self.error_log.read_text() if self.error_log.exists() else ""
         stdout = self.prefix / "stdout.log"
