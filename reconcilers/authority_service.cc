@@ -4,6 +4,7 @@
 
 #include "declarations/url_template.h"
 #include "declarations/values.h"
+#include "reconcilers/crl_retention.h"
 #include "reconcilers/renewal.h"
 
 namespace revoca {
@@ -252,6 +253,8 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
   const ActiveCa* ca = active(caKey);
   if (!ca) return {};
   TimePoint now = clock_.now();
+  // Whole seconds, as the CRL carries it: its entries are decided from it.
+  TimePoint thisUpdate = fromUnixSeconds(toUnixSeconds(now));
   std::uint64_t revision = registry_.revocationRevision(caKey);
   for (const auto& version : ca->liveMaterial) {
     auto existing = registry_.crlOf(caKey, version.version);
@@ -262,10 +265,11 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     auto number = store_.nextCrlNumber(caKey);
     if (!number) return caError(caKey, "reserving a CRL number", number.error());
     pki::CrlRequest request;
-    request.entries = registry_.crlEntries(caKey, version.version);
+    request.entries = registry_.crlEntries(caKey, version.version, thisUpdate,
+                                           crlRetentionAfterExpiry(ca->spec.crlValidity));
     request.crlNumber = *number;
-    request.thisUpdate = now;
-    request.nextUpdate = now + ca->spec.crlValidity;
+    request.thisUpdate = thisUpdate;
+    request.nextUpdate = thisUpdate + ca->spec.crlValidity;
     auto urls = ca->crlUrls(version.version);
     if (!urls.empty()) request.issuingDistributionPointUrl = urls.front();
     request.digest = ca->spec.digest;

@@ -135,7 +135,9 @@ std::size_t CaRegistry::revokedCount(const ObjectKey& ca) const {
   return it == authorities_.end() ? 0 : it->second.revoked.size();
 }
 
-std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int version) const {
+std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int version, TimePoint thisUpdate,
+                                                     Seconds retention) const {
+  TimePoint expiredBefore = thisUpdate - retention;
   std::shared_lock lock(mutex_);
   std::vector<pki::RevokedEntry> entries;
   auto it = authorities_.find(ca);
@@ -148,6 +150,8 @@ std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int v
     bool signedByVersion = issued != authority.issued.end() ? issued->second.caVersion == version
                                                             : version == newest;
     if (!signedByVersion) continue;
+    // A serial missing from the ledger has no known notAfter: it stays.
+    if (issued != authority.issued.end() && issued->second.notAfter < expiredBefore) continue;
     entries.push_back({serial, revocation.revokedAt, revocation.reason, revocation.invalidityDate});
   }
   return entries;

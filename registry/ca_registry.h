@@ -63,9 +63,14 @@ class CaRegistry final : public responder::RevocationSource {
   std::uint64_t revocationRevision(const ObjectKey& ca) const;
   std::size_t revokedCount(const ObjectKey& ca) const;
 
-  // The entries for version `version`'s CRL: revoked serials it signed, and
-  // for the newest version also revoked serials no version is known to have signed.
-  std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version) const;
+  // The entries for version `version`'s CRL signed at `thisUpdate`: revoked
+  // serials it signed, and for the newest version also revoked serials no
+  // version is known to have signed. A certificate that expired more than
+  // `retention` before thisUpdate is left out (RFC 5280 section 3.3; OCSP
+  // still answers "revoked" for it). Decided from thisUpdate, not the clock:
+  // the same state and thisUpdate always give the same entries.
+  std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version, TimePoint thisUpdate,
+                                            Seconds retention) const;
   void setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl);
   // Shared, not copied (a CRL of 100,000 entries is megabytes); null when none.
   std::shared_ptr<const pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;

@@ -27,6 +27,7 @@ using responder::OcspOutcome;
 
 const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
 constexpr Seconds kValidity{3600};
+constexpr Seconds kRetention{86400};
 
 CaVersionMaterial material(const Issued& ca, int version) {
   return CaVersionMaterial{version, ca.cert, ca.key, pki::issuerHashesOf(ca.cert)};
@@ -291,7 +292,7 @@ TEST_F(TwoVersionsTest, CrlEntriesSplitByVersion) {
   ASSERT_TRUE(registry.recordRevocation(key, revocation(stranger.cert.serialHex(), t)));
   auto serials = [&](int version) {
     std::vector<std::string> out;
-    for (const auto& entry : registry.crlEntries(key, version)) out.push_back(entry.serialHex);
+    for (const auto& entry : registry.crlEntries(key, version, t, kRetention)) out.push_back(entry.serialHex);
     std::sort(out.begin(), out.end());
     return out;
   };
@@ -300,11 +301,42 @@ TEST_F(TwoVersionsTest, CrlEntriesSplitByVersion) {
   std::vector<std::string> newest{leaf2.cert.serialHex(), stranger.cert.serialHex()};
   std::sort(newest.begin(), newest.end());
   EXPECT_EQ(serials(2), newest);
-  auto entries = registry.crlEntries(key, 1);
+  auto entries = registry.crlEntries(key, 1, t, kRetention);
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].reason, pki::RevocationReason::KeyCompromise);
   EXPECT_EQ(entries[0].revokedAt, t);
-  EXPECT_TRUE(registry.crlEntries(ObjectKey{"default", "nobody"}, 1).empty());
+  EXPECT_TRUE(registry.crlEntries(ObjectKey{"default", "nobody"}, 1, t, kRetention).empty());
+}
+
+// RFC 5280 section 3.3: an entry may leave the CRL once its certificate has
+// expired. The revocation stays: OCSP still answers "revoked".
+TEST_F(CaRegistryTest, AnExpiredCertificateLeavesTheCrlAfterTheRetentionAndStaysRevoked) {
+  TimePoint t = clock.now();
+  std::string expired = leaf.cert.serialHex();
+  registry.recordIssued(key, IssuedCertificate{expired, 1, t - kRetention - Seconds(1), "expired"});
+  registry.recordIssued(key, IssuedCertificate{"0A", 1, t - kRetention, "expired, still kept"});
+  registry.recordIssued(key, IssuedCertificate{"0B", 1, t + kRetention, "valid"});
+  for (const std::string& serial : {expired, std::string("0A"), std::string("0B"), std::string("0C")})
+    ASSERT_TRUE(registry.recordRevocation(key, revocation(serial, t - 2 * kRetention)));
+  auto serials = [&](TimePoint thisUpdate) {
+    std::vector<std::string> out;
+    for (const auto& entry : registry.crlEntries(key, 1, thisUpdate, kRetention)) out.push_back(entry.serialHex);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // 0C is in no ledger: with no notAfter known, it stays.
+  std::vector<std::string> kept{"0A", "0B", "0C"};
+  std::vector<std::string> all{"0A", "0B", "0C", expired};
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(serials(t), kept);
+  EXPECT_EQ(serials(t - Seconds(1)), all);
+  // Decided from the thisUpdate given, not the clock.
+  clock.advance(10 * kRetention);
+  EXPECT_EQ(serials(t), kept);
+  EXPECT_EQ(registry.revokedCount(key), 4u);
+  EXPECT_TRUE(registry.revocationOf(key, expired));
+  auto id = certId(leaf.cert, ca.cert);
+  EXPECT_EQ(ask(requestFor(id.get())).outcome, OcspOutcome::Revoked);
 }
 
 TEST_F(TwoVersionsTest, DroppingAVersionDropsItsCrlAndItsAnswers) {
