@@ -128,7 +128,8 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   ca.liveVersions = live;
   ca.liveMaterial = std::move(material);
   ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
-  registry_.setAuthority(ca.key, ca.liveMaterial, AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity});
+  registry_.setAuthority(ca.key, ca.liveMaterial,
+                         AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity, ca.spec.crlCacheMaxAge});
   return {};
 }
 
@@ -157,6 +158,7 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
     if (*record) ca.record = **record;
   }
   bool specChanged = fresh || ca.spec.ocspValidity != declaration.spec.ocspValidity ||
+                     ca.spec.crlCacheMaxAge != declaration.spec.crlCacheMaxAge ||
                      ca.spec.digest != declaration.spec.digest || ca.parent != (parent ? std::optional(parent->key) : std::nullopt);
   ca.key = key;
   ca.spec = declaration.spec;

@@ -33,6 +33,7 @@ struct CaVersionMaterial {
 struct AuthoritySettings {
   pki::Digest digest = pki::Digest::Sha256;
   Seconds ocspValidity = Seconds(3600);
+  Seconds crlCacheMaxAge = Seconds(300);  // see CertificateAuthoritySpec
 };
 
 class CaRegistry final : public responder::RevocationSource {
@@ -102,12 +103,19 @@ class CaRegistry final : public responder::RevocationSource {
     TimePoint thisUpdate;
     TimePoint nextUpdate;
   };
+  struct PublishedCrl {
+    std::shared_ptr<const pki::SignedCrl> crl;
+    bool newerThanEveryEarlierCrl = false;  // see responder::CrlDocument
+  };
   struct Authority {
     std::vector<CaVersionMaterial> versions;
     AuthoritySettings settings;
     std::unordered_map<std::string, IssuedInfo> issued;
     std::unordered_map<std::string, Revocation> revoked;
-    std::map<int, std::shared_ptr<const pki::SignedCrl>> crls;
+    std::map<int, PublishedCrl> crls;
+    // By version, the latest thisUpdate of any CRL held here, kept when the
+    // CRL is replaced.
+    std::map<int, TimePoint> latestCrlThisUpdate;
     std::map<int, TimePoint> latestLeafExpiry;
     std::uint64_t revocationRevision = 0;
     // Signed answers for single-serial requests without a nonce, keyed by

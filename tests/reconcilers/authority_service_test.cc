@@ -377,6 +377,16 @@ TEST(CrlRetention, OneCrlValidityAndAtLeastADay) {
   EXPECT_EQ(crlRetentionAfterExpiry(kHour), kDay);
 }
 
+TEST_F(AuthorityServiceTest, TheCrlCacheMaxAgeReachesTheResponderAndFollowsTheSpec) {
+  registry.setTenant("default", kUuid);
+  ca.spec.crlCacheMaxAge = Seconds(60);
+  reconcile();
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(60));
+  ca.spec.crlCacheMaxAge = Seconds(120);
+  reconcile();
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(120));
+}
+
 TEST_F(AuthorityServiceTest, EverySignedCrlIsSavedInTheStore) {
   reconcile();
   IssuedLeaf leaf = issue(kDay);

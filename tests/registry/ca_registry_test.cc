@@ -360,8 +360,11 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
     ASSERT_TRUE(doc.has_value()) << tenant;
     EXPECT_EQ(*doc->der, "DER");
     EXPECT_EQ(*doc->pem, "PEM");
+    EXPECT_EQ(doc->caVersion, 1);
     EXPECT_EQ(doc->crlNumber, 7u);
+    EXPECT_EQ(doc->thisUpdate, t);
     EXPECT_EQ(doc->nextUpdate, t + kValidity);
+    EXPECT_EQ(doc->cacheMaxAge, AuthoritySettings{}.crlCacheMaxAge);
   }
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "2").has_value());
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "x").has_value());
@@ -369,6 +372,30 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "99999999999999999999").has_value());
   EXPECT_FALSE(registry.crl("nobody", "mqtt-ca", "1").has_value());
   EXPECT_FALSE(registry.crl(kUuid, "other", "1").has_value());
+}
+
+TEST_F(CaRegistryTest, CrlsCarryTheCasCacheMaxAge) {
+  TimePoint t = clock.now();
+  registry.setCrl(key, 1, pki::SignedCrl{"DER", "PEM", 7, t, t + kValidity});
+  registry.setAuthority(key, {material(ca, 1)}, AuthoritySettings{pki::Digest::Sha256, kValidity, Seconds(60)});
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(60));
+}
+
+// Two CRLs signed within one second carry one Last-Modified: a date names
+// a CRL only when its thisUpdate is later than that of every earlier one.
+TEST_F(CaRegistryTest, ACrlIsNewerThanEveryEarlierOneOnlyWhenItsSecondIsLater) {
+  TimePoint t = clock.now();
+  auto newer = [&](int version, std::uint64_t number, TimePoint thisUpdate) {
+    registry.setCrl(key, version, pki::SignedCrl{"DER", "PEM", number, thisUpdate, thisUpdate + kValidity});
+    return registry.crl(kUuid, "mqtt-ca", std::to_string(version))->newerThanEveryEarlierCrl;
+  };
+  EXPECT_TRUE(newer(1, 1, t));
+  EXPECT_FALSE(newer(1, 2, t));  // the same second
+  EXPECT_TRUE(newer(1, 3, t + Seconds(1)));
+  EXPECT_FALSE(newer(1, 4, t - Seconds(10)));  // the clock stepped back
+  EXPECT_FALSE(newer(1, 5, t + Seconds(1)));   // not past the latest yet
+  EXPECT_TRUE(newer(1, 6, t + Seconds(2)));
+  EXPECT_TRUE(newer(2, 7, t));  // each version (each URL) on its own
 }
 
 // A CA whose state cannot be read signs nothing, but its last CRLs still
@@ -381,6 +408,8 @@ TEST_F(CaRegistryTest, SavedCrlsAreServedOnlyWhileTheCaHasNoLiveVersions) {
   ASSERT_TRUE(doc.has_value());
   EXPECT_EQ(*doc->der, "SAVED");
   EXPECT_EQ(doc->crlNumber, 9u);
+  // Signed by an earlier process: whether another CRL shared its second is unknown.
+  EXPECT_FALSE(doc->newerThanEveryEarlierCrl);
   EXPECT_FALSE(registry.hasAuthority(broken));
   EXPECT_EQ(registry.ocsp(kUuid, "broken-ca", requestFor(certId(leaf.cert, ca.cert).get())).outcome,
             OcspOutcome::Unauthorized);
