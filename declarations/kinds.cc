@@ -115,11 +115,26 @@ void readUrlTemplates(FieldReader& spec, std::string_view key, std::vector<std::
       spec.fail(std::string(key) + "[" + std::to_string(i) + "]", valid.error().message);
 }
 
-Seconds readValidity(FieldReader& spec, std::string_view key, Seconds fallback) {
-  FieldReader reader = spec.readMap(key);
-  reader.readDuration("validity", fallback);
+void readOcspSettings(FieldReader& spec, CertificateAuthoritySpec& ca) {
+  FieldReader reader = spec.readMap("ocsp");
+  reader.readDuration("validity", ca.ocspValidity);
   reader.reportUnknownFields();
-  return fallback;
+}
+
+void readCrlSettings(FieldReader& spec, CertificateAuthoritySpec& ca) {
+  FieldReader reader = spec.readMap("crl");
+  bool validityUsable = durationUsable(reader, "validity", ca.crlValidity);
+  bool maxAgeWritten = reader.has("cacheMaxAge");
+  bool maxAgeUsable = durationUsable(reader, "cacheMaxAge", ca.crlCacheMaxAge);
+  // Only a value written is compared: the default, under a short validity,
+  // is capped at nextUpdate when served.
+  if (maxAgeWritten && maxAgeUsable && validityUsable && ca.crlCacheMaxAge > ca.crlValidity)
+    reader.fail("cacheMaxAge", "cacheMaxAge " + formatDuration(ca.crlCacheMaxAge) + " is longer than validity " +
+                                   formatDuration(ca.crlValidity) +
+                                   ": no cache keeps a CRL past its nextUpdate; cacheMaxAge bounds how long an "
+                                   "HTTP cache in front of the responder serves a CRL without asking again, so "
+                                   "write a few minutes (e.g. 5m)");
+  reader.reportUnknownFields();
 }
 
 AutoCertSpec readAutoCert(FieldReader& spec) {
@@ -171,8 +186,8 @@ CertificateAuthoritySpec readCertificateAuthoritySpec(FieldReader& spec, const O
   readUrlTemplates(spec, "ocspResponderUrls", ca.ocspResponderUrls);
   bool thresholdUsable = durationUsable(spec, "renewThreshold", ca.renewThreshold);
   if (ttlUsable && thresholdUsable) checkShorter(spec, "renewThreshold", ca.renewThreshold, ca.ttl, "ttl");
-  ca.crlValidity = readValidity(spec, "crl", ca.crlValidity);
-  ca.ocspValidity = readValidity(spec, "ocsp", ca.ocspValidity);
+  readCrlSettings(spec, ca);
+  readOcspSettings(spec, ca);
   ca.distributeDeployments = readDistributeDeployments(spec);
   spec.reportUnknownFields();
   return ca;

@@ -38,6 +38,10 @@ struct CertificateAuthoritySpec {
   std::vector<std::string> ocspResponderUrls;
   Seconds renewThreshold = Seconds(30 * 86400);
   Seconds crlValidity = Seconds(86400);
+  // How long an HTTP cache (a proxy, a CDN) in front of the responder may
+  // hand out a CRL without asking again: a revocation reaches the clients
+  // behind it within this, not at the CRL's nextUpdate a day later.
+  Seconds crlCacheMaxAge = Seconds(300);
   Seconds ocspValidity = Seconds(3600);
   std::vector<std::string> distributeDeployments;
 };

@@ -66,7 +66,7 @@ FuzzAuthority* build() {
   registry->recordRevocation(ca, Revocation{"1005", now - Seconds(60), pki::RevocationReason::Superseded, {}});
 
   pki::CrlRequest crl;
-  crl.entries = registry->crlEntries(ca, 1);
+  crl.entries = registry->crlEntries(ca, 1, now, Seconds(86400));
   crl.crlNumber = 7;
   crl.thisUpdate = now;
   crl.nextUpdate = now + Seconds(86400);

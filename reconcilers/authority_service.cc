@@ -4,6 +4,7 @@
 
 #include "declarations/url_template.h"
 #include "declarations/values.h"
+#include "reconcilers/crl_retention.h"
 #include "reconcilers/renewal.h"
 
 namespace revoca {
@@ -138,7 +139,8 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   ca.liveVersions = live;
   ca.liveMaterial = std::move(material);
   ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
-  registry_.setAuthority(ca.key, ca.liveMaterial, AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity});
+  registry_.setAuthority(ca.key, ca.liveMaterial,
+                         AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity, ca.spec.crlCacheMaxAge});
   return {};
 }
 
@@ -167,6 +169,7 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
     if (*record) ca.record = **record;
   }
   bool specChanged = fresh || ca.spec.ocspValidity != declaration.spec.ocspValidity ||
+                     ca.spec.crlCacheMaxAge != declaration.spec.crlCacheMaxAge ||
                      ca.spec.digest != declaration.spec.digest || ca.parent != (parent ? std::optional(parent->key) : std::nullopt);
   ca.key = key;
   ca.spec = declaration.spec;
@@ -262,7 +265,10 @@ Result<void> AuthorityService::requireIssued(const ObjectKey& caKey, const std::
 Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
   const ActiveCa* ca = active(caKey);
   if (!ca) return {};
-  TimePoint now = clock_.now();
+  TimePoint now = clock_.now();  // to the millisecond: a cluster's CRL numbers follow it
+  // Whole seconds, as the CRL carries it: its entries are decided from it.
+  TimePoint thisUpdate = std::chrono::floor<Seconds>(now);
+  auto retention = crlRetentionAfterExpiry(ca->spec.crlValidity);
   std::uint64_t revision = registry_.revocationRevision(caKey);
   for (const auto& version : ca->liveMaterial) {
     auto existing = registry_.crlOf(caKey, version.version);
@@ -270,15 +276,18 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     bool stale = !existing || published == publishedRevision_.end() || published->second != revision ||
                  now >= existing->thisUpdate + (existing->nextUpdate - existing->thisUpdate) / 2;
     if (!stale) continue;
-    auto entries = registry_.crlEntries(caKey, version.version);
+    auto entries = registry_.crlEntries(caKey, version.version, thisUpdate, retention);
     CrlStamp draft{0, now, now + ca->spec.crlValidity, pki::entriesDigest(entries)};
     auto stamp = store_.stampCrl(caKey, version.version, draft);
     if (!stamp) return caError(caKey, "reserving a CRL number", stamp.error());
+    if (!*stamp) continue;
     // Another replica numbers this CA's CRLs: sign under its number only
-    // the content it numbered. Until what this one read gives the same
-    // entries (a revocation one of them has not read yet), the CRL signed
-    // before is served.
-    if (!*stamp || (*stamp)->entries != draft.entries) continue;
+    // the content it numbered, with its times. Until what this one read
+    // gives the same entries (a revocation one of them has not read yet),
+    // the CRL signed before is served.
+    TimePoint stampedAt = std::chrono::floor<Seconds>((*stamp)->thisUpdate);
+    if (stampedAt != thisUpdate) entries = registry_.crlEntries(caKey, version.version, stampedAt, retention);
+    if ((stampedAt != thisUpdate ? pki::entriesDigest(entries) : draft.entries) != (*stamp)->entries) continue;
     if (existing && existing->crlNumber == (*stamp)->number) {
       publishedRevision_[{caKey, version.version}] = revision;
       continue;
@@ -286,8 +295,8 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     pki::CrlRequest request;
     request.entries = std::move(entries);
     request.crlNumber = (*stamp)->number;
-    request.thisUpdate = (*stamp)->thisUpdate;
-    request.nextUpdate = (*stamp)->nextUpdate;
+    request.thisUpdate = stampedAt;
+    request.nextUpdate = std::chrono::floor<Seconds>((*stamp)->nextUpdate);
     auto urls = ca->crlUrls(version.version);
     if (!urls.empty()) request.issuingDistributionPointUrl = urls.front();
     request.digest = ca->spec.digest;

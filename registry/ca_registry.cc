@@ -1,5 +1,6 @@
 #include "registry/ca_registry.h"
 
+#include <algorithm>
 
 namespace revoca {
 namespace {
@@ -135,7 +136,9 @@ std::size_t CaRegistry::revokedCount(const ObjectKey& ca) const {
   return it == authorities_.end() ? 0 : it->second.revoked.size();
 }
 
-std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int version) const {
+std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int version, TimePoint thisUpdate,
+                                                     Seconds retention) const {
+  TimePoint expiredBefore = thisUpdate - retention;
   std::shared_lock lock(mutex_);
   std::vector<pki::RevokedEntry> entries;
   auto it = authorities_.find(ca);
@@ -148,6 +151,8 @@ std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int v
     bool signedByVersion = issued != authority.issued.end() ? issued->second.caVersion == version
                                                             : version == newest;
     if (!signedByVersion) continue;
+    // A serial missing from the ledger has no known notAfter: it stays.
+    if (issued != authority.issued.end() && issued->second.notAfter < expiredBefore) continue;
     entries.push_back({serial, revocation.revokedAt, revocation.reason, revocation.invalidityDate});
   }
   return entries;
@@ -156,21 +161,33 @@ std::vector<pki::RevokedEntry> CaRegistry::crlEntries(const ObjectKey& ca, int v
 void CaRegistry::setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl) {
   auto shared = std::make_shared<const pki::SignedCrl>(std::move(crl));
   std::unique_lock lock(mutex_);
-  authorities_[ca].crls[version] = std::move(shared);
+  Authority& authority = authorities_[ca];
+  // What this process served before is all it knows of: a CRL signed in
+  // the same second by a process that ended then, or by another replica,
+  // is not seen here.
+  auto latest = authority.latestCrlThisUpdate.find(version);
+  bool newer = latest == authority.latestCrlThisUpdate.end() || shared->thisUpdate > latest->second;
+  if (newer) authority.latestCrlThisUpdate[version] = shared->thisUpdate;
+  authority.crls[version] = PublishedCrl{std::move(shared), newer};
 }
 
 void CaRegistry::setSavedCrls(const ObjectKey& ca, std::map<int, pki::SignedCrl> crls) {
   std::unique_lock lock(mutex_);
   Authority& authority = authorities_[ca];
   if (!authority.versions.empty()) return;  // live: it signs its own
-  for (auto& [version, crl] : crls) authority.crls[version] = std::make_shared<const pki::SignedCrl>(std::move(crl));
+  // Signed by an earlier process, whose other CRLs this one never saw.
+  for (auto& [version, crl] : crls) {
+    TimePoint& latest = authority.latestCrlThisUpdate[version];
+    latest = std::max(latest, crl.thisUpdate);
+    authority.crls[version] = PublishedCrl{std::make_shared<const pki::SignedCrl>(std::move(crl)), false};
+  }
 }
 
 std::shared_ptr<const pki::SignedCrl> CaRegistry::findCrlLocked(const ObjectKey& ca, int version) const {
   auto it = authorities_.find(ca);
   if (it == authorities_.end()) return nullptr;
   auto crl = it->second.crls.find(version);
-  return crl == it->second.crls.end() ? nullptr : crl->second;
+  return crl == it->second.crls.end() ? nullptr : crl->second.crl;
 }
 
 std::optional<std::uint64_t> CaRegistry::crlNumberOf(const ObjectKey& ca, int version) const {
@@ -212,12 +229,17 @@ std::optional<responder::CrlDocument> CaRegistry::crl(const std::string& tenant,
   if (!authority) return std::nullopt;
   auto it = authority->crls.find(number);
   if (it == authority->crls.end()) return std::nullopt;
-  const std::shared_ptr<const pki::SignedCrl>& signedCrl = it->second;
+  const std::shared_ptr<const pki::SignedCrl>& signedCrl = it->second.crl;
   // Aliasing pointers: each keeps the whole SignedCrl alive, however long
   // the response takes, even if a new CRL replaces it meanwhile.
   return responder::CrlDocument{std::shared_ptr<const std::string>(signedCrl, &signedCrl->der),
                                 std::shared_ptr<const std::string>(signedCrl, &signedCrl->pem),
-                                signedCrl->crlNumber, signedCrl->thisUpdate, signedCrl->nextUpdate};
+                                number,
+                                signedCrl->crlNumber,
+                                signedCrl->thisUpdate,
+                                signedCrl->nextUpdate,
+                                authority->settings.crlCacheMaxAge,
+                                it->second.newerThanEveryEarlierCrl};
 }
 
 pki::SingleAnswer CaRegistry::answerLocked(const Authority& authority, const CaVersionMaterial& version,
@@ -323,10 +345,10 @@ void CaRegistry::appendMetricsText(std::string& out) const {
   }
   out += "# HELP revoca_crl_number CRL number of the published CRL.\n# TYPE revoca_crl_number gauge\n";
   for (const auto& [key, authority] : authorities_)
-    for (const auto& [version, crl] : authority.crls) {
+    for (const auto& [version, published] : authority.crls) {
       series("revoca_crl_number", key);
       out.append("\",version=\"").append(std::to_string(version)).append("\"} ");
-      out.append(std::to_string(crl->crlNumber)).append("\n");
+      out.append(std::to_string(published.crl->crlNumber)).append("\n");
     }
 }
 

@@ -33,6 +33,7 @@ struct CaVersionMaterial {
 struct AuthoritySettings {
   pki::Digest digest = pki::Digest::Sha256;
   Seconds ocspValidity = Seconds(3600);
+  Seconds crlCacheMaxAge = Seconds(300);  // see CertificateAuthoritySpec
 };
 
 class CaRegistry final : public responder::RevocationSource {
@@ -63,9 +64,14 @@ class CaRegistry final : public responder::RevocationSource {
   std::uint64_t revocationRevision(const ObjectKey& ca) const;
   std::size_t revokedCount(const ObjectKey& ca) const;
 
-  // The entries for version `version`'s CRL: revoked serials it signed, and
-  // for the newest version also revoked serials no version is known to have signed.
-  std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version) const;
+  // The entries for version `version`'s CRL signed at `thisUpdate`: revoked
+  // serials it signed, and for the newest version also revoked serials no
+  // version is known to have signed. A certificate that expired more than
+  // `retention` before thisUpdate is left out (RFC 5280 section 3.3; OCSP
+  // still answers "revoked" for it). Decided from thisUpdate, not the clock:
+  // the same state and thisUpdate always give the same entries.
+  std::vector<pki::RevokedEntry> crlEntries(const ObjectKey& ca, int version, TimePoint thisUpdate,
+                                            Seconds retention) const;
   void setCrl(const ObjectKey& ca, int version, pki::SignedCrl crl);
   // Shared, not copied (a CRL of 100,000 entries is megabytes); null when none.
   std::shared_ptr<const pki::SignedCrl> crlOf(const ObjectKey& ca, int version) const;
@@ -97,12 +103,19 @@ class CaRegistry final : public responder::RevocationSource {
     TimePoint thisUpdate;
     TimePoint nextUpdate;
   };
+  struct PublishedCrl {
+    std::shared_ptr<const pki::SignedCrl> crl;
+    bool newerThanEveryEarlierCrl = false;  // see responder::CrlDocument
+  };
   struct Authority {
     std::vector<CaVersionMaterial> versions;
     AuthoritySettings settings;
     std::unordered_map<std::string, IssuedInfo> issued;
     std::unordered_map<std::string, Revocation> revoked;
-    std::map<int, std::shared_ptr<const pki::SignedCrl>> crls;
+    std::map<int, PublishedCrl> crls;
+    // By version, the latest thisUpdate of any CRL held here, kept when the
+    // CRL is replaced.
+    std::map<int, TimePoint> latestCrlThisUpdate;
     std::map<int, TimePoint> latestLeafExpiry;
     std::uint64_t revocationRevision = 0;
     // Signed answers for single-serial requests without a nonce, keyed by

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <array>
 #include <functional>
 
 namespace revoca::responder {
@@ -43,13 +44,15 @@ std::int64_t secondsUntil(TimePoint now, TimePoint until) {
   return std::chrono::duration_cast<Seconds>(until - now).count();
 }
 
+namespace {
+
 // A CRL of 100,000 revocations is megabytes and is served at high rates, so
 // hashing it whole on every request would dominate the cost of answering. Every
 // body the responder serves is a signed document (or its PEM) whose signature
 // sits in its last few hundred bytes and changes whenever any signed byte does;
 // the length plus the last 4 KiB therefore identify the body. Smaller bodies,
 // which covers OCSP replies and the texts, are hashed in full.
-std::string entityTag(std::string_view body) {
+std::uint64_t bodyHash(std::string_view body) {
   constexpr std::size_t kTail = 4096;
   std::string_view tail = body.size() > kTail ? body.substr(body.size() - kTail) : body;
   std::uint64_t h = std::hash<std::string_view>{}(tail);
@@ -59,10 +62,27 @@ std::string entityTag(std::string_view body) {
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
   h ^= h >> 31;
+  return h;
+}
+
+void appendHex(std::string& out, std::uint64_t h) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string tag(18, '"');
-  for (int i = 0; i < 16; ++i) tag[16 - i] = kHex[(h >> (4 * i)) & 0xf];
-  return tag;
+  for (int i = 15; i >= 0; --i) out += kHex[(h >> (4 * i)) & 0xf];
+}
+
+}  // namespace
+
+std::string entityTag(std::string_view body) {
+  std::string tag = "\"";
+  appendHex(tag, bodyHash(body));
+  return tag += '"';
+}
+
+std::string entityTag(std::string_view label, std::string_view body) {
+  std::string tag = "\"";
+  tag.append(label).append("-");
+  appendHex(tag, bodyHash(body));
+  return tag += '"';
 }
 
 bool ifNoneMatchHits(std::string_view header, std::string_view etag) {
@@ -80,6 +100,106 @@ bool ifNoneMatchHits(std::string_view header, std::string_view etag) {
     if (item == etag) return true;
   }
   return false;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 7> kDayNames{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 7> kLongDayNames{"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                         "Thursday", "Friday", "Saturday"};
+constexpr std::array<std::string_view, 12> kMonthNames{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// Each take* consumes what it reads from the front of `text`, and only on success.
+bool take(std::string_view& text, std::string_view literal) {
+  if (!text.starts_with(literal)) return false;
+  text.remove_prefix(literal.size());
+  return true;
+}
+
+bool takeDigits(std::string_view& text, std::size_t width, int& out) {
+  if (text.size() < width) return false;
+  int value = 0;
+  for (std::size_t i = 0; i < width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  text.remove_prefix(width);
+  out = value;
+  return true;
+}
+
+// The names are case-sensitive in RFC 9110's grammar.
+template <std::size_t N>
+bool takeName(std::string_view& text, const std::array<std::string_view, N>& names, int& index) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (take(text, names[i])) {
+      index = static_cast<int>(i);
+      return true;
+    }
+  return false;
+}
+
+// time-of-day = hour ":" minute ":" second (second 60: a leap second).
+bool takeTime(std::string_view& text, int& secondOfDay) {
+  int hour = 0, minute = 0, second = 0;
+  if (!takeDigits(text, 2, hour) || !take(text, ":") || !takeDigits(text, 2, minute) || !take(text, ":") ||
+      !takeDigits(text, 2, second) || hour > 23 || minute > 59 || second > 60)
+    return false;
+  secondOfDay = hour * 3600 + minute * 60 + second;
+  return true;
+}
+
+// RFC 9110: a two-digit year more than 50 years ahead is the latest past year
+// with those digits.
+int fullYear(int twoDigits, TimePoint now) {
+  int current = static_cast<int>(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(now)}.year());
+  int year = current - current % 100 + twoDigits;
+  return year > current + 50 ? year - 100 : year;
+}
+
+std::optional<TimePoint> civilTime(int year, int monthIndex, int day, int secondOfDay) {
+  // TimePoint counts nanoseconds, which reach from 1678 to 2262.
+  if (year < 1900 || year > 2200) return std::nullopt;
+  std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(monthIndex + 1)},
+                                   std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return std::nullopt;
+  return TimePoint(std::chrono::sys_days(date)) + Seconds(secondOfDay);
+}
+
+}  // namespace
+
+std::optional<TimePoint> parseHttpDate(std::string_view text, TimePoint now) {
+  int weekday = 0, day = 0, month = 0, year = 0, secondOfDay = 0;
+  if (takeName(text, kLongDayNames, weekday)) {
+    // rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT
+    if (!take(text, ", ") || !takeDigits(text, 2, day) || !take(text, "-") || !takeName(text, kMonthNames, month) ||
+        !take(text, "-") || !takeDigits(text, 2, year) || !take(text, " ") || !takeTime(text, secondOfDay) ||
+        text != " GMT")
+      return std::nullopt;
+    year = fullYear(year, now);
+  } else if (!takeName(text, kDayNames, weekday)) {
+    return std::nullopt;
+  } else if (take(text, ", ")) {
+    // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+    if (!takeDigits(text, 2, day) || !take(text, " ") || !takeName(text, kMonthNames, month) || !take(text, " ") ||
+        !takeDigits(text, 4, year) || !take(text, " ") || !takeTime(text, secondOfDay) || text != " GMT")
+      return std::nullopt;
+  } else {
+    // asctime-date: Sun Nov  6 08:49:37 1994
+    if (!take(text, " ") || !takeName(text, kMonthNames, month) || !take(text, " ") ||
+        !(take(text, " ") ? takeDigits(text, 1, day) : takeDigits(text, 2, day)) || !take(text, " ") ||
+        !takeTime(text, secondOfDay) || !take(text, " ") || !takeDigits(text, 4, year) || !text.empty())
+      return std::nullopt;
+  }
+  return civilTime(year, month, day, secondOfDay);
+}
+
+bool notModifiedSince(std::string_view ifModifiedSince, TimePoint lastModified, TimePoint now) {
+  std::optional<TimePoint> date = parseHttpDate(ifModifiedSince, now);
+  // A date after now is none this server sent as Last-Modified: the full
+  // answer is the safe side.
+  return date && *date <= now && lastModified <= *date;
 }
 
 }  // namespace revoca::responder

@@ -1,7 +1,9 @@
 #pragma once
-// The small pieces of HTTP caching the responder needs: dates in IMF-fixdate,
-// entity tags and If-None-Match. Kept apart from the routing so each is testable.
+// The small pieces of HTTP caching the responder needs: HTTP dates, entity
+// tags, If-None-Match and If-Modified-Since. Kept apart from the routing so
+// each is testable.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,18 @@ std::int64_t secondsUntil(TimePoint now, TimePoint until);
 // A strong entity tag, quoted: "0123456789abcdef". Differs whenever the body
 // differs; see the .cc for why large bodies are not hashed in full.
 std::string entityTag(std::string_view body);
+// The same with a label for people reading it in front: "v1-n42-0123456789abcdef".
+std::string entityTag(std::string_view label, std::string_view body);
+
+// An HTTP-date in any of the three forms RFC 9110 section 5.6.7 has a
+// recipient accept: IMF-fixdate, and the obsolete RFC 850 and asctime forms.
+// `now` places the RFC 850 form's two-digit year.
+std::optional<TimePoint> parseHttpDate(std::string_view text, TimePoint now);
+
+// True when an If-Modified-Since header value is a date, not after `now`,
+// at or after `lastModified`, in which case the answer is 304 Not Modified
+// (RFC 9110 section 13.1.3). Anything else gets the full answer.
+bool notModifiedSince(std::string_view ifModifiedSince, TimePoint lastModified, TimePoint now);
 
 // True when an If-None-Match header value ("*", or a list of tags, weak or
 // strong) names `etag`, in which case the answer is 304 Not Modified.

@@ -16,9 +16,19 @@ namespace revoca::responder {
 struct CrlDocument {
   std::shared_ptr<const std::string> der;
   std::shared_ptr<const std::string> pem;
+  int caVersion = 1;
   std::uint64_t crlNumber = 0;
   TimePoint thisUpdate;
   TimePoint nextUpdate;
+  // The longest an HTTP cache may hand the CRL out without asking again
+  // (Cache-Control max-age), never past nextUpdate.
+  Seconds cacheMaxAge = Seconds(300);
+  // thisUpdate is later than that of every CRL the source served before at
+  // this URL. Only then does a client's If-Modified-Since date tell whether
+  // it holds this CRL: two CRLs signed within one second carry the same
+  // thisUpdate (and Last-Modified), and revoca publishes within a second of
+  // each revocation.
+  bool newerThanEveryEarlierCrl = false;
 };
 
 enum class OcspOutcome { Good, Revoked, Unknown, Unauthorized, Malformed, Mixed };

@@ -1,5 +1,7 @@
 #include "responder/router.h"
 
+#include <algorithm>
+
 #include <boost/beast/core/string.hpp>
 
 #include "responder/http_cache.h"
@@ -80,11 +82,20 @@ bool mediaTypeIs(std::string_view header, std::string_view expected) {
   return boost::beast::iequals(bsv(type), bsv(expected));
 }
 
-void setCacheValidators(Response& response, TimePoint thisUpdate, TimePoint nextUpdate,
-                        const std::string& etag) {
-  response.set(http::field::last_modified, formatHttpDate(thisUpdate));
-  response.set(http::field::expires, formatHttpDate(nextUpdate));
+void setCacheValidators(Response& response, TimePoint lastModified, TimePoint expires, const std::string& etag) {
+  response.set(http::field::last_modified, formatHttpDate(lastModified));
+  response.set(http::field::expires, formatHttpDate(expires));
   response.set(http::field::etag, etag);
+}
+
+// RFC 9110 section 13.2.2: If-None-Match decides when present, and
+// If-Modified-Since only in its absence.
+bool crlNotModified(const Request& request, const CrlDocument& document, const std::string& etag, TimePoint now) {
+  if (request.count(http::field::if_none_match) > 0)
+    return ifNoneMatchHits(sv(request[http::field::if_none_match]), etag);
+  // A date names one CRL only if no other was signed in its second.
+  return document.newerThanEveryEarlierCrl &&
+         notModifiedSince(sv(request[http::field::if_modified_since]), document.thisUpdate, now);
 }
 
 // Date changes once a second and every response carries it, so each thread
@@ -185,14 +196,22 @@ Response Router::crl(const Request& request, std::string_view rest, bool pem) {
   }
 
   const std::string& body = pem ? *document->pem : *document->der;
-  std::string etag = entityTag(body);
-  std::int64_t maxAge = secondsUntil(clock_.now(), document->nextUpdate);
+  // The CRL number for people reading the tag; the body's hash because
+  // replicas sign one number's list each with its own ECDSA signature, so
+  // one number may name different bytes.
+  std::string etag = entityTag(
+      "v" + std::to_string(document->caVersion) + "-n" + std::to_string(document->crlNumber), body);
+  TimePoint now = fromUnixSeconds(toUnixSeconds(clock_.now()));
+  // Not until nextUpdate: revoca publishes a new CRL within a second of a
+  // revocation, and a cache in between would hand out the old one that long.
+  std::int64_t maxAge = std::min<std::int64_t>(document->cacheMaxAge.count(), secondsUntil(now, document->nextUpdate));
 
-  bool notModified = ifNoneMatchHits(sv(request[http::field::if_none_match]), etag);
+  bool notModified = crlNotModified(request, *document, etag, now);
   Response response{notModified ? http::status::not_modified : http::status::ok, 11};
   response.set(http::field::content_type, pem ? "application/x-pem-file" : "application/pkix-crl");
   response.set(http::field::cache_control, "public, max-age=" + std::to_string(maxAge));
-  setCacheValidators(response, document->thisUpdate, document->nextUpdate, etag);
+  // Expires says the same, for HTTP/1.0 caches, which know no max-age.
+  setCacheValidators(response, document->thisUpdate, now + Seconds(maxAge), etag);
   if (!notModified) response.body() = body;
   return response;
 }

@@ -139,6 +139,16 @@ spec: {{ca: mqtt-ca, serial: "{serial}", reason: keyCompromise}}
     assert elapsed < 2.0 + 1.0, f"OCSP said revoked after {elapsed:.2f}s"  # kubectl's own start-up included
     namespace.wait_ready("certificaterevocation/server-cert-compromised")
 
+    # An HTTP cache in between keeps the CRL for spec.crl.cacheMaxAge, not until
+    # nextUpdate; the field passes the apiserver's schema and reaches the responder.
+    def crl_max_age():
+        headers = http("GET", f"{operator.base}/crl/{namespace.name}/mqtt-ca/1")[1]
+        return int(re.fullmatch(r"public, max-age=(\d+)", headers["Cache-Control"]).group(1))
+
+    assert 0 < crl_max_age() <= 300
+    namespace.kubectl("patch", "ca", "mqtt-ca", "--type=merge", "-p", '{"spec": {"crl": {"cacheMaxAge": "1m"}}}')
+    wait_for(lambda: crl_max_age() <= 60, timeout=10, what="max-age to follow spec.crl.cacheMaxAge")
+
 
 def test_4_restarts_of_revoca_apiserver_and_etcd_issue_nothing_twice(cluster, namespace, operators, tmp_path):
     operator = operators().start()

@@ -136,7 +136,7 @@ def base_spec(kind, port):
                 "issuingCa": "mqtt-ca",
                 "crlDistUrls": [f"http://127.0.0.1:{port}/crl-pem/${{SYS_TENANT_NAME}}/${{SYS_CA_NAME}}/${{SYS_CA_VERSION}}"],
                 "ocspResponderUrls": [f"http://127.0.0.1:{port}/ocsp/${{SYS_TENANT_UUID}}/${{SYS_CA_NAME}}"],
-                "renewThreshold": "30d", "crl": {"validity": "1d"}, "ocsp": {"validity": "1h"},
+                "renewThreshold": "30d", "crl": {"validity": "1d", "cacheMaxAge": "5m"}, "ocsp": {"validity": "1h"},
                 "distribute": {"deployments": ["spare"]}}
     if kind == "Vault":
         return {"distribute": {"deployments": ["spare-two"]}}
@@ -166,8 +166,8 @@ STRING_FIELDS = [
     ("CertificateAuthority", ("subject", "organizationalUnit")), ("CertificateAuthority", ("subject", "country")),
     ("CertificateAuthority", ("issuingCa",)), ("CertificateAuthority", ("crlDistUrls", 0)),
     ("CertificateAuthority", ("ocspResponderUrls", 0)), ("CertificateAuthority", ("renewThreshold",)),
-    ("CertificateAuthority", ("crl", "validity")), ("CertificateAuthority", ("ocsp", "validity")),
-    ("CertificateAuthority", ("distribute", "deployments", 0)),
+    ("CertificateAuthority", ("crl", "validity")), ("CertificateAuthority", ("crl", "cacheMaxAge")),
+    ("CertificateAuthority", ("ocsp", "validity")), ("CertificateAuthority", ("distribute", "deployments", 0)),
     ("Vault", ("distribute", "deployments", 0)),
     ("VaultSecret", ("vault",)), ("VaultSecret", ("allowImageAccess", 0)),
     ("VaultSecret", ("autoCert", "issuingCa")), ("VaultSecret", ("autoCert", "host")),
@@ -431,8 +431,8 @@ def clearly_invalid(kind, path, text, spec):
         return not is_host(text, wildcard=spec["autoCert"]["certType"] == "server")
     if last in ("crlDistUrls", "ocspResponderUrls", "responderUrl"):
         return not text.startswith("http://") or URL_CHARACTERS.fullmatch(text) is None
-    if last in ("ttl", "renewThreshold", "validity", "refreshThreshold", "refreshInterval", "httpTimeout",
-                "refreshHttpTimeout"):
+    if last in ("ttl", "renewThreshold", "validity", "cacheMaxAge", "refreshThreshold", "refreshInterval",
+                "httpTimeout", "refreshHttpTimeout"):
         return re.fullmatch(r"[0-9A-Za-zµ. +-]*", text) is None
     if last == "certDir":
         return (not text.startswith("/") or re.fullmatch(r"[A-Za-z0-9._/-]*", text) is None
@@ -747,8 +747,8 @@ def test_a_listener_bind_that_is_not_an_ip_and_port_is_refused(hostile):
 # --- durations and subjects ----------------------------------------------------------------------------
 
 DURATION_FIELDS = [("CertificateAuthority", ("ttl",)), ("CertificateAuthority", ("renewThreshold",)),
-                   ("CertificateAuthority", ("crl", "validity")), ("CertificateAuthority", ("ocsp", "validity")),
-                   ("VaultSecret", ("autoCert", "ttl")), ("VaultSecret", ("autoCert", "refreshThreshold")),
+                   ("CertificateAuthority", ("crl", "validity")), ("CertificateAuthority", ("crl", "cacheMaxAge")),
+                   ("CertificateAuthority", ("ocsp", "validity")), ("VaultSecret", ("autoCert", "ttl")), ("VaultSecret", ("autoCert", "refreshThreshold")),
                    ("EmqxDeployment", ("crl", "refreshInterval")), ("EmqxDeployment", ("crl", "httpTimeout")),
                    ("EmqxDeployment", ("ocspStapling", "refreshInterval")),
                    ("EmqxDeployment", ("ocspStapling", "refreshHttpTimeout"))]

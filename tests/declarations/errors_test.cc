@@ -200,8 +200,25 @@ TEST(DeclarationErrors, Durations) {
   expectError(document("CertificateAuthority", "  ttl: 0s\n"), "spec.ttl", {"longer than 0s"});
   expectError(document("CertificateAuthority", "  crl: {validity: -1d}\n"), "spec.crl.validity", {"write it like"});
   expectError(document("CertificateAuthority", "  ocsp: {validity: 1 hour}\n"), "spec.ocsp.validity", {"write it like"});
+  expectError(document("CertificateAuthority", "  crl: {cacheMaxAge: 0s}\n"), "spec.crl.cacheMaxAge",
+              {"longer than 0s"});
   expectError(document("EmqxDeployment", kEmqxBase + "  ocspStapling: {refreshHttpTimeout: fast}\n"),
               "spec.ocspStapling.refreshHttpTimeout", {"write it like"});
+}
+
+TEST(DeclarationErrors, CrlCacheMaxAgeMustNotOutlastTheCrl) {
+  expectError(document("CertificateAuthority", "  crl: {validity: 1h, cacheMaxAge: 2h}\n"), "spec.crl.cacheMaxAge",
+              {"cacheMaxAge 2h is longer than validity 1h", "e.g. 5m"});
+  // Against the default validity (1d) too.
+  expectError(document("CertificateAuthority", "  crl: {cacheMaxAge: 2d}\n"), "spec.crl.cacheMaxAge",
+              {"longer than validity 1d"});
+  // The default cacheMaxAge (5m) under a shorter validity is no error: it is
+  // capped at the CRL's nextUpdate when served.
+  DeclarationSet set = parse(document("CertificateAuthority", "  crl: {validity: 1m}\n"));
+  EXPECT_TRUE(set.errors.empty()) << allErrors(set);
+  // Equal is fine: a cache may keep the CRL until its nextUpdate.
+  set = parse(document("CertificateAuthority", "  crl: {validity: 1h, cacheMaxAge: 60m}\n"));
+  EXPECT_TRUE(set.errors.empty()) << allErrors(set);
 }
 
 TEST(DeclarationErrors, ThresholdsMustBeShorterThanTheLifetime) {

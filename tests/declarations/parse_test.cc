@@ -36,7 +36,7 @@ spec:
   ocspResponderUrls:
   - http://api.internal:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}
   renewThreshold: 60d
-  crl: {validity: 2d}
+  crl: {validity: 2d, cacheMaxAge: 10m}
   ocsp: {validity: 2h}
   distribute:
     deployments:
@@ -122,6 +122,7 @@ TEST(ParseDeclarations, SeedExampleOfAllFiveKinds) {
   EXPECT_EQ(ca.spec.ocspResponderUrls[0], "http://api.internal:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}");
   EXPECT_EQ(ca.spec.renewThreshold.count(), 60 * kDay);
   EXPECT_EQ(ca.spec.crlValidity.count(), 2 * kDay);
+  EXPECT_EQ(ca.spec.crlCacheMaxAge.count(), 600);
   EXPECT_EQ(ca.spec.ocspValidity.count(), 7200);
   EXPECT_EQ(ca.spec.distributeDeployments, std::vector<std::string>{"emqx"});
 
@@ -205,6 +206,7 @@ spec: {vault: v, secret: s}
   EXPECT_EQ(ca.digest, pki::Digest::Sha256);
   EXPECT_EQ(ca.ttl, CertificateAuthoritySpec{}.ttl);
   EXPECT_EQ(ca.crlValidity, CertificateAuthoritySpec{}.crlValidity);
+  EXPECT_EQ(ca.crlCacheMaxAge, Seconds(300));
   EXPECT_TRUE(ca.crlDistUrls.empty());
 
   EXPECT_TRUE(set.vaults[0].spec.distributeDeployments.empty());

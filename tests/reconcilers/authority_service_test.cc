@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "reconcilers/crl_retention.h"
 #include "reconcilers/renewal.h"
 #include "tests/reconcilers/fakes.h"
 #include "tests/reconcilers/openssl_checks.h"
@@ -382,6 +383,48 @@ TEST_F(AuthorityServiceTest, AReplicaThatDoesNotLeadSignsUnderTheLeadersNumberOn
   EXPECT_EQ(caughtUp->crlNumber, crlNumber(1));
   EXPECT_EQ(caughtUp->thisUpdate, registry.crlOf(key, 1)->thisUpdate);
   EXPECT_EQ(ParsedCrl(caughtUp->der).entryCount(), 2);
+}
+
+TEST_F(AuthorityServiceTest, ARevokedCertificateLeavesTheCrlAtTheFirstResignPastItsExpiryAndTheRetention) {
+  reconcile();
+  IssuedLeaf leaf = issue(kDay);
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{leaf.serialHex, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt})));
+  Seconds retention = crlRetentionAfterExpiry(ca.spec.crlValidity);
+  ASSERT_EQ(retention, kDay);
+
+  clock.set(leaf.notAfter + retention);
+  ASSERT_TRUE(service.publishCrls(key).ok());
+  ASSERT_EQ(registry.crlOf(key, 1)->thisUpdate, clock.now());
+  EXPECT_TRUE(ParsedCrl(registry.crlOf(key, 1)->der).lists(leaf.serialHex));
+  // Past the retention, the entry waits for the next regular CRL: it is
+  // no reason to sign one.
+  clock.advance(Seconds(1));
+  std::uint64_t number = crlNumber(1);
+  ASSERT_TRUE(service.publishCrls(key).ok());
+  EXPECT_EQ(crlNumber(1), number);
+  clock.advance(ca.spec.crlValidity / 2);
+  ASSERT_TRUE(service.publishCrls(key).ok());
+  ASSERT_GT(crlNumber(1), number);
+  EXPECT_FALSE(ParsedCrl(registry.crlOf(key, 1)->der).lists(leaf.serialHex));
+  // The revocation stays, for OCSP and for revoke-cert.
+  EXPECT_TRUE(service.isRevoked(key, leaf.serialHex));
+  EXPECT_TRUE(registry.revocationOf(key, leaf.serialHex));
+}
+
+TEST(CrlRetention, OneCrlValidityAndAtLeastADay) {
+  EXPECT_EQ(crlRetentionAfterExpiry(kDay), kDay);
+  EXPECT_EQ(crlRetentionAfterExpiry(7 * kDay), 7 * kDay);
+  EXPECT_EQ(crlRetentionAfterExpiry(kHour), kDay);
+}
+
+TEST_F(AuthorityServiceTest, TheCrlCacheMaxAgeReachesTheResponderAndFollowsTheSpec) {
+  registry.setTenant("default", kUuid);
+  ca.spec.crlCacheMaxAge = Seconds(60);
+  reconcile();
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(60));
+  ca.spec.crlCacheMaxAge = Seconds(120);
+  reconcile();
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(120));
 }
 
 TEST_F(AuthorityServiceTest, EverySignedCrlIsSavedInTheStore) {

@@ -27,6 +27,7 @@ using responder::OcspOutcome;
 
 const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
 constexpr Seconds kValidity{3600};
+constexpr Seconds kRetention{86400};
 
 CaVersionMaterial material(const Issued& ca, int version) {
   return CaVersionMaterial{version, ca.cert, ca.key, pki::issuerHashesOf(ca.cert)};
@@ -291,7 +292,7 @@ TEST_F(TwoVersionsTest, CrlEntriesSplitByVersion) {
   ASSERT_TRUE(registry.recordRevocation(key, revocation(stranger.cert.serialHex(), t)));
   auto serials = [&](int version) {
     std::vector<std::string> out;
-    for (const auto& entry : registry.crlEntries(key, version)) out.push_back(entry.serialHex);
+    for (const auto& entry : registry.crlEntries(key, version, t, kRetention)) out.push_back(entry.serialHex);
     std::sort(out.begin(), out.end());
     return out;
   };
@@ -300,11 +301,42 @@ TEST_F(TwoVersionsTest, CrlEntriesSplitByVersion) {
   std::vector<std::string> newest{leaf2.cert.serialHex(), stranger.cert.serialHex()};
   std::sort(newest.begin(), newest.end());
   EXPECT_EQ(serials(2), newest);
-  auto entries = registry.crlEntries(key, 1);
+  auto entries = registry.crlEntries(key, 1, t, kRetention);
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].reason, pki::RevocationReason::KeyCompromise);
   EXPECT_EQ(entries[0].revokedAt, t);
-  EXPECT_TRUE(registry.crlEntries(ObjectKey{"default", "nobody"}, 1).empty());
+  EXPECT_TRUE(registry.crlEntries(ObjectKey{"default", "nobody"}, 1, t, kRetention).empty());
+}
+
+// RFC 5280 section 3.3: an entry may leave the CRL once its certificate has
+// expired. The revocation stays: OCSP still answers "revoked".
+TEST_F(CaRegistryTest, AnExpiredCertificateLeavesTheCrlAfterTheRetentionAndStaysRevoked) {
+  TimePoint t = clock.now();
+  std::string expired = leaf.cert.serialHex();
+  registry.recordIssued(key, IssuedCertificate{expired, 1, t - kRetention - Seconds(1), "expired"});
+  registry.recordIssued(key, IssuedCertificate{"0A", 1, t - kRetention, "expired, still kept"});
+  registry.recordIssued(key, IssuedCertificate{"0B", 1, t + kRetention, "valid"});
+  for (const std::string& serial : {expired, std::string("0A"), std::string("0B"), std::string("0C")})
+    ASSERT_TRUE(registry.recordRevocation(key, revocation(serial, t - 2 * kRetention)));
+  auto serials = [&](TimePoint thisUpdate) {
+    std::vector<std::string> out;
+    for (const auto& entry : registry.crlEntries(key, 1, thisUpdate, kRetention)) out.push_back(entry.serialHex);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // 0C is in no ledger: with no notAfter known, it stays.
+  std::vector<std::string> kept{"0A", "0B", "0C"};
+  std::vector<std::string> all{"0A", "0B", "0C", expired};
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(serials(t), kept);
+  EXPECT_EQ(serials(t - Seconds(1)), all);
+  // Decided from the thisUpdate given, not the clock.
+  clock.advance(10 * kRetention);
+  EXPECT_EQ(serials(t), kept);
+  EXPECT_EQ(registry.revokedCount(key), 4u);
+  EXPECT_TRUE(registry.revocationOf(key, expired));
+  auto id = certId(leaf.cert, ca.cert);
+  EXPECT_EQ(ask(requestFor(id.get())).outcome, OcspOutcome::Revoked);
 }
 
 TEST_F(TwoVersionsTest, DroppingAVersionDropsItsCrlAndItsAnswers) {
@@ -328,8 +360,11 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
     ASSERT_TRUE(doc.has_value()) << tenant;
     EXPECT_EQ(*doc->der, "DER");
     EXPECT_EQ(*doc->pem, "PEM");
+    EXPECT_EQ(doc->caVersion, 1);
     EXPECT_EQ(doc->crlNumber, 7u);
+    EXPECT_EQ(doc->thisUpdate, t);
     EXPECT_EQ(doc->nextUpdate, t + kValidity);
+    EXPECT_EQ(doc->cacheMaxAge, AuthoritySettings{}.crlCacheMaxAge);
   }
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "2").has_value());
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "x").has_value());
@@ -337,6 +372,30 @@ TEST_F(CaRegistryTest, ServesCrlsByTenantUuidOrNameAndVersion) {
   EXPECT_FALSE(registry.crl(kUuid, "mqtt-ca", "99999999999999999999").has_value());
   EXPECT_FALSE(registry.crl("nobody", "mqtt-ca", "1").has_value());
   EXPECT_FALSE(registry.crl(kUuid, "other", "1").has_value());
+}
+
+TEST_F(CaRegistryTest, CrlsCarryTheCasCacheMaxAge) {
+  TimePoint t = clock.now();
+  registry.setCrl(key, 1, pki::SignedCrl{"DER", "PEM", 7, t, t + kValidity});
+  registry.setAuthority(key, {material(ca, 1)}, AuthoritySettings{pki::Digest::Sha256, kValidity, Seconds(60)});
+  EXPECT_EQ(registry.crl(kUuid, "mqtt-ca", "1")->cacheMaxAge, Seconds(60));
+}
+
+// Two CRLs signed within one second carry one Last-Modified: a date names
+// a CRL only when its thisUpdate is later than that of every earlier one.
+TEST_F(CaRegistryTest, ACrlIsNewerThanEveryEarlierOneOnlyWhenItsSecondIsLater) {
+  TimePoint t = clock.now();
+  auto newer = [&](int version, std::uint64_t number, TimePoint thisUpdate) {
+    registry.setCrl(key, version, pki::SignedCrl{"DER", "PEM", number, thisUpdate, thisUpdate + kValidity});
+    return registry.crl(kUuid, "mqtt-ca", std::to_string(version))->newerThanEveryEarlierCrl;
+  };
+  EXPECT_TRUE(newer(1, 1, t));
+  EXPECT_FALSE(newer(1, 2, t));  // the same second
+  EXPECT_TRUE(newer(1, 3, t + Seconds(1)));
+  EXPECT_FALSE(newer(1, 4, t - Seconds(10)));  // the clock stepped back
+  EXPECT_FALSE(newer(1, 5, t + Seconds(1)));   // not past the latest yet
+  EXPECT_TRUE(newer(1, 6, t + Seconds(2)));
+  EXPECT_TRUE(newer(2, 7, t));  // each version (each URL) on its own
 }
 
 // A CA whose state cannot be read signs nothing, but its last CRLs still
@@ -349,6 +408,8 @@ TEST_F(CaRegistryTest, SavedCrlsAreServedOnlyWhileTheCaHasNoLiveVersions) {
   ASSERT_TRUE(doc.has_value());
   EXPECT_EQ(*doc->der, "SAVED");
   EXPECT_EQ(doc->crlNumber, 9u);
+  // Signed by an earlier process: whether another CRL shared its second is unknown.
+  EXPECT_FALSE(doc->newerThanEveryEarlierCrl);
   EXPECT_FALSE(registry.hasAuthority(broken));
   EXPECT_EQ(registry.ocsp(kUuid, "broken-ca", requestFor(certId(leaf.cert, ca.cert).get())).outcome,
             OcspOutcome::Unauthorized);

@@ -60,6 +60,61 @@ TEST(EntityTagTest, LargeBodiesDifferByTailOrLength) {
   EXPECT_NE(entityTag(big), entityTag(big + "x"));
 }
 
+TEST(EntityTagTest, ALabelGoesInFrontOfTheSameHash) {
+  EXPECT_EQ(entityTag("v1-n42", "abc"), "\"v1-n42-" + entityTag("abc").substr(1));
+  EXPECT_NE(entityTag("v1-n42", "abc"), entityTag("v1-n42", "abd"));
+  EXPECT_NE(entityTag("v1-n42", "abc"), entityTag("v1-n43", "abc"));
+}
+
+// 1994-11-06T08:49:37Z, RFC 9110's example, in each of its three forms.
+constexpr std::int64_t kExample = 784111777;
+const TimePoint kParsedAt = fromUnixSeconds(1714564800);  // 2024-05-01
+
+TEST(ParseHttpDateTest, TheThreeFormsOfRfc9110) {
+  EXPECT_EQ(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT", kParsedAt), fromUnixSeconds(kExample));
+  EXPECT_EQ(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT", kParsedAt), fromUnixSeconds(kExample));
+  EXPECT_EQ(parseHttpDate("Sun Nov  6 08:49:37 1994", kParsedAt), fromUnixSeconds(kExample));
+  EXPECT_EQ(parseHttpDate("Wed Nov 16 08:49:37 1994", kParsedAt), fromUnixSeconds(kExample + 10 * 86400));
+}
+
+TEST(ParseHttpDateTest, ReadsWhatFormatHttpDateWrites) {
+  for (std::int64_t seconds : {0LL, 951782400LL, 1714564799LL, 4102444800LL})
+    EXPECT_EQ(parseHttpDate(formatHttpDate(fromUnixSeconds(seconds)), kParsedAt), fromUnixSeconds(seconds)) << seconds;
+}
+
+TEST(ParseHttpDateTest, TwoDigitYearsAreNeverMoreThanFiftyYearsAhead) {
+  EXPECT_EQ(parseHttpDate("Wednesday, 01-May-24 12:00:00 GMT", kParsedAt), kParsedAt);
+  // 2074 is 50 years ahead of 2024, 2075 more: it is 1975.
+  EXPECT_EQ(parseHttpDate("Tuesday, 01-May-74 00:00:00 GMT", kParsedAt), fromUnixSeconds(3292358400));
+  EXPECT_EQ(parseHttpDate("Thursday, 01-May-75 00:00:00 GMT", kParsedAt), fromUnixSeconds(168134400));
+}
+
+TEST(ParseHttpDateTest, RefusesAnythingElse) {
+  for (const char* text : {"", "yesterday", "1714564800", "2024-05-01T12:00:00Z",
+                           "Wed, 01 May 2024 12:00:00 UTC",    // only GMT
+                           "Wed, 01 May 2024 12:00:00 GMT ",   // trailing space
+                           "wed, 01 May 2024 12:00:00 GMT",    // names are case-sensitive
+                           "Wed, 1 May 2024 12:00:00 GMT",     // two-digit day
+                           "Wed, 31 Apr 2024 12:00:00 GMT",    // no such day
+                           "Wed, 01 May 2024 24:00:00 GMT", "Wed, 01 May 2024 12:60:00 GMT",
+                           "Wed, 01 Mai 2024 12:00:00 GMT", "Wed, 01 May 1024 12:00:00 GMT",
+                           "Wed, 01 May 9999 12:00:00 GMT",    // beyond what TimePoint holds
+                           "Wed, 01 May 2024 12:00 GMT", "Wed May 1 12:00:00 2024",
+                           "Wednesday, 01 May 2024 12:00:00 GMT"})
+    EXPECT_FALSE(parseHttpDate(text, kParsedAt)) << text;
+}
+
+TEST(NotModifiedSinceTest, ADateAtOrAfterTheLastModificationAndNotInTheFuture) {
+  TimePoint modified = kParsedAt - Seconds(60);
+  EXPECT_TRUE(notModifiedSince(formatHttpDate(modified), modified, kParsedAt));
+  EXPECT_TRUE(notModifiedSince(formatHttpDate(modified + Seconds(30)), modified, kParsedAt));
+  EXPECT_TRUE(notModifiedSince(formatHttpDate(kParsedAt), modified, kParsedAt));
+  EXPECT_FALSE(notModifiedSince(formatHttpDate(modified - Seconds(1)), modified, kParsedAt));
+  EXPECT_FALSE(notModifiedSince(formatHttpDate(kParsedAt + Seconds(1)), modified, kParsedAt));
+  EXPECT_FALSE(notModifiedSince("", modified, kParsedAt));
+  EXPECT_FALSE(notModifiedSince("not a date", modified, kParsedAt));
+}
+
 TEST(IfNoneMatchTest, ListsWeakTagsAndStar) {
   EXPECT_TRUE(ifNoneMatchHits("\"a\"", "\"a\""));
   EXPECT_TRUE(ifNoneMatchHits("\"b\", W/\"a\"", "\"a\""));

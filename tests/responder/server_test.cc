@@ -90,11 +90,12 @@ TEST_F(ServerTest, ServesCrlAsDerWithCacheHeaders) {
   EXPECT_EQ(response->result(), http::status::ok);
   EXPECT_EQ(response->body(), *sampleCrl().der);
   EXPECT_EQ(field(*response, http::field::content_type), "application/pkix-crl");
-  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=3600");
+  // Five minutes (the CRL's cacheMaxAge), not the hour until nextUpdate.
+  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=300");
   EXPECT_EQ(field(*response, http::field::last_modified), "Wed, 01 May 2024 11:59:00 GMT");
-  EXPECT_EQ(field(*response, http::field::expires), "Wed, 01 May 2024 13:00:00 GMT");
-  EXPECT_EQ(field(*response, http::field::etag), entityTag(*sampleCrl().der));
-  EXPECT_THAT(field(*response, http::field::etag), MatchesRegex("\"[0-9a-f]{16}\""));
+  EXPECT_EQ(field(*response, http::field::expires), "Wed, 01 May 2024 12:05:00 GMT");
+  EXPECT_EQ(field(*response, http::field::etag), entityTag("v1-n7", *sampleCrl().der));
+  EXPECT_THAT(field(*response, http::field::etag), MatchesRegex("\"v1-n7-[0-9a-f]{16}\""));
   EXPECT_EQ(field(*response, http::field::server), "revoca");
   EXPECT_EQ(field(*response, http::field::date), "Wed, 01 May 2024 12:00:00 GMT");
 }
@@ -108,16 +109,16 @@ TEST_F(ServerTest, ServesCrlAsPem) {
   EXPECT_EQ(response->result(), http::status::ok);
   EXPECT_EQ(response->body(), *sampleCrl().pem);
   EXPECT_EQ(field(*response, http::field::content_type), "application/x-pem-file");
-  EXPECT_EQ(field(*response, http::field::etag), entityTag(*sampleCrl().pem));
+  EXPECT_EQ(field(*response, http::field::etag), entityTag("v1-n7", *sampleCrl().pem));
 }
 
 TEST_F(ServerTest, MaxAgeFollowsTheInjectedClockAndNeverGoesNegative) {
   ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
   start();
   TestClient client(port());
-  clock_.advance(Seconds(3000));
+  clock_.advance(Seconds(3400));  // 200 s before nextUpdate, less than cacheMaxAge
   EXPECT_EQ(field(*client.get("/crl/acme/mqtt-ca/1"), http::field::cache_control),
-            "public, max-age=600");
+            "public, max-age=200");
   clock_.advance(Seconds(5000));
   EXPECT_EQ(field(*client.get("/crl/acme/mqtt-ca/1"), http::field::cache_control),
             "public, max-age=0");
@@ -152,13 +153,13 @@ TEST_F(ServerTest, IfNoneMatchGives304) {
   ON_CALL(*source_, crl(_, _, _)).WillByDefault(Return(sampleCrl()));
   start();
   TestClient client(port());
-  std::string etag = entityTag(*sampleCrl().der);
+  std::string etag = entityTag("v1-n7", *sampleCrl().der);
   auto response = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, etag);
   ASSERT_TRUE(response);
   EXPECT_EQ(response->result(), http::status::not_modified);
   EXPECT_TRUE(response->body().empty());
   EXPECT_EQ(field(*response, http::field::etag), etag);
-  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=3600");
+  EXPECT_EQ(field(*response, http::field::cache_control), "public, max-age=300");
 
   auto stale = client.request(http::verb::get, "/crl/acme/mqtt-ca/1", {}, {}, "\"0000\"");
   ASSERT_TRUE(stale);
