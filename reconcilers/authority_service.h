@@ -35,6 +35,8 @@ struct ActiveCa {
   std::optional<ObjectKey> parent;
 
   const CaVersionMaterial& current() const { return liveMaterial.back(); }
+  // The CRL distribution points of a version's certificates, fixed when it
+  // was made (CaVersionRecord::crlDistUrls).
   std::vector<std::string> crlUrls(int version) const;
   std::vector<std::string> ocspUrls(int version) const;
 };
@@ -101,6 +103,10 @@ class AuthorityService {
   // has no live versions: its state could not be read, it signs nothing.
   Error failClosed(const ObjectKey& ca, Error cause);
   Result<CaVersionRecord> createVersion(const ActiveCa& ca, int version, const ActiveCa* parent);
+  // Versions saved before their CRL URLs were kept (CaVersionRecord::
+  // crlDistUrls) take them from the spec as it is when they are first read:
+  // what every CRL of theirs named until then.
+  void adoptCrlDistUrls(ActiveCa& ca);
   Result<void> activate(ActiveCa& ca, const ActiveCa* parent);
 
   StateStore& store_;

@@ -66,6 +66,23 @@ TEST_F(ReconcilersTest, CertificateAuthorityReportsFactsAndDistributesTheTrustBu
   EXPECT_EQ(status.facts["notAfter"], formatTimestamp(current.notAfter));
   EXPECT_EQ(status.facts["renewalTime"], formatTimestamp(caRenewalTime(current, ca.spec)));
   EXPECT_EQ(status.facts["tenantUuid"], kUuid);
+  EXPECT_EQ(status.facts["crlUrl"], "http://api.internal:4664/crl-pem/default/mqtt-ca/1");
+  EXPECT_EQ(status.message, "version 1 signs; 1 live version(s)");
+}
+
+TEST_F(ReconcilersTest, CertificateAuthoritySaysWhichVersionsKeepTheirCrlUrlsAfterAChange) {
+  auto ctx = context();
+  CertificateAuthority ca = caDeclaration();
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, ca, tenant).ready);
+  unwrap(service.issue(ca.key(), LeafRequest{"client", {}, pki::CertType::Client, kDay}));  // keeps version 1 live
+
+  ca.spec.crlDistUrls = {"http://revoca.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
+  ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.facts["version"], "2");
+  EXPECT_EQ(status.facts["crlUrl"], "http://revoca.internal:4664/crl-pem/default/mqtt-ca/2");
+  EXPECT_THAT(status.message, HasSubstr("took effect with version 2"));
+  EXPECT_THAT(status.message, HasSubstr("the certificates of version 1 keep the CRL URLs they carry"));
 }
 
 TEST_F(ReconcilersTest, CertificateAuthorityPublishesTheBundleContent) {
