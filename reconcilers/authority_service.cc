@@ -38,6 +38,16 @@ std::vector<std::string> ActiveCa::ocspUrls(int version) const {
   return render(spec.ocspResponderUrls, *this, version);
 }
 
+std::string ActiveCa::trustPemFor(int version) const {
+  for (const auto& made : record.versions) {
+    if (made.version != version) continue;
+    std::size_t at = trustPem.find(made.certPem);
+    if (at == 0 || at == std::string::npos) return trustPem;
+    return made.certPem + trustPem.substr(0, at) + trustPem.substr(at + made.certPem.size());
+  }
+  return trustPem;
+}
+
 const ActiveCa* AuthorityService::active(const ObjectKey& ca) const {
   auto it = active_.find(ca);
   return it == active_.end() ? nullptr : &it->second;

@@ -31,7 +31,7 @@ struct ActiveCa {
   std::vector<int> liveVersions;
   std::vector<CaVersionMaterial> liveMaterial;  // parallel to liveVersions
   std::string chainPem;  // what a leaf carries after itself: intermediates, never the root
-  std::string trustPem;  // ca-cert.pem: every live version, and the parent's bundle
+  std::string trustPem;  // ca-cert.pem: every live version, newest first, and the parent's bundle
   std::optional<ObjectKey> parent;
 
   const CaVersionMaterial& current() const { return liveMaterial.back(); }
@@ -39,6 +39,12 @@ struct ActiveCa {
   // was made (CaVersionRecord::crlDistUrls).
   std::vector<std::string> crlUrls(int version) const;
   std::vector<std::string> ocspUrls(int version) const;
+  // trustPem with `version` first: the ca-cert.pem of a certificate that
+  // version signed. EMQX builds the OCSP request it staples from the first
+  // certificate of that file (its issuer_pem); a broker's certificate
+  // signed by an older live version would otherwise be asked about under
+  // the newest one's key, and answered "unknown".
+  std::string trustPemFor(int version) const;
 };
 
 struct LeafRequest {

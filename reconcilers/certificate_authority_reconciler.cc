@@ -12,13 +12,14 @@ std::string crlUrlsNote(const ActiveCa& active) {
   int current = active.record.current()->version;
   std::vector<std::string> kept;
   for (int version : active.liveVersions)
-    if (version != current && active.crlUrls(version) != active.crlUrls(current)) kept.push_back(std::to_string(version));
+    if (version != current && active.crlUrls(version) != active.crlUrls(current))
+      kept.push_back(std::to_string(version));
   if (kept.empty()) return "";
   std::string versions;
   for (const auto& version : kept) versions += (versions.empty() ? "" : ", ") + version;
   return "; its CRL URLs (spec.crlDistUrls) took effect with version " + std::to_string(current) +
-         ": the certificates of version" + (kept.size() > 1 ? "s " : " ") + versions + " keep the CRL URLs they carry, and each version's CRL "
-         "names its own";
+         ": the certificates of version" + (kept.size() > 1 ? "s " : " ") + versions +
+         " keep the CRL URLs they carry, and each version's CRL names its own";
 }
 
 }  // namespace

@@ -77,8 +77,8 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
                  reissueReasonName(reason), formatTimestamp(record->notAfter));
   }
 
-  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership,
-                    secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
+  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPemFor(record->caVersion),
+                    secret.spec.fileOwnership, secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
   if (!record->hasPems()) files.readPems = [&context, &secret]() { return readPems(context.store, secret.key()); };
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);

@@ -254,8 +254,13 @@ TEST_F(VaultSecretReconcilerTest, CaRotationKeepsTheCertificateAndShipsBothCaVer
   ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
   EXPECT_EQ(serial(), first);  // version 1 is still live: no re-issue
   EXPECT_EQ(outcome.status.facts["caVersion"], "1");
-  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem)).size(), 2u);
-  EXPECT_EQ(output.secrets.back().files.caCertPem, active->trustPem);
+  // Both versions, the one that signed the certificate first: EMQX staples
+  // the OCSP answer about it under the first certificate of ca-cert.pem.
+  auto bundle = unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem));
+  ASSERT_EQ(bundle.size(), 2u);
+  EXPECT_EQ(bundle[0].toPem(), active->record.versions[0].certPem);
+  EXPECT_EQ(bundle[1].toPem(), active->record.versions[1].certPem);
+  EXPECT_EQ(active->trustPemFor(2), active->trustPem);  // the newest is first already
 }
 
 TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRotatesNotOnEveryPass) {
