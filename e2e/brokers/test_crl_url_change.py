@@ -156,3 +156,13 @@ def test_an_otp_listener_with_crl_check_accepts_the_good_and_refuses_the_revoked
     finally:
         server.kill()
         server.wait()
+
+
+def test_the_ocsp_request_emqx_builds_for_its_own_certificate_is_still_answered_good(changed):
+    # The broker's certificate is version 1's; EMQX asks about it under the
+    # first certificate of ca-cert.pem, which must be version 1, not the newest.
+    emqx = changed.deployment_dir()
+    env = dict(line.split("=", 1) for line in (emqx / "emqx.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    url = next(value.strip('"') for name, value in env.items() if name.endswith("OCSP__RESPONDER_URL"))
+    assert escript("ocsp", url, emqx / "ca-cert.pem", emqx / "cert.pem") == "good"
