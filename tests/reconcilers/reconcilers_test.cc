@@ -197,9 +197,9 @@ class EmqxDeploymentReconcilerTest : public ReconcilersTest {
     emqx.spec.crl.enabled = true;
     emqx.spec.ocspStapling.enabled = true;
   }
-  ObjectStatus reconcile(const Vault* v, const VaultSecret* s) {
+  ObjectStatus reconcile(const Vault* v, const VaultSecret* s, const ObjectStatus* secretNotReady = nullptr) {
     auto ctx = context();
-    return reconcileEmqxDeployment(ctx, emqx, v, s);
+    return reconcileEmqxDeployment(ctx, emqx, v, s, secretNotReady);
   }
   ObjectStatus reconcile() { return reconcile(&vault, &secret); }
 
@@ -267,6 +267,18 @@ TEST_F(EmqxDeploymentReconcilerTest, StaplingWaitsForAnIssuerThatIsNotReadyUnles
   EXPECT_THAT(status.message, HasSubstr("CertificateAuthority default/unknown-ca, which is not Ready"));
   emqx.spec.ocspStapling.responderUrl = "http://elsewhere:80/ocsp";
   EXPECT_TRUE(reconcile().ready);
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, ASecretThatWasNotDeliveredLeavesItNotReadyAndRendersNothing) {
+  ObjectStatus conflict;
+  conflict.reason = "DeploymentConflict";
+  conflict.message = "spec.vault: deployment emqx already receives VaultSecret other-cert";
+  ObjectStatus status = reconcile(&vault, &secret, &conflict);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "SecretNotDelivered");
+  EXPECT_THAT(status.message, HasSubstr("VaultSecret server-cert was not delivered to deployment emqx"));
+  EXPECT_THAT(status.message, HasSubstr("DeploymentConflict: spec.vault: deployment emqx already receives VaultSecret other-cert"));
+  EXPECT_TRUE(output.envs.empty());
 }
 
 }  // namespace
