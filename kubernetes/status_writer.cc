@@ -167,12 +167,16 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"renewalTime", FactType::kDateTime},
         {"caVersion", FactType::kInteger},
         {"lastIssueReason", FactType::kString},
-        {"secretName", FactType::kString}}},
+        {"secretName", FactType::kString},
+        {"fileOwner", FactType::kString},
+        {"fileMode", FactType::kString}}},
       {"EmqxDeployment",
        {{"deployment", FactType::kString},
         {"configMap", FactType::kString},
         {"ocspResponderUrl", FactType::kString},
-        {"certificateHash", FactType::kString}}}};
+        {"certificateHash", FactType::kString},
+        {"fileOwner", FactType::kString},
+        {"fileMode", FactType::kString}}}};
   static const std::map<std::string, FactType> none;
   auto it = facts.find(kind);
   return it == facts.end() ? none : it->second;
