@@ -116,8 +116,9 @@ Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int 
     if (auto saved = store_.appendIssued(parent->key, issued); !saved) return saved.error();
     registry_.recordIssued(parent->key, issued);
   }
-  return CaVersionRecord{version,          cert->toPem(),     key->toPem(), cert->notBefore(),
-                         cert->notAfter(), render(ca.spec.crlDistUrls, ca, version)};
+  CaVersionRecord made{version, cert->toPem(), key->toPem(), cert->notBefore(), cert->notAfter(), std::nullopt};
+  made.crlDistUrls = render(ca.spec.crlDistUrls, ca, version);
+  return made;
 }
 
 void AuthorityService::adoptCrlDistUrls(ActiveCa& ca) {

@@ -149,8 +149,8 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   // Views into `declarations`, which outlive the pass: at 10,000 secrets,
   // copies of the three names were 1.4 MB for each pass.
   std::map<std::pair<std::string_view, std::string_view>, std::string_view> deploymentOwner;
-  // The VaultSecrets whose files were not delivered, for the EmqxDeployments
-  // that name them (a few: the Ready ones are not kept).
+  // The statuses of the VaultSecrets whose files were not delivered, for
+  // the EmqxDeployments that name them; the Ready ones are not kept.
   std::map<std::pair<std::string_view, std::string_view>, ObjectStatus> notDelivered;
   std::mutex notDeliveredMutex;
   std::vector<std::pair<const VaultSecret*, const Vault*>> secrets;
