@@ -1,6 +1,7 @@
 #include "kubernetes/cluster_output.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "kube/config_files.h"
@@ -309,8 +310,9 @@ Result<json> ClusterOutput::ownerReference(const std::string& plural, const std:
               {"blockOwnerDeletion", true}};
 }
 
-Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const std::string& deployment,
-                                          const SecretFiles& files) {
+Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const std::string& namespace_,
+                                                                        const std::string& deployment,
+                                                                        const SecretFiles& files) {
   auto owner = ownerReference("vaultsecrets", "VaultSecret", namespace_, files.secretName);
   if (!owner) return owner.error();
   json labelled = labels(kVaultSecretLabel, files.secretName);
@@ -341,14 +343,15 @@ Result<void> ClusterOutput::publishSecret(const std::string& namespace_, const s
   };
   Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, "VaultSecret", files.secretName,
               "delete it or rename the VaultSecret", true};
-  if (auto applied = applyOwned(owned, digest, build); !applied) return applied;
+  if (auto applied = applyOwned(owned, digest, build); !applied) return applied.error();
   // Unchanged, it was not built: certificateHash() reads the Secret once
   // if an EmqxDeployment asks.
   if (certificateHash) {
     std::lock_guard lock(mutex_);
     certificateHash_[namespace_ + "/" + files.secretName] = *certificateHash;
   }
-  return {};
+  // A Secret has no file owner or mode: the volume that mounts it sets them.
+  return std::map<std::string, std::string>{};
 }
 
 Result<void> ClusterOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
@@ -440,14 +443,18 @@ Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::s
               {"spec", {{"selector", {{"matchLabels", selector}}}, {"template", podTemplate}}}};
 }
 
-Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::string& configMap,
-                                            const std::string& hash) {
+Result<std::int64_t> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::string& configMap,
+                                                    const std::string& hash) {
   auto ref = deployments(emqx.namespace_, emqx.deployment);
   std::string key = "patch " + ref.path();
   pki::Sha256 inputs = pki::sha256(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode,
                                               kEmqxGroup, configMapEnv(emqx, configMap)})
                                      .dump());
-  if (recall(key) == inputs) return {};
+  if (recall(key) == inputs) {
+    std::lock_guard lock(mutex_);
+    auto known = podFsGroup_.find(key);
+    return known == podFsGroup_.end() ? std::int64_t{kEmqxGroup} : known->second;
+  }
 
   std::string what = describe(ref, "Deployment");
   auto existing = api_.get(ref);
@@ -470,8 +477,12 @@ Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::s
   // 0440 files through its supplementary group.
   auto managers = fsGroupManagers(*existing.value);
   bool onlyRevocas = managers.size() == 1 && *managers.begin() == kFieldManager;
-  if (member(member(podSpec, "securityContext"), "fsGroup").is_null() || onlyRevocas)
+  const json& theirs = member(member(podSpec, "securityContext"), "fsGroup");
+  std::int64_t fsGroup = kEmqxGroup;
+  if (theirs.is_null() || onlyRevocas)
     patchSpec["securityContext"] = {{"fsGroup", kEmqxGroup}};
+  else if (theirs.is_number_integer())
+    fsGroup = theirs.get<std::int64_t>();
   json patch = {{"apiVersion", "apps/v1"},
                 {"kind", "Deployment"},
                 {"metadata", {{"name", emqx.deployment}, {"namespace", emqx.namespace_}}},
@@ -481,7 +492,9 @@ Result<void> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::s
   auto applied = api_.apply(ref, patch, kFieldManager);
   if (!applied.ok()) return apiProblem(ref, "Deployment", "patch", applied.error);
   remember(key, inputs);
-  return {};
+  std::lock_guard lock(mutex_);
+  podFsGroup_[key] = fsGroup;
+  return fsGroup;
 }
 
 Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const EmqxOutput& emqx) {
@@ -505,11 +518,17 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
 
   auto hash = certificateHash(emqx.namespace_, emqx.secretName);
   if (!hash) return hash.error();
+  std::int64_t fsGroup = kEmqxGroup;
   if (emqx.patchExisting) {
-    if (auto patched = patchDeployment(emqx, name, *hash); !patched) return patched.error();
+    auto patched = patchDeployment(emqx, name, *hash);
+    if (!patched) return patched.error();
+    fsGroup = *patched;
   } else {
     auto deployment = ownedDeployment(emqx, name, *hash);
     if (!deployment) return deployment.error();
+    const json& podSpec = member(member(member(*deployment, "spec"), "template"), "spec");
+    const json& given = member(member(podSpec, "securityContext"), "fsGroup");
+    if (given.is_number_integer()) fsGroup = given.get<std::int64_t>();
     Owned ownedDeployment{deployments(emqx.namespace_, emqx.deployment), "Deployment", kEmqxDeploymentLabel,
                           "EmqxDeployment", emqx.owner,
                           "delete it, or give spec.deploymentName: " + emqx.deployment +
@@ -517,8 +536,15 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
                           false};
     if (auto applied = applyOwned(ownedDeployment, *deployment); !applied) return applied.error();
   }
-  return std::map<std::string, std::string>{
-      {"configMap", name}, {"certificateHash", *hash}, {"deployment", emqx.deployment}};
+  // Secret volume files are root's, in the pod's fsGroup (kubelet sets the
+  // group), with the volume's mode: EMQX reads them through its group.
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(kCertFileMode));
+  return std::map<std::string, std::string>{{"configMap", name},
+                                            {"certificateHash", *hash},
+                                            {"deployment", emqx.deployment},
+                                            {"fileOwner", "0:" + std::to_string(fsGroup)},
+                                            {"fileMode", mode}};
 }
 
 }  // namespace revoca::kubernetes

@@ -26,6 +26,7 @@
 // ours?) and, for Secrets and ConfigMaps already up to date, writes nothing. VaultSecrets' Secrets are
 // read a namespace at a time, by label and in pages: a start with 10,000 of
 // them costs 20 requests rather than 10,000.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -50,17 +51,21 @@ class ClusterOutput final : public OutputSink {
  public:
   ClusterOutput(kube::ApiClient& api, ObjectLookup lookup) : api_(api), lookup_(std::move(lookup)) {}
 
-  Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
-                             const SecretFiles& files) override;
+  // No facts: a Secret has no file owner or mode (the volume mounting it sets them).
+  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
+                                                           const std::string& deployment,
+                                                           const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
-  // Facts: configMap, certificateHash, deployment.
+  // Facts: configMap, certificateHash, deployment, and fileOwner ("0:<the
+  // pod's fsGroup>") and fileMode ("0440") of the mounted files.
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
   // Forgets what it applied, so the next pass looks at every output again:
   // puts back an output someone deleted or edited (the periodic resync).
   void forget() {
     std::lock_guard lock(mutex_);
     applied_.clear();
+    podFsGroup_.clear();
     certificateHash_.clear();
     listedSecrets_.clear();
     existingSecrets_.clear();
@@ -91,7 +96,8 @@ class ClusterOutput final : public OutputSink {
   Result<std::string> certificateHash(const std::string& namespace_, const std::string& secretName);
   Result<nlohmann::json> ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
                                          const std::string& hash);
-  Result<void> patchDeployment(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
+  // Returns the fsGroup the pod gets: revoca's, or one someone else set.
+  Result<std::int64_t> patchDeployment(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
   // The VaultSecret Secrets of a namespace that are revoca's, by path -> the
   // outputDigest() of it; those not listed are read one by one.
   void listVaultSecretOutputs(const std::string& namespace_);
@@ -103,6 +109,7 @@ class ClusterOutput final : public OutputSink {
   std::mutex listingMutex_;  // before mutex_, never inside it
   std::mutex mutex_;
   std::map<std::string, pki::Sha256> applied_;          // object path -> hash of what was applied
+  std::map<std::string, std::int64_t> podFsGroup_;      // "patch <Deployment path>" -> the fsGroup its pods get
   std::map<std::string, pki::Sha256> certificateHash_;  // "ns/secret" -> digest of its certificate files
   std::set<std::string> listedSecrets_;                 // namespaces listVaultSecretOutputs() has read
   std::map<std::string, pki::Sha256> existingSecrets_;  // path -> outputDigest() of the Secret there

@@ -53,7 +53,10 @@ class ReadOnlyStateStore final : public StateStore {
 
 class DroppingOutput final : public OutputSink {
  public:
-  Result<void> publishSecret(const std::string&, const std::string&, const SecretFiles&) override { return {}; }
+  Result<std::map<std::string, std::string>> publishSecret(const std::string&, const std::string&,
+                                                           const SecretFiles&) override {
+    return std::map<std::string, std::string>{};
+  }
   Result<void> publishCaBundle(const std::string&, const std::string&, const std::string&,
                                const std::string&) override {
     return {};

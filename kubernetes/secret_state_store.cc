@@ -105,12 +105,15 @@ Result<std::pair<json, std::map<std::string, std::string>>> splitSecret(json obj
 
 json versionsJson(const CaRecord& record) {
   json versions = json::array();
-  for (const auto& version : record.versions)
-    versions.push_back({{"version", version.version},
-                        {"certPem", version.certPem},
-                        {"keyPem", version.keyPem},
-                        {"notBefore", toUnixSeconds(version.notBefore)},
-                        {"notAfter", toUnixSeconds(version.notAfter)}});
+  for (const auto& version : record.versions) {
+    json entry = {{"version", version.version},
+                  {"certPem", version.certPem},
+                  {"keyPem", version.keyPem},
+                  {"notBefore", toUnixSeconds(version.notBefore)},
+                  {"notAfter", toUnixSeconds(version.notAfter)}};
+    if (version.crlDistUrls) entry["crlDistUrls"] = *version.crlDistUrls;
+    versions.push_back(std::move(entry));
+  }
   return versions;
 }
 
@@ -139,8 +142,18 @@ Result<CaVersionRecord> parseVersion(const json& entry, std::size_t index, const
     return makeError(where + ": \"version\" is missing or not a version number (1 up)" + fix);
   if (!notBefore || !notAfter)
     return makeError(where + ": \"notBefore\" or \"notAfter\" is missing or not a whole number" + fix);
-  CaVersionRecord record{static_cast<int>(*version), entry["certPem"].get<std::string>(),
-                         entry["keyPem"].get<std::string>(), fromUnixSeconds(*notBefore), fromUnixSeconds(*notAfter)};
+  // Absent in a version saved before they were kept.
+  std::optional<std::vector<std::string>> crlDistUrls;
+  if (auto urls = entry.find("crlDistUrls"); urls != entry.end()) {
+    bool strings = urls->is_array() && std::all_of(urls->begin(), urls->end(), [](const json& url) {
+                     return url.is_string() && !url.get<std::string>().empty();
+                   });
+    if (!strings) return makeError(where + ": \"crlDistUrls\" is not an array of URLs" + fix);
+    crlDistUrls = urls->get<std::vector<std::string>>();
+  }
+  CaVersionRecord record{static_cast<int>(*version),      entry["certPem"].get<std::string>(),
+                         entry["keyPem"].get<std::string>(), fromUnixSeconds(*notBefore),
+                         fromUnixSeconds(*notAfter),        std::move(crlDistUrls)};
   return record;
 }
 

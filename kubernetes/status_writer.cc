@@ -155,7 +155,8 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"renewalTime", FactType::kDateTime},
         {"crlNumber", FactType::kInteger},
         {"liveVersions", FactType::kInteger},
-        {"tenantUuid", FactType::kString}}},
+        {"tenantUuid", FactType::kString},
+        {"crlUrl", FactType::kString}}},
       {"CertificateRevocation",
        {{"serial", FactType::kString}, {"revokedAt", FactType::kDateTime}, {"crlNumber", FactType::kInteger}}},
       {"Vault", {{"deployments", FactType::kInteger}}},
@@ -166,12 +167,16 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"renewalTime", FactType::kDateTime},
         {"caVersion", FactType::kInteger},
         {"lastIssueReason", FactType::kString},
-        {"secretName", FactType::kString}}},
+        {"secretName", FactType::kString},
+        {"fileOwner", FactType::kString},
+        {"fileMode", FactType::kString}}},
       {"EmqxDeployment",
        {{"deployment", FactType::kString},
         {"configMap", FactType::kString},
         {"ocspResponderUrl", FactType::kString},
-        {"certificateHash", FactType::kString}}}};
+        {"certificateHash", FactType::kString},
+        {"fileOwner", FactType::kString},
+        {"fileMode", FactType::kString}}}};
   static const std::map<std::string, FactType> none;
   auto it = facts.find(kind);
   return it == facts.end() ? none : it->second;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "declarations/url_template.h"
 #include "declarations/values.h"
 #include "reconcilers/crl_retention.h"
@@ -28,9 +30,23 @@ Error caError(const ObjectKey& ca, const std::string& what, const Error& cause) 
 
 }  // namespace
 
-std::vector<std::string> ActiveCa::crlUrls(int version) const { return render(spec.crlDistUrls, *this, version); }
+std::vector<std::string> ActiveCa::crlUrls(int version) const {
+  for (const auto& made : record.versions)
+    if (made.version == version && made.crlDistUrls) return *made.crlDistUrls;
+  return render(spec.crlDistUrls, *this, version);
+}
 std::vector<std::string> ActiveCa::ocspUrls(int version) const {
   return render(spec.ocspResponderUrls, *this, version);
+}
+
+std::string ActiveCa::trustPemFor(int version) const {
+  for (const auto& made : record.versions) {
+    if (made.version != version) continue;
+    std::size_t at = trustPem.find(made.certPem);
+    if (at == 0 || at == std::string::npos) return trustPem;
+    return made.certPem + trustPem.substr(0, at) + trustPem.substr(at + made.certPem.size());
+  }
+  return trustPem;
 }
 
 const ActiveCa* AuthorityService::active(const ObjectKey& ca) const {
@@ -104,7 +120,24 @@ Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int 
     if (auto saved = store_.appendIssued(parent->key, issued); !saved) return saved.error();
     registry_.recordIssued(parent->key, issued);
   }
-  return CaVersionRecord{version, cert->toPem(), key->toPem(), cert->notBefore(), cert->notAfter()};
+  CaVersionRecord made{version, cert->toPem(), key->toPem(), cert->notBefore(), cert->notAfter(), std::nullopt};
+  made.crlDistUrls = render(ca.spec.crlDistUrls, ca, version);
+  return made;
+}
+
+void AuthorityService::adoptCrlDistUrls(ActiveCa& ca) {
+  bool adopted = false;
+  for (auto& version : ca.record.versions) {
+    if (version.crlDistUrls) continue;
+    version.crlDistUrls = render(ca.spec.crlDistUrls, ca, version.version);
+    adopted = true;
+  }
+  // Best effort: a follower or revocactl cannot write, and keeps them in
+  // memory; the leader writes them now, or with the CA's next version.
+  if (adopted)
+    if (auto saved = store_.saveCa(ca.key, ca.record); !saved)
+      spdlog::debug("CertificateAuthority {}: recording the CRL URLs of its versions: {}", ca.key.str(),
+                    saved.error().message);
 }
 
 Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
@@ -175,13 +208,21 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
   ca.spec = declaration.spec;
   ca.tenant = tenant;
   ca.parent = parent ? std::optional(parent->key) : std::nullopt;
+  if (fresh) adoptCrlDistUrls(ca);
 
   const CaVersionRecord* current = ca.record.current();
   // An intermediate cut short by its parent's version would get the same
   // notAfter again: it rotates once the parent has rotated.
   bool cappedByParent = current && parent && current->notAfter >= parent->current().cert.notAfter();
-  if (!current || (clock_.now() >= caRenewalTime(*current, ca.spec) && !cappedByParent)) {
+  // A version's CRL URLs are fixed (CaVersionRecord::crlDistUrls): other
+  // URLs take effect with a new version.
+  bool urlsChanged = current && ca.crlUrls(current->version) != render(ca.spec.crlDistUrls, ca, current->version);
+  if (!current || urlsChanged || (clock_.now() >= caRenewalTime(*current, ca.spec) && !cappedByParent)) {
     int next = current ? current->version + 1 : 1;
+    if (urlsChanged)
+      spdlog::info("CertificateAuthority {}: spec.crlDistUrls changed: version {} carries the new URLs; the "
+                   "certificates of version {} keep theirs, and so does its CRL",
+                   key.str(), next, current->version);
     auto version = createVersion(ca, next, parent);
     if (!version) {
       if (ca.record.versions.empty()) active_.erase(key);

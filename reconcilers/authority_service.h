@@ -31,12 +31,20 @@ struct ActiveCa {
   std::vector<int> liveVersions;
   std::vector<CaVersionMaterial> liveMaterial;  // parallel to liveVersions
   std::string chainPem;  // what a leaf carries after itself: intermediates, never the root
-  std::string trustPem;  // ca-cert.pem: every live version, and the parent's bundle
+  std::string trustPem;  // ca-cert.pem: every live version, newest first, and the parent's bundle
   std::optional<ObjectKey> parent;
 
   const CaVersionMaterial& current() const { return liveMaterial.back(); }
+  // The CRL distribution points of a version's certificates, fixed when it
+  // was made (CaVersionRecord::crlDistUrls).
   std::vector<std::string> crlUrls(int version) const;
   std::vector<std::string> ocspUrls(int version) const;
+  // trustPem with `version` first: the ca-cert.pem of a certificate that
+  // version signed. EMQX builds the OCSP request it staples from the first
+  // certificate of that file (its issuer_pem); a broker's certificate
+  // signed by an older live version would otherwise be asked about under
+  // the newest one's key, and answered "unknown".
+  std::string trustPemFor(int version) const;
 };
 
 struct LeafRequest {
@@ -101,6 +109,10 @@ class AuthorityService {
   // has no live versions: its state could not be read, it signs nothing.
   Error failClosed(const ObjectKey& ca, Error cause);
   Result<CaVersionRecord> createVersion(const ActiveCa& ca, int version, const ActiveCa* parent);
+  // Versions saved before their CRL URLs were kept (CaVersionRecord::
+  // crlDistUrls) take them from the spec as it is when they are first read:
+  // what every CRL of theirs named until then.
+  void adoptCrlDistUrls(ActiveCa& ca);
   Result<void> activate(ActiveCa& ca, const ActiveCa* parent);
 
   StateStore& store_;

@@ -4,6 +4,25 @@
 #include "reconcilers/time_format.h"
 
 namespace revoca {
+namespace {
+
+// What a change of spec.crlDistUrls did, in words: the live versions older
+// than the signing one whose certificates carry other CRL URLs keep them.
+std::string crlUrlsNote(const ActiveCa& active) {
+  int current = active.record.current()->version;
+  std::vector<std::string> kept;
+  for (int version : active.liveVersions)
+    if (version != current && active.crlUrls(version) != active.crlUrls(current))
+      kept.push_back(std::to_string(version));
+  if (kept.empty()) return "";
+  std::string versions;
+  for (const auto& version : kept) versions += (versions.empty() ? "" : ", ") + version;
+  return "; its CRL URLs (spec.crlDistUrls) took effect with version " + std::to_string(current) +
+         ": the certificates of version" + (kept.size() > 1 ? "s " : " ") + versions +
+         " keep the CRL URLs they carry, and each version's CRL names its own";
+}
+
+}  // namespace
 
 ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& declaration,
                                            const TenantInfo& tenant) {
@@ -29,7 +48,7 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   status.ready = true;
   status.reason = "Ready";
   status.message = "version " + std::to_string(current.version) + " signs; " +
-                   std::to_string(active.liveVersions.size()) + " live version(s)";
+                   std::to_string(active.liveVersions.size()) + " live version(s)" + crlUrlsNote(active);
   status.facts["version"] = std::to_string(current.version);
   status.facts["liveVersions"] = std::to_string(active.liveVersions.size());
   status.facts["serial"] = active.current().cert.serialHex();
@@ -37,6 +56,7 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   status.facts["notAfter"] = formatTimestamp(current.notAfter);
   status.facts["renewalTime"] = formatTimestamp(caRenewalTime(current, declaration.spec));
   status.facts["tenantUuid"] = tenant.uuid;
+  if (auto urls = active.crlUrls(current.version); !urls.empty()) status.facts["crlUrl"] = urls.front();
   if (auto number = context.authorities.crlNumber(active.key, current.version))
     status.facts["crlNumber"] = std::to_string(*number);
   return status;

@@ -149,6 +149,10 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   // Views into `declarations`, which outlive the pass: at 10,000 secrets,
   // copies of the three names were 1.4 MB for each pass.
   std::map<std::pair<std::string_view, std::string_view>, std::string_view> deploymentOwner;
+  // The statuses of the VaultSecrets whose files were not delivered, for
+  // the EmqxDeployments that name them; the Ready ones are not kept.
+  std::map<std::pair<std::string_view, std::string_view>, ObjectStatus> notDelivered;
+  std::mutex notDeliveredMutex;
   std::vector<std::pair<const VaultSecret*, const Vault*>> secrets;
   secrets.reserve(declarations.vaultSecrets.size());
   ByName<Vault> vaults(declarations.vaults);
@@ -174,6 +178,7 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
         status.message = "spec.vault: deployment " + conflict +
                          "; put this secret in a vault that distributes to other deployments";
         status_.report("VaultSecret", secret.meta, status);
+        notDelivered[{secret.meta.namespace_, secret.meta.name}] = std::move(status);
         continue;
       }
     }
@@ -190,6 +195,10 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
       wakeup = std::min(wakeup, *outcome.renewalTime);
     }
     status_.report("VaultSecret", secret->meta, outcome.status);
+    if (!outcome.status.ready) {
+      std::lock_guard lock(notDeliveredMutex);
+      notDelivered[{secret->meta.namespace_, secret->meta.name}] = std::move(outcome.status);
+    }
   });
 
   std::optional<ByName<VaultSecret>> vaultSecrets;
@@ -198,7 +207,9 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
     logging::ObjectScope scope("EmqxDeployment", emqx.meta.namespace_, emqx.meta.name);
     const Vault* vault = vaults.find(emqx.meta.namespace_, emqx.spec.vault);
     const VaultSecret* secret = vaultSecrets->find(emqx.meta.namespace_, emqx.spec.secret);
-    status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret));
+    auto refused = secret ? notDelivered.find({secret->meta.namespace_, secret->meta.name}) : notDelivered.end();
+    const ObjectStatus* secretNotReady = refused == notDelivered.end() ? nullptr : &refused->second;
+    status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret, secretNotReady));
   }
   registry_.markReady();
   return wakeup;

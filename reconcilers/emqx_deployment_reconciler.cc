@@ -10,7 +10,7 @@ std::string emqxDeploymentTarget(const EmqxDeployment& emqx) {
 }
 
 ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeployment& emqx, const Vault* vault,
-                                     const VaultSecret* secret) {
+                                     const VaultSecret* secret, const ObjectStatus* secretNotReady) {
   ObjectStatus status;
   status.observedGeneration = emqx.meta.generation;
   auto fail = [&](std::string reason, std::string message) {
@@ -31,6 +31,13 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
   if (std::find(deployments.begin(), deployments.end(), target) == deployments.end())
     return fail("NotDistributed", "spec.vault: Vault " + emqx.spec.vault + " does not distribute to deployment " + target +
                                       "; add it to the Vault's spec.distribute.deployments");
+  // Its deployment may hold another VaultSecret's certificate (a
+  // DeploymentConflict), or an older one of its own, or none.
+  if (secretNotReady)
+    return fail("SecretNotDelivered", "spec.secret: VaultSecret " + secret->meta.name + " was not delivered to deployment " +
+                                          target + ": it is not Ready (" + secretNotReady->reason + ": " +
+                                          secretNotReady->message + "); fix it, or name the VaultSecret the "
+                                          "deployment receives");
 
   // Stapling's responder URL defaults to the CA's: while the CA is not
   // Ready there is nothing right to render (and EMQX's rules would blame

@@ -60,11 +60,16 @@ struct EmqxOutput {
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
-  virtual Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
-                                     const SecretFiles& files) = 0;
+  // Returns facts for the status (standalone: fileOwner and fileMode, as
+  // cert.key was written; a Secret in a cluster has none).
+  virtual Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
+                                                                   const std::string& deployment,
+                                                                   const SecretFiles& files) = 0;
   virtual Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                        const std::string& caName, const std::string& pem) = 0;
-  // Returns facts for the status (Kubernetes: configMap, certificateHash).
+  // Returns facts for the status (Kubernetes: configMap, certificateHash;
+  // both: fileOwner and fileMode, the owner and mode cert.key has where the
+  // broker reads it).
   virtual Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) = 0;
 };
 

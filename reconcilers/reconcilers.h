@@ -36,9 +36,13 @@ struct VaultSecretOutcome {
 // `vault` is nullptr when the named Vault does not exist.
 VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSecret& secret, const Vault* vault);
 
-// `secret` is nullptr when the named VaultSecret does not exist.
+// `secret` is nullptr when the named VaultSecret does not exist;
+// `secretNotReady` is the status it was given in the same pass when that is
+// not Ready (its files were not delivered: refused as a DeploymentConflict,
+// not issued, not published), else nullptr. An EmqxDeployment is Ready only
+// when what it names is what its deployment was given.
 ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeployment& emqx, const Vault* vault,
-                                     const VaultSecret* secret);
+                                     const VaultSecret* secret, const ObjectStatus* secretNotReady);
 
 // The deployment an EmqxDeployment renders for: spec.deploymentName or its own name.
 std::string emqxDeploymentTarget(const EmqxDeployment& emqx);

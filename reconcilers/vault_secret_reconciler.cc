@@ -77,15 +77,18 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
                  reissueReasonName(reason), formatTimestamp(record->notAfter));
   }
 
-  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPem, secret.spec.fileOwnership,
-                    secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
+  SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPemFor(record->caVersion),
+                    secret.spec.fileOwnership, secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
   if (!record->hasPems()) files.readPems = [&context, &secret]() { return readPems(context.store, secret.key()); };
+  // The same files everywhere: the facts of the first deployment.
+  std::map<std::string, std::string> written;
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
     if (!published)
       return {notReady(secret, "PublishFailed", "publishing the certificate for deployment " + deployment + ": " +
                                                            published.error().message),
               context.clock.now() + Seconds(30)};
+    written.insert(published->begin(), published->end());
   }
 
   TimePoint renewal = secretRenewalTime(*record, spec, secret.key().str());
@@ -93,6 +96,7 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   if (record->notAfter >= ca->record.current()->notAfter)
     renewal = std::max(renewal, caRenewalTime(*ca->record.current(), ca->spec));
   ObjectStatus status;
+  status.facts = std::move(written);
   status.observedGeneration = secret.meta.generation;
   status.ready = true;
   status.reason = "Ready";

@@ -18,6 +18,13 @@ struct CaVersionRecord {
   std::string keyPem;  // never logged
   TimePoint notBefore;
   TimePoint notAfter;
+  // The CRL distribution points every certificate this version signs
+  // carries, rendered from spec.crlDistUrls when the version was made and
+  // never changed after: its CRLs' Issuing Distribution Point names the
+  // first, and a CRL whose IDP differs from a certificate's distribution
+  // point does not cover it (OpenSSL: "different CRL scope"; OTP:
+  // no_relevant_crls). nullopt for a version saved before they were kept.
+  std::optional<std::vector<std::string>> crlDistUrls;
 };
 
 struct CaRecord {

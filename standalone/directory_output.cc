@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string_view>
 
 #include "reconcilers/emqx_env.h"
@@ -103,6 +104,19 @@ void removeOtherVersions(const BeneathDirectory& dir, const std::string& keep) {
   }
 }
 
+// The owner and mode of cert.key in the version directory `version`, for
+// the status: a broker running as another uid cannot read it, and some
+// (RabbitMQ) then reset every TLS connection without a word.
+std::map<std::string, std::string> keyFileFacts(const BeneathDirectory& dir, const std::string& version) {
+  auto live = dir.openDirectory(version);
+  if (!live) return {};
+  auto info = live->statOf("cert.key");
+  if (!info) return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info->st_mode & 07777));
+  return {{"fileOwner", std::to_string(info->st_uid) + ":" + std::to_string(info->st_gid)}, {"fileMode", mode}};
+}
+
 }  // namespace
 
 Result<BeneathDirectory> DirectoryOutput::openDeployment(const std::string& namespace_,
@@ -123,8 +137,9 @@ Result<BeneathDirectory> DirectoryOutput::openDeployment(const std::string& name
   return dir;
 }
 
-Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const std::string& deployment,
-                                            const SecretFiles& files) {
+Result<std::map<std::string, std::string>> DirectoryOutput::publishSecret(const std::string& namespace_,
+                                                                          const std::string& deployment,
+                                                                          const SecretFiles& files) {
   auto dir = openDeployment(namespace_, deployment);
   if (!dir) return dir.error();
   FileAttributes attributes{files.fileMode, std::nullopt, std::nullopt};
@@ -140,7 +155,7 @@ Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const
   // Before anything is written: every entry the swap replaces or a reader
   // follows is revoca's.
   for (const char* name : kLinkedNames)
-    if (auto checked = checkLinkedName(*dir, name); !checked) return checked;
+    if (auto checked = checkLinkedName(*dir, name); !checked) return checked.error();
   auto current = currentVersion(*dir);
   if (!current) return current.error();
 
@@ -166,23 +181,23 @@ Result<void> DirectoryOutput::publishSecret(const std::string& namespace_, const
         (void)dir->removeTree(version);
         if (files.ownership && written.error().message.rfind("chown", 0) == 0)
           return makeError(written.error().message + "; spec.fileOwnership needs revoca to run as root, or remove it");
-        return written;
+        return written.error();
       }
     }
     // The directory must be searchable by the file owner (EMQX runs as uid
     // 1000): changed through its descriptor, never by a path.
     if (files.ownership) (void)versionDir->chown(files.ownership->uid, files.ownership->gid);
-    if (auto swapped = dir->replaceSymlink(kData, version); !swapped) return swapped;
+    if (auto swapped = dir->replaceSymlink(kData, version); !swapped) return swapped.error();
     *current = version;
   }
   // Also when nothing changed: a kill between the swap and here left a
   // link missing (the first publish) or an old version behind.
   for (const char* name : kLinkedNames) {
     if (dir->kindOf(name) != EntryKind::Missing) continue;
-    if (auto linked = dir->replaceSymlink(name, std::string(kData) + "/" + name); !linked) return linked;
+    if (auto linked = dir->replaceSymlink(name, std::string(kData) + "/" + name); !linked) return linked.error();
   }
   removeOtherVersions(*dir, *current);
-  return {};
+  return keyFileFacts(*dir, *current);
 }
 
 Result<void> DirectoryOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
@@ -200,8 +215,10 @@ Result<std::map<std::string, std::string>> DirectoryOutput::publishEmqxEnv(const
                                     FileAttributes{0644, std::nullopt, std::nullopt});
       !written)
     return written.error();
-  return std::map<std::string, std::string>{
+  std::map<std::string, std::string> facts{
       {"envFile", directory_ + "/" + emqx.namespace_ + "/" + emqx.deployment + "/emqx.env"}};
+  if (auto current = currentVersion(*dir); current && !current->empty()) facts.merge(keyFileFacts(*dir, *current));
+  return facts;
 }
 
 }  // namespace revoca

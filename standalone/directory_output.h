@@ -25,10 +25,13 @@ class DirectoryOutput final : public OutputSink {
  public:
   explicit DirectoryOutput(std::string directory) : directory_(std::move(directory)) {}
 
-  Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
-                             const SecretFiles& files) override;
+  // Facts: fileOwner ("uid:gid") and fileMode ("0400") of cert.key as written.
+  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
+                                                           const std::string& deployment,
+                                                           const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
+  // Facts: envFile, and fileOwner and fileMode of the cert.key beside it.
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
 
  private:

@@ -211,6 +211,34 @@ Result<std::string> FileStateStore::tenantUuid(const std::string& namespace_) {
 
 namespace {
 
+constexpr const char* kCrlDistUrlsFile = "/crl-dist-urls";
+
+// A version's crl-dist-urls as saveCa writes it: one URL a line, each line
+// ended by a line break (an empty file for none); a URL is printable ASCII
+// without spaces, as the declarations' URL rules admit it.
+Result<std::vector<std::string>> parseCrlDistUrls(const std::string& text, const std::string& path) {
+  const char* fix = "restore it from a backup (it lists the CRL distribution points of the certificates that "
+                    "version signed: openssl x509 -noout -ext crlDistributionPoints)";
+  if (!text.empty() && text.back() != '\n')
+    return makeError(path + " does not end with a line break; " + fix);
+  std::vector<std::string> urls;
+  auto checked = forEachLine(text, path, fix, [&](std::string_view line) -> std::optional<std::string> {
+    bool printable = std::all_of(line.begin(), line.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (line.empty() || !printable)
+      return "the URL " + shown(line) + " is empty or not printable ASCII without spaces";
+    urls.emplace_back(line);
+    return std::nullopt;
+  });
+  if (!checked) return checked.error();
+  return urls;
+}
+
+std::string crlDistUrlsText(const std::vector<std::string>& urls) {
+  std::string text;
+  for (const auto& url : urls) text += url + "\n";
+  return text;
+}
+
 // Version `number` of a CA from its directory `dir`; nullopt when it never
 // finished (the key is written first, the certificate last, so a crash
 // leaves a key alone or an empty directory).
@@ -240,8 +268,19 @@ Result<std::optional<CaVersionRecord>> loadVersion(const std::string& dir, int n
   if (!pki::keyMatchesCertificate(*parsedCert, *parsedKey))
     return makeError(dir + "/key.pem does not belong to " + dir +
                      "/cert.pem (their public keys differ); restore the pair from a backup");
-  return std::optional<CaVersionRecord>(
-      CaVersionRecord{number, std::move(*cert), std::move(*key), parsedCert->notBefore(), parsedCert->notAfter()});
+  std::optional<std::vector<std::string>> crlDistUrls;
+  auto hasUrls = isPresent(dir + kCrlDistUrlsFile);
+  if (!hasUrls) return hasUrls.error();
+  if (*hasUrls) {
+    auto text = readFile(dir + kCrlDistUrlsFile);
+    if (!text) return text.error();
+    auto urls = parseCrlDistUrls(*text, dir + kCrlDistUrlsFile);
+    if (!urls) return urls.error();
+    crlDistUrls = std::move(*urls);
+  }
+  return std::optional<CaVersionRecord>(CaVersionRecord{number, std::move(*cert), std::move(*key),
+                                                        parsedCert->notBefore(), parsedCert->notAfter(),
+                                                        std::move(crlDistUrls)});
 }
 
 }  // namespace
@@ -289,9 +328,25 @@ Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record)
     std::string dir = caDirectory(ca) + "/versions/" + std::to_string(version.version);
     auto finished = isPresent(dir + "/cert.pem");
     if (!finished) return finished.error();
-    if (*finished) continue;  // versions never change once written
+    if (*finished) {
+      // Versions never change once written; one saved before its URLs were
+      // kept gets them once (AuthorityService takes them from the spec).
+      if (!version.crlDistUrls) continue;
+      auto hasUrls = isPresent(dir + kCrlDistUrlsFile);
+      if (!hasUrls) return hasUrls.error();
+      if (*hasUrls) continue;
+      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, crlDistUrlsText(*version.crlDistUrls), kPlainFile);
+          !urls)
+        return urls;
+      continue;
+    }
     if (auto made = makeDirectories(dir, 0700); !made) return made;
     if (auto key = writeFileAtomically(dir + "/key.pem", version.keyPem, kSecretFile); !key) return key;
+    // Before the certificate, which marks the version finished.
+    if (version.crlDistUrls)
+      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, crlDistUrlsText(*version.crlDistUrls), kPlainFile);
+          !urls)
+        return urls;
     if (auto cert = writeFileAtomically(dir + "/cert.pem", version.certPem, kPlainFile); !cert) return cert;
   }
   return {};

@@ -70,6 +70,12 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     assert "revoca.io/certificate-hash" in template["metadata"]["annotations"]
     volumes = [v for v in template["spec"]["volumes"] if v.get("secret", {}).get("secretName") == "server-cert"]
     assert volumes, template
+    # The owner and mode the mounted key gets: root's, in the pod's fsGroup, 0440.
+    emqx_status = namespace.get("emqxdeployment", "emqx")["status"]
+    assert (emqx_status["fileOwner"], emqx_status["fileMode"]) == (f'0:{template["spec"]["securityContext"]["fsGroup"]}',
+                                                                   "0440"), emqx_status
+    assert volumes[0]["secret"]["defaultMode"] == 0o440
+    assert ca["status"]["crlUrl"] == f"http://127.0.0.1:{operator.port}/crl-pem/{namespace.name}/mqtt-ca/1"
 
     # An output someone deletes comes back at the next resync (3 s here), with the same certificate.
     namespace.kubectl("delete", "secret", "server-cert")

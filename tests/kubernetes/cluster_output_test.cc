@@ -367,6 +367,9 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   EXPECT_EQ(facts->at("configMap"), "emqx-emqx-env");
   EXPECT_EQ(facts->at("deployment"), "emqx");
   EXPECT_EQ(facts->at("certificateHash"), certificateFilesHash("CERT one", "BUNDLE one"));
+  // Secret volume files: root's, in the pod's fsGroup, with the volume's mode.
+  EXPECT_EQ(facts->at("fileOwner"), "0:1000");
+  EXPECT_EQ(facts->at("fileMode"), "0440");
 
   json env = get(configMaps("emqx-emqx-env"));
   EXPECT_EQ(env["data"]["EMQX_LISTENERS__SSL__DEFAULT__BIND"], "\"0.0.0.0:8883\"");  // HOCON quotes kept
@@ -531,14 +534,18 @@ TEST_F(ClusterOutputIntegration, TheUsersFsGroupStaysTheirs) {
   auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 2000);
+  EXPECT_EQ(facts->at("fileOwner"), "0:2000");  // the group the pod reads its files through
+  EXPECT_EQ(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true))->at("fileOwner"), "0:2000");  // nothing sent
 
   // Theirs to change, without a conflict.
   theirs["spec"]["template"]["spec"]["securityContext"]["fsGroup"] = 3000;
   auto changed = userApply(theirs);
   ASSERT_TRUE(changed.ok()) << changed.error.message;
   output_->forget();
-  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  auto after = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
+  ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 3000);
+  EXPECT_EQ(after->at("fileOwner"), "0:3000");
 }
 
 TEST_F(ClusterOutputIntegration, AMissingDeploymentToPatchIsAClearError) {

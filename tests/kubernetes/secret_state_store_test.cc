@@ -242,8 +242,8 @@ TEST_F(SecretStateStoreIntegration, TheTenantUuidIsTheNamespaceUid) {
 
 TEST_F(SecretStateStoreIntegration, CaVersionsSurviveARestartInALabelledSecretWithoutOwner) {
   CaRecord record;
-  record.versions.push_back({2, "CERT TWO", "KEY TWO", fromUnixSeconds(1750000000), fromUnixSeconds(1850000000)});
-  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
+  record.versions.push_back({2, "CERT TWO", "KEY TWO", fromUnixSeconds(1750000000), fromUnixSeconds(1850000000), std::nullopt});
+  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000), std::nullopt});
   {
     SecretStateStore store(*client_);
     auto none = store.loadCa(ca());
@@ -277,12 +277,26 @@ TEST_F(SecretStateStoreIntegration, CaVersionsSurviveARestartInALabelledSecretWi
   EXPECT_EQ(versions[0]["notAfter"], 1800000000);  // unix seconds
 }
 
+TEST_F(SecretStateStoreIntegration, AVersionKeepsTheCrlDistributionPointsItWasMadeWith) {
+  CaRecord record;
+  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000),
+                             std::nullopt});  // saved before they were kept
+  record.versions.push_back({2, "CERT TWO", "KEY TWO", fromUnixSeconds(1750000000), fromUnixSeconds(1850000000),
+                             std::vector<std::string>{"http://revoca.internal:4664/crl-pem/ns/mqtt-ca/2"}});
+  ASSERT_TRUE(SecretStateStore(*client_).saveCa(ca(), record));
+  auto loaded = SecretStateStore(*client_).loadCa(ca());
+  ASSERT_TRUE(loaded && *loaded) << (loaded ? "no record" : loaded.error().message);
+  EXPECT_FALSE((*loaded)->versions[0].crlDistUrls.has_value());
+  EXPECT_EQ((*loaded)->versions[1].crlDistUrls, record.versions[1].crlDistUrls);
+}
+
 // json's get<int> reads 2.5 as 2: a hand-edited version must be refused, not rounded.
 TEST_F(SecretStateStoreIntegration, AVersionsEntryNotAsRevocaWritesItIsAnErrorNamingTheEntry) {
   CaRecord record;
-  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
+  record.versions.push_back({1, "CERT ONE", "KEY ONE", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000), std::nullopt});
   ASSERT_TRUE(SecretStateStore(*client_).saveCa(ca(), record));
-  for (json edit : {json{{"version", 1.5}}, json{{"version", 0}}, json{{"notAfter", "soon"}}, json{{"keyPem", 7}}}) {
+  for (json edit : {json{{"version", 1.5}}, json{{"version", 0}}, json{{"notAfter", "soon"}}, json{{"keyPem", 7}},
+                    json{{"crlDistUrls", "http://a/"}}, json{{"crlDistUrls", json::array({""})}}}) {
     SCOPED_TRACE(edit.dump());
     auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
     ASSERT_TRUE(secret.ok());
@@ -325,7 +339,7 @@ TEST_F(SecretStateStoreIntegration, CrlNumbersOnlyGrowAcrossInstancesAndWriters)
 
   // Saving versions keeps the numbers and the stamps.
   CaRecord record;
-  record.versions.push_back({1, "CERT", "KEY", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000)});
+  record.versions.push_back({1, "CERT", "KEY", fromUnixSeconds(1700000000), fromUnixSeconds(1800000000), std::nullopt});
   SecretStateStore other(*client_);
   ASSERT_TRUE(other.saveCa(ca(), record));
   EXPECT_EQ((**first.stampCrl(ca(), 1, draftAt(1000, "A 1 0 -"))).number, 1000004u);

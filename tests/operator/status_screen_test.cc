@@ -17,7 +17,7 @@ json vaultSecretEntry() {
           {"ready", true},
           {"reason", "Issued"},
           {"since", "2026-11-27T19:00:00Z"},
-          {"facts", {{"renewalTime", "2026-12-20T19:00:00Z"}}},
+          {"facts", {{"renewalTime", "2026-12-20T19:00:00Z"}, {"fileOwner", "1000:1000"}, {"fileMode", "0400"}}},
           {"certificate",
            {{"serial", "718BBDCA98ECCB2876F3049B830837B8"},
             {"notBefore", "2026-11-27T19:00:00Z"},
@@ -43,6 +43,9 @@ TEST(StatusScreen, AGoodCertificateShowsItsSerialRenewalAndOcspAnswer) {
   EXPECT_THAT(screen, HasSubstr("  Revoked:        no (not in the CA's revocations)\n"));
   EXPECT_THAT(screen, HasSubstr("OCSP:             good\n"));
   EXPECT_THAT(screen, HasSubstr("  Next update:    2026-11-27T20:00:00Z\n"));
+  // Who may read the key: a broker of another uid cannot, and may not say so.
+  EXPECT_THAT(screen, HasSubstr("fileOwner:        1000:1000\n"));
+  EXPECT_THAT(screen, HasSubstr("fileMode:         0400\n"));
 }
 
 // revoca replaces a revoked server certificate at its next pass, so the

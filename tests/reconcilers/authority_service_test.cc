@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "declarations/url_template.h"
 #include "reconcilers/crl_retention.h"
 #include "reconcilers/renewal.h"
 #include "tests/reconcilers/fakes.h"
@@ -225,6 +226,94 @@ TEST_F(AuthorityServiceTest, IssueEmbedsTheRenderedRevocationUrls) {
   EXPECT_THAT(testing::ocspUrls(cert), ElementsAre("http://api.internal:4664/ocsp/" + kUuid + "/mqtt-ca"));
   // The CRL's Issuing Distribution Point is the certificate's CRL DP.
   EXPECT_EQ(ParsedCrl(registry.crlOf(key, 1)->der).issuingDistributionPoint(), testing::crlDistributionUrls(cert));
+}
+
+// OpenSSL refuses a CRL whose Issuing Distribution Point is not the
+// certificate's distribution point ("different CRL scope"), OTP finds no
+// relevant CRL: each version's CRL must name the URL its certificates carry.
+void expectCoveredByItsVersionsCrl(const CaRegistry& registry, const ObjectKey& key, const IssuedLeaf& leaf) {
+  pki::Certificate cert = unwrap(pki::Certificate::fromPem(leaf.certPem));
+  auto crl = registry.crlOf(key, leaf.caVersion);
+  ASSERT_NE(crl, nullptr);
+  EXPECT_EQ(ParsedCrl(crl->der).issuingDistributionPoint(), testing::crlDistributionUrls(cert));
+}
+
+TEST_F(AuthorityServiceTest, ChangingCrlDistUrlsMakesANewVersionAndEveryVersionsCrlNamesItsOwnUrls) {
+  reconcile();
+  IssuedLeaf before = issue(30 * kDay);
+  ASSERT_EQ(store.saveCaCalls, 1);
+
+  for (std::string changed : {"http://revoca.revoca-system.svc:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}",
+                              "http://revoca.revoca-system.svc:4664/crl-pem/${SYS_TENANT_UUID}/${SYS_CA_NAME}/${SYS_CA_VERSION}"}) {
+    SCOPED_TRACE(changed);
+    int previous = service.active(key)->record.current()->version;
+    ca.spec.crlDistUrls = {changed};
+    const ActiveCa& active = reconcile();
+    int made = active.record.current()->version;
+    EXPECT_EQ(made, previous + 1);
+    EXPECT_EQ(active.current().version, made);  // it signs from now on
+    IssuedLeaf after = issue(30 * kDay);
+    EXPECT_EQ(after.caVersion, made);
+    EXPECT_THAT(testing::crlDistributionUrls(unwrap(pki::Certificate::fromPem(after.certPem))),
+                ElementsAre(unwrap(renderUrlTemplate(changed, {"default", kUuid, "mqtt-ca", made}))));
+    expectCoveredByItsVersionsCrl(registry, key, before);
+    expectCoveredByItsVersionsCrl(registry, key, after);
+  }
+  EXPECT_EQ(service.active(key)->liveVersions, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(service.active(key)->trustPem)).size(), 3u);
+
+  // Revoking the first certificate re-signs version 1's CRL, which still names version 1's URL.
+  ASSERT_TRUE(unwrap(service.revoke(key, Revocation{before.serialHex, clock.now(), pki::RevocationReason::KeyCompromise,
+                                                    std::nullopt})));
+  EXPECT_TRUE(ParsedCrl(registry.crlOf(key, 1)->der).lists(before.serialHex));
+  expectCoveredByItsVersionsCrl(registry, key, before);
+
+  // Nothing more on the next pass, nor after a restart.
+  int saves = store.saveCaCalls;
+  reconcile();
+  CaRegistry freshRegistry(clock);
+  AuthorityService restarted(store, freshRegistry, clock);
+  EXPECT_EQ(unwrap(restarted.reconcileCa(ca, tenant))->record.versions.size(), 3u);
+  EXPECT_EQ(store.saveCaCalls, saves);
+  expectCoveredByItsVersionsCrl(freshRegistry, key, before);
+}
+
+TEST_F(AuthorityServiceTest, OcspUrlsAndOtherSpecChangesMakeNoNewVersion) {
+  reconcile();
+  ca.spec.ocspResponderUrls = {"http://revoca.revoca-system.svc:4664/ocsp/${SYS_TENANT_UUID}/${SYS_CA_NAME}"};
+  ca.spec.crlValidity = 2 * kDay;
+  EXPECT_EQ(reconcile().record.versions.size(), 1u);
+  EXPECT_THAT(testing::ocspUrls(unwrap(pki::Certificate::fromPem(issue(kDay).certPem))),
+              ElementsAre("http://revoca.revoca-system.svc:4664/ocsp/" + kUuid + "/mqtt-ca"));
+}
+
+TEST_F(AuthorityServiceTest, AVersionSavedBeforeItsCrlUrlsWereKeptTakesThemFromTheSpecWhenFirstRead) {
+  reconcile();
+  IssuedLeaf before = issue(30 * kDay);
+  store.cas[key].versions[0].crlDistUrls.reset();  // as an earlier revoca saved it
+
+  CaRegistry freshRegistry(clock);
+  AuthorityService restarted(store, freshRegistry, clock);
+  ASSERT_TRUE(restarted.reconcileCa(ca, tenant).ok());
+  EXPECT_EQ(store.cas[key].versions.size(), 1u);
+  EXPECT_EQ(store.cas[key].versions[0].crlDistUrls,
+            std::optional<std::vector<std::string>>({"http://api.internal:4664/crl-pem/default/mqtt-ca/1"}));
+
+  // Recorded, a change of the spec after that is a new version.
+  ca.spec.crlDistUrls = {"http://revoca.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
+  EXPECT_EQ(unwrap(restarted.reconcileCa(ca, tenant))->record.current()->version, 2);
+  expectCoveredByItsVersionsCrl(freshRegistry, key, before);
+}
+
+TEST_F(AuthorityServiceTest, AReaderThatCannotWriteKeepsTheCrlUrlsItTookInMemory) {
+  reconcile();
+  store.cas[key].versions[0].crlDistUrls.reset();
+  store.failSaveCa = true;  // a follower, or revocactl against a cluster
+  CaRegistry freshRegistry(clock);
+  AuthorityService follower(store, freshRegistry, clock);
+  auto active = follower.reconcileCa(ca, tenant);
+  ASSERT_TRUE(active.ok()) << active.error().message;
+  EXPECT_THAT((*active)->crlUrls(1), ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-ca/1"));
 }
 
 TEST_F(AuthorityServiceTest, IssuePutsIpAltNamesInIpEntries) {

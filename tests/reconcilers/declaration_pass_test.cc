@@ -159,6 +159,48 @@ TEST_F(DeclarationPassTest, SecondSecretForTheSameDeploymentIsADeploymentConflic
   EXPECT_EQ(status("VaultSecret", "second").reason, "DeploymentConflict");
 }
 
+EmqxDeploymentSpec emqxSpec(const std::string& vault, const std::string& secret) {
+  EmqxDeploymentSpec spec;
+  spec.vault = vault;
+  spec.secret = secret;
+  return spec;
+}
+
+TEST_F(DeclarationPassTest, AnEmqxDeploymentIsReadyOnlyWithTheSecretItsDeploymentReceives) {
+  // Two VaultSecrets of one Vault: the deployment receives the first only.
+  declarations.authorities.push_back(object("mqtt-ca", caSpec()));
+  declarations.vaults.push_back(object("mqtt-vault", vaultSpec({"emqx"})));
+  declarations.vaultSecrets.push_back(object("first", secretSpec("mqtt-vault")));
+  declarations.vaultSecrets.push_back(object("second", secretSpec("mqtt-vault")));
+  declarations.emqxDeployments.push_back(object("emqx", emqxSpec("mqtt-vault", "second")));
+  run();
+  EXPECT_EQ(status("VaultSecret", "second").reason, "DeploymentConflict");
+  const ObjectStatus& emqx = status("EmqxDeployment", "emqx");
+  EXPECT_FALSE(emqx.ready);
+  EXPECT_EQ(emqx.reason, "SecretNotDelivered");
+  EXPECT_THAT(emqx.message, HasSubstr("spec.secret: VaultSecret second was not delivered to deployment emqx"));
+  EXPECT_THAT(emqx.message, HasSubstr("DeploymentConflict"));
+  EXPECT_THAT(emqx.message, HasSubstr("emqx already receives VaultSecret first"));
+  EXPECT_TRUE(output.envs.empty());
+
+  // Named after the secret it receives, it is Ready.
+  declarations.emqxDeployments.back().spec.secret = "first";
+  run();
+  EXPECT_TRUE(status("EmqxDeployment", "emqx").ready) << status("EmqxDeployment", "emqx").message;
+}
+
+TEST_F(DeclarationPassTest, AnEmqxDeploymentWhoseSecretWasNotIssuedIsNotReady) {
+  declarations.vaults.push_back(object("mqtt-vault", vaultSpec({"emqx"})));
+  declarations.vaultSecrets.push_back(object("server-cert", secretSpec("mqtt-vault", "no-such-ca")));
+  EmqxDeploymentSpec spec = emqxSpec("mqtt-vault", "server-cert");
+  spec.ocspStapling.enabled = false;
+  declarations.emqxDeployments.push_back(object("emqx", spec));
+  run();
+  EXPECT_EQ(status("VaultSecret", "server-cert").reason, "IssuerNotReady");
+  EXPECT_EQ(status("EmqxDeployment", "emqx").reason, "SecretNotDelivered");
+  EXPECT_THAT(status("EmqxDeployment", "emqx").message, HasSubstr("IssuerNotReady"));
+}
+
 TEST_F(DeclarationPassTest, SameDeploymentNameInOtherNamespacesIsNoConflict) {
   declarations.authorities.push_back(object("mqtt-ca", caSpec()));
   declarations.authorities.push_back(object("mqtt-ca", caSpec(), "prod"));

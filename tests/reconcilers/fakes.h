@@ -162,10 +162,10 @@ class RecordingOutputSink : public OutputSink {
     std::vector<EnvVar> env;
   };
 
-  Result<void> publishSecret(const std::string& namespace_, const std::string& deployment,
-                             const SecretFiles& files) override {
+  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_, const std::string& deployment,
+                                                           const SecretFiles& files) override {
     secrets.push_back({namespace_, deployment, files});
-    return {};
+    return secretFacts;
   }
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override {
@@ -180,11 +180,12 @@ class RecordingOutputSink : public OutputSink {
   std::vector<Secret> secrets;
   std::vector<Bundle> bundles;
   std::vector<Env> envs;
+  std::map<std::string, std::string> secretFacts;  // what publishSecret answers
 };
 
 class MockOutputSink : public OutputSink {
  public:
-  MOCK_METHOD(Result<void>, publishSecret,
+  MOCK_METHOD((Result<std::map<std::string, std::string>>), publishSecret,
               (const std::string& namespace_, const std::string& deployment, const SecretFiles& files), (override));
   MOCK_METHOD(Result<void>, publishCaBundle,
               (const std::string& namespace_, const std::string& deployment, const std::string& caName,

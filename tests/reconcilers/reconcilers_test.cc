@@ -66,6 +66,23 @@ TEST_F(ReconcilersTest, CertificateAuthorityReportsFactsAndDistributesTheTrustBu
   EXPECT_EQ(status.facts["notAfter"], formatTimestamp(current.notAfter));
   EXPECT_EQ(status.facts["renewalTime"], formatTimestamp(caRenewalTime(current, ca.spec)));
   EXPECT_EQ(status.facts["tenantUuid"], kUuid);
+  EXPECT_EQ(status.facts["crlUrl"], "http://api.internal:4664/crl-pem/default/mqtt-ca/1");
+  EXPECT_EQ(status.message, "version 1 signs; 1 live version(s)");
+}
+
+TEST_F(ReconcilersTest, CertificateAuthoritySaysWhichVersionsKeepTheirCrlUrlsAfterAChange) {
+  auto ctx = context();
+  CertificateAuthority ca = caDeclaration();
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, ca, tenant).ready);
+  unwrap(service.issue(ca.key(), LeafRequest{"client", {}, pki::CertType::Client, kDay}));  // keeps version 1 live
+
+  ca.spec.crlDistUrls = {"http://revoca.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
+  ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.facts["version"], "2");
+  EXPECT_EQ(status.facts["crlUrl"], "http://revoca.internal:4664/crl-pem/default/mqtt-ca/2");
+  EXPECT_THAT(status.message, HasSubstr("took effect with version 2"));
+  EXPECT_THAT(status.message, HasSubstr("the certificates of version 1 keep the CRL URLs they carry"));
 }
 
 TEST_F(ReconcilersTest, CertificateAuthorityPublishesTheBundleContent) {
@@ -180,9 +197,9 @@ class EmqxDeploymentReconcilerTest : public ReconcilersTest {
     emqx.spec.crl.enabled = true;
     emqx.spec.ocspStapling.enabled = true;
   }
-  ObjectStatus reconcile(const Vault* v, const VaultSecret* s) {
+  ObjectStatus reconcile(const Vault* v, const VaultSecret* s, const ObjectStatus* secretNotReady = nullptr) {
     auto ctx = context();
-    return reconcileEmqxDeployment(ctx, emqx, v, s);
+    return reconcileEmqxDeployment(ctx, emqx, v, s, secretNotReady);
   }
   ObjectStatus reconcile() { return reconcile(&vault, &secret); }
 
@@ -250,6 +267,18 @@ TEST_F(EmqxDeploymentReconcilerTest, StaplingWaitsForAnIssuerThatIsNotReadyUnles
   EXPECT_THAT(status.message, HasSubstr("CertificateAuthority default/unknown-ca, which is not Ready"));
   emqx.spec.ocspStapling.responderUrl = "http://elsewhere:80/ocsp";
   EXPECT_TRUE(reconcile().ready);
+}
+
+TEST_F(EmqxDeploymentReconcilerTest, ASecretThatWasNotDeliveredLeavesItNotReadyAndRendersNothing) {
+  ObjectStatus conflict;
+  conflict.reason = "DeploymentConflict";
+  conflict.message = "spec.vault: deployment emqx already receives VaultSecret other-cert";
+  ObjectStatus status = reconcile(&vault, &secret, &conflict);
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "SecretNotDelivered");
+  EXPECT_THAT(status.message, HasSubstr("VaultSecret server-cert was not delivered to deployment emqx"));
+  EXPECT_THAT(status.message, HasSubstr("DeploymentConflict: spec.vault: deployment emqx already receives VaultSecret other-cert"));
+  EXPECT_TRUE(output.envs.empty());
 }
 
 }  // namespace

@@ -190,14 +190,14 @@ TEST(CaRenewalTime, IsNotAfterMinusRenewThreshold) {
 
 CaRecord twoVersions() {
   CaRecord record;
-  record.versions.push_back({1, "", "", kT0, kT0 + 100 * kDay});
-  record.versions.push_back({2, "", "", kT0 + 70 * kDay, kT0 + 170 * kDay});
+  record.versions.push_back({1, "", "", kT0, kT0 + 100 * kDay, std::nullopt});
+  record.versions.push_back({2, "", "", kT0 + 70 * kDay, kT0 + 170 * kDay, std::nullopt});
   return record;
 }
 
 TEST(LiveCaVersions, NewestAloneWhenNothingElseIsSigned) {
   CaRecord record;
-  record.versions.push_back({1, "", "", kT0, kT0 + 100 * kDay});
+  record.versions.push_back({1, "", "", kT0, kT0 + 100 * kDay, std::nullopt});
   EXPECT_EQ(liveCaVersions(record, {}, kT0), std::vector<int>{1});
   EXPECT_EQ(liveCaVersions(CaRecord{}, {}, kT0), std::vector<int>{});
 }

@@ -21,6 +21,9 @@ using testing::MockOutputSink;
 using testing::RecordingOutputSink;
 using testing::unwrap;
 
+// What an output answers for the files it wrote.
+const Result<std::map<std::string, std::string>> kWritten{std::map<std::string, std::string>{}};
+
 CertificateAuthority caDeclaration() {
   CertificateAuthority ca;
   ca.meta.name = "mqtt-ca";
@@ -103,8 +106,8 @@ TEST_F(VaultSecretReconcilerTest, IssuesOnceAndReportsTheFacts) {
 TEST_F(VaultSecretReconcilerTest, PublishesTheFilesToEveryDeploymentOfTheVault) {
   MockOutputSink sink;
   auto files = AllOf(Field(&SecretFiles::fileMode, 0440), Field(&SecretFiles::caCertPem, service.active(caKey)->trustPem));
-  EXPECT_CALL(sink, publishSecret("default", "emqx", files)).WillOnce(Return(Result<void>()));
-  EXPECT_CALL(sink, publishSecret("default", "emqx-2", files)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishSecret("default", "emqx", files)).WillOnce(Return(kWritten));
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", files)).WillOnce(Return(kWritten));
   EXPECT_CALL(sink, publishCaBundle).Times(0);
   EXPECT_CALL(sink, publishEmqxEnv).Times(0);
   ASSERT_TRUE(reconcile(sink).status.ready);
@@ -119,6 +122,15 @@ TEST_F(VaultSecretReconcilerTest, PublishesTheFilesToEveryDeploymentOfTheVault) 
   ASSERT_TRUE(published.ownership.has_value());
   EXPECT_EQ(published.ownership->uid, 1000);
   EXPECT_EQ(published.ownership->gid, 1000);
+}
+
+TEST_F(VaultSecretReconcilerTest, ItsStatusNamesTheOwnerAndModeTheOutputWrote) {
+  output.secretFacts = {{"fileOwner", "1000:1000"}, {"fileMode", "0440"}};
+  VaultSecretOutcome outcome = reconcile(output);
+  ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
+  EXPECT_EQ(outcome.status.facts["fileOwner"], "1000:1000");
+  EXPECT_EQ(outcome.status.facts["fileMode"], "0440");
+  EXPECT_EQ(outcome.status.facts.count("serial"), 1u);
 }
 
 TEST_F(VaultSecretReconcilerTest, AKeptRecordsPemsAreReadOnlyWhenAnOutputIsWritten) {
@@ -139,9 +151,9 @@ TEST_F(VaultSecretReconcilerTest, AKeptRecordsPemsAreReadOnlyWhenAnOutputIsWritt
       EXPECT_EQ(pems->keyPem, issued.keyPem);
     }
     EXPECT_EQ(store.loadSecretWithPemsCalls, 1);
-    return Result<void>();
+    return kWritten;
   });
-  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _)).WillOnce(Return(Result<void>()));
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _)).WillOnce(Return(kWritten));
   EXPECT_TRUE(reconcile(sink).status.ready);
   EXPECT_EQ(store.saveSecretCalls, 1);  // nothing issued again
 }
@@ -224,8 +236,9 @@ TEST_F(VaultSecretReconcilerTest, MissingVaultIsNotReady) {
 
 TEST_F(VaultSecretReconcilerTest, PublishFailureNamesTheDeploymentAndRetriesSoon) {
   MockOutputSink sink;
-  EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce(Return(Result<void>()));
-  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _)).WillOnce(Return(Result<void>(makeError("disk full"))));
+  EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce(Return(kWritten));
+  EXPECT_CALL(sink, publishSecret("default", "emqx-2", _))
+      .WillOnce(Return(Result<std::map<std::string, std::string>>(makeError("disk full"))));
   VaultSecretOutcome outcome = reconcile(sink);
   EXPECT_FALSE(outcome.status.ready);
   EXPECT_EQ(outcome.status.reason, "PublishFailed");
@@ -254,8 +267,13 @@ TEST_F(VaultSecretReconcilerTest, CaRotationKeepsTheCertificateAndShipsBothCaVer
   ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
   EXPECT_EQ(serial(), first);  // version 1 is still live: no re-issue
   EXPECT_EQ(outcome.status.facts["caVersion"], "1");
-  EXPECT_EQ(unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem)).size(), 2u);
-  EXPECT_EQ(output.secrets.back().files.caCertPem, active->trustPem);
+  // Both versions, the one that signed the certificate first: EMQX staples
+  // the OCSP answer about it under the first certificate of ca-cert.pem.
+  auto bundle = unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem));
+  ASSERT_EQ(bundle.size(), 2u);
+  EXPECT_EQ(bundle[0].toPem(), active->record.versions[0].certPem);
+  EXPECT_EQ(bundle[1].toPem(), active->record.versions[1].certPem);
+  EXPECT_EQ(active->trustPemFor(2), active->trustPem);  // the newest is first already
 }
 
 TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRotatesNotOnEveryPass) {

@@ -171,6 +171,25 @@ TEST_F(DirectoryOutputTest, OwnershipIsAppliedToFilesAndTheirDirectory) {
   std::string first = dataTarget();
   ASSERT_TRUE(output.publishSecret("default", "emqx", owned).ok());
   EXPECT_EQ(dataTarget(), first);
+  EXPECT_EQ(*published, (std::map<std::string, std::string>{{"fileOwner", "1000:1000"}, {"fileMode", "0400"}}));
+}
+
+TEST_F(DirectoryOutputTest, ThePublishersAnswerTheOwnerAndModeCertKeyWasWrittenWith) {
+  std::string self = std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
+  auto published = output.publishSecret("default", "emqx", files("one", 0440));
+  ASSERT_TRUE(published.ok()) << published.error().message;
+  EXPECT_EQ(*published, (std::map<std::string, std::string>{{"fileOwner", self}, {"fileMode", "0440"}}));
+  // Unchanged, nothing is written, and the answer is the same.
+  EXPECT_EQ(*output.publishSecret("default", "emqx", files("one", 0440)), *published);
+
+  auto env = output.publishEmqxEnv(EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, {}});
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  EXPECT_EQ(env->at("fileOwner"), self);
+  EXPECT_EQ(env->at("fileMode"), "0440");
+  // A deployment directory with no certificate yet: no facts about one.
+  auto bare = output.publishEmqxEnv(EmqxOutput{"default", "bare", "bare", "server-cert", "/etc/emqx-certs", false, {}});
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_EQ(bare->count("fileOwner"), 0u);
 }
 
 EmqxOutput emqxOutput(const std::vector<EnvVar>& env) {
@@ -229,7 +248,8 @@ class OutputLinksTest : public DirectoryOutputTest {
     EXPECT_EQ(names, std::vector<std::string>{"precious"});
     EXPECT_EQ(slurp(dir.file("outside/precious")), "PRECIOUS\n");
   }
-  void expectRefused(const Result<void>& result, const std::string& shown) {
+  template <typename T>
+  void expectRefused(const Result<T>& result, const std::string& shown) {
     ASSERT_FALSE(result.ok()) << shown;
     EXPECT_THAT(result.error().message, HasSubstr(shown + " in the output directory is "));
     EXPECT_THAT(result.error().message, HasSubstr("not revoca's: remove it"));

@@ -46,7 +46,7 @@ CaVersionRecord caVersion(int version) {
   request.notBefore = kT0 - Seconds(30);
   request.notAfter = kT0 + 365 * kDay;
   pki::Certificate cert = unwrap(pki::issueCertificate(request, key, nullptr, nullptr));
-  return CaVersionRecord{version, cert.toPem(), key.toPem(), cert.notBefore(), cert.notAfter()};
+  return CaVersionRecord{version, cert.toPem(), key.toPem(), cert.notBefore(), cert.notAfter(), std::nullopt};
 }
 
 class FileStateStoreTest : public ::testing::Test {
@@ -139,6 +139,51 @@ TEST_F(FileStateStoreTest, SavedVersionsAreNeverRewritten) {
   ASSERT_EQ(loaded->versions.size(), 2u);
   EXPECT_EQ(loaded->versions[0].certPem, record.versions[0].certPem);
   EXPECT_EQ(loaded->versions[1].certPem, other.versions[1].certPem);
+}
+
+TEST_F(FileStateStoreTest, AVersionKeepsTheCrlDistributionPointsItWasMadeWith) {
+  CaRecord record;
+  record.versions = {caVersion(1), caVersion(2)};
+  record.versions[0].crlDistUrls = std::vector<std::string>{"http://127.0.0.1:4664/crl-pem/default/mqtt-ca/1"};
+  record.versions[1].crlDistUrls = std::vector<std::string>{};  // made while spec.crlDistUrls was empty
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  EXPECT_EQ(slurp(caDir() + "/versions/1/crl-dist-urls"), "http://127.0.0.1:4664/crl-pem/default/mqtt-ca/1\n");
+
+  auto loaded = unwrap(open()->loadCa(ca));
+  ASSERT_EQ(loaded->versions.size(), 2u);
+  EXPECT_EQ(loaded->versions[0].crlDistUrls, record.versions[0].crlDistUrls);
+  EXPECT_EQ(loaded->versions[1].crlDistUrls, std::optional<std::vector<std::string>>(std::vector<std::string>{}));
+}
+
+TEST_F(FileStateStoreTest, AVersionSavedWithoutItsCrlDistributionPointsGetsThemOnceAndNeverAgain) {
+  CaRecord record;
+  record.versions = {caVersion(1)};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  EXPECT_FALSE(unwrap(store->loadCa(ca))->versions[0].crlDistUrls.has_value());
+
+  record.versions[0].crlDistUrls = std::vector<std::string>{"http://a.internal/crl/1"};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  record.versions[0].crlDistUrls = std::vector<std::string>{"http://b.internal/crl/1"};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  EXPECT_EQ(unwrap(open()->loadCa(ca))->versions[0].crlDistUrls,
+            std::optional<std::vector<std::string>>(std::vector<std::string>{"http://a.internal/crl/1"}));
+}
+
+TEST_F(FileStateStoreTest, CrlDistributionPointsNotAsRevocaWritesThemAreAnErrorNamingTheFile) {
+  CaRecord record;
+  record.versions = {caVersion(1)};
+  record.versions[0].crlDistUrls = std::vector<std::string>{"http://a.internal/crl/1"};
+  ASSERT_TRUE(store->saveCa(ca, record).ok());
+  std::string path = caDir() + "/versions/1/crl-dist-urls";
+  for (std::string text : {"http://a.internal/crl/1", "http://a.internal/crl/1\n\n", "http://a b/\n",
+                           "http://a.internal/crl/1\r\n"}) {
+    SCOPED_TRACE(text);
+    ASSERT_TRUE(writeFileAtomically(path, text, FileAttributes{0644, std::nullopt, std::nullopt}).ok());
+    auto loaded = open()->loadCa(ca);
+    ASSERT_FALSE(loaded);
+    EXPECT_THAT(loaded.error().message, HasSubstr(path));
+    EXPECT_THAT(loaded.error().message, HasSubstr("restore it from a backup"));
+  }
 }
 
 TEST_F(FileStateStoreTest, AVersionWithoutCertificateNeverFinished) {

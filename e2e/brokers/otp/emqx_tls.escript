@@ -7,11 +7,11 @@
 %%   crl CERT ISSUER             fetch the CRL named by CERT's CRL Distribution
 %%                               Point with httpc, decode it (PEM, else DER) and
 %%                               check CERT with public_key:pkix_crls_validate/3
-%%   server PORT CERT KEY CACERT CRL_URL
+%%   server PORT CERT KEY CACERT CRL_URL[,CRL_URL...]
 %%                               an ssl server as EMQX configures its listener:
 %%                               verify_peer, fail_if_no_peer_cert, crl_check
-%%                               peer, and OTP's CRL cache fed from CRL_URL the
-%%                               way emqx_crl_cache feeds it (fetched again
+%%                               peer, and OTP's CRL cache fed from each CRL_URL
+%%                               the way emqx_crl_cache feeds it (fetched again
 %%                               before each handshake, a refresh interval of
 %%                               zero); one line per handshake: "accepted" or
 %%                               "refused <reason>"
@@ -22,8 +22,8 @@
 -include_lib("public_key/include/public_key.hrl").
 
 main(["crl", CertFile, IssuerFile]) -> run(fun() -> crl(CertFile, IssuerFile) end);
-main(["server", Port, Cert, Key, CaCert, CrlUrl]) ->
-    run(fun() -> server(list_to_integer(Port), Cert, Key, CaCert, CrlUrl) end);
+main(["server", Port, Cert, Key, CaCert, CrlUrls]) ->
+    run(fun() -> server(list_to_integer(Port), Cert, Key, CaCert, string:split(CrlUrls, ",", all)) end);
 main(["ocsp", Url, IssuerFile, CertFile]) -> run(fun() -> ocsp(Url, IssuerFile, CertFile) end);
 main(_) ->
     io:format(standard_error, "usage: emqx_tls.escript crl|server|ocsp ...~n", []),
@@ -71,19 +71,19 @@ crl(CertFile, IssuerFile) ->
         Other -> io:format("other ~p~n", [Other])
     end.
 
-server(Port, Cert, Key, CaCert, CrlUrl) ->
+server(Port, Cert, Key, CaCert, CrlUrls) ->
     Options = [{certfile, Cert}, {keyfile, Key}, {cacertfile, CaCert},
                {verify, verify_peer}, {fail_if_no_peer_cert, true},
                {crl_check, peer}, {crl_cache, {ssl_crl_cache, {internal, [{http, 15000}]}}},
                {reuseaddr, true}, {active, false}, {ip, {127, 0, 0, 1}}],
     {ok, Listen} = ssl:listen(Port, Options),
     io:format("listening~n"),
-    accept(Listen, CrlUrl).
+    accept(Listen, CrlUrls).
 
-accept(Listen, CrlUrl) ->
+accept(Listen, CrlUrls) ->
     {ok, Socket} = ssl:transport_accept(Listen),
-    %% emqx_crl_cache: the CRL is fetched by URL and put in OTP's cache under it.
-    ok = ssl_crl_cache:insert(CrlUrl, {der, fetch_crl(CrlUrl)}),
+    %% emqx_crl_cache: each CRL is fetched by URL and put in OTP's cache under it.
+    [ok = ssl_crl_cache:insert(CrlUrl, {der, fetch_crl(CrlUrl)}) || CrlUrl <- CrlUrls],
     case ssl:handshake(Socket, 15000) of
         {ok, Tls} ->
             io:format("accepted~n"),
@@ -91,7 +91,7 @@ accept(Listen, CrlUrl) ->
         {error, Reason} ->
             io:format("refused ~w~n", [Reason])  % one line
     end,
-    accept(Listen, CrlUrl).
+    accept(Listen, CrlUrls).
 
 %% emqx_ocsp_cache:build_ocsp_request/2, then the answer checked by public_key.
 ocsp(Url, IssuerFile, CertFile) ->
