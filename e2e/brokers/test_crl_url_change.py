@@ -16,22 +16,13 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, Standalone, free_port, openssl, serial_of, wait_for
+from otp_peer import EMQX_TLS, escript
 
-ESCRIPT = ROOT / "e2e" / "brokers" / "otp" / "emqx_tls.escript"
 PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", re.S)
 
 # Which CA version signs each client: 1 before the changes, 2 after the host
 # changed, 3 after the path changed. The "revoked" ones are revoked at the end.
 CLIENTS = {"v1-good": 1, "v1-revoked": 1, "v2-good": 2, "v2-revoked": 2, "v3-good": 3, "v3-revoked": 3}
-
-
-def escript(*args, timeout=60):
-    if shutil.which("escript") is None:
-        pytest.skip("escript is not installed (scripts/install-deps.sh installs erlang-base)")
-    result = subprocess.run(["escript", str(ESCRIPT), *map(str, args)], capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.strip()
 
 
 def distribution_point(cert):
@@ -131,7 +122,7 @@ def test_an_otp_listener_with_crl_check_accepts_the_good_and_refuses_the_revoked
     assert len(crl_urls) == 3
     port = free_port()
     log = files / "otp-server.log"
-    server = subprocess.Popen(["escript", str(ESCRIPT), "server", str(port), str(files / "server-cert.pem"),
+    server = subprocess.Popen(["escript", str(EMQX_TLS), "server", str(port), str(files / "server-cert.pem"),
                                str(files / "server-cert.key"), str(files / "server-ca-cert.pem"), ",".join(crl_urls)],
                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     try:

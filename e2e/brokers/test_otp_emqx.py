@@ -4,22 +4,11 @@ EMQX's emqx_crl_cache, emqx_ssl_crl_cache and emqx_ocsp_cache."""
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
 
-from conftest import ROOT, Standalone, free_port, openssl, serial_of, wait_for
-
-ESCRIPT = ROOT / "e2e" / "brokers" / "otp" / "emqx_tls.escript"
-
-
-def escript(*args, timeout=60):
-    if shutil.which("escript") is None:
-        pytest.skip("escript is not installed (scripts/install-deps.sh installs erlang-base)")
-    result = subprocess.run(["escript", str(ESCRIPT), *map(str, args)], capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.strip()
+from conftest import ROOT, Standalone, free_port, serial_of, wait_for
+from otp_peer import EMQX_TLS, escript
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +50,7 @@ def test_an_otp_ssl_listener_with_crl_check_refuses_a_revoked_client(emqx_files)
     port = free_port()
     crl_url = f"{emqx_files.base}/crl-pem/default/mqtt-ca/1"
     log = files / "otp-server.log"
-    server = subprocess.Popen(["escript", str(ESCRIPT), "server", str(port), str(files / "server-cert.pem"),
+    server = subprocess.Popen(["escript", str(EMQX_TLS), "server", str(port), str(files / "server-cert.pem"),
                                str(files / "server-cert.key"), str(files / "server-ca-cert.pem"), crl_url],
                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     try:
