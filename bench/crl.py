@@ -246,6 +246,7 @@ def main():
         print(f"  {'read state files (restart)':38} {inproc['loadFilesSeconds']:8.3f} s")
         print(f"  {'index them (CaRegistry::loadHistory)':38} {inproc['indexSeconds']:8.3f} s")
         print(f"  {'collect entries (crlEntries)':38} {inproc['crlEntriesSeconds']:8.3f} s")
+        print(f"  {'digest them (entriesDigest, cluster)':38} {inproc['entriesDigestSeconds']:8.3f} s")
         print(f"  {'one more revocation (revoke, new CRL)':38} {inproc['revokeSeconds']:8.3f} s")
         print(f"\nend to end, revoca standalone with {options.entries:,} revocations:")
         for name in ("readyz", "crl served"):

@@ -217,16 +217,32 @@ std::string revocationReasonName(RevocationReason reason) {
 //   CertificateList ::= SEQUENCE { tbsCertList TBSCertList,
 //     signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
 Sha256 entriesDigest(const std::vector<RevokedEntry>& entries) {
-  std::vector<std::string> lines;
-  lines.reserve(entries.size());
-  for (const auto& entry : entries)
-    lines.push_back(entry.serialHex + ' ' + std::to_string(toUnixSeconds(entry.revokedAt)) + ' ' +
-                    std::to_string(static_cast<int>(entry.reason)) + ' ' +
-                    (entry.invalidityDate ? std::to_string(toUnixSeconds(*entry.invalidityDate)) : "-") + '\n');
-  std::sort(lines.begin(), lines.end());
-  std::string all;
-  for (const auto& line : lines) all += line;
-  return sha256(all);
+  // In serial order, one line per entry as the state stores write them,
+  // hashed as they are made: a CRL of 100,000 entries is 4 MB of lines,
+  // which neither replica needs to hold.
+  std::vector<const RevokedEntry*> sorted(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) sorted[i] = &entries[i];
+  std::sort(sorted.begin(), sorted.end(), [](const RevokedEntry* a, const RevokedEntry* b) {
+    return a->serialHex < b->serialHex;
+  });
+  Sha256Stream stream;
+  std::string lines;
+  for (const RevokedEntry* entry : sorted) {
+    lines += entry->serialHex;
+    lines += ' ';
+    lines += std::to_string(toUnixSeconds(entry->revokedAt));
+    lines += ' ';
+    lines += std::to_string(static_cast<int>(entry->reason));
+    lines += ' ';
+    lines += entry->invalidityDate ? std::to_string(toUnixSeconds(*entry->invalidityDate)) : "-";
+    lines += '\n';
+    if (lines.size() >= 64 * 1024) {
+      stream.update(lines);
+      lines.clear();
+    }
+  }
+  stream.update(lines);
+  return stream.finish();
 }
 
 Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,

@@ -1,5 +1,6 @@
 #include "pki/digest.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 namespace revoca::pki {
@@ -29,6 +30,22 @@ std::optional<Sha256> Sha256::fromHex(std::string_view hex) {
 Sha256 sha256(std::string_view bytes) {
   Sha256 digest;
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.bytes.data());
+  return digest;
+}
+
+struct Sha256Stream::State {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  ~State() { EVP_MD_CTX_free(context); }
+};
+
+Sha256Stream::Sha256Stream() : state_(std::make_unique<State>()) {
+  EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr);
+}
+Sha256Stream::~Sha256Stream() = default;
+void Sha256Stream::update(std::string_view bytes) { EVP_DigestUpdate(state_->context, bytes.data(), bytes.size()); }
+Sha256 Sha256Stream::finish() {
+  Sha256 digest;
+  EVP_DigestFinal_ex(state_->context, digest.bytes.data(), nullptr);
   return digest;
 }
 

@@ -2,6 +2,7 @@
 // SHA-256: how revoca tells contents apart without keeping them (outputs
 // already applied, records whose PEMs stay in the state store).
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,21 @@ struct Sha256 {
 };
 
 Sha256 sha256(std::string_view bytes);
+
+// SHA-256 over bytes given in pieces, without holding them together.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view bytes);
+  Sha256 finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 std::string sha256Hex(std::string_view bytes);  // sha256(bytes).hex()
 
 }  // namespace revoca::pki

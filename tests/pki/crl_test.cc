@@ -325,5 +325,23 @@ TEST(CrlTest, OpensslCliSeesTheRevocation) {
   }
 }
 
+TEST(EntriesDigest, NamesTheEntriesWhateverTheirOrderAndChangesWithAnyField) {
+  std::vector<RevokedEntry> entries = {
+      {"0A", fromUnixSeconds(1700000000), RevocationReason::KeyCompromise, std::nullopt},
+      {"0B", fromUnixSeconds(1700000001), RevocationReason::Unspecified, fromUnixSeconds(1690000000)}};
+  Sha256 digest = entriesDigest(entries);
+  EXPECT_EQ(entriesDigest({entries[1], entries[0]}), digest);
+  EXPECT_NE(entriesDigest({entries[0]}), digest);
+  EXPECT_NE(entriesDigest({}), digest);
+  for (int field = 0; field < 4; ++field) {
+    auto changed = entries;
+    if (field == 0) changed[1].serialHex = "0C";
+    if (field == 1) changed[1].revokedAt += Seconds(1);
+    if (field == 2) changed[1].reason = RevocationReason::Superseded;
+    if (field == 3) changed[1].invalidityDate.reset();
+    EXPECT_NE(entriesDigest(changed), digest) << field;
+  }
+}
+
 }  // namespace
 }  // namespace revoca::pki
