@@ -10,6 +10,7 @@ packages=(
   nginx mosquitto mosquitto-clients
   strace clang libclang-rt-14-dev
   erlang-base erlang-crypto erlang-public-key erlang-ssl erlang-inets erlang-dev
+  debootstrap buildah podman runc
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -29,7 +29,7 @@ IN_BASE_IMAGE = {"libc6"}
 # What scripts/install-deps.sh installs for the tests alone: peers, tracing
 # (the security suite) and clang for the fuzzers.
 TEST_ONLY = {"libgtest-dev", "libgmock-dev", "nginx", "mosquitto", "mosquitto-clients", "openssl", "strace", "clang",
-             "libclang-rt-14-dev"}
+             "libclang-rt-14-dev", "debootstrap", "buildah", "podman", "runc"}
 
 
 class Stage:
