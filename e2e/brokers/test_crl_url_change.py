@@ -10,13 +10,12 @@ URLs it was made with, and its CRL names them."""
 import re
 import shutil
 import signal
-import subprocess
 import urllib.request
 
 import pytest
 
 from conftest import ROOT, Standalone, free_port, openssl, serial_of, wait_for
-from otp_peer import EMQX_TLS, escript
+from otp_peer import OtpListener, escript
 
 PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", re.S)
 
@@ -120,33 +119,13 @@ def test_an_otp_listener_with_crl_check_accepts_the_good_and_refuses_the_revoked
     # As EMQX's CRL cache holds them: every distribution point its clients name.
     crl_urls = sorted({distribution_point(files / f"{client}.pem") for client in CLIENTS})
     assert len(crl_urls) == 3
-    port = free_port()
-    log = files / "otp-server.log"
-    server = subprocess.Popen(["escript", str(EMQX_TLS), "server", str(port), str(files / "server-cert.pem"),
-                               str(files / "server-cert.key"), str(files / "server-ca-cert.pem"), ",".join(crl_urls)],
-                              stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: "listening" in log.read_text() or server.poll() is not None, timeout=30, what="OTP listener")
-        assert server.poll() is None, log.read_text()
-
-        def verdicts():
-            return [line for line in log.read_text().splitlines() if line.startswith(("accepted", "refused"))]
-
+    with OtpListener(files, crl_urls) as listener:
         for client in CLIENTS:
-            before = len(verdicts())
-            subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2",
-                            "-cert", str(files / f"{client}.pem"), "-key", str(files / f"{client}.key"),
-                            "-CAfile", str(files / "server-ca-cert.pem")],
-                           input="", capture_output=True, text=True, timeout=30)
-            wait_for(lambda: len(verdicts()) > before, timeout=20, what=f"the server's verdict on {client}")
-            verdict = verdicts()[-1]
+            verdict = listener.handshake(client)
             if client.endswith("good"):
                 assert verdict == "accepted", (client, verdict)
             else:
                 assert verdict.startswith("refused") and "revoked" in verdict, (client, verdict)
-    finally:
-        server.kill()
-        server.wait()
 
 
 def test_the_ocsp_request_emqx_builds_for_its_own_certificate_is_still_answered_good(changed):

@@ -3,12 +3,11 @@
 EMQX's emqx_crl_cache, emqx_ssl_crl_cache and emqx_ocsp_cache."""
 import shutil
 import signal
-import subprocess
 
 import pytest
 
 from conftest import ROOT, Standalone, free_port, serial_of, wait_for
-from otp_peer import EMQX_TLS, escript
+from otp_peer import OtpListener, escript
 
 
 @pytest.fixture(scope="module")
@@ -47,35 +46,12 @@ def test_the_crl_from_the_distribution_point_validates_with_public_key(emqx_file
 
 def test_an_otp_ssl_listener_with_crl_check_refuses_a_revoked_client(emqx_files):
     files = emqx_files.files
-    port = free_port()
     crl_url = f"{emqx_files.base}/crl-pem/default/mqtt-ca/1"
-    log = files / "otp-server.log"
-    server = subprocess.Popen(["escript", str(EMQX_TLS), "server", str(port), str(files / "server-cert.pem"),
-                               str(files / "server-cert.key"), str(files / "server-ca-cert.pem"), crl_url],
-                              stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: "listening" in log.read_text() or server.poll() is not None, timeout=30, what="OTP listener")
-        assert server.poll() is None, log.read_text()
-
-        def verdicts():
-            return [line for line in log.read_text().splitlines() if line.startswith(("accepted", "refused"))]
-
-        def handshake(client):
-            before = len(verdicts())
-            subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2",
-                            "-cert", str(files / f"{client}.pem"), "-key", str(files / f"{client}.key"),
-                            "-CAfile", str(files / "server-ca-cert.pem")],
-                           input="", capture_output=True, text=True, timeout=30)
-            wait_for(lambda: len(verdicts()) > before, timeout=20, what="the server's verdict")
-            return verdicts()[-1]
-
-        assert handshake("client-1") == "accepted"
+    with OtpListener(files, [crl_url]) as listener:
+        assert listener.handshake("client-1") == "accepted"
         revoke(emqx_files, files / "client-1.pem")
-        verdict = handshake("client-1")
+        verdict = listener.handshake("client-1")
         assert verdict.startswith("refused") and "revoked" in verdict, verdict
-    finally:
-        server.kill()
-        server.wait()
 
 
 def test_the_ocsp_request_emqx_builds_gets_a_verified_answer(emqx_files):
