@@ -15,7 +15,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVOCA_TESTS=OFF \
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVOCA_TESTS=OFF -DREVOCA_BENCH=OFF \
  && cmake --build /build --target revoca revocactl \
  && strip /build/bin/revoca /build/bin/revocactl
 

@@ -1,5 +1,5 @@
-"""revoca's image, built from the Dockerfile's runtime stage by
-e2e/node/build-image.sh on Debian-made base images (no registry), run as the
+"""revoca's image, built from the Dockerfile by e2e/node/build-image.sh on
+Debian-made base images (no registry), run as the
 chart runs it: uid 65532, read-only root filesystem, no capabilities. Here
 with podman (runc) on the host network, standalone on the examples; the
 cluster suites run the same image in pods."""
@@ -15,14 +15,20 @@ from conftest import ROOT, free_port, http, wait_for
 NODE = ROOT / "e2e" / "node"
 
 
-@pytest.fixture(scope="module")
-def image():
+# The image the node suites run (the Dockerfile's runtime stage with the
+# binaries built here), and the Dockerfile's own two-stage build, which a
+# release runs: both must start.
+@pytest.fixture(scope="module", params=["runtime stage", "two stages"])
+def image(request):
     if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("buildah", "podman", "debootstrap")):
         pytest.skip("needs root, buildah, podman and debootstrap (scripts/install-deps.sh)")
+    command = [NODE / "build-image.sh"]
+    if request.param == "two stages":
+        command += ["--full", "localhost/revoca:two-stage-build"]
     started = time.monotonic()
-    built = subprocess.run([NODE / "build-image.sh"], capture_output=True, text=True, timeout=900)
+    built = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     assert built.returncode == 0, built.stdout + built.stderr
-    print(f"[image] built {built.stdout.strip()} in {time.monotonic() - started:.1f} s")
+    print(f"[image] {request.param}: built {built.stdout.strip()} in {time.monotonic() - started:.1f} s")
     return built.stdout.strip()
 
 
@@ -44,8 +50,12 @@ def test_the_image_runs_revoca_standalone_as_65532_read_only_without_capabilitie
                  "--listen", f"127.0.0.1:{port}", timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     try:
-        wait_for(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=30,
-                 what="the container's /readyz")
+        def ready():
+            try:
+                return http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200
+            except OSError:  # not listening yet
+                return False
+        wait_for(ready, timeout=30, what="the container's /readyz")
         status, _, body = http("GET", f"http://127.0.0.1:{port}/crl/default/mqtt-ca/1")
         assert status == 200 and body[:1] == b"\x30", status
         identity = podman("exec", name, "sh", "-c", "id -u; grep CapEff /proc/self/status; touch /x 2>&1 || true",
