@@ -29,6 +29,15 @@ std::string safeText(std::string_view text, std::size_t limit = 200);
 // safeText in double quotes, for "\"<value>\" is not ..." messages.
 std::string quotedText(std::string_view text, std::size_t limit = 200);
 
+// The next field of a state line up to a space, or to the end; `rest`
+// moves past it.
+inline std::string_view nextField(std::string_view& rest) {
+  std::size_t space = rest.find(' ');
+  std::string_view field = rest.substr(0, space);
+  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  return field;
+}
+
 // A decimal number exactly as std::to_string writes it (digits, a '-' for
 // a negative one; no '+', no leading zero, no space) that fits `Number`:
 // how state files are read, so a hand edit is never half understood.

@@ -8,13 +8,6 @@
 namespace revoca::kubernetes {
 namespace {
 
-std::string_view nextField(std::string_view& rest) {
-  std::size_t space = rest.find(' ');
-  std::string_view field = rest.substr(0, space);
-  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-  return field;
-}
-
 std::optional<std::pair<int, CrlStamp>> parseStampLine(std::string_view rest) {
   int version = 0;
   CrlStamp stamp;

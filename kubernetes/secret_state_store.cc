@@ -76,14 +76,6 @@ bool parseNumber(std::string_view text, Number& out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-// The next field up to a space, or to the end; `rest` moves past it.
-std::string_view nextField(std::string_view& rest) {
-  std::size_t space = rest.find(' ');
-  std::string_view field = rest.substr(0, space);
-  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-  return field;
-}
-
 // A Secret from the API: its data decoded, and the rest without the data
 // and managedFields (nobody reads them here, and they would double what is
 // cached). Error: a value that is not base64, named by its key.

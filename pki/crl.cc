@@ -211,11 +211,6 @@ std::string revocationReasonName(RevocationReason reason) {
   return "unspecified";
 }
 
-// OpenSSL builds and signs the frame (its encoder is fine for a handful of
-// fields); the entries, which can number 100,000, are written as DER here
-// and the whole TBSCertList is signed again.
-//   CertificateList ::= SEQUENCE { tbsCertList TBSCertList,
-//     signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
 Sha256 entriesDigest(const std::vector<RevokedEntry>& entries) {
   // In serial order, one line per entry as the state stores write them,
   // hashed as they are made: a CRL of 100,000 entries is 4 MB of lines,
@@ -245,6 +240,11 @@ Sha256 entriesDigest(const std::vector<RevokedEntry>& entries) {
   return stream.finish();
 }
 
+// OpenSSL builds and signs the frame (its encoder is fine for a handful of
+// fields); the entries, which can number 100,000, are written as DER here
+// and the whole TBSCertList is signed again.
+//   CertificateList ::= SEQUENCE { tbsCertList TBSCertList,
+//     signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
 Result<SignedCrl> signCrl(const CrlRequest& request, const Certificate& issuerCert,
                           const PrivateKey& issuerKey) {
   if (request.nextUpdate <= request.thisUpdate) {
