@@ -1,5 +1,6 @@
 #!/bin/sh
-# build.sh [kube-apiserver|etcd|kubectl|helm]...  (default: kube-apiserver etcd)
+# build.sh [kube-apiserver|etcd|kubectl|helm|kubelet|kube-controller-manager|
+#           kube-scheduler|kube-proxy|coredns]...  (default: kube-apiserver etcd)
 # Builds these from their upstream Go modules, at the versions pinned in
 # kubernetes/go.mod, etcd/go.mod (see update-modules.sh) and helm/go.mod
 # (helm.sh/helm/v3 as a `tool`; change it with `go get -tool
@@ -55,7 +56,7 @@ build() {
 
 for name; do
   case $name in
-    kube-apiserver|kubectl) out=$bin/$name-$k8s ;;
+    kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) out=$bin/$name-$k8s ;;
     etcd) out=$bin/etcd-$etcd ;;
     helm) out=$bin/helm-$helm ;;
     *) echo "unknown binary: $name" >&2; exit 2 ;;

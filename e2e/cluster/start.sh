@@ -13,6 +13,13 @@
 #
 # Binaries: $KUBE_APISERVER and $ETCD, else what build.sh builds (cached);
 # kubectl: $KUBECTL, else kubectl on PATH, else build.sh's kubectl 1.34.
+#
+# NODE_IP=ADDRESS (read at the first run, then kept in DIR/ports): the control
+# plane of a cluster with a node (../node/start.sh). The apiserver listens on
+# every address and advertises ADDRESS, which pods reach, as the "kubernetes"
+# Service's endpoint; its certificate names ADDRESS; nodes are authorized by
+# the Node authorizer; and the PKI also has the node components' identities
+# (kubelet, controller-manager, scheduler, kube-proxy) and their kubeconfigs.
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,9 +45,18 @@ if [ ! -f "$dir/kubeconfig" ]; then
     -subj /CN=revoca-e2e-ca -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
   # 10.0.0.1 is the in-cluster "kubernetes" Service IP (first of the range below).
   leaf apiserver /CN=kube-apiserver "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local${NODE_IP:+,IP:$NODE_IP}"
   # system:masters bypasses RBAC entirely: this is the cluster admin.
   leaf admin "/O=system:masters/CN=revoca-e2e-admin" "extendedKeyUsage=clientAuth"
+  if [ -n "${NODE_IP:-}" ]; then
+    # The identities the built-in RBAC roles and the Node authorizer expect.
+    leaf kubelet "/O=system:nodes/CN=system:node:revoca-node" "extendedKeyUsage=clientAuth"
+    leaf kube-controller-manager /CN=system:kube-controller-manager "extendedKeyUsage=clientAuth"
+    leaf kube-scheduler /CN=system:kube-scheduler "extendedKeyUsage=clientAuth"
+    leaf kube-proxy /CN=system:kube-proxy "extendedKeyUsage=clientAuth"
+    # The apiserver's client certificate towards kubelets (logs, exec).
+    leaf apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
+  fi
   # RSA, so the service-account tokens are RS256 like on most clusters.
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
   openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
@@ -55,6 +71,7 @@ names = ["ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "APISERVER_PORT"]
 for name, s in zip(names, socks):
     print(f"{name}={s.getsockname()[1]}")
 EOF
+  [ -z "${NODE_IP:-}" ] || echo "NODE_IP=$NODE_IP" >>"$dir/ports"
   . "$dir/ports"
   cat >"$dir/kubeconfig.tmp" <<EOF
 apiVersion: v1
@@ -74,27 +91,21 @@ contexts:
   context: {cluster: revoca-e2e, user: revoca-e2e-admin}
 current-context: revoca-e2e
 EOF
+  if [ -n "${NODE_IP:-}" ]; then
+    for user in kubelet kube-controller-manager kube-scheduler kube-proxy; do
+      sed -e "s#revoca-e2e-admin#$user#g" -e "s#$pki/admin\.#$pki/$user.#g" \
+        -e "s#server: https://127.0.0.1:#server: https://$NODE_IP:#" \
+        "$dir/kubeconfig.tmp" >"$dir/$user.kubeconfig"
+    done
+  fi
   mv "$dir/kubeconfig.tmp" "$dir/kubeconfig"  # last: its presence marks setup done
 fi
+NODE_IP=
 . "$dir/ports"
 pki=$dir/pki
 
 # --- processes ---------------------------------------------------------------
-touch "$dir/pids"
-# running NAME: whether DIR/pids has a live process of NAME started for DIR
-# (its command line names DIR; a zombie's is empty).
-running() {
-  pid=$(awk -v n="$1" '$1 == n { print $2 }' "$dir/pids")
-  [ -n "$pid" ] && grep -qF "$dir" "/proc/$pid/cmdline" 2>/dev/null
-}
-# launch NAME ARGS...: starts in the background, logging to DIR/NAME.log.
-launch() {
-  name=$1; shift
-  echo "--- $(date -u +%FT%TZ) start" >>"$dir/$name.log"
-  "$@" </dev/null >>"$dir/$name.log" 2>&1 &
-  { grep -v "^$name " "$dir/pids" || true; echo "$name $!"; } >"$dir/pids.tmp"
-  mv "$dir/pids.tmp" "$dir/pids"
-}
+. "$here/procs.sh"
 
 if ! running etcd; then
   # --unsafe-no-fsync: test data, speed over durability.
@@ -109,21 +120,32 @@ fi
 
 if ! running kube-apiserver; then
   # Started without waiting for etcd: it retries (hence a few grpc "connection
-  # refused" warnings in its log). --endpoint-reconciler-type=none: the
-  # "kubernetes" Service's Endpoints may not be a loopback address, and no pod
-  # would use it anyway. --cert-dir only keeps it off /var/run/kubernetes.
-  launch kube-apiserver "$KUBE_APISERVER" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+  # refused" warnings in its log). Without a node, --endpoint-reconciler-type=
+  # none: the "kubernetes" Service's Endpoints may not be a loopback address,
+  # and no pod would use it anyway. --cert-dir only keeps it off
+  # /var/run/kubernetes.
+  if [ -n "$NODE_IP" ]; then
+    # The "kubernetes" Service's endpoint is NODE_IP, kept by the lease
+    # reconciler; kubelet's logs and exec go through its client certificate.
+    set -- --bind-address=0.0.0.0 --advertise-address="$NODE_IP" \
+      --endpoint-reconciler-type=lease --authorization-mode=Node,RBAC \
+      --enable-admission-plugins=NodeRestriction \
+      --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+      --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+      --kubelet-preferred-address-types=InternalIP,Hostname
+  else
+    set -- --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+      --endpoint-reconciler-type=none --authorization-mode=RBAC
+  fi
+  launch kube-apiserver "$KUBE_APISERVER" "$@" \
     --secure-port="$APISERVER_PORT" --cert-dir="$dir/apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_CLIENT_PORT" \
-    --authorization-mode=RBAC \
     --client-ca-file="$pki/ca.crt" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --service-account-issuer="https://127.0.0.1:$APISERVER_PORT" \
     --service-account-key-file="$pki/sa.pub" \
     --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 \
-    --endpoint-reconciler-type=none
+    --service-cluster-ip-range=10.0.0.0/24
 fi
 
 # /readyz covers etcd too, so this also waits for a restarted etcd.
