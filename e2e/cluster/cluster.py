@@ -19,6 +19,8 @@ HERE = Path(__file__).resolve().parent
 
 
 class Cluster:
+    scripts = HERE  # where start.sh and stop.sh are
+
     def __init__(self, workdir, kubectl=None):
         self.workdir = Path(workdir).resolve()
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -29,7 +31,7 @@ class Cluster:
 
     def _script(self, name, *args, timeout, env=None):
         env = dict(os.environ, KUBECTL=self.kubectl_binary, **(env or {}))
-        result = subprocess.run([str(HERE / name), str(self.workdir), *args], env=env,
+        result = subprocess.run([str(self.scripts / name), str(self.workdir), *args], env=env,
                                 capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError(f"{name} {self.workdir} {' '.join(args)} failed "
