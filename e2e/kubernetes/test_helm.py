@@ -97,7 +97,7 @@ def test_2_template_default_every_namespace(cluster):
     items = objects(cluster, render())
     assert sorted(item["kind"] for item in items) == sorted(
         ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ClusterRole", "ClusterRoleBinding",
-         "Role", "RoleBinding", "Deployment", "Service"])
+         "Role", "RoleBinding", "Deployment", "Service", "PodDisruptionBudget"])
     cluster_roles = {role["metadata"]["name"]: role for role in by_kind(items, "ClusterRole")}
     # Cluster-scoped names carry the release namespace and name.
     assert set(cluster_roles) == {"revoca:revoca-system:revoca", "revoca:revoca-system:revoca:namespaces"}
