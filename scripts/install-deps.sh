@@ -11,6 +11,9 @@ packages=(
   strace clang libclang-rt-14-dev
   erlang-base erlang-crypto erlang-public-key erlang-ssl erlang-inets erlang-dev
   debootstrap buildah podman runc
+  # The real node of e2e/node: containerd (with its CRI plugin), the bridge CNI
+  # plugin, conntrack for kube-proxy and nft for its cleanup.
+  containerd containernetworking-plugins conntrack nftables iproute2 iptables
 )
 missing=()
 for package in "${packages[@]}"; do

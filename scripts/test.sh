@@ -37,6 +37,9 @@ export KUBECTL
 # helm, from its Go module too, for the chart's tests (e2e/kubernetes/test_helm.py).
 HELM=$(e2e/cluster/build.sh helm)
 export HELM
+# The node of e2e/node (kubelet, controller-manager, scheduler, kube-proxy from the
+# same Kubernetes module, so a cold build adds only their own packages; CoreDNS).
+e2e/cluster/build.sh kubelet kube-controller-manager kube-scheduler kube-proxy coredns >/dev/null
 # The API client, informers and Kubernetes backend against it.
 tests/kube/run_integration.sh build/bin/kube_tests --gtest_filter='*Integration*'
 tests/kube/run_integration.sh build/bin/kubernetes_tests
