@@ -220,8 +220,12 @@ acceptor(Listen) ->
     case ssl:transport_accept(Listen) of
         {ok, Socket} ->
             Pid = spawn(fun() -> receive go -> handshake(Socket) end end),
-            ok = ssl:controlling_process(Socket, Pid),
-            Pid ! go;
+            case ssl:controlling_process(Socket, Pid) of
+                ok -> Pid ! go;
+                {error, Reason} ->  % the connection is gone already
+                    exit(Pid, kill),
+                    log("refused ~0p ~s", [Reason, peer(Socket)])
+            end;
         {error, Reason} ->
             log("accept_failed ~0p", [Reason]),
             timer:sleep(100)  % out of file descriptors, say: not in a tight loop
