@@ -2,10 +2,12 @@
 # build.sh [kube-apiserver|etcd|kubectl|helm|kubelet|kube-controller-manager|
 #           kube-scheduler|kube-proxy|coredns]...  (default: kube-apiserver etcd)
 # Builds these from their upstream Go modules, at the versions pinned in
-# kubernetes/go.mod, etcd/go.mod (see update-modules.sh) and helm/go.mod
+# kubernetes/go.mod, etcd/go.mod (see update-modules.sh), helm/go.mod
 # (helm.sh/helm/v3 as a `tool`; change it with `go get -tool
-# helm.sh/helm/v3/cmd/helm@VERSION` in helm/), into a cache
-# outside the repository, once per version, and prints their paths.
+# helm.sh/helm/v3/cmd/helm@VERSION` in helm/) and coredns/go.mod (change it
+# with `go get github.com/coredns/coredns@VERSION && go mod tidy` in
+# coredns/), into a cache outside the repository, once per version, and
+# prints their paths.
 #   REVOCA_CACHE  cache root (default ~/.cache/revoca); binaries go to its bin/
 # Needs only Go and the Go module proxy; a cold build takes 15-20 minutes on
 # 2 cores (kube-apiserver is most of it), a cached one no time.
@@ -20,6 +22,7 @@ required() { awk -v m="$1" '$1 == m { print $2 } $1 == "require" && $2 == m { pr
 k8s=$(required k8s.io/kubernetes "$here/kubernetes/go.mod")
 etcd=$(required go.etcd.io/etcd/server/v3 "$here/etcd/go.mod")
 helm=$(required helm.sh/helm/v3 "$here/helm/go.mod")
+coredns=$(required github.com/coredns/coredns "$here/coredns/go.mod")
 
 # What upstream's hack/lib/version.sh stamps in, so /version and kubectl's
 # skew check see v1.34.x rather than v0.0.0-master.
@@ -59,6 +62,7 @@ for name; do
     kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) out=$bin/$name-$k8s ;;
     etcd) out=$bin/etcd-$etcd ;;
     helm) out=$bin/helm-$helm ;;
+    coredns) out=$bin/coredns-$coredns ;;
     *) echo "unknown binary: $name" >&2; exit 2 ;;
   esac
   if [ ! -x "$out" ]; then
@@ -66,6 +70,10 @@ for name; do
       etcd) build "$here/etcd" . "$out" ;;
       # CGO off, as helm's Makefile builds it (a static binary).
       helm) (CGO_ENABLED=0; export CGO_ENABLED; build "$here/helm" helm.sh/helm/v3/cmd/helm "$out" "$(helm_ldflags)") ;;
+      # Static, as upstream's Makefile builds it (CGO_ENABLED=0), to run FROM
+      # scratch (../node/build-coredns-image.sh). No -X coremain.GitCommit:
+      # the proxy's .info for github.com/coredns/coredns has no Origin either.
+      coredns) (CGO_ENABLED=0; export CGO_ENABLED; build "$here/coredns" . "$out") ;;
       *) build "$here/kubernetes" "./$name" "$out" "$(k8s_ldflags)" ;;
     esac
   fi
