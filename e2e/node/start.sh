@@ -43,6 +43,15 @@ node_ip=$(ip -4 route get 192.0.2.255 2>/dev/null | sed -n 's/.* src \([0-9.]*\)
 # A killed run leaves processes, mounts and chains behind: clear them first.
 if [ -f "$dir/host-state" ] && ! running containerd; then KEEP_HOST_STATE=1 "$here/stop.sh" "$dir"; fi
 
+# One node per machine: two would share the bridge, the iptables chains and
+# kubelet's cgroups. /run/revoca-e2e-node names the DIR of the one running.
+owner=$(cat /run/revoca-e2e-node 2>/dev/null || true)
+if [ -n "$owner" ] && [ "$owner" != "$dir" ] && [ -f "$owner/host-state" ]; then
+  echo "a node from $owner is running on this machine: run $here/stop.sh $owner first" >&2
+  exit 1
+fi
+echo "$dir" >/run/revoca-e2e-node
+
 # --- the host: what kubelet, kube-proxy and the bridge need -----------------
 # Recorded once, before anything changes it; stop.sh writes these back.
 sysctls=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables

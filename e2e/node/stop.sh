@@ -102,5 +102,6 @@ if [ -f "$dir/host-state" ]; then
   # start.sh cleaning up after a killed run keeps the record for the next stop.
   [ -n "${KEEP_HOST_STATE:-}" ] || rm -f "$dir/host-state"
 fi
+[ "$(cat /run/revoca-e2e-node 2>/dev/null)" != "$dir" ] || rm -f /run/revoca-e2e-node
 "$cluster/stop.sh" "$dir"
 exit 0
