@@ -296,6 +296,11 @@ EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
                              {{"verify_peer", "verify_peer"}, {"verify_none", "verify_none"}},
                              "verify_peer or verify_none", emqx.verify);
   spec.readBool("failIfNoPeerCert", emqx.failIfNoPeerCert);
+  FieldReader rotation = spec.readMap("rotation");
+  rotation.readEnum<RotationPolicy>("policy", {{"reload", RotationPolicy::Reload}, {"restart", RotationPolicy::Restart}},
+                                    "reload (the broker re-reads its files) or restart (every rotation rolls the pods)",
+                                    emqx.rotation);
+  rotation.reportUnknownFields();
   if (spec.readString("deploymentName", emqx.deploymentName))
     if (Result<void> valid = checkDeploymentName(*emqx.deploymentName); !valid)
       spec.fail("deploymentName", valid.error().message + "; write the name of the Deployment to patch, or leave it out");

@@ -92,6 +92,12 @@ struct EmqxOcspSpec {
   std::optional<std::string> responderUrl;  // default: the CA's rendered OCSP URL + "/"
 };
 
+// What a new certificate or CA version does to the broker's pods (Kubernetes).
+enum class RotationPolicy {
+  Reload,   // the Secret changes in place; EMQX (OTP's PEM cache) re-reads the files
+  Restart,  // the pod template changes with the certificate: every pod rolls
+};
+
 struct EmqxDeploymentSpec {
   std::string listenerName = "default";
   std::string bind = "0.0.0.0:8883";
@@ -103,6 +109,7 @@ struct EmqxDeploymentSpec {
   std::string verify = "verify_peer";  // verify_peer or verify_none
   bool failIfNoPeerCert = true;
   std::optional<std::string> deploymentName;  // patch an existing Deployment (Kubernetes)
+  RotationPolicy rotation = RotationPolicy::Reload;
 };
 
 template <typename Spec>

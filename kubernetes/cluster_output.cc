@@ -193,6 +193,21 @@ std::string certificateFilesHash(const std::string& certPem, const std::string& 
   return certificateHashText(certificateFilesDigest(certPem, caCertPem));
 }
 
+std::string emqxEnvHash(const std::vector<EnvVar>& env) {
+  std::string lines;
+  for (const auto& var : env) lines += var.name + "=" + var.value + "\n";
+  return certificateHashText(pki::sha256(lines));
+}
+
+nlohmann::json podTemplateAnnotations(RotationPolicy rotation, const std::string& envHash,
+                                      const std::string& certificateHash) {
+  json annotations = {{kEnvHashAnnotation, envHash}};
+  // Server-side apply drops what revoca's manager no longer sets: a template
+  // that carried the certificate's hash before loses it, in one rollout.
+  if (rotation == RotationPolicy::Restart) annotations[kCertificateHashAnnotation] = certificateHash;
+  return annotations;
+}
+
 std::optional<pki::Sha256> ClusterOutput::recall(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto known = applied_.find(key);
@@ -402,7 +417,7 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
 }
 
 Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
-                                            const std::string& hash) {
+                                            const json& annotations) {
   std::string owner = "EmqxDeployment " + emqx.namespace_ + "/" + emqx.owner;
   auto declaration = revocaObject("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
   if (!declaration) return declaration.error();
@@ -420,7 +435,7 @@ Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::s
   if (!metadata["labels"].is_object()) metadata["labels"] = json::object();
   metadata["labels"].update(selector);
   if (!metadata["annotations"].is_object()) metadata["annotations"] = json::object();
-  metadata["annotations"][kCertificateHashAnnotation] = hash;
+  metadata["annotations"].update(annotations);
 
   upsertNamed((*container)["volumeMounts"], certificateMount(emqx));
   (*container)["envFrom"] = withConfigMapRef(member(*container, "envFrom"), configMap);
@@ -444,10 +459,10 @@ Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::s
 }
 
 Result<std::int64_t> ClusterOutput::patchDeployment(const EmqxOutput& emqx, const std::string& configMap,
-                                                    const std::string& hash) {
+                                                    const json& annotations) {
   auto ref = deployments(emqx.namespace_, emqx.deployment);
   std::string key = "patch " + ref.path();
-  pki::Sha256 inputs = pki::sha256(json::array({emqx.secretName, emqx.certDir, configMap, hash, kCertFileMode,
+  pki::Sha256 inputs = pki::sha256(json::array({emqx.secretName, emqx.certDir, configMap, annotations, kCertFileMode,
                                               kEmqxGroup, configMapEnv(emqx, configMap)})
                                      .dump());
   if (recall(key) == inputs) {
@@ -488,7 +503,7 @@ Result<std::int64_t> ClusterOutput::patchDeployment(const EmqxOutput& emqx, cons
                 {"metadata", {{"name", emqx.deployment}, {"namespace", emqx.namespace_}}},
                 {"spec",
                  {{"template",
-                   {{"metadata", {{"annotations", {{kCertificateHashAnnotation, hash}}}}}, {"spec", patchSpec}}}}}};
+                   {{"metadata", {{"annotations", annotations}}}, {"spec", patchSpec}}}}}};
   auto applied = api_.apply(ref, patch, kFieldManager);
   if (!applied.ok()) return apiProblem(ref, "Deployment", "patch", applied.error);
   remember(key, inputs);
@@ -518,13 +533,15 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
 
   auto hash = certificateHash(emqx.namespace_, emqx.secretName);
   if (!hash) return hash.error();
+  std::string envHash = emqxEnvHash(emqx.env);
+  json annotations = podTemplateAnnotations(emqx.rotation, envHash, *hash);
   std::int64_t fsGroup = kEmqxGroup;
   if (emqx.patchExisting) {
-    auto patched = patchDeployment(emqx, name, *hash);
+    auto patched = patchDeployment(emqx, name, annotations);
     if (!patched) return patched.error();
     fsGroup = *patched;
   } else {
-    auto deployment = ownedDeployment(emqx, name, *hash);
+    auto deployment = ownedDeployment(emqx, name, annotations);
     if (!deployment) return deployment.error();
     const json& podSpec = member(member(member(*deployment, "spec"), "template"), "spec");
     const json& given = member(member(podSpec, "securityContext"), "fsGroup");
@@ -542,6 +559,8 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(kCertFileMode));
   return std::map<std::string, std::string>{{"configMap", name},
                                             {"certificateHash", *hash},
+                                            {"envHash", envHash},
+                                            {"rotation", emqx.rotation == RotationPolicy::Restart ? "restart" : "reload"},
                                             {"deployment", emqx.deployment},
                                             {"fileOwner", "0:" + std::to_string(fsGroup)},
                                             {"fileMode", mode}};

@@ -57,8 +57,9 @@ class ClusterOutput final : public OutputSink {
                                                            const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
-  // Facts: configMap, certificateHash, deployment, and fileOwner ("0:<the
-  // pod's fsGroup>") and fileMode ("0440") of the mounted files.
+  // Facts: configMap, certificateHash, envHash, rotation, deployment, and
+  // fileOwner ("0:<the pod's fsGroup>") and fileMode ("0440") of the mounted
+  // files.
   Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
   // Forgets what it applied, so the next pass looks at every output again:
   // puts back an output someone deleted or edited (the periodic resync).
@@ -94,10 +95,12 @@ class ClusterOutput final : public OutputSink {
   Result<nlohmann::json> ownerReference(const std::string& plural, const std::string& kind,
                                         const std::string& namespace_, const std::string& name);
   Result<std::string> certificateHash(const std::string& namespace_, const std::string& secretName);
+  // ANNOTATIONS: revoca's on the pod template (podTemplateAnnotations).
   Result<nlohmann::json> ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
-                                         const std::string& hash);
+                                         const nlohmann::json& annotations);
   // Returns the fsGroup the pod gets: revoca's, or one someone else set.
-  Result<std::int64_t> patchDeployment(const EmqxOutput& emqx, const std::string& configMap, const std::string& hash);
+  Result<std::int64_t> patchDeployment(const EmqxOutput& emqx, const std::string& configMap,
+                                       const nlohmann::json& annotations);
   // The VaultSecret Secrets of a namespace that are revoca's, by path -> the
   // outputDigest() of it; those not listed are read one by one.
   void listVaultSecretOutputs(const std::string& namespace_);
@@ -115,7 +118,13 @@ class ClusterOutput final : public OutputSink {
   std::map<std::string, pki::Sha256> existingSecrets_;  // path -> outputDigest() of the Secret there
 };
 
-// The hash on the pod template: of the certificate chain and the trust bundle, not the key.
+// The certificate's hash (status; the pod template with rotation policy
+// restart): of the certificate chain and the trust bundle, not the key.
 std::string certificateFilesHash(const std::string& certPem, const std::string& caCertPem);
+// The environment's hash on the pod template: of every name and value.
+std::string emqxEnvHash(const std::vector<EnvVar>& env);
+// revoca's annotations on a broker's pod template.
+nlohmann::json podTemplateAnnotations(RotationPolicy rotation, const std::string& envHash,
+                                      const std::string& certificateHash);
 
 }  // namespace revoca::kubernetes

@@ -24,8 +24,12 @@ inline constexpr char kStateLabel[] = "revoca.io/state";
 inline constexpr char kCaLabel[] = "revoca.io/ca";
 inline constexpr char kVaultSecretLabel[] = "revoca.io/vaultsecret";
 inline constexpr char kEmqxDeploymentLabel[] = "revoca.io/emqxdeployment";
-// On a Deployment's pod template: a new certificate rolls the pods.
+// On a Deployment's pod template, with rotation policy restart only: a new
+// certificate rolls the pods.
 inline constexpr char kCertificateHashAnnotation[] = "revoca.io/certificate-hash";
+// On a Deployment's pod template: EMQX reads its environment only when it
+// starts, so a change to it (and only that) rolls the pods.
+inline constexpr char kEnvHashAnnotation[] = "revoca.io/env-hash";
 
 inline kube::ResourceRef secrets(const std::string& ns, const std::string& name = "") {
   return {"", "v1", "secrets", ns, name};

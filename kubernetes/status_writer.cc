@@ -175,6 +175,8 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"configMap", FactType::kString},
         {"ocspResponderUrl", FactType::kString},
         {"certificateHash", FactType::kString},
+        {"envHash", FactType::kString},
+        {"rotation", FactType::kString},
         {"fileOwner", FactType::kString},
         {"fileMode", FactType::kString}}}};
   static const std::map<std::string, FactType> none;

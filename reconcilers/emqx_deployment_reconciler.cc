@@ -58,6 +58,7 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
                     secret->meta.name,
                     emqx.spec.certDir,
                     emqx.spec.deploymentName.has_value(),
+                    emqx.spec.rotation,
                     *env};
   auto published = context.output.publishEmqxEnv(output);
   if (!published) return fail("PublishFailed", published.error().message);

@@ -54,6 +54,7 @@ struct EmqxOutput {
   std::string secretName;   // the VaultSecret whose files are mounted
   std::string certDir;      // where they are mounted in the container
   bool patchExisting = false;  // spec.deploymentName: patch it, do not own it
+  RotationPolicy rotation = RotationPolicy::Reload;
   std::vector<EnvVar> env;
 };
 

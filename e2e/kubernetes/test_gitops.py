@@ -243,7 +243,7 @@ PATCH_MODE = """- op: remove
 
 def revoca_fields_in_place(deployment):
     template = deployment["spec"]["template"]
-    assert "revoca.io/certificate-hash" in template["metadata"].get("annotations", {}), template
+    assert "revoca.io/env-hash" in template["metadata"].get("annotations", {}), template
     assert template["metadata"]["annotations"].get("team.example/owner") == "mqtt", template
     volumes = [v for v in template["spec"].get("volumes", []) if v.get("secret", {}).get("secretName") == "server-cert"]
     assert volumes, template
@@ -254,7 +254,7 @@ def revoca_fields_in_place(deployment):
     # The user's own entry stays theirs, beside revoca's (env is keyed by name).
     assert container["env"][0] == {"name": "EMQX_NODE__NAME", "value": "emqx@127.0.0.1"}, container
     assert template["spec"].get("securityContext", {}).get("fsGroup") == 1000, template  # EMQX's gid; the user set none
-    return template["metadata"]["annotations"]["revoca.io/certificate-hash"]
+    return template["metadata"]["annotations"]["revoca.io/env-hash"]
 
 
 def converge_with_users_deployment(namespace, operators, tmp_path, deployment):
@@ -276,7 +276,7 @@ def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(name
     directory = converge_with_users_deployment(namespace, operators, tmp_path, deployment)
 
     user_deployment = with_managed_fields(namespace, "deployment", "emqx")
-    certificate_hash = revoca_fields_in_place(user_deployment)
+    env_hash = revoca_fields_in_place(user_deployment)
     assert not user_deployment["metadata"].get("ownerReferences"), "revoca took ownership of the user's Deployment"
     assert {GITOPS_MANAGER, "revoca"} <= {manager for manager, _, _ in managers(user_deployment)}, \
         managers(user_deployment)
@@ -286,7 +286,7 @@ def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(name
     # ... and forced, as Argo CD (ServerSideApply=true) and Flux apply: still nothing, revoca's fields stay.
     reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True, force=True),
                             times=2)
-    assert revoca_fields_in_place(namespace.get("deployment", "emqx")) == certificate_hash
+    assert revoca_fields_in_place(namespace.get("deployment", "emqx")) == env_hash
 
     # The user changes their Deployment in Git (a new image): their apply
     # succeeds without --force-conflicts, revoca's fields stay, and the
@@ -302,7 +302,7 @@ def test_2_server_side_apply_of_a_deployment_revoca_patches_has_no_conflict(name
     assert [event.split(" rv=")[0] for event in events] == ["MODIFIED Deployment/emqx"], events
     changed = namespace.get("deployment", "emqx")
     assert changed["spec"]["template"]["spec"]["containers"][0]["image"] == "emqx/emqx:5.8.7"
-    assert revoca_fields_in_place(changed) == certificate_hash
+    assert revoca_fields_in_place(changed) == env_hash
     assert namespace.get("vaultsecret", "server-cert")["status"]["serial"] == serial
     assert namespace.get("secret", "server-cert")["data"] == secret
     reapply_changes_nothing(namespace, tmp_path, lambda: apply_k(namespace, directory, server_side=True), times=2)

@@ -67,7 +67,9 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     assert env["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL"].endswith(f'/ocsp/{namespace.uid()}/mqtt-ca/"')
     deployment = namespace.get("deployment", "emqx")
     template = deployment["spec"]["template"]
-    assert "revoca.io/certificate-hash" in template["metadata"]["annotations"]
+    # Rotation policy reload (the default): the environment's hash, not the certificate's.
+    assert "revoca.io/env-hash" in template["metadata"]["annotations"]
+    assert "revoca.io/certificate-hash" not in template["metadata"]["annotations"]
     volumes = [v for v in template["spec"]["volumes"] if v.get("secret", {}).get("secretName") == "server-cert"]
     assert volumes, template
     # The owner and mode the mounted key gets: root's, in the pod's fsGroup, 0440.
@@ -261,7 +263,7 @@ spec: {{ca: mqtt-ca, serial: "{serial}", reason: keyCompromise}}
     assert len(seen[numbers[-1]]) == 2, "the follower serves the leader's last CRL number"
 
 
-def test_6_rotation_changes_the_secret_and_the_pod_template_hash(namespace, operators, tmp_path):
+def test_6_rotation_changes_the_secret_in_place_and_the_pods_stay(namespace, operators, tmp_path):
     operator = operators().start()
     converge(namespace, operator)
     quick = (namespace.get("vaultsecret", "server-cert"))
@@ -275,19 +277,34 @@ spec:
   fileOwnership: "1000:1000"
   fileMode: "0400"
 """)
-    def annotation():
-        return namespace.get("deployment", "emqx")["spec"]["template"]["metadata"]["annotations"][
-            "revoca.io/certificate-hash"]
+    def template():
+        deployment = namespace.get("deployment", "emqx")
+        return deployment["metadata"]["generation"], deployment["spec"]["template"]
     wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"].get("observedGeneration")
              == namespace.get("vaultsecret", "server-cert")["metadata"]["generation"], timeout=20,
              what="the new spec observed")
     serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"]
-    hash_before = annotation()
+    template_before = template()
     cert_before = namespace.secret_files("server-cert")["cert.pem"]
     wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"]["serial"] != serial, timeout=30,
              interval=0.5, what="a renewal")
-    wait_for(lambda: annotation() != hash_before, timeout=10, what="the pod template hash changes")
-    assert namespace.secret_files("server-cert")["cert.pem"] != cert_before
+    wait_for(lambda: namespace.secret_files("server-cert")["cert.pem"] != cert_before, timeout=10,
+             what="the Secret updated in place")
+    assert namespace.get("emqxdeployment", "emqx")["status"]["rotation"] == "reload"
+    # The pods read the new files (kubelet updates the volume): their template, unchanged, rolls nothing.
+    assert template() == template_before
+
+    # rotation.policy restart: every certificate rolls the pods.
+    emqx = namespace.get("emqxdeployment", "emqx")
+    namespace.kubectl("patch", "emqxdeployment", "emqx", "--type=merge", "-p",
+                      '{"spec": {"rotation": {"policy": "restart"}}}')
+    def certificate_hash():
+        return template()[1]["metadata"].get("annotations", {}).get("revoca.io/certificate-hash")
+    wait_for(certificate_hash, timeout=20, what="the certificate's hash on the pod template")
+    first = certificate_hash()
+    wait_for(lambda: certificate_hash() not in (None, first), timeout=30, interval=0.5,
+             what="the next renewal rolling the pods")
+    assert emqx["metadata"]["uid"] == namespace.get("emqxdeployment", "emqx")["metadata"]["uid"]
     assert quick["metadata"]["uid"] == namespace.get("vaultsecret", "server-cert")["metadata"]["uid"]
     events = namespace.kubectl("get", "events", "--field-selector", "involvedObject.name=server-cert").stdout
     assert "Renewed" in events or "Issued" in events

@@ -326,6 +326,8 @@ TEST(DeclarationErrors, EmqxDeployment) {
   expectError(document("EmqxDeployment", kEmqxBase + "  certDir: certs\n"), "spec.certDir", {"absolute", "/etc/emqx-certs"});
   expectError(document("EmqxDeployment", kEmqxBase + "  verify: verify_maybe\n"), "spec.verify",
               {"verify_peer or verify_none"});
+  expectError(document("EmqxDeployment", kEmqxBase + "  rotation: {policy: rolling}\n"), "spec.rotation.policy",
+              {"unknown value \"rolling\"", "reload", "restart"});
   expectError(document("EmqxDeployment", kEmqxBase + "  ocspStapling: {responderUrl: \"http://x/ocsp/${SYS_TENANT_UUID}/ca\"}\n"),
               "spec.ocspStapling.responderUrl", {"used as written", "leave responderUrl out"});
   expectError(document("EmqxDeployment", kEmqxBase + "  ocspStapling: {responderUrl: \"https://x/ocsp/\"}\n"),

@@ -310,6 +310,7 @@ spec:
   verify: verify_none
   failIfNoPeerCert: false
   deploymentName: emqx
+  rotation: {policy: restart}
 )");
   ASSERT_TRUE(set.errors.empty()) << allErrors(set);
   const EmqxDeploymentSpec& emqx = set.emqxDeployments[0].spec;
@@ -319,6 +320,10 @@ spec:
   EXPECT_EQ(emqx.verify, "verify_none");
   EXPECT_FALSE(emqx.failIfNoPeerCert);
   EXPECT_EQ(emqx.deploymentName, "emqx");
+  EXPECT_EQ(emqx.rotation, RotationPolicy::Restart);
+  EXPECT_EQ(parse("apiVersion: revoca.io/v1alpha1\nkind: EmqxDeployment\nmetadata: {name: e}\nspec: {vault: v, secret: s}\n")
+                .emqxDeployments[0].spec.rotation,
+            RotationPolicy::Reload);
 }
 
 TEST(ParseDeclarations, AppendsToTheSetAndNumbersDocuments) {

@@ -128,15 +128,21 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
   static SecretFiles files(const std::string& tag) {
     return SecretFiles{"server-cert", "CERT " + tag, "KEY " + tag, "BUNDLE " + tag, std::nullopt, 0400, {}, {}, {}};
   }
-  EmqxOutput emqxOutput(const std::string& owner, const std::string& deployment, bool patchExisting) const {
+  EmqxOutput emqxOutput(const std::string& owner, const std::string& deployment, bool patchExisting,
+                        RotationPolicy rotation = RotationPolicy::Reload,
+                        const std::string& bind = "\"0.0.0.0:8883\"") const {
     return EmqxOutput{namespace_,
                       deployment,
                       owner,
                       "server-cert",
                       "/etc/emqx-certs",
                       patchExisting,
-                      {{"EMQX_LISTENERS__SSL__DEFAULT__BIND", "\"0.0.0.0:8883\""},
+                      rotation,
+                      {{"EMQX_LISTENERS__SSL__DEFAULT__BIND", bind},
                        {"EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__VERIFY", "verify_peer"}}};
+  }
+  json podAnnotations(const std::string& deployment) {
+    return get(deployments(namespace_, deployment))["spec"]["template"]["metadata"]["annotations"];
   }
   static json podTemplate() {
     return {{"metadata", {{"labels", {{"app", "emqx"}}}}},
@@ -390,7 +396,10 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   const json& pod = deployment["spec"]["template"];
   EXPECT_EQ(pod["metadata"]["labels"]["app"], "emqx");  // the template's own label stays
   EXPECT_EQ(pod["metadata"]["labels"]["app.kubernetes.io/instance"], "emqx");
-  EXPECT_EQ(pod["metadata"]["annotations"][kCertificateHashAnnotation], facts->at("certificateHash"));
+  // Rotation policy reload: the environment's hash, not the certificate's.
+  EXPECT_EQ(facts->at("rotation"), "reload");
+  EXPECT_EQ(pod["metadata"]["annotations"][kEnvHashAnnotation], facts->at("envHash"));
+  EXPECT_FALSE(pod["metadata"]["annotations"].contains(kCertificateHashAnnotation));
   EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
   ASSERT_EQ(pod["spec"]["volumes"].size(), 1u);
   EXPECT_EQ(pod["spec"]["volumes"][0]["name"], "revoca-certs");
@@ -412,16 +421,60 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false)));
   EXPECT_EQ(counting_->total(), 0);
 
-  // A new certificate rolls the pods.
+  // A new certificate changes the Secret in place (kubelet updates the
+  // mounted files, EMQX re-reads them): the pods stay.
   std::string version = deployment["metadata"]["resourceVersion"];
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
-  auto rolled = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  auto renewed = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  EXPECT_NE(renewed->at("certificateHash"), facts->at("certificateHash"));
+  EXPECT_EQ(resourceVersion(deployments(namespace_, "emqx")), version);
+
+  // A changed environment, which EMQX reads only when it starts, rolls them.
+  auto changed = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Reload, "\"0.0.0.0:8884\""));
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_NE(changed->at("envHash"), facts->at("envHash"));
+  EXPECT_NE(resourceVersion(deployments(namespace_, "emqx")), version);
+  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], changed->at("envHash"));
+}
+
+TEST_F(ClusterOutputIntegration, RotationPolicyRestartRollsThePodsWithEachCertificate) {
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", podTemplate());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Restart));
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at("rotation"), "restart");
+  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], facts->at("certificateHash"));
+  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], facts->at("envHash"));
+
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
+  auto rolled = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Restart));
   ASSERT_TRUE(rolled) << rolled.error().message;
   EXPECT_NE(rolled->at("certificateHash"), facts->at("certificateHash"));
-  json after = get(deployments(namespace_, "emqx"));
-  EXPECT_NE(after["metadata"]["resourceVersion"], version);
-  EXPECT_EQ(after["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation],
-            rolled->at("certificateHash"));
+  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], rolled->at("certificateHash"));
+}
+
+TEST_F(ClusterOutputIntegration, APatchedDeploymentFromAnEarlierVersionLosesTheCertificateHashOnce) {
+  // Earlier versions of revoca rolled the pods with every certificate: their
+  // annotation goes in one rollout, and never comes back.
+  createVaultSecret("server-cert");
+  createEmqxDeployment("emqx", nullptr, "broker");
+  ASSERT_TRUE(userApply(userDeployment("broker", "emqx/emqx:5.8.6")).ok());
+  ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("one")));
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true, RotationPolicy::Restart)));
+  ASSERT_TRUE(podAnnotations("broker").contains(kCertificateHashAnnotation));
+
+  auto upgraded = makeOutput();
+  ASSERT_TRUE(upgraded->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  json annotations = podAnnotations("broker");
+  EXPECT_FALSE(annotations.contains(kCertificateHashAnnotation)) << annotations;
+  EXPECT_TRUE(annotations.contains(kEnvHashAnnotation)) << annotations;
+  std::string version = resourceVersion(deployments(namespace_, "broker"));
+  ASSERT_TRUE(upgraded->publishSecret(namespace_, "broker", files("two")));
+  ASSERT_TRUE(upgraded->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  ASSERT_TRUE(makeOutput()->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  EXPECT_EQ(resourceVersion(deployments(namespace_, "broker")), version);
 }
 
 TEST_F(ClusterOutputIntegration, AfterARestartTheHashIsReadFromTheSecretAndNothingRolls) {
@@ -493,8 +546,9 @@ TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
   EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["secretName"], "server-cert");
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["defaultMode"], 0440);
-  std::string hash = pod["metadata"]["annotations"][kCertificateHashAnnotation];
-  EXPECT_EQ(hash, facts->at("certificateHash"));
+  std::string hash = pod["metadata"]["annotations"][kEnvHashAnnotation];
+  EXPECT_EQ(hash, facts->at("envHash"));
+  EXPECT_FALSE(pod["metadata"]["annotations"].contains(kCertificateHashAnnotation));
 
   // Nothing changed: no request, not even the read.
   counting_->reset();
@@ -514,13 +568,12 @@ TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
   json updated = get(deployments(namespace_, "broker"));
   EXPECT_EQ(updated["spec"]["template"]["spec"]["containers"][0]["image"], "emqx/emqx:5.8.7");
   EXPECT_EQ(updated["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"], "/etc/emqx-certs");
-  EXPECT_EQ(updated["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation], hash);
+  EXPECT_EQ(updated["spec"]["template"]["metadata"]["annotations"][kEnvHashAnnotation], hash);
 
-  // A new certificate rolls it; the user's image stays.
-  ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("two")));
-  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true)));
+  // A changed environment rolls it; the user's image stays.
+  ASSERT_TRUE(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true, RotationPolicy::Reload, "\"0.0.0.0:8884\"")));
   json rolled = get(deployments(namespace_, "broker"));
-  EXPECT_NE(rolled["spec"]["template"]["metadata"]["annotations"][kCertificateHashAnnotation], hash);
+  EXPECT_NE(rolled["spec"]["template"]["metadata"]["annotations"][kEnvHashAnnotation], hash);
   EXPECT_EQ(rolled["spec"]["template"]["spec"]["containers"][0]["image"], "emqx/emqx:5.8.7");
   EXPECT_EQ(rolled["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"], "user");
 }

@@ -182,18 +182,18 @@ TEST_F(DirectoryOutputTest, ThePublishersAnswerTheOwnerAndModeCertKeyWasWrittenW
   // Unchanged, nothing is written, and the answer is the same.
   EXPECT_EQ(*output.publishSecret("default", "emqx", files("one", 0440)), *published);
 
-  auto env = output.publishEmqxEnv(EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, {}});
+  auto env = output.publishEmqxEnv(EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, RotationPolicy::Reload, {}});
   ASSERT_TRUE(env.ok()) << env.error().message;
   EXPECT_EQ(env->at("fileOwner"), self);
   EXPECT_EQ(env->at("fileMode"), "0440");
   // A deployment directory with no certificate yet: no facts about one.
-  auto bare = output.publishEmqxEnv(EmqxOutput{"default", "bare", "bare", "server-cert", "/etc/emqx-certs", false, {}});
+  auto bare = output.publishEmqxEnv(EmqxOutput{"default", "bare", "bare", "server-cert", "/etc/emqx-certs", false, RotationPolicy::Reload, {}});
   ASSERT_TRUE(bare.ok()) << bare.error().message;
   EXPECT_EQ(bare->count("fileOwner"), 0u);
 }
 
 EmqxOutput emqxOutput(const std::vector<EnvVar>& env) {
-  return EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, env};
+  return EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, RotationPolicy::Reload, env};
 }
 
 TEST_F(DirectoryOutputTest, EmqxEnvIsWrittenAsAnEnvFile) {
@@ -409,7 +409,7 @@ TEST_F(OutputLinksTest, NamesThatAreNotOnePlainComponentAreRefused) {
     auto asDeployment = output.publishSecret("default", name, files("one"));
     ASSERT_FALSE(asDeployment.ok()) << name;
     EXPECT_THAT(asDeployment.error().message, HasSubstr("deployment"));
-    EXPECT_FALSE(output.publishEmqxEnv(EmqxOutput{name, "emqx", "emqx", "s", "/c", false, {}}).ok()) << name;
+    EXPECT_FALSE(output.publishEmqxEnv(EmqxOutput{name, "emqx", "emqx", "s", "/c", false, RotationPolicy::Reload, {}}).ok()) << name;
     EXPECT_FALSE(output.publishCaBundle("default", "emqx", name, "PEM\n").ok()) << name;
   }
   EXPECT_FALSE(fs::exists(dir.file("emqx")));
