@@ -1,0 +1,267 @@
+"""Rotating the server certificate drops no MQTT connection (standalone).
+
+revoca standalone re-issues the EMQX deployment's server certificate every
+few seconds (ttl 30s, refreshThreshold 22s) and replaces cert.pem and
+cert.key in the deployment's output directory atomically (a new version
+directory, then a rename of the ..data link). A broker reading those files in
+place keeps every established MQTT-over-TLS connection across the rotations,
+and its new TLS handshakes present the new certificate:
+
+- the OTP broker (otp/mqtt_broker.escript, standing in for EMQX on the same
+  ssl application) re-reads the files on its own once OTP's PEM cache is
+  cleaned (ssl_pem_cache_clean, BROKER_PEM_CACHE_CLEAN_MS here): HELD
+  clients stay connected over at least three rotations, each still answers
+  PINGREQ and receives a message published to its own topic after each
+  rotation, and a new handshake presents the new serial within one
+  PEM-cache interval (plus a margin for a busy machine) of revoca writing it.
+- mosquitto reads its certificate files only at start and on SIGHUP: after a
+  rotation its new handshakes still present the old certificate until it is
+  sent a SIGHUP (by an inotify watcher on the directory, or a sidecar, in a
+  real deployment); the SIGHUP keeps the established connections, and the
+  next handshakes present the new certificate.
+
+The clients are a minimal MQTT 3.1.1 client below (CONNECT, SUBSCRIBE,
+PUBLISH QoS 0, PINGREQ, DISCONNECT), all in this process, on one client
+certificate issued by revoca with distinct client ids.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from cryptography import x509
+
+from conftest import ROOT, Standalone, free_port, wait_for
+
+BROKER = ROOT / "e2e" / "brokers" / "otp" / "mqtt_broker.escript"
+HELD = 100                 # connections held across the rotations
+ROTATIONS = 3
+PEM_CACHE_CLEAN_MS = 2000
+MARGIN = 5.0               # seconds on top of one PEM-cache interval, for a busy machine
+KEEPALIVE = 300            # seconds: no keepalive timeout can close a held client during the test
+TIMEOUT = 30               # seconds for any one socket operation
+
+
+# --- a minimal MQTT 3.1.1 client ----------------------------------------------------------------
+
+def _string(text):
+    data = text.encode()
+    return struct.pack("!H", len(data)) + data
+
+
+def _packet(first, body):
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([first]) + bytes(encoded) + body
+
+
+class Client:
+    """One MQTT connection over TLS; SERIAL is the server certificate's serial it was shown."""
+
+    def __init__(self, context, port, client_id):
+        self.client_id = client_id
+        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock = context.wrap_socket(raw, server_hostname="localhost")
+        self.serial = x509.load_der_x509_certificate(self.sock.getpeercert(binary_form=True)).serial_number
+        self.sock.sendall(_packet(0x10, _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", KEEPALIVE)
+                                  + _string(client_id)))
+        kind, body = self.receive()
+        assert kind == 0x20 and body == b"\x00\x00", (client_id, kind, body)
+        self.next_id = 1
+
+    def _exactly(self, n):
+        data = bytearray()
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError(f"{self.client_id}: the broker closed the connection")
+            data += chunk
+        return bytes(data)
+
+    def receive(self):
+        first = self._exactly(1)[0]
+        length, shift = 0, 0
+        while True:
+            byte = self._exactly(1)[0]
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        return first & 0xF0, self._exactly(length)
+
+    def subscribe(self, topic):
+        packet_id, self.next_id = self.next_id, self.next_id + 1
+        self.sock.sendall(_packet(0x82, struct.pack("!H", packet_id) + _string(topic) + b"\x00"))
+        kind, body = self.receive()
+        assert kind == 0x90 and body == struct.pack("!H", packet_id) + b"\x00", (self.client_id, kind, body)
+
+    def publish(self, topic, payload):
+        self.sock.sendall(_packet(0x30, _string(topic) + payload))
+
+    def received(self):
+        """The next PUBLISH: (topic, payload)."""
+        kind, body = self.receive()
+        assert kind == 0x30, (self.client_id, kind, body)
+        (length,) = struct.unpack("!H", body[:2])
+        return body[2:2 + length].decode(), body[2 + length:]
+
+    def ping(self):
+        self.sock.sendall(b"\xc0\x00")
+
+    def pong(self):
+        assert self.receive() == (0xD0, b""), self.client_id
+
+    def disconnect(self):
+        try:
+            self.sock.sendall(b"\xe0\x00")
+        finally:
+            self.sock.close()
+
+
+# --- revoca, rotating the server certificate every few seconds ---------------------------------
+
+def file_serial(path):
+    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
+
+
+@pytest.fixture(scope="module")
+def revoca(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("rotation")
+    instance = Standalone(workdir, ROOT / "manifests" / "examples", free_port())
+    vault = instance.declarations / "mqtt-vault.yaml"
+    text = vault.read_text()
+    assert "ttl: 30d" in text and "refreshThreshold: 15d" in text
+    # Re-issued about 8 s after each issue (minus jitter), each valid 30 s: a late
+    # rotation on a busy machine does not leave an expired certificate behind.
+    vault.write_text(text.replace("ttl: 30d", "ttl: 30s").replace("refreshThreshold: 15d", "refreshThreshold: 22s"))
+    instance.start()
+    emqx = instance.deployment_dir()
+    wait_for(lambda: all((emqx / name).exists() for name in ("cert.pem", "cert.key", "ca-cert.pem")),
+             what="the emqx deployment's files")
+    clients = workdir / "clients"
+    clients.mkdir()
+    issued = instance.ctl("issue-cert", "--ca", "mqtt-ca", "--host", "rotation-client", "--ttl", "1d",
+                          "--cert-type", "client")
+    (clients / "client.pem").write_text(issued["cert"])
+    (clients / "client.key").write_text(issued["private-key"])
+    instance.clients = clients
+    yield instance
+    instance.kill(signal.SIGTERM)
+
+
+def client_context(revoca):
+    context = ssl.create_default_context(cafile=str(revoca.deployment_dir() / "ca-cert.pem"))
+    context.load_cert_chain(revoca.clients / "client.pem", revoca.clients / "client.key")
+    return context  # check_hostname on: the server certificate names localhost
+
+
+def next_rotation(revoca, serial, timeout=40):
+    """Waits for cert.pem to hold another certificate than SERIAL: (new serial, when it was written)."""
+    cert = revoca.deployment_dir() / "cert.pem"
+
+    def changed():
+        try:
+            new = file_serial(cert)
+            return (new, cert.resolve().stat().st_mtime) if new != serial else None
+        except (FileNotFoundError, ValueError):
+            return None
+    return wait_for(changed, timeout=timeout, interval=0.02, what="the server certificate's rotation")
+
+
+def hold(context, port, prefix):
+    """HELD clients, each subscribed to its own topic."""
+    def one(i):
+        client = Client(context, port, f"{prefix}-{i}")
+        client.subscribe(f"rotation/{prefix}-{i}")
+        return client
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(HELD)))
+
+
+def check_all_alive(context, port, held, label):
+    """Every held client answers PINGREQ and receives the message published, by a new client, to its topic."""
+    for client in held:
+        client.ping()
+    for client in held:
+        client.pong()
+    publisher = Client(context, port, f"publisher-{label}")
+    try:
+        for client in held:
+            publisher.publish(f"rotation/{client.client_id}", f"{label} {client.client_id}".encode())
+        for client in held:
+            assert client.received() == (f"rotation/{client.client_id}", f"{label} {client.client_id}".encode())
+    finally:
+        publisher.disconnect()
+
+
+def probe_until(context, port, serial, timeout, label):
+    """New handshakes (with a whole CONNECT, DISCONNECT) until one presents SERIAL: when it did."""
+    deadline, n = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        n += 1
+        probe = Client(context, port, f"probe-{label}-{n}")
+        probe.disconnect()
+        if probe.serial == serial:
+            return time.time()
+        time.sleep(0.1)
+    raise AssertionError(f"no new handshake presented serial {serial:X} within {timeout}s ({n} probes)")
+
+
+# --- the OTP broker ----------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("escript") is None, reason="escript is not installed (scripts/install-deps.sh)")
+def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
+    emqx = revoca.deployment_dir()
+    port = free_port()
+    log = tmp_path / "broker.log"
+    env = dict(os.environ, BROKER_PORT=str(port), BROKER_TLS_DIR=str(emqx), BROKER_CERTFILE="cert.pem",
+               BROKER_KEYFILE="cert.key", BROKER_CACERTFILE="ca-cert.pem",
+               BROKER_PEM_CACHE_CLEAN_MS=str(PEM_CACHE_CLEAN_MS), BROKER_CRL_REFRESH_SECONDS="3600")
+    broker = subprocess.Popen(["escript", str(BROKER)], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    held = []
+    try:
+        wait_for(lambda: re.search(rf"^listening {port} ", log.read_text(), re.M), timeout=60,
+                 what=f"the broker listening:\n{log.read_text() if log.exists() else ''}")
+        context = client_context(revoca)
+        started = time.monotonic()
+        held = hold(context, port, "held")
+        print(f"\n{HELD} connections up in {time.monotonic() - started:.1f}s")
+        check_all_alive(context, port, held, "before")
+        serial = file_serial(emqx / "cert.pem")
+        delays = []
+        for rotation in range(1, ROTATIONS + 1):
+            serial, written = next_rotation(revoca, serial)
+            seen = probe_until(context, port, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10, f"r{rotation}")
+            delays.append(seen - written)
+            print(f"rotation {rotation}: serial {serial:X}, new handshakes present it {seen - written:.2f}s "
+                  f"after revoca wrote it")
+            check_all_alive(context, port, held, f"after-{rotation}")
+        lines = log.read_text().splitlines()
+        assert len([line for line in lines if line.startswith("connected held-")]) == HELD
+        closed_held = [line for line in lines if line.startswith("closed held-")]
+        assert not closed_held, closed_held
+        assert all(re.fullmatch(r"closed (probe|publisher)-\S+ disconnect", line)
+                   for line in lines if line.startswith("closed ")), lines
+        for delay in delays:
+            assert delay <= PEM_CACHE_CLEAN_MS / 1000 + MARGIN, delays
+        print(f"held {HELD} connections over {ROTATIONS} rotations, none closed; delays {[round(d, 2) for d in delays]}")
+    finally:
+        for client in held:
+            client.sock.close()
+        broker.send_signal(signal.SIGTERM)
+        try:
+            broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
