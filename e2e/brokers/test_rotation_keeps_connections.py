@@ -255,10 +255,99 @@ def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
                    for line in lines if line.startswith("closed ")), lines
         for delay in delays:
             assert delay <= PEM_CACHE_CLEAN_MS / 1000 + MARGIN, delays
-        print(f"held {HELD} connections over {ROTATIONS} rotations, none closed; delays {[round(d, 2) for d in delays]}")
+        print(f"held {HELD} connections over {ROTATIONS} rotations, none closed; "
+              f"delays {[round(d, 2) for d in delays]}")
     finally:
         for client in held:
-            client.sock.close()
+            try:
+                client.disconnect()
+            except OSError:
+                pass
+        broker.send_signal(signal.SIGTERM)
+        try:
+            broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
+
+
+# --- mosquitto, reloading on SIGHUP ------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="mosquitto is not installed (scripts/install-deps.sh)")
+def test_mosquitto_keeps_every_connection_and_takes_the_new_certificate_on_sighup(revoca, tmp_path):
+    emqx = revoca.deployment_dir()
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    # user root: mosquitto drops to its user (mosquitto) before it reads the TLS
+    # files, at start and on SIGHUP, and revoca's are 0400 and owned by 1000 (the
+    # examples' fileOwnership); in a deployment, fileOwnership names mosquitto's uid.
+    config.write_text(f"""\
+per_listener_settings false
+allow_anonymous true
+persistence false
+user root
+log_dest file {tmp_path / 'mosquitto.log'}
+log_type error
+log_type warning
+log_type notice
+log_type information
+listener {port} 127.0.0.1
+cafile {emqx / 'ca-cert.pem'}
+certfile {emqx / 'cert.pem'}
+keyfile {emqx / 'cert.key'}
+require_certificate true
+""")
+    log = tmp_path / "mosquitto.log"  # a file, flushed line by line (its stdout is not)
+    broker = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=open(tmp_path / "mosquitto.out", "wb"),
+                              stderr=subprocess.STDOUT)
+    held = []
+    try:
+        context = client_context(revoca)
+
+        def up():
+            if broker.poll() is not None:
+                output = (tmp_path / "mosquitto.out").read_text() + (log.read_text() if log.exists() else "")
+                raise AssertionError(f"mosquitto exited with {broker.returncode}:\n{output}")
+            try:
+                Client(context, port, "probe-up").disconnect()
+                return True
+            except OSError:
+                return False
+        wait_for(up, timeout=30, interval=0.2, what="mosquitto listening")
+        loaded = file_serial(emqx / "cert.pem")
+        held = hold(context, port, "held")
+        check_all_alive(context, port, held, "before")
+        delays = []
+        for rotation in range(1, ROTATIONS + 1):
+            serial, written = next_rotation(revoca, loaded)
+            # Without a SIGHUP, new handshakes keep the certificate mosquitto loaded.
+            time.sleep(PEM_CACHE_CLEAN_MS / 1000 + 1)
+            stale = Client(context, port, f"probe-stale-{rotation}")
+            stale.disconnect()
+            assert stale.serial == loaded, (f"{stale.serial:X}", f"{loaded:X}")
+            signalled = time.time()
+            broker.send_signal(signal.SIGHUP)
+            loaded = file_serial(emqx / "cert.pem")
+            seen = probe_until(context, port, loaded, 20, f"r{rotation}")
+            delays.append(seen - signalled)
+            print(f"mosquitto rotation {rotation}: serial {loaded:X} written {signalled - written:.2f}s before "
+                  f"the SIGHUP, presented {seen - signalled:.2f}s after it")
+            check_all_alive(context, port, held, f"after-{rotation}")
+        text = log.read_text()
+        gone = [line for line in text.splitlines()
+                if re.search(r"\bheld-\d+\b", line) and not re.search(r"New client connected", line)]
+        assert not gone, gone
+        assert broker.poll() is None, text
+        assert text.count("Reloading config.") == ROTATIONS, text
+        for delay in delays:
+            assert delay <= MARGIN, delays
+        print(f"mosquitto held {HELD} connections over {ROTATIONS} SIGHUP reloads, none closed")
+    finally:
+        for client in held:
+            try:
+                client.disconnect()
+            except OSError:
+                pass
         broker.send_signal(signal.SIGTERM)
         try:
             broker.wait(timeout=10)
