@@ -3,6 +3,8 @@
 # packages (and pytest, hypothesis, pkilint and cryptography from PyPI when the
 # machine lacks them). Idempotent.
 set -euo pipefail
+# The last line is the real node of e2e/node: containerd and its CRI plugin, the
+# bridge CNI plugin, conntrack for kube-proxy, nft and iptables for stop.sh's cleanup.
 packages=(
   build-essential cmake ninja-build pkg-config
   libssl-dev openssl libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
@@ -11,8 +13,6 @@ packages=(
   strace clang libclang-rt-14-dev
   erlang-base erlang-crypto erlang-public-key erlang-ssl erlang-inets erlang-dev
   debootstrap buildah podman runc
-  # The real node of e2e/node: containerd (with its CRI plugin), the bridge CNI
-  # plugin, conntrack for kube-proxy and nft for its cleanup.
   containerd containernetworking-plugins conntrack nftables iproute2 iptables
 )
 missing=()

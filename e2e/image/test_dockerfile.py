@@ -29,7 +29,8 @@ IN_BASE_IMAGE = {"libc6"}
 # What scripts/install-deps.sh installs for the tests alone: peers, tracing
 # (the security suite) and clang for the fuzzers.
 TEST_ONLY = {"libgtest-dev", "libgmock-dev", "nginx", "mosquitto", "mosquitto-clients", "openssl", "strace", "clang",
-             "libclang-rt-14-dev", "debootstrap", "buildah", "podman", "runc"}
+             "libclang-rt-14-dev", "debootstrap", "buildah", "podman", "runc", "containerd",
+             "containernetworking-plugins", "conntrack", "nftables", "iproute2", "iptables"}
 
 
 class Stage:
