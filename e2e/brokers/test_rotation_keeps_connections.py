@@ -221,6 +221,21 @@ def probe_until(context, port, serial, timeout, label):
 # --- the OTP broker ----------------------------------------------------------------------------
 
 @pytest.mark.skipif(shutil.which("escript") is None, reason="escript is not installed (scripts/install-deps.sh)")
+def close_all(held, broker):
+    """Each held client says DISCONNECT (no broker logs an abrupt close), then the broker stops."""
+    for client in held:
+        try:
+            client.disconnect()
+        except OSError:
+            pass
+    broker.send_signal(signal.SIGTERM)
+    try:
+        broker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        broker.kill()
+        broker.wait()
+
+
 def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
     emqx = revoca.deployment_dir()
     port = free_port()
@@ -258,17 +273,7 @@ def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
         print(f"held {HELD} connections over {ROTATIONS} rotations, none closed; "
               f"delays {[round(d, 2) for d in delays]}")
     finally:
-        for client in held:
-            try:
-                client.disconnect()
-            except OSError:
-                pass
-        broker.send_signal(signal.SIGTERM)
-        try:
-            broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait()
+        close_all(held, broker)
 
 
 # --- mosquitto, reloading on SIGHUP ------------------------------------------------------------
@@ -343,14 +348,4 @@ require_certificate true
             assert delay <= MARGIN, delays
         print(f"mosquitto held {HELD} connections over {ROTATIONS} SIGHUP reloads, none closed")
     finally:
-        for client in held:
-            try:
-                client.disconnect()
-            except OSError:
-                pass
-        broker.send_signal(signal.SIGTERM)
-        try:
-            broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait()
+        close_all(held, broker)
