@@ -61,13 +61,16 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kuberne
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
   openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
 
-  # Free loopback ports, held open together so that they are distinct.
-  python3 - >"$dir/ports" <<'EOF'
+  # Free loopback ports, held open together so that they are distinct; with
+  # a node, also kubelet's API and kube-proxy's metrics.
+  python3 - ETCD_CLIENT_PORT ETCD_PEER_PORT APISERVER_PORT ${NODE_IP:+KUBELET_PORT PROXY_METRICS_PORT} \
+    >"$dir/ports" <<'EOF'
 import socket
-socks = [socket.socket() for _ in range(3)]
+import sys
+names = sys.argv[1:]
+socks = [socket.socket() for _ in names]
 for s in socks:
     s.bind(("127.0.0.1", 0))
-names = ["ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "APISERVER_PORT"]
 for name, s in zip(names, socks):
     print(f"{name}={s.getsockname()[1]}")
 EOF

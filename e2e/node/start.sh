@@ -35,9 +35,8 @@ dns_ip=10.0.0.10
 bridge=revoca-cni0
 
 # The address pods reach the host (and so the apiserver) at: the source
-# address of the default route.
-node_ip=$(ip -4 route get 192.0.2.255 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
-[ -n "${NODE_IP:-}" ] || NODE_IP=$node_ip
+# address of the route out (no packet is sent), unless NODE_IP says.
+NODE_IP=${NODE_IP:-$(ip -4 route get 192.0.2.255 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')}
 
 . "$cluster/procs.sh"
 # A killed run leaves processes, mounts and chains behind: clear them first.
@@ -128,9 +127,9 @@ ctr() { command ctr --address "$sock" --namespace k8s.io "$@"; }
 for _ in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Images from buildah's store, once per image ID.
-coredns=$([ ! -x "$here/build-coredns-image.sh" ] || "$here/build-coredns-image.sh")
+coredns=$("$here/build-coredns-image.sh")
 export CONTAINERS_CONF=$here/containers.conf
-for image in "$pause" $coredns ${IMAGES:-}; do
+for image in "$pause" "$coredns" ${IMAGES:-}; do
   id=$(buildah inspect --type image --format '{{.FromImageID}}' "$image")
   [ "$(cat "$dir/containerd/imported-${image//[\/:]/_}" 2>/dev/null)" = "$id" ] && continue
   archive=$dir/containerd/image.tar
@@ -157,18 +156,7 @@ running kube-scheduler || launch kube-scheduler "$(bin kube-scheduler)" \
   --authorization-kubeconfig="$dir/kube-scheduler.kubeconfig" \
   --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false
 
-# --- the node -----------------------------------------------------------------
-# Ports of the node's own endpoints, picked once (kubelet's API, kube-proxy's
-# metrics), kept in DIR/node-ports.
-if [ ! -f "$dir/node-ports" ]; then
-  python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(f"KUBELET_PORT={socks[0].getsockname()[1]}\nPROXY_METRICS_PORT={socks[1].getsockname()[1]}")
-' >"$dir/node-ports"
-fi
-. "$dir/node-ports"
+# --- the node (its ports picked with the control plane's, in DIR/ports) ----------
 mkdir -p "$dir/kubelet"
 cat >"$dir/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -224,17 +212,17 @@ running kube-proxy || launch kube-proxy "$(bin kube-proxy)" --config="$dir/kube-
 
 # --- ready: the node, then cluster DNS ---------------------------------------
 wait_for() {  # wait_for WHAT SECONDS COMMAND...
-  local what=$1 deadline=$(($(date +%s) + $2)); shift 2
+  local what=$1 seconds=$2 deadline=$(($(date +%s) + $2)); shift 2
   until "$@" >/dev/null 2>&1; do
     for name in containerd kube-controller-manager kube-scheduler kubelet kube-proxy; do
       running $name || { echo "$name exited; last lines of $dir/$name.log:" >&2; tail -n 20 "$dir/$name.log" >&2; exit 1; }
     done
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "$what not ready after ${2}s; see $dir/*.log" >&2; exit 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "$what not ready after ${seconds}s; see $dir/*.log" >&2; exit 1; }
     sleep 0.5
   done
 }
 wait_for "node $node" 120 kubectl wait --for=condition=Ready "node/$node" --timeout=1s
-[ -z "$coredns" ] || sed -e "s#\${COREDNS_IMAGE}#$coredns#g" -e "s#\${CLUSTER_DNS_IP}#$dns_ip#g" "$here/coredns.yaml" |
+sed -e "s#\${COREDNS_IMAGE}#$coredns#g" -e "s#\${CLUSTER_DNS_IP}#$dns_ip#g" "$here/coredns.yaml" |
   kubectl apply -f - >/dev/null
-[ -z "$coredns" ] || wait_for "CoreDNS" 120 kubectl -n kube-system rollout status deployment/coredns --timeout=1s
+wait_for "CoreDNS" 120 kubectl -n kube-system rollout status deployment/coredns --timeout=1s
 echo "$dir/kubeconfig"

@@ -36,8 +36,10 @@ if [ -S "$sock" ] && ctr --address "$sock" version >/dev/null 2>&1; then
 fi
 # What containerd could not reach (it was killed): the pods' cgroups hold
 # every process a pod ran; then the shims, found by their socket's path.
-for procs in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods; do
-  [ -d "$procs" ] && find "$procs" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+# (kubelet's cgroupfs driver makes kubepods in each hierarchy, unified too).
+kubepods=(/sys/fs/cgroup/*/kubepods)
+for root in "${kubepods[@]}"; do
+  [ -d "$root" ] && find "$root" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 done
 for pid in $(pgrep -f containerd-shim); do ours "$pid" && kill -KILL "$pid"; done
 "$cluster/stop.sh" "$dir" containerd kube-controller-manager kube-scheduler
@@ -46,8 +48,8 @@ for pid in $(pgrep -f containerd-shim); do ours "$pid" && kill -KILL "$pid"; don
 # kubelet's shared root), deepest first.
 findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r |
   while read -r target; do umount -l "$target" 2>/dev/null; done
-# The pods' cgroups (kubelet's cgroupfs driver makes kubepods in each hierarchy).
-for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods; do
+# The pods' cgroups.
+for root in "${kubepods[@]}"; do
   [ -d "$root" ] && find "$root" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 # Container logs kubelet links into /var/log/containers point into DIR.
@@ -71,12 +73,9 @@ for ipt in iptables ip6tables iptables-legacy ip6tables-legacy; do
     # Rules that jump to such chains, from any chain, then the chains.
     grep -E '^-A .* -j (KUBE-|CNI-)' <<<"$rules" | sed 's/^-A /-D /' |
       while read -r rule; do eval "\"$ipt\" -w -t $table $rule" 2>/dev/null; done
-    for chain in $(awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ { print $2 }' <<<"$rules"); do
-      "$ipt" -w -t "$table" -F "$chain" 2>/dev/null
-    done
-    for chain in $(awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ { print $2 }' <<<"$rules"); do
-      "$ipt" -w -t "$table" -X "$chain" 2>/dev/null
-    done
+    chains=$(awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ { print $2 }' <<<"$rules")
+    for chain in $chains; do "$ipt" -w -t "$table" -F "$chain" 2>/dev/null; done
+    for chain in $chains; do "$ipt" -w -t "$table" -X "$chain" 2>/dev/null; done
   done
 done
 

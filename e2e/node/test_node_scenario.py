@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -115,18 +114,19 @@ def ocsp_status(world, cert):
     return f"no answer: {result.stdout} {result.stderr}"
 
 
-def mqtt(world, tool, client, *args, timeout=20):
-    """mosquitto_pub or mosquitto_sub against the broker's Service, as CLIENT
-    (its certificate and key in world.dir), or with no certificate if None."""
+def mosquitto(world, tool, client, *args):
+    """The command line of mosquitto_pub or mosquitto_sub against the broker's
+    Service, as CLIENT (its certificate and key in world.dir), or with no
+    certificate if None."""
     identity = [] if client is None else ["--cert", str(world.dir / f"{client}.pem"),
                                           "--key", str(world.dir / f"{client}.key")]
-    return subprocess.run([tool, "-h", BROKER_IP, "-p", "8883", "--cafile", str(world.dir / "ca.pem"),
-                           "-i", f"{client or 'anonymous'}-{tool}", *identity, *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return [tool, "-h", BROKER_IP, "-p", "8883", "--cafile", str(world.dir / "ca.pem"),
+            "-i", f"{client or 'anonymous'}-{tool}", *identity, *args]
 
 
 def publish(world, client, topic, message):
-    return mqtt(world, "mosquitto_pub", client, "-t", topic, "-m", message)
+    return subprocess.run(mosquitto(world, "mosquitto_pub", client, "-t", topic, "-m", message),
+                          capture_output=True, text=True, timeout=20)
 
 
 class Subscriber:
@@ -134,11 +134,8 @@ class Subscriber:
 
     def __init__(self, world, client, topic):
         self.lines = []
-        self.process = subprocess.Popen(
-            ["mosquitto_sub", "-h", BROKER_IP, "-p", "8883", "--cafile", str(world.dir / "ca.pem"),
-             "--cert", str(world.dir / f"{client}.pem"), "--key", str(world.dir / f"{client}.key"),
-             "-i", f"{client}-sub", "-t", topic, "-k", "10"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(mosquitto(world, "mosquitto_sub", client, "-t", topic, "-k", "10"),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
