@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
 
 import pytest
 
@@ -101,6 +102,14 @@ def responder_url(world, path):
     return f"http://{world.node.service_ip(RELEASE_NS, 'revoca')}:4664{path}"
 
 
+def answer(url):
+    """The HTTP answer at url, or None while nothing listens behind it."""
+    try:
+        return http("GET", url)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
 def ocsp_status(world, cert):
     """The responder's answer through the Service, as `openssl ocsp` reads it."""
     url = responder_url(world, f"/ocsp/{world.tenant_uuid}/mqtt-ca")
@@ -172,7 +181,10 @@ def test_1_helm_install_with_defaults_runs_two_ready_replicas_and_one_leader(wor
     assert len(replicas) == 2 and all(ready(p) for p in replicas), [p["status"] for p in replicas]
     names = {p["metadata"]["name"] for p in replicas}
     wait_for(lambda: lease_holder(world) in names, timeout=30, what="a replica holding the Lease")
-    status, _, body = http("GET", responder_url(world, "/metrics"))
+    # Ready pods reach the Service only once the EndpointSlice controller and kube-proxy have both
+    # seen them: until then the ClusterIP refuses, as it does in any cluster.
+    status, _, body = wait_for(lambda: answer(responder_url(world, "/metrics")), timeout=30,
+                               what="/metrics through the Service")
     assert status == 200 and b"revoca_" in body, body[:200]
 
 
