@@ -300,6 +300,9 @@ EmqxDeploymentSpec readEmqxDeploymentSpec(FieldReader& spec) {
   rotation.readEnum<RotationPolicy>("policy", {{"reload", RotationPolicy::Reload}, {"restart", RotationPolicy::Restart}},
                                     "reload (the broker re-reads its files) or restart (every rotation rolls the pods)",
                                     emqx.rotation);
+  if (rotation.readDuration("reloadWithin", emqx.reloadWithin) && emqx.reloadWithin <= Seconds(0))
+    rotation.fail("reloadWithin", "must be longer than 0s: no broker presents a new certificate the instant it is "
+                                  "written; write how long kubelet's sync and the PEM-cache interval take (e.g. 5m)");
   rotation.reportUnknownFields();
   if (spec.readString("deploymentName", emqx.deploymentName))
     if (Result<void> valid = checkDeploymentName(*emqx.deploymentName); !valid)

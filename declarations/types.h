@@ -110,6 +110,12 @@ struct EmqxDeploymentSpec {
   bool failIfNoPeerCert = true;
   std::optional<std::string> deploymentName;  // patch an existing Deployment (Kubernetes)
   RotationPolicy rotation = RotationPolicy::Reload;
+  // spec.rotation.reloadWithin: how long after revoca writes a certificate
+  // the brokers present it (kubelet's Secret sync, 1 min by default, plus
+  // EMQX's PEM-cache interval, 2 min by default; or a rollout with restart).
+  // Its VaultSecret must renew at least this long (plus one OCSP refresh)
+  // before the old certificate expires.
+  Seconds reloadWithin = Seconds(300);
 };
 
 template <typename Spec>

@@ -1,9 +1,33 @@
 #include <algorithm>
+#include <optional>
+
+#include "core/duration.h"
 
 #include "reconcilers/emqx_env.h"
 #include "reconcilers/reconcilers.h"
 
 namespace revoca {
+namespace {
+
+// The old certificate must outlive the time the brokers take to present the
+// new one, and the first OCSP refresh after it: otherwise devices meet an
+// expired certificate, or a staple for it, in the gap.
+std::optional<std::string> refreshThresholdShortfall(const EmqxDeployment& emqx, const VaultSecret& secret) {
+  const EmqxDeploymentSpec& spec = emqx.spec;
+  Seconds needed = spec.reloadWithin + (spec.ocspStapling.enabled ? spec.ocspStapling.refreshInterval : Seconds(0));
+  Seconds threshold = secret.spec.autoCert.refreshThreshold;
+  if (threshold >= needed) return std::nullopt;
+  std::string parts = "spec.rotation.reloadWithin " + formatDuration(spec.reloadWithin);
+  if (spec.ocspStapling.enabled)
+    parts += " + spec.ocspStapling.refreshInterval " + formatDuration(spec.ocspStapling.refreshInterval);
+  return "spec.secret: VaultSecret " + emqx.meta.namespace_ + "/" + secret.meta.name + " renews its certificate " +
+         formatDuration(threshold) + " before it expires (spec.autoCert.refreshThreshold), but the brokers of "
+         "this deployment need " + formatDuration(needed) + " to present a new one (" + parts +
+         "); raise the VaultSecret's spec.autoCert.refreshThreshold to at least " + formatDuration(needed) +
+         " (and its ttl above that), or lower spec.rotation.reloadWithin if the brokers reload faster";
+}
+
+}  // namespace
 
 std::string emqxDeploymentTarget(const EmqxDeployment& emqx) {
   return emqx.spec.deploymentName.value_or(emqx.meta.name);
@@ -31,6 +55,8 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
   if (std::find(deployments.begin(), deployments.end(), target) == deployments.end())
     return fail("NotDistributed", "spec.vault: Vault " + emqx.spec.vault + " does not distribute to deployment " + target +
                                       "; add it to the Vault's spec.distribute.deployments");
+  if (auto tooShort = refreshThresholdShortfall(emqx, *secret))
+    return fail("RefreshThresholdTooShort", *tooShort);
   // Its deployment may hold another VaultSecret's certificate (a
   // DeploymentConflict), or an older one of its own, or none.
   if (secretNotReady)

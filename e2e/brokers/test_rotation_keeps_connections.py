@@ -145,6 +145,12 @@ def revoca(tmp_path_factory):
     # Re-issued about 8 s after each issue (minus jitter), each valid 30 s: a late
     # rotation on a busy machine does not leave an expired certificate behind.
     vault.write_text(text.replace("ttl: 30d", "ttl: 30s").replace("refreshThreshold: 15d", "refreshThreshold: 22s"))
+    # The brokers here reload within one PEM-cache interval (2 s) and refresh their staple every 10 s.
+    emqx_yaml = instance.declarations / "emqx.yaml"
+    text = emqx_yaml.read_text()
+    assert text.count("refreshInterval: 5m") == 2 and "  verify: verify_peer\n" in text
+    emqx_yaml.write_text(text.replace("refreshInterval: 5m", "refreshInterval: 10s")
+                         .replace("  verify: verify_peer\n", "  verify: verify_peer\n  rotation: {reloadWithin: 5s}\n"))
     instance.start()
     emqx = instance.deployment_dir()
     wait_for(lambda: all((emqx / name).exists() for name in ("cert.pem", "cert.key", "ca-cert.pem")),

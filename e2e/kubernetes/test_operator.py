@@ -267,6 +267,10 @@ def test_6_rotation_changes_the_secret_in_place_and_the_pods_stay(namespace, ope
     operator = operators().start()
     converge(namespace, operator)
     quick = (namespace.get("vaultsecret", "server-cert"))
+    # Brokers that reload within 2 s and refresh their staple as often: a 6 s
+    # refreshThreshold leaves them room (the defaults, 5m and 5m, would refuse it).
+    namespace.kubectl("patch", "emqxdeployment", "emqx", "--type=merge", "-p",
+                      '{"spec": {"rotation": {"reloadWithin": "2s"}, "ocspStapling": {"refreshInterval": "2s"}}}')
     namespace.apply_yaml("""
 apiVersion: revoca.io/v1alpha1
 kind: VaultSecret
@@ -283,6 +287,10 @@ spec:
     wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"].get("observedGeneration")
              == namespace.get("vaultsecret", "server-cert")["metadata"]["generation"], timeout=20,
              what="the new spec observed")
+    wait_for(lambda: namespace.get("emqxdeployment", "emqx")["status"].get("reason") == "Rendered"
+             and namespace.get("emqxdeployment", "emqx")["status"].get("observedGeneration")
+             == namespace.get("emqxdeployment", "emqx")["metadata"]["generation"], timeout=20,
+             what="the EmqxDeployment rendered with its new rotation timing")
     serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"]
     template_before = template()
     cert_before = namespace.secret_files("server-cert")["cert.pem"]

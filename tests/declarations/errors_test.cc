@@ -328,6 +328,8 @@ TEST(DeclarationErrors, EmqxDeployment) {
               {"verify_peer or verify_none"});
   expectError(document("EmqxDeployment", kEmqxBase + "  rotation: {policy: rolling}\n"), "spec.rotation.policy",
               {"unknown value \"rolling\"", "reload", "restart"});
+  expectError(document("EmqxDeployment", kEmqxBase + "  rotation: {reloadWithin: 0s}\n"), "spec.rotation.reloadWithin",
+              {"must be longer than 0s"});
   expectError(document("EmqxDeployment", kEmqxBase + "  ocspStapling: {responderUrl: \"http://x/ocsp/${SYS_TENANT_UUID}/ca\"}\n"),
               "spec.ocspStapling.responderUrl", {"used as written", "leave responderUrl out"});
   expectError(document("EmqxDeployment", kEmqxBase + "  ocspStapling: {responderUrl: \"https://x/ocsp/\"}\n"),

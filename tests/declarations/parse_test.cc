@@ -310,7 +310,7 @@ spec:
   verify: verify_none
   failIfNoPeerCert: false
   deploymentName: emqx
-  rotation: {policy: restart}
+  rotation: {policy: restart, reloadWithin: 90s}
 )");
   ASSERT_TRUE(set.errors.empty()) << allErrors(set);
   const EmqxDeploymentSpec& emqx = set.emqxDeployments[0].spec;
@@ -321,6 +321,7 @@ spec:
   EXPECT_FALSE(emqx.failIfNoPeerCert);
   EXPECT_EQ(emqx.deploymentName, "emqx");
   EXPECT_EQ(emqx.rotation, RotationPolicy::Restart);
+  EXPECT_EQ(emqx.reloadWithin, Seconds(90));
   EXPECT_EQ(parse("apiVersion: revoca.io/v1alpha1\nkind: EmqxDeployment\nmetadata: {name: e}\nspec: {vault: v, secret: s}\n")
                 .emqxDeployments[0].spec.rotation,
             RotationPolicy::Reload);

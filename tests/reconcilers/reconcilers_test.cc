@@ -281,5 +281,25 @@ TEST_F(EmqxDeploymentReconcilerTest, ASecretThatWasNotDeliveredLeavesItNotReadyA
   EXPECT_TRUE(output.envs.empty());
 }
 
+TEST_F(EmqxDeploymentReconcilerTest, ARefreshThresholdShorterThanTheBrokersNeedToReloadIsRefusedWithTheMinimum) {
+  secret.spec.autoCert.ttl = Seconds(12);
+  secret.spec.autoCert.refreshThreshold = Seconds(6);
+  ObjectStatus status = reconcile();
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.reason, "RefreshThresholdTooShort");
+  // The default reloadWithin (5m) and the OCSP refresh (5m) it must fit before the old certificate expires.
+  EXPECT_THAT(status.message, HasSubstr("spec.autoCert.refreshThreshold to at least 10m"));
+  EXPECT_THAT(status.message, HasSubstr("spec.rotation.reloadWithin 5m + spec.ocspStapling.refreshInterval 5m"));
+  EXPECT_TRUE(output.envs.empty());
+
+  emqx.spec.reloadWithin = Seconds(3);
+  emqx.spec.ocspStapling.refreshInterval = Seconds(4);
+  status = reconcile();
+  EXPECT_EQ(status.reason, "RefreshThresholdTooShort");
+  EXPECT_THAT(status.message, HasSubstr("at least 7s"));
+  emqx.spec.ocspStapling.enabled = false;  // no staple to refresh: reloading is all it waits for
+  EXPECT_TRUE(reconcile().ready);
+}
+
 }  // namespace
 }  // namespace revoca
