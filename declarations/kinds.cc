@@ -115,6 +115,24 @@ void readUrlTemplates(FieldReader& spec, std::string_view key, std::vector<std::
       spec.fail(std::string(key) + "[" + std::to_string(i) + "]", valid.error().message);
 }
 
+// A new version waits while the one before still signs; that one expires
+// renewThreshold after the new one is made, and certificates it signs with it.
+void readRotationSettings(FieldReader& spec, CertificateAuthoritySpec& ca, bool thresholdUsable) {
+  FieldReader reader = spec.readMap("rotation");
+  for (auto [key, value] : {std::pair<const char*, std::optional<Seconds>*>{"propagationDelay", &ca.propagationDelay},
+                            {"trustRolloutPeriod", &ca.trustRolloutPeriod}}) {
+    Seconds read{};
+    if (!reader.has(key) || !reader.readDuration(key, read)) continue;
+    *value = read;
+    if (thresholdUsable && read >= ca.renewThreshold)
+      reader.fail(key, std::string(key) + " " + formatDuration(read) + " must be shorter than renewThreshold " +
+                           formatDuration(ca.renewThreshold) +
+                           ": the version before signs until then, and it expires renewThreshold after the new "
+                           "one is made; shorten " + key + " or lengthen renewThreshold");
+  }
+  reader.reportUnknownFields();
+}
+
 void readOcspSettings(FieldReader& spec, CertificateAuthoritySpec& ca) {
   FieldReader reader = spec.readMap("ocsp");
   reader.readDuration("validity", ca.ocspValidity);
@@ -188,6 +206,7 @@ CertificateAuthoritySpec readCertificateAuthoritySpec(FieldReader& spec, const O
   if (ttlUsable && thresholdUsable) checkShorter(spec, "renewThreshold", ca.renewThreshold, ca.ttl, "ttl");
   readCrlSettings(spec, ca);
   readOcspSettings(spec, ca);
+  readRotationSettings(spec, ca, ttlUsable && thresholdUsable);
   ca.distributeDeployments = readDistributeDeployments(spec);
   spec.reportUnknownFields();
   return ca;

@@ -44,6 +44,11 @@ struct CertificateAuthoritySpec {
   Seconds crlCacheMaxAge = Seconds(300);
   Seconds ocspValidity = Seconds(3600);
   std::vector<std::string> distributeDeployments;
+  // spec.rotation: how long a new version is only trusted (in every bundle)
+  // before it signs. Unset: see caPropagationDelay and caTrustRolloutPeriod
+  // (reconcilers/renewal.h).
+  std::optional<Seconds> propagationDelay;    // until it signs client certificates
+  std::optional<Seconds> trustRolloutPeriod;  // until it signs server certificates and intermediates
 };
 
 struct VaultSpec {

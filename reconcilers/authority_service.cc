@@ -12,9 +12,6 @@
 namespace revoca {
 namespace {
 
-// Backdating absorbs clock skew between revoca and the peers checking validity.
-constexpr Seconds kBackdate{30};
-
 std::vector<std::string> render(const std::vector<std::string>& templates, const ActiveCa& ca, int version) {
   std::vector<std::string> urls;
   for (const auto& text : templates) {
@@ -47,6 +44,38 @@ std::string ActiveCa::trustPemFor(int version) const {
     return made.certPem + trustPem.substr(0, at) + trustPem.substr(at + made.certPem.size());
   }
   return trustPem;
+}
+
+namespace {
+
+std::vector<MadeVersion> madeVersions(const std::vector<CaVersionMaterial>& material) {
+  std::vector<MadeVersion> made;
+  for (const auto& version : material) made.push_back({version.version, version.cert.notBefore() + kNotBeforeBackdate});
+  return made;
+}
+
+}  // namespace
+
+const CaVersionMaterial& ActiveCa::signer(pki::CertType type, TimePoint now) const {
+  int version = caSigningVersion(madeVersions(liveMaterial), caSigningWait(spec, type), now);
+  for (const auto& material : liveMaterial)
+    if (material.version == version) return material;
+  return current();
+}
+
+TimePoint ActiveCa::nextSignerChange(pki::CertType type, TimePoint now) const {
+  Seconds wait = caSigningWait(spec, type);
+  int signing = signer(type, now).version;
+  for (const auto& version : madeVersions(liveMaterial))
+    if (version.version > signing) return version.madeAt + wait;
+  return caRenewalTime(*record.current(), spec) + wait;
+}
+
+std::string ActiveCa::chainFor(int version) const {
+  if (!parent) return "";
+  for (const auto& material : liveMaterial)
+    if (material.version == version) return material.cert.toPem() + parentChainPem;
+  return current().cert.toPem() + parentChainPem;
 }
 
 const ActiveCa* AuthorityService::active(const ObjectKey& ca) const {
@@ -99,24 +128,27 @@ Result<CaVersionRecord> AuthorityService::createVersion(const ActiveCa& ca, int 
   request.subject = ca.spec.subject;
   if (request.subject.commonName.empty()) request.subject.commonName = ca.key.name;
   request.serialHex = pki::newSerialHex();
-  request.notBefore = now - kBackdate;
+  request.notBefore = now - kNotBeforeBackdate;
   request.notAfter = now + ca.spec.ttl;
   request.digest = ca.spec.digest;
+  // Devices check an intermediate as they check a broker's certificate: it
+  // is signed by the parent version they have had time to trust.
+  const CaVersionMaterial* signer = parent ? &parent->signer(pki::CertType::Authority, now) : nullptr;
   if (parent) {
     // An intermediate ends no later than the version that signs it, and
     // carries its parent's revocation URLs. The parent signs it as it signs
     // everything else: with its own declared digest (a P-384 root with
     // sha384 signs ecdsa-with-SHA384, whatever the intermediate declares).
     request.digest = parent->spec.digest;
-    request.notAfter = std::min(request.notAfter, parent->current().cert.notAfter());
-    request.crlDistributionUrls = parent->crlUrls(parent->current().version);
-    request.ocspUrls = parent->ocspUrls(parent->current().version);
+    request.notAfter = std::min(request.notAfter, signer->cert.notAfter());
+    request.crlDistributionUrls = parent->crlUrls(signer->version);
+    request.ocspUrls = parent->ocspUrls(signer->version);
   }
-  auto cert = parent ? pki::issueCertificate(request, *key, &parent->current().cert, &parent->current().key)
+  auto cert = parent ? pki::issueCertificate(request, *key, &signer->cert, &signer->key)
                      : pki::issueCertificate(request, *key, nullptr, nullptr);
   if (!cert) return caError(ca.key, "signing version " + std::to_string(version), cert.error());
   if (parent) {
-    IssuedCertificate issued{cert->serialHex(), parent->current().version, cert->notAfter(), ca.key.name};
+    IssuedCertificate issued{cert->serialHex(), signer->version, cert->notAfter(), ca.key.name};
     if (auto saved = store_.appendIssued(parent->key, issued); !saved) return saved.error();
     registry_.recordIssued(parent->key, issued);
   }
@@ -141,17 +173,25 @@ void AuthorityService::adoptCrlDistUrls(ActiveCa& ca) {
 }
 
 Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
-  std::vector<int> live = liveCaVersions(ca.record, registry_.latestLeafExpiry(ca.key), clock_.now());
+  TimePoint now = clock_.now();
+  std::vector<int> live = liveCaVersions(ca.record, registry_.latestLeafExpiry(ca.key), now);
+  // A version that still signs stays live, whether or not anything it signed is.
+  std::vector<MadeVersion> unexpired;
+  for (const auto& version : ca.record.versions)
+    if (version.notAfter > now) unexpired.push_back({version.version, caVersionMadeAt(version)});
+  for (pki::CertType type : {pki::CertType::Client, pki::CertType::Server}) {
+    int signing = caSigningVersion(unexpired, caSigningWait(ca.spec, type), now);
+    if (signing && std::find(live.begin(), live.end(), signing) == live.end())
+      live.insert(std::upper_bound(live.begin(), live.end(), signing), signing);
+  }
   // Newest first: EMQX builds its OCSP request from the first certificate of
   // its issuer_pem (ca-cert.pem), and the newest version signs the leaves.
   std::string trust;
   for (auto version = ca.record.versions.rbegin(); version != ca.record.versions.rend(); ++version)
     if (std::find(live.begin(), live.end(), version->version) != live.end()) trust += version->certPem;
   ca.trustPem = trust + (parent ? parent->trustPem : "");
-  if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
-    ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
-    return {};
-  }
+  ca.parentChainPem = parent ? parent->chainFor(parent->signer(pki::CertType::Authority, now).version) : "";
+  if (live == ca.liveVersions && !ca.liveMaterial.empty()) return {};
   std::vector<CaVersionMaterial> material;
   for (const auto& version : ca.record.versions) {
     if (std::find(live.begin(), live.end(), version.version) == live.end()) continue;
@@ -171,7 +211,6 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   }
   ca.liveVersions = live;
   ca.liveMaterial = std::move(material);
-  ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
   registry_.setAuthority(ca.key, ca.liveMaterial,
                          AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity, ca.spec.crlCacheMaxAge});
   return {};
@@ -213,7 +252,8 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
   const CaVersionRecord* current = ca.record.current();
   // An intermediate cut short by its parent's version would get the same
   // notAfter again: it rotates once the parent has rotated.
-  bool cappedByParent = current && parent && current->notAfter >= parent->current().cert.notAfter();
+  bool cappedByParent =
+      current && parent && current->notAfter >= parent->signer(pki::CertType::Authority, clock_.now()).cert.notAfter();
   // A version's CRL URLs are fixed (CaVersionRecord::crlDistUrls): other
   // URLs take effect with a new version.
   bool urlsChanged = current && ca.crlUrls(current->version) != render(ca.spec.crlDistUrls, ca, current->version);
@@ -248,10 +288,10 @@ Result<const ActiveCa*> AuthorityService::reconcileCa(const CertificateAuthority
 Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafRequest& leaf) {
   const ActiveCa* ca = active(caKey);
   if (!ca) return makeError("CertificateAuthority " + caKey.str() + " is not Ready; check its status");
-  const CaVersionMaterial& signer = ca->current();
+  TimePoint now = clock_.now();
+  const CaVersionMaterial& signer = ca->signer(leaf.type, now);
   auto key = pki::PrivateKey::generate(ca->spec.key);
   if (!key) return makeError("generating a key: " + key.error().message);
-  TimePoint now = clock_.now();
   pki::IssueRequest request;
   request.type = leaf.type;
   request.subject.commonName = leaf.host;
@@ -262,7 +302,7 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
   for (const auto& name : leaf.altNames)
     if (name != leaf.host) addSubjectAltName(name);
   request.serialHex = pki::newSerialHex();
-  request.notBefore = now - kBackdate;
+  request.notBefore = now - kNotBeforeBackdate;
   // A certificate never outlives the CA version that signs it.
   request.notAfter = std::min(now + leaf.ttl, signer.cert.notAfter());
   request.digest = ca->spec.digest;
@@ -277,7 +317,7 @@ Result<IssuedLeaf> AuthorityService::issue(const ObjectKey& caKey, const LeafReq
   if (auto saved = store_.appendIssued(caKey, issued); !saved)
     return makeError("CertificateAuthority " + caKey.str() + ": recording serial: " + saved.error().message);
   registry_.recordIssued(caKey, issued);
-  return IssuedLeaf{cert->pem + ca->chainPem, key->toPem(), issued.serialHex, signer.version, cert->notBefore,
+  return IssuedLeaf{cert->pem + ca->chainFor(signer.version), key->toPem(), issued.serialHex, signer.version, cert->notBefore,
                     cert->notAfter};
 }
 

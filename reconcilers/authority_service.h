@@ -30,11 +30,21 @@ struct ActiveCa {
   CaRecord record;
   std::vector<int> liveVersions;
   std::vector<CaVersionMaterial> liveMaterial;  // parallel to liveVersions
-  std::string chainPem;  // what a leaf carries after itself: intermediates, never the root
+  std::string parentChainPem;  // the parent's chain: intermediates above this CA, never the root
   std::string trustPem;  // ca-cert.pem: every live version, newest first, and the parent's bundle
   std::optional<ObjectKey> parent;
 
+  // The newest version: in every bundle, but not necessarily signing (signer()).
   const CaVersionMaterial& current() const { return liveMaterial.back(); }
+  // The live version that signs a certificate of `type` at `now` (see
+  // caSigningWait in reconcilers/renewal.h).
+  const CaVersionMaterial& signer(pki::CertType type, TimePoint now) const;
+  // When a newer version than the one signing `type` at `now` takes over,
+  // if one is waiting; else when the version after the newest will.
+  TimePoint nextSignerChange(pki::CertType type, TimePoint now) const;
+  // What a leaf of `version` carries after itself: that version's
+  // certificate and its parent's chain for an intermediate, nothing for a root.
+  std::string chainFor(int version) const;
   // The CRL distribution points of a version's certificates, fixed when it
   // was made (CaVersionRecord::crlDistUrls).
   std::vector<std::string> crlUrls(int version) const;

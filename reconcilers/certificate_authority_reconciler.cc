@@ -22,6 +22,20 @@ std::string crlUrlsNote(const ActiveCa& active) {
          " keep the CRL URLs they carry, and each version's CRL names its own";
 }
 
+// Which version signs what, and until when: a new version is trusted
+// before it signs (spec.rotation).
+std::string signingNote(int newest, int clientSigner, int serverSigner, TimePoint clientSwitch,
+                        TimePoint serverSwitch) {
+  if (clientSigner == newest && serverSigner == newest) return "version " + std::to_string(newest) + " signs";
+  std::string note = "version " + std::to_string(newest) + " is trusted (in every bundle) and signs ";
+  if (clientSigner != newest)
+    note += "client certificates from " + formatTimestamp(clientSwitch) + " (version " +
+            std::to_string(clientSigner) + " until then) and ";
+  note += "server certificates and intermediates from " + formatTimestamp(serverSwitch);
+  if (serverSigner != newest) note += " (version " + std::to_string(serverSigner) + " until then)";
+  return note;
+}
+
 }  // namespace
 
 ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& declaration,
@@ -45,11 +59,20 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
       return status;
     }
   }
+  TimePoint now = context.clock.now();
+  int clientSigner = active.signer(pki::CertType::Client, now).version;
+  int serverSigner = active.signer(pki::CertType::Server, now).version;
+  TimePoint clientSwitch = active.nextSignerChange(pki::CertType::Client, now);
+  TimePoint serverSwitch = active.nextSignerChange(pki::CertType::Server, now);
   status.ready = true;
   status.reason = "Ready";
-  status.message = "version " + std::to_string(current.version) + " signs; " +
-                   std::to_string(active.liveVersions.size()) + " live version(s)" + crlUrlsNote(active);
+  status.message = signingNote(current.version, clientSigner, serverSigner, clientSwitch, serverSwitch) + "; " +
+                   std::to_string(active.liveVersions.size()) + " live version(s) in every bundle" + crlUrlsNote(active);
   status.facts["version"] = std::to_string(current.version);
+  status.facts["clientSigningVersion"] = std::to_string(clientSigner);
+  status.facts["serverSigningVersion"] = std::to_string(serverSigner);
+  status.facts["clientSwitchTime"] = formatTimestamp(clientSwitch);
+  status.facts["serverSwitchTime"] = formatTimestamp(serverSwitch);
   status.facts["liveVersions"] = std::to_string(active.liveVersions.size());
   status.facts["serial"] = active.current().cert.serialHex();
   status.facts["notBefore"] = formatTimestamp(current.notBefore);

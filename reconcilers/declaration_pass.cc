@@ -114,6 +114,9 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
     if (const ActiveCa* active = context_.authorities.active(ca.key())) {
       TimePoint renewal = caRenewalTime(*active->record.current(), active->spec);
       if (renewal > now) wakeup = std::min(wakeup, renewal);
+      // Its status says which version signs: it changes when a new one has waited.
+      for (pki::CertType type : {pki::CertType::Client, pki::CertType::Server})
+        if (TimePoint change = active->nextSignerChange(type, now); change > now) wakeup = std::min(wakeup, change);
     }
 }
 

@@ -75,7 +75,8 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
                                       ns + "/" + issuer + ", which is not Ready; see its status");
   std::string caOcspUrl;
   if (ca)
-    if (auto urls = ca->ocspUrls(ca->current().version); !urls.empty()) caOcspUrl = urls.front();
+    if (auto urls = ca->ocspUrls(ca->signer(pki::CertType::Server, context.clock.now()).version); !urls.empty())
+      caOcspUrl = urls.front();
   auto env = renderEmqxEnv(EmqxRenderInput{&emqx.spec, caOcspUrl});
   if (!env) return fail("RefusedByEmqxRules", env.error().message);
   EmqxOutput output{ns,

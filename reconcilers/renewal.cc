@@ -53,6 +53,31 @@ TimePoint caRenewalTime(const CaVersionRecord& version, const CertificateAuthori
   return version.notAfter - spec.renewThreshold;
 }
 
+TimePoint caVersionMadeAt(const CaVersionRecord& version) { return version.notBefore + kNotBeforeBackdate; }
+
+Seconds caPropagationDelay(const CertificateAuthoritySpec& spec) {
+  if (spec.propagationDelay) return *spec.propagationDelay;
+  return std::min(Seconds(300), spec.renewThreshold / 10);
+}
+
+Seconds caTrustRolloutPeriod(const CertificateAuthoritySpec& spec) {
+  if (spec.trustRolloutPeriod) return *spec.trustRolloutPeriod;
+  return spec.renewThreshold / 2;
+}
+
+int caSigningVersion(const std::vector<MadeVersion>& versions, Seconds wait, TimePoint now) {
+  for (auto version = versions.rbegin(); version != versions.rend(); ++version)
+    if (version->madeAt + wait <= now) return version->version;
+  return versions.empty() ? 0 : versions.front().version;
+}
+
+Seconds caSigningWait(const CertificateAuthoritySpec& spec, pki::CertType type) {
+  // A broker's own certificate, and an intermediate that may sign one, are
+  // checked by devices; a client certificate only by brokers.
+  if (type == pki::CertType::Client) return caPropagationDelay(spec);
+  return std::max(caPropagationDelay(spec), caTrustRolloutPeriod(spec));
+}
+
 std::vector<int> liveCaVersions(const CaRecord& record, const std::map<int, TimePoint>& latestLeafExpiry,
                                 TimePoint now) {
   std::vector<int> live;

@@ -63,8 +63,10 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   facts.generation = secret.meta.generation;
   facts.liveCaVersions = ca->liveVersions;
   facts.revoked = record && context.authorities.isRevoked(caKey, record->serialHex);
-  facts.signerNotAfter = ca->record.current()->notAfter;
-  ReissueReason reason = decideReissue(facts, spec, secret.key().str(), context.clock.now());
+  TimePoint now = context.clock.now();
+  const CaVersionMaterial& signer = ca->signer(spec.certType, now);
+  facts.signerNotAfter = signer.cert.notAfter();
+  ReissueReason reason = decideReissue(facts, spec, secret.key().str(), now);
   if (reason != ReissueReason::None) {
     auto issued = issueFor(context, secret, caKey);
     if (!issued) {
@@ -92,9 +94,9 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   }
 
   TimePoint renewal = secretRenewalTime(*record, spec, secret.key().str());
-  // A certificate cut short by its CA version is renewed when that version rotates.
-  if (record->notAfter >= ca->record.current()->notAfter)
-    renewal = std::max(renewal, caRenewalTime(*ca->record.current(), ca->spec));
+  // A certificate cut short by its CA version is renewed when another
+  // version takes over signing (a new one made, then trusted).
+  if (record->notAfter >= signer.cert.notAfter()) renewal = std::max(renewal, ca->nextSignerChange(spec.certType, now));
   ObjectStatus status;
   status.facts = std::move(written);
   status.observedGeneration = secret.meta.generation;

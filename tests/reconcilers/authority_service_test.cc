@@ -54,9 +54,11 @@ class AuthorityServiceTest : public ::testing::Test {
     return *unwrap(service.reconcileCa(declaration, tenant));
   }
   const ActiveCa& reconcile() { return reconcile(ca); }
-  IssuedLeaf issue(Seconds ttl, const std::string& host = "mqtt.emqx.internal") {
-    return unwrap(service.issue(key, LeafRequest{host, {}, pki::CertType::Server, ttl}));
+  IssuedLeaf issue(Seconds ttl, const std::string& host = "mqtt.emqx.internal",
+                   pki::CertType type = pki::CertType::Server) {
+    return unwrap(service.issue(key, LeafRequest{host, {}, type, ttl}));
   }
+  IssuedLeaf issueClient(Seconds ttl) { return issue(ttl, "device-1", pki::CertType::Client); }
   std::uint64_t crlNumber(int version) {
     auto crl = registry.crlOf(key, version);
     return crl ? crl->crlNumber : 0;
@@ -72,7 +74,7 @@ TEST_F(AuthorityServiceTest, FirstReconcileCreatesVersionOneAndSavesIt) {
   EXPECT_EQ(store.saveCaCalls, 1);
   EXPECT_EQ(active.liveVersions, std::vector<int>{1});
   EXPECT_EQ(active.trustPem, saved.versions[0].certPem);
-  EXPECT_EQ(active.chainPem, "");  // a root is never sent after a leaf
+  EXPECT_EQ(active.chainFor(1), "");  // a root is never sent after a leaf
 
   pki::Certificate cert = unwrap(pki::Certificate::fromPem(saved.versions[0].certPem));
   EXPECT_EQ(cert.subjectCommonName(), "mqtt-ca");
@@ -144,7 +146,20 @@ TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLe
   EXPECT_TRUE(registry.crlOf(key, 2) != nullptr);
   EXPECT_THAT(ParsedCrl(registry.crlOf(key, 2)->der).issuingDistributionPoint(),
               ElementsAre("http://api.internal:4664/crl-pem/default/mqtt-ca/2"));
-  EXPECT_EQ(issue(kDay).caVersion, 2);
+  // Version 2 is trusted before it signs: client certificates once brokers
+  // have read it (5 minutes), server certificates once devices may have
+  // (half of renewThreshold).
+  EXPECT_EQ(issue(kDay).caVersion, 1);
+  EXPECT_EQ(issueClient(kDay).caVersion, 1);
+  clock.set(renewal + Seconds(300));
+  EXPECT_EQ(issueClient(kDay).caVersion, 2);
+  EXPECT_EQ(issue(kDay).caVersion, 1);
+  clock.set(renewal + 15 * kDay - Seconds(1));
+  EXPECT_EQ(issue(kDay).caVersion, 1);
+  clock.set(renewal + 15 * kDay);
+  IssuedLeaf onTwo = issue(kDay);
+  EXPECT_EQ(onTwo.caVersion, 2);
+  EXPECT_EQ(onTwo.notAfter, renewal + 16 * kDay);
 
   // Still live one second before the last version-1 leaf expires.
   clock.set(leaf.notAfter - Seconds(1));
@@ -174,10 +189,44 @@ TEST_F(AuthorityServiceTest, RestartDuringTheOverlapKeepsBothVersionsLive) {
   EXPECT_EQ(freshRegistry.latestLeafExpiry(key).at(1), leaf.notAfter);
 }
 
-TEST_F(AuthorityServiceTest, RotationWithoutLiveLeavesDropsTheOldVersionAtOnce) {
+TEST_F(AuthorityServiceTest, RotationWithoutLiveLeavesDropsTheOldVersionOnceTheNewOneSignsEverything) {
   const CaVersionRecord v1 = *reconcile().record.current();
-  clock.set(caRenewalTime(v1, ca.spec));
+  TimePoint renewal = caRenewalTime(v1, ca.spec);
+  clock.set(renewal);
+  EXPECT_EQ(reconcile().liveVersions, (std::vector<int>{1, 2}));  // it still signs server certificates
+  clock.set(renewal + 15 * kDay);
   EXPECT_EQ(reconcile().liveVersions, std::vector<int>{2});
+}
+
+TEST_F(AuthorityServiceTest, DeclaredRotationDelaysDecideWhenANewVersionSigns) {
+  ca.spec.propagationDelay = Seconds(90);
+  ca.spec.trustRolloutPeriod = 2 * kDay;
+  const CaVersionRecord v1 = *reconcile().record.current();
+  // A first version signs at once: there is nothing before it to trust.
+  EXPECT_EQ(issue(kDay).caVersion, 1);
+  EXPECT_EQ(issueClient(kDay).caVersion, 1);
+  TimePoint renewal = caRenewalTime(v1, ca.spec);
+  clock.set(renewal);
+  const ActiveCa& rotated = reconcile();
+  EXPECT_EQ(rotated.current().version, 2);
+  EXPECT_EQ(rotated.signer(pki::CertType::Client, renewal).version, 1);
+  EXPECT_EQ(rotated.nextSignerChange(pki::CertType::Client, renewal), renewal + Seconds(90));
+  EXPECT_EQ(rotated.nextSignerChange(pki::CertType::Server, renewal), renewal + 2 * kDay);
+  // The server certificate's ca-cert.pem starts with the version that signed it.
+  IssuedLeaf server = issue(kDay);
+  EXPECT_EQ(server.caVersion, 1);
+  EXPECT_EQ(rotated.trustPemFor(1).rfind(v1.certPem, 0), 0u);
+  clock.set(renewal + Seconds(90));
+  EXPECT_EQ(issueClient(kDay).caVersion, 2);
+  EXPECT_EQ(issue(kDay).caVersion, 1);
+  // Intermediates are checked by devices too: they wait as server certificates do.
+  EXPECT_EQ(rotated.signer(pki::CertType::Authority, clock.now()).version, 1);
+  clock.set(renewal + 2 * kDay);
+  EXPECT_EQ(issue(kDay).caVersion, 2);
+  // Once the newest signs everything, the next change comes with the next rotation.
+  const ActiveCa& settled = reconcile();
+  EXPECT_EQ(settled.nextSignerChange(pki::CertType::Server, clock.now()),
+            caRenewalTime(*settled.record.current(), ca.spec) + 2 * kDay);
 }
 
 TEST_F(AuthorityServiceTest, IssueWritesTheLedgerBeforeReturning) {
@@ -240,7 +289,7 @@ void expectCoveredByItsVersionsCrl(const CaRegistry& registry, const ObjectKey& 
 
 TEST_F(AuthorityServiceTest, ChangingCrlDistUrlsMakesANewVersionAndEveryVersionsCrlNamesItsOwnUrls) {
   reconcile();
-  IssuedLeaf before = issue(30 * kDay);
+  IssuedLeaf before = issue(90 * kDay);  // outlives the two trust rollouts below
   ASSERT_EQ(store.saveCaCalls, 1);
 
   for (std::string changed : {"http://revoca.revoca-system.svc:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}",
@@ -251,7 +300,10 @@ TEST_F(AuthorityServiceTest, ChangingCrlDistUrlsMakesANewVersionAndEveryVersions
     const ActiveCa& active = reconcile();
     int made = active.record.current()->version;
     EXPECT_EQ(made, previous + 1);
-    EXPECT_EQ(active.current().version, made);  // it signs from now on
+    EXPECT_EQ(active.current().version, made);
+    // It signs once trusted, as any new version does (spec.rotation).
+    EXPECT_EQ(issue(kDay).caVersion, previous);
+    clock.advance(caTrustRolloutPeriod(ca.spec));
     IssuedLeaf after = issue(30 * kDay);
     EXPECT_EQ(after.caVersion, made);
     EXPECT_THAT(testing::crlDistributionUrls(unwrap(pki::Certificate::fromPem(after.certPem))),
@@ -259,6 +311,7 @@ TEST_F(AuthorityServiceTest, ChangingCrlDistUrlsMakesANewVersionAndEveryVersions
     expectCoveredByItsVersionsCrl(registry, key, before);
     expectCoveredByItsVersionsCrl(registry, key, after);
   }
+  reconcile();
   EXPECT_EQ(service.active(key)->liveVersions, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(unwrap(pki::Certificate::allFromPem(service.active(key)->trustPem)).size(), 3u);
 
@@ -610,7 +663,7 @@ TEST_F(AuthorityServiceTest, IntermediateIsSignedByItsParentAndRecordedInItsLedg
   EXPECT_EQ(store.ledgers[rootKey][0].subject, "mqtt-int");
   EXPECT_EQ(registry.issuedCount(rootKey), 1u);
 
-  EXPECT_EQ(child.chainPem, intCert.toPem());
+  EXPECT_EQ(child.chainFor(1), intCert.toPem());
   EXPECT_EQ(child.trustPem, intCert.toPem() + rootCert.toPem());
 
   // Its leaves carry the intermediate after them and are in its own ledger.
@@ -672,7 +725,10 @@ TEST_F(AuthorityServiceTest, IntermediateCappedByItsParentRotatesWithTheParentNo
   EXPECT_EQ(service.active(intKey)->record.versions.size(), 1u);
   EXPECT_EQ(store.ledgers[rootKey].size(), 1u);
 
-  clock.set(rootEnd - 10 * kDay);  // the root rotates, then its intermediate
+  clock.set(rootEnd - 10 * kDay);  // the root rotates; its new version is only trusted for now
+  reconcile(root);
+  EXPECT_EQ(reconcile(intermediate).record.versions.size(), 1u);
+  clock.set(rootEnd - 5 * kDay);  // it signs intermediates after half the root's renewThreshold
   reconcile(root);
   const ActiveCa& rotated = reconcile(intermediate);
   ASSERT_EQ(rotated.record.versions.size(), 2u);

@@ -67,7 +67,32 @@ TEST_F(ReconcilersTest, CertificateAuthorityReportsFactsAndDistributesTheTrustBu
   EXPECT_EQ(status.facts["renewalTime"], formatTimestamp(caRenewalTime(current, ca.spec)));
   EXPECT_EQ(status.facts["tenantUuid"], kUuid);
   EXPECT_EQ(status.facts["crlUrl"], "http://api.internal:4664/crl-pem/default/mqtt-ca/1");
-  EXPECT_EQ(status.message, "version 1 signs; 1 live version(s)");
+  EXPECT_EQ(status.message, "version 1 signs; 1 live version(s) in every bundle");
+}
+
+TEST_F(ReconcilersTest, CertificateAuthoritySaysWhenItsNewVersionStartsSigning) {
+  auto ctx = context();
+  CertificateAuthority ca = caDeclaration();
+  ca.spec.propagationDelay = Seconds(300);
+  ca.spec.trustRolloutPeriod = 7 * kDay;
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, ca, tenant).ready);
+  TimePoint rotation = caRenewalTime(*service.active(ca.key())->record.current(), ca.spec);
+  clock.set(rotation);
+  ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(status.facts["version"], "2");
+  EXPECT_EQ(status.facts["clientSigningVersion"], "1");
+  EXPECT_EQ(status.facts["serverSigningVersion"], "1");
+  EXPECT_EQ(status.facts["clientSwitchTime"], formatTimestamp(rotation + Seconds(300)));
+  EXPECT_EQ(status.facts["serverSwitchTime"], formatTimestamp(rotation + 7 * kDay));
+  EXPECT_THAT(status.message, ::testing::StartsWith("version 2 is trusted (in every bundle) and signs client certificates from " +
+                                formatTimestamp(rotation + Seconds(300)) +
+                                " (version 1 until then) and server certificates and intermediates from " +
+                                formatTimestamp(rotation + 7 * kDay) + " (version 1 until then); 2 live version(s) in every bundle"));
+  clock.set(rotation + Seconds(300));
+  status = reconcileCertificateAuthority(ctx, ca, tenant);
+  EXPECT_EQ(status.facts["clientSigningVersion"], "2");
+  EXPECT_EQ(status.facts["serverSigningVersion"], "1");
 }
 
 TEST_F(ReconcilersTest, CertificateAuthoritySaysWhichVersionsKeepTheirCrlUrlsAfterAChange) {

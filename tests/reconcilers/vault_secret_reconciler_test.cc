@@ -297,8 +297,9 @@ TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRota
   ASSERT_TRUE(first.status.ready) << first.status.message;
   EXPECT_EQ(store.secrets.at(secret.key()).notAfter, caEnd);
   std::string serialBefore = serial();
-  // Look again when the CA rotates, not in a busy loop.
-  TimePoint caRotation = caEnd - 10 * kDay;
+  // Look again when the CA's next version signs server certificates (made
+  // at its rotation, trusted for half its renewThreshold), not in a busy loop.
+  TimePoint caRotation = caEnd - 10 * kDay + 5 * kDay;
   EXPECT_EQ(first.renewalTime, caRotation);
   EXPECT_EQ(first.status.facts["renewalTime"], formatTimestamp(caRotation));
   for (int pass = 0; pass < 5; ++pass) {
@@ -310,7 +311,11 @@ TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRota
   EXPECT_EQ(serial(), serialBefore);
   EXPECT_EQ(store.ledgers[shortKey].size(), 1u);
 
-  // The CA rotates: now a new certificate gains time, so it is issued.
+  // The CA rotates: its new version is only trusted for now.
+  clock.set(caEnd - 10 * kDay);
+  ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
+  EXPECT_EQ(reconcile().status.facts.count("lastIssueReason"), 0u);
+  // It signs server certificates: now a new certificate gains time, so it is issued.
   clock.set(caRotation);
   ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
   VaultSecretOutcome renewed = reconcile();
