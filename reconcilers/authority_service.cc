@@ -148,6 +148,7 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   for (auto version = ca.record.versions.rbegin(); version != ca.record.versions.rend(); ++version)
     if (std::find(live.begin(), live.end(), version->version) != live.end()) trust += version->certPem;
   ca.trustPem = trust + (parent ? parent->trustPem : "");
+  registry_.setTrustBundle(ca.key, ca.trustPem);
   if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
     ca.chainPem = parent ? ca.current().cert.toPem() + parent->chainPem : "";
     return {};
