@@ -40,7 +40,8 @@ struct CertificateAuthoritySpec {
   Seconds crlValidity = Seconds(86400);
   // How long an HTTP cache (a proxy, a CDN) in front of the responder may
   // hand out a CRL without asking again: a revocation reaches the clients
-  // behind it within this, not at the CRL's nextUpdate a day later.
+  // behind it within this, not at the CRL's nextUpdate a day later. The
+  // CA's trust bundle (/ca/<tenant>/<ca>) is cached as long.
   Seconds crlCacheMaxAge = Seconds(300);
   Seconds ocspValidity = Seconds(3600);
   std::vector<std::string> distributeDeployments;

@@ -71,6 +71,7 @@ FuzzAuthority* build() {
   crl.thisUpdate = now;
   crl.nextUpdate = now + Seconds(86400);
   registry->setCrl(ca, 1, need(pki::signCrl(crl, cert, key), "signing the fuzz CA's CRL"));
+  registry->setTrustBundle(ca, cert.toPem());
   registry->markReady();
   out->registry = std::move(registry);
   return out;

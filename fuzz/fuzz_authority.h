@@ -1,7 +1,8 @@
 #pragma once
 // The one CA every OCSP and HTTP fuzz target answers for: a real CaRegistry
 // (the responder's RevocationSource in production) holding a fixed test CA,
-// a few issued and revoked serials and a signed CRL, built once per process.
+// a few issued and revoked serials, a signed CRL and its trust bundle, built
+// once per process.
 //
 // The CA is fixed rather than generated so that the committed seed requests
 // (fuzz/make_seeds.py) name it by its hashes and reach the answering code,
@@ -15,7 +16,7 @@
 namespace revoca::fuzz {
 
 // The names the registry knows the CA by: /ocsp/default/fuzz-ca/...,
-// /ocsp/<kTenantUuid>/fuzz-ca/..., /crl/default/fuzz-ca/1.
+// /ocsp/<kTenantUuid>/fuzz-ca/..., /crl/default/fuzz-ca/1, /ca/default/fuzz-ca.
 inline constexpr const char* kTenant = "default";
 inline constexpr const char* kTenantUuid = "0c7d2a4e-5b1f-4e8a-9c3d-6f0e1a2b3c4d";
 inline constexpr const char* kCaName = "fuzz-ca";

@@ -119,6 +119,7 @@ def http_seeds(requests):
         "get-crl": b"GET /crl/default/fuzz-ca/1 HTTP/1.1\r\nHost: x\r\n\r\n",
         "get-crl-pem-uuid": f"GET /crl-pem/{uuid}/fuzz-ca/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
         "get-crl-percent": b"GET /crl/def%61ult/fuzz%2Dca/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "get-ca-bundle": b"GET /ca/default/fuzz-ca HTTP/1.1\r\nHost: x\r\n\r\n",
         "get-crl-absolute-form": b"GET http://ocsp.fuzz:4664/crl/default/fuzz-ca/1?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
         "get-healthz-readyz-metrics": (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
                                        b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),

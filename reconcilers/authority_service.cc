@@ -191,7 +191,10 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
     if (std::find(live.begin(), live.end(), version->version) != live.end()) trust += version->certPem;
   ca.trustPem = trust + (parent ? parent->trustPem : "");
   ca.parentChainPem = parent ? parent->chainFor(parent->signer(pki::CertType::Authority, now).version) : "";
-  if (live == ca.liveVersions && !ca.liveMaterial.empty()) return {};
+  if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
+    registry_.setTrustBundle(ca.key, ca.trustPem);  // the parent's part may have changed
+    return {};
+  }
   std::vector<CaVersionMaterial> material;
   for (const auto& version : ca.record.versions) {
     if (std::find(live.begin(), live.end(), version.version) == live.end()) continue;
@@ -213,6 +216,8 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   ca.liveMaterial = std::move(material);
   registry_.setAuthority(ca.key, ca.liveMaterial,
                          AuthoritySettings{ca.spec.digest, ca.spec.ocspValidity, ca.spec.crlCacheMaxAge});
+  // Served once every version in it has been read and checked.
+  registry_.setTrustBundle(ca.key, ca.trustPem);
   return {};
 }
 

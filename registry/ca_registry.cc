@@ -242,6 +242,22 @@ std::optional<responder::CrlDocument> CaRegistry::crl(const std::string& tenant,
                                 it->second.newerThanEveryEarlierCrl};
 }
 
+void CaRegistry::setTrustBundle(const ObjectKey& ca, std::string pem) {
+  auto shared = std::make_shared<const std::string>(std::move(pem));
+  std::unique_lock lock(mutex_);
+  authorities_[ca].trustBundle = std::move(shared);
+}
+
+std::optional<responder::CaBundleDocument> CaRegistry::caBundle(const std::string& tenant,
+                                                                const std::string& ca) const {
+  std::shared_lock lock(mutex_);
+  // Only a live CA, as for OCSP: one whose state cannot be read has no
+  // versions this process can vouch for.
+  const Authority* authority = findLocked(tenant, ca);
+  if (!authority || !authority->trustBundle) return std::nullopt;
+  return responder::CaBundleDocument{authority->trustBundle, authority->settings.crlCacheMaxAge};
+}
+
 pki::SingleAnswer CaRegistry::answerLocked(const Authority& authority, const CaVersionMaterial& version,
                                            const pki::CertIdQuery& query, TimePoint now) const {
   pki::SingleAnswer answer;

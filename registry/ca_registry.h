@@ -83,11 +83,17 @@ class CaRegistry final : public responder::RevocationSource {
   // no CRL at all would fail every peer's check. Ignored for a live CA.
   void setSavedCrls(const ObjectKey& ca, std::map<int, pki::SignedCrl> crls);
 
+  // The CA's trust bundle (ca-cert.pem: every live version, newest first,
+  // then the parent's), served by caBundle() while the CA has live versions.
+  void setTrustBundle(const ObjectKey& ca, std::string pem);
+
   void markReady() { ready_ = true; }
 
   // responder::RevocationSource
   std::optional<responder::CrlDocument> crl(const std::string& tenant, const std::string& ca,
                                             const std::string& version) const override;
+  std::optional<responder::CaBundleDocument> caBundle(const std::string& tenant,
+                                                      const std::string& ca) const override;
   responder::OcspReply ocsp(const std::string& tenant, const std::string& ca,
                             const std::string& requestDer) const override;
   bool ready() const override { return ready_; }
@@ -113,6 +119,9 @@ class CaRegistry final : public responder::RevocationSource {
     std::unordered_map<std::string, IssuedInfo> issued;
     std::unordered_map<std::string, Revocation> revoked;
     std::map<int, PublishedCrl> crls;
+    // Replaced whole, never changed in place: a response still being
+    // written keeps the bundle it started with.
+    std::shared_ptr<const std::string> trustBundle;
     // By version, the latest thisUpdate of any CRL held here, kept when the
     // CRL is replaced.
     std::map<int, TimePoint> latestCrlThisUpdate;

@@ -46,23 +46,26 @@ std::int64_t secondsUntil(TimePoint now, TimePoint until) {
 
 namespace {
 
-// A CRL of 100,000 revocations is megabytes and is served at high rates, so
-// hashing it whole on every request would dominate the cost of answering. Every
-// body the responder serves is a signed document (or its PEM) whose signature
-// sits in its last few hundred bytes and changes whenever any signed byte does;
-// the length plus the last 4 KiB therefore identify the body. Smaller bodies,
-// which covers OCSP replies and the texts, are hashed in full.
-std::uint64_t bodyHash(std::string_view body) {
-  constexpr std::size_t kTail = 4096;
-  std::string_view tail = body.size() > kTail ? body.substr(body.size() - kTail) : body;
-  std::uint64_t h = std::hash<std::string_view>{}(tail);
-  // Mix the length in (splitmix64 finaliser) so equal tails of different
-  // documents still differ.
-  h += static_cast<std::uint64_t>(body.size()) * 0x9e3779b97f4a7c15ULL;
+// The length mixed in (splitmix64 finaliser), so equal hashed bytes of
+// bodies of different lengths still differ.
+std::uint64_t withLength(std::uint64_t h, std::size_t size) {
+  h += static_cast<std::uint64_t>(size) * 0x9e3779b97f4a7c15ULL;
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
   h ^= h >> 31;
   return h;
+}
+
+// A CRL of 100,000 revocations is megabytes and is served at high rates, so
+// hashing it whole on every request would dominate the cost of answering. A
+// signed document (or its PEM) has its signature in its last few hundred
+// bytes, and that changes whenever any signed byte does; the length plus the
+// last 4 KiB therefore identify it. Smaller bodies, which covers OCSP replies
+// and the texts, are hashed in full.
+std::uint64_t bodyHash(std::string_view body) {
+  constexpr std::size_t kTail = 4096;
+  std::string_view tail = body.size() > kTail ? body.substr(body.size() - kTail) : body;
+  return withLength(std::hash<std::string_view>{}(tail), body.size());
 }
 
 void appendHex(std::string& out, std::uint64_t h) {
@@ -82,6 +85,12 @@ std::string entityTag(std::string_view label, std::string_view body) {
   std::string tag = "\"";
   tag.append(label).append("-");
   appendHex(tag, bodyHash(body));
+  return tag += '"';
+}
+
+std::string entityTagOfEveryByte(std::string_view body) {
+  std::string tag = "\"";
+  appendHex(tag, withLength(std::hash<std::string_view>{}(body), body.size()));
   return tag += '"';
 }
 

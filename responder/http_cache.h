@@ -22,6 +22,10 @@ std::int64_t secondsUntil(TimePoint now, TimePoint until);
 std::string entityTag(std::string_view body);
 // The same with a label for people reading it in front: "v1-n42-0123456789abcdef".
 std::string entityTag(std::string_view label, std::string_view body);
+// A strong tag of the same form over every byte, for a body that is not one
+// signed document: a CA's trust bundle ends with its parent's certificates,
+// which stay as they are when the CA makes a new version of its own.
+std::string entityTagOfEveryByte(std::string_view body);
 
 // An HTTP-date in any of the three forms RFC 9110 section 5.6.7 has a
 // recipient accept: IMF-fixdate, and the obsolete RFC 850 and asctime forms.

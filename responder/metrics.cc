@@ -6,8 +6,8 @@
 namespace revoca::responder {
 namespace {
 
-constexpr const char* kRouteNames[] = {"crl",    "crl-pem", "ocsp", "healthz",
-                                       "readyz", "metrics", "other"};
+constexpr const char* kRouteNames[] = {"crl",     "crl-pem", "ocsp",    "ca",
+                                       "healthz", "readyz",  "metrics", "other"};
 constexpr const char* kOutcomeNames[] = {"good",         "revoked",   "unknown",
                                          "unauthorized", "malformed", "mixed"};
 

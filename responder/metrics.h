@@ -14,7 +14,7 @@ namespace revoca::responder {
 
 // The `path` label: one per route, so label cardinality stays fixed whatever
 // clients ask for.
-enum class Route : std::uint8_t { Crl, CrlPem, Ocsp, Healthz, Readyz, Metrics, Other };
+enum class Route : std::uint8_t { Crl, CrlPem, Ocsp, CaBundle, Healthz, Readyz, Metrics, Other };
 
 class Metrics {
  public:
@@ -24,7 +24,7 @@ class Metrics {
   std::string render() const;
 
  private:
-  static constexpr std::size_t kRoutes = 7;
+  static constexpr std::size_t kRoutes = 8;
   static constexpr std::size_t kOutcomes = 6;
   static constexpr unsigned kMinStatus = 100;
   static constexpr unsigned kMaxStatus = 599;

@@ -31,6 +31,18 @@ struct CrlDocument {
   bool newerThanEveryEarlierCrl = false;
 };
 
+// What a device fetches to learn of a CA's new versions out of band: the
+// CA's trust bundle, the certificates of the ca-cert.pem revoca writes
+// beside those it issues.
+struct CaBundleDocument {
+  // PEM certificates of every live version, newest first, then the parent's
+  // bundle for an intermediate. Shared like a CRL's bytes.
+  std::shared_ptr<const std::string> pem;
+  // The CA's Cache-Control max-age, the same as for its CRLs: a new version
+  // reaches devices behind an HTTP cache within it.
+  Seconds cacheMaxAge = Seconds(300);
+};
+
 enum class OcspOutcome { Good, Revoked, Unknown, Unauthorized, Malformed, Mixed };
 
 struct OcspReply {
@@ -48,6 +60,9 @@ class RevocationSource {
   // `tenant` is the tenant's UUID or name; `version` the CA version ("1", "2"...).
   virtual std::optional<CrlDocument> crl(const std::string& tenant, const std::string& ca,
                                          const std::string& version) const = 0;
+  // `tenant` as for crl(). Nothing for an unknown CA or one with no live
+  // version. Pure, so a source that wraps another cannot forget to pass it on.
+  virtual std::optional<CaBundleDocument> caBundle(const std::string& tenant, const std::string& ca) const = 0;
   // `requestDer` is the raw OCSPRequest. Never fails: bad input gives a
   // malformedRequest reply, an unknown tenant/CA/issuer an unauthorized one.
   virtual OcspReply ocsp(const std::string& tenant, const std::string& ca,

@@ -17,6 +17,8 @@ constexpr std::string_view kMalformedOcspResponse{"\x30\x03\x0a\x01\x01", 5};
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
+// RFC 8555 section 9.1's type for a sequence of PEM certificates.
+constexpr std::string_view kPemChainContentType = "application/pem-certificate-chain";
 
 // Beast 1.74 speaks boost::string_view.
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
@@ -41,6 +43,7 @@ Route classifyPath(std::string_view path) {
   if (path.starts_with("/ocsp/")) return Route::Ocsp;
   if (path.starts_with("/crl/")) return Route::Crl;
   if (path.starts_with("/crl-pem/")) return Route::CrlPem;
+  if (path.starts_with("/ca/")) return Route::CaBundle;
   if (path == "/healthz") return Route::Healthz;
   if (path == "/readyz") return Route::Readyz;
   if (path == "/metrics") return Route::Metrics;
@@ -154,6 +157,9 @@ Response Router::route(const Request& request, Route& label) {
       bool pem = label == Route::CrlPem;
       return crl(request, path.substr(pem ? 9 : 5), pem);
     }
+    case Route::CaBundle:
+      if (!isGetOrHead(request)) return methodNotAllowed("GET, HEAD");
+      return caBundle(request, path.substr(4));
     case Route::Healthz:
       if (!isGetOrHead(request)) return methodNotAllowed("GET, HEAD");
       return text(http::status::ok, "ok");
@@ -213,6 +219,39 @@ Response Router::crl(const Request& request, std::string_view rest, bool pem) {
   // Expires says the same, for HTTP/1.0 caches, which know no max-age.
   setCacheValidators(response, document->thisUpdate, now + Seconds(maxAge), etag);
   if (!notModified) response.body() = body;
+  return response;
+}
+
+// rest = "<tenant>/<ca>", exactly.
+Response Router::caBundle(const Request& request, std::string_view rest) {
+  std::string_view tenantPart = takeSegment(rest);
+  bool moreSegments = false;
+  std::string_view caPart = takeSegment(rest, &moreSegments);
+  if (tenantPart.empty() || caPart.empty() || moreSegments)
+    return text(http::status::not_found, "expected /ca/<tenant>/<ca>");
+  auto tenant = segmentValue(tenantPart);
+  auto ca = segmentValue(caPart);
+  if (!tenant || !ca) return text(http::status::bad_request, "bad percent-encoding in the path");
+
+  std::optional<CaBundleDocument> document = source_->caBundle(*tenant, *ca);
+  if (!document) {
+    return text(http::status::not_found, "no CA bundle for tenant " + *tenant + ", CA " + *ca +
+                                             ": no such tenant or CA, or the CA has no live version");
+  }
+
+  std::string etag = entityTagOfEveryByte(*document->pem);
+  TimePoint now = fromUnixSeconds(toUnixSeconds(clock_.now()));
+  std::int64_t maxAge = document->cacheMaxAge.count();
+  // No Last-Modified, so If-Modified-Since is not answered: a bundle has no
+  // signing time, and the tag alone tells one from another.
+  bool notModified = ifNoneMatchHits(sv(request[http::field::if_none_match]), etag);
+  Response response{notModified ? http::status::not_modified : http::status::ok, 11};
+  response.set(http::field::content_type, bsv(kPemChainContentType));
+  response.set(http::field::cache_control, "public, max-age=" + std::to_string(maxAge));
+  // Expires says the same, for HTTP/1.0 caches, which know no max-age.
+  response.set(http::field::expires, formatHttpDate(now + Seconds(maxAge)));
+  response.set(http::field::etag, etag);
+  if (!notModified) response.body() = *document->pem;
   return response;
 }
 

@@ -64,6 +64,7 @@ class Router {
  private:
   Response route(const Request& request, Route& label);
   Response crl(const Request& request, std::string_view rest, bool pem);
+  Response caBundle(const Request& request, std::string_view rest);
   Response ocsp(const Request& request, std::string_view rest);
   Response ocspReply(const Request& request, OcspReply reply);
   Response metricsPage();

@@ -22,6 +22,9 @@ class SourceWithMetrics final : public RevocationSource {
                                  const std::string& version) const override {
     return source_->crl(tenant, ca, version);
   }
+  std::optional<CaBundleDocument> caBundle(const std::string& tenant, const std::string& ca) const override {
+    return source_->caBundle(tenant, ca);
+  }
   OcspReply ocsp(const std::string& tenant, const std::string& ca, const std::string& requestDer) const override {
     return source_->ocsp(tenant, ca, requestDer);
   }

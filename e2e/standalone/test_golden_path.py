@@ -8,6 +8,8 @@ import time
 import urllib.parse
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from conftest import ROOT, Standalone, free_port, http, openssl, serial_of, wait_for
 from emqx_rules import broken_emqx_rules
@@ -208,3 +210,17 @@ def test_emqx_env_is_rendered_like_the_seed(golden):
     assert env[prefix + "OCSP__RESPONDER_URL"] == f'"{ocsp_url(golden)}/"'
     assert env[prefix + "OCSP__ISSUER_PEM"] == '"/etc/emqx-certs/ca-cert.pem"'
     assert broken_emqx_rules(env) == []
+
+
+def test_ca_bundle_is_the_ca_cert_pem_revoca_wrote(golden):
+    url = f"{golden.base}/ca/{golden.tenant_uuid()}/mqtt-ca"
+    status, headers, body = http("GET", url)
+    assert status == 200, body
+    assert headers["Content-Type"] == "application/pem-certificate-chain"
+    assert body == (golden.deployment_dir() / "ca-cert.pem").read_bytes()
+    ca = golden.ctl("get-ca-cert", "--ca", "mqtt-ca")
+    assert body.decode() == ca["bundle"]
+    newest = x509.load_pem_x509_certificates(body)[0]
+    assert newest.public_bytes(serialization.Encoding.PEM).decode() == ca["cert"]
+    assert http("GET", url, headers={"If-None-Match": headers["ETag"]})[0] == 304
+    assert http("GET", f"{golden.base}/ca/{golden.tenant_uuid()}/no-such-ca")[0] == 404

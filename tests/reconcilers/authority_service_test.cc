@@ -114,6 +114,7 @@ TEST_F(AuthorityServiceTest, RestartReusesTheStoredVersion) {
 }
 
 TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLeavesLive) {
+  registry.setTenant("default", kUuid);  // for the responder's URLs
   const CaVersionRecord v1 = *reconcile().record.current();
   IssuedLeaf leaf = issue(90 * kDay);
   EXPECT_EQ(leaf.caVersion, 1);
@@ -140,6 +141,8 @@ TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLe
   EXPECT_EQ(trust[0].toPem(), rotated.record.versions[1].certPem);
   EXPECT_EQ(trust[1].toPem(), v1.certPem);
   EXPECT_NE(trust[0].serialHex(), trust[1].serialHex());
+  // The responder's /ca/ route serves the same bundle.
+  EXPECT_EQ(*registry.caBundle(kUuid, "mqtt-ca")->pem, rotated.trustPem);
 
   // Both versions have a CRL; new leaves come from version 2.
   EXPECT_TRUE(registry.crlOf(key, 1) != nullptr);
@@ -170,6 +173,7 @@ TEST_F(AuthorityServiceTest, RotatesAtRenewThresholdAndKeepsOldVersionWhileItsLe
   EXPECT_EQ(after.liveVersions, std::vector<int>{2});
   EXPECT_EQ(unwrap(pki::Certificate::allFromPem(after.trustPem)).size(), 1u);
   EXPECT_EQ(after.trustPem, after.record.current()->certPem);
+  EXPECT_EQ(*registry.caBundle(kUuid, "mqtt-ca")->pem, after.trustPem);
   EXPECT_EQ(registry.crlOf(key, 1), nullptr);
   EXPECT_EQ(after.record.versions.size(), 2u);  // the record keeps history; only the live set shrinks
 }
@@ -640,6 +644,7 @@ TEST_F(AuthorityServiceTest, IntermediateIsSignedByItsParentAndRecordedInItsLedg
   CertificateAuthority intermediate = caDeclaration("mqtt-int", "mqtt-root");
   intermediate.spec.ttl = 1000 * kDay;  // longer than the root: capped
   ObjectKey rootKey{"default", "mqtt-root"}, intKey{"default", "mqtt-int"};
+  registry.setTenant("default", kUuid);  // for the responder's URLs
 
   auto early = service.reconcileCa(intermediate, tenant);
   ASSERT_FALSE(early.ok());
@@ -665,6 +670,7 @@ TEST_F(AuthorityServiceTest, IntermediateIsSignedByItsParentAndRecordedInItsLedg
 
   EXPECT_EQ(child.chainFor(1), intCert.toPem());
   EXPECT_EQ(child.trustPem, intCert.toPem() + rootCert.toPem());
+  EXPECT_EQ(*registry.caBundle(kUuid, "mqtt-int")->pem, child.trustPem);
 
   // Its leaves carry the intermediate after them and are in its own ledger.
   IssuedLeaf leaf = unwrap(service.issue(intKey, LeafRequest{"leaf.example", {}, pki::CertType::Client, kDay}));

@@ -437,6 +437,39 @@ TEST_F(CaRegistryTest, ServedCrlsShareTheirBytesAndOutliveTheirReplacement) {
   EXPECT_EQ(*registry.crl(kUuid, "mqtt-ca", "1")->der, "DER 2");
 }
 
+TEST_F(CaRegistryTest, ServesTheTrustBundleByTenantUuidOrNameAndReplacesIt) {
+  EXPECT_FALSE(registry.caBundle(kUuid, "mqtt-ca").has_value());  // none set yet
+  registry.setTrustBundle(key, "BUNDLE 1");
+  registry.setAuthority(key, {material(ca, 1)}, AuthoritySettings{pki::Digest::Sha256, kValidity, Seconds(60)});
+  for (const std::string& tenant : {kUuid, std::string("default")}) {
+    auto bundle = registry.caBundle(tenant, "mqtt-ca");
+    ASSERT_TRUE(bundle.has_value()) << tenant;
+    EXPECT_EQ(*bundle->pem, "BUNDLE 1");
+    EXPECT_EQ(bundle->cacheMaxAge, Seconds(60));
+  }
+  EXPECT_FALSE(registry.caBundle("nobody", "mqtt-ca").has_value());
+  EXPECT_FALSE(registry.caBundle(kUuid, "other").has_value());
+
+  // A response still being written keeps the bundle it started with.
+  auto served = registry.caBundle(kUuid, "mqtt-ca");
+  registry.setTrustBundle(key, "BUNDLE 2");
+  EXPECT_EQ(*served->pem, "BUNDLE 1");
+  EXPECT_EQ(*registry.caBundle(kUuid, "mqtt-ca")->pem, "BUNDLE 2");
+}
+
+TEST_F(CaRegistryTest, TheTrustBundleIsServedOnlyWhileTheCaHasLiveVersions) {
+  ObjectKey broken{"default", "broken-ca"};
+  registry.setTrustBundle(broken, "BUNDLE");
+  EXPECT_FALSE(registry.caBundle(kUuid, "broken-ca").has_value());
+  registry.setAuthority(broken, {material(ca, 1)}, AuthoritySettings{});
+  EXPECT_TRUE(registry.caBundle(kUuid, "broken-ca").has_value());
+  registry.setAuthority(broken, {}, AuthoritySettings{});
+  EXPECT_FALSE(registry.caBundle(kUuid, "broken-ca").has_value());
+  registry.setAuthority(broken, {material(ca, 1)}, AuthoritySettings{});
+  registry.removeAuthority(broken);
+  EXPECT_FALSE(registry.caBundle(kUuid, "broken-ca").has_value());
+}
+
 TEST_F(CaRegistryTest, HistoryCountsAndRevisions) {
   CaRegistry fresh(clock);
   Issued second = makeLeaf(ca, "second");

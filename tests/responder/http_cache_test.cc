@@ -60,6 +60,17 @@ TEST(EntityTagTest, LargeBodiesDifferByTailOrLength) {
   EXPECT_NE(entityTag(big), entityTag(big + "x"));
 }
 
+// A trust bundle: new certificates in front of the same parent's, as long
+// as before.
+TEST(EntityTagTest, EveryByteCountsForABodyThatIsNotOneSignedDocument) {
+  std::string bundle = std::string(1000, 'a') + std::string(8000, 'p');
+  std::string newHead = std::string(1000, 'b') + std::string(8000, 'p');
+  EXPECT_EQ(entityTag(bundle), entityTag(newHead));  // why the CRLs' tag will not do
+  EXPECT_NE(entityTagOfEveryByte(bundle), entityTagOfEveryByte(newHead));
+  EXPECT_NE(entityTagOfEveryByte(bundle), entityTagOfEveryByte(bundle + "p"));
+  EXPECT_EQ(entityTagOfEveryByte("abc"), entityTag("abc"));  // small bodies are hashed whole by both
+}
+
 TEST(EntityTagTest, ALabelGoesInFrontOfTheSameHash) {
   EXPECT_EQ(entityTag("v1-n42", "abc"), "\"v1-n42-" + entityTag("abc").substr(1));
   EXPECT_NE(entityTag("v1-n42", "abc"), entityTag("v1-n42", "abd"));

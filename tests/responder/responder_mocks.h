@@ -15,6 +15,8 @@ class MockRevocationSource : public RevocationSource {
   MOCK_METHOD(std::optional<CrlDocument>, crl,
               (const std::string& tenant, const std::string& ca, const std::string& version),
               (const, override));
+  MOCK_METHOD(std::optional<CaBundleDocument>, caBundle, (const std::string& tenant, const std::string& ca),
+              (const, override));
   MOCK_METHOD(OcspReply, ocsp,
               (const std::string& tenant, const std::string& ca, const std::string& requestDer),
               (const, override));
