@@ -34,20 +34,34 @@ def ca_version(instance):
     return int(status["facts"]["version"]) if status and status["ready"] else 0
 
 
+def signing_version(instance):
+    status = instance.status("CertificateAuthority", "mqtt-ca")
+    return int(status["facts"]["clientSigningVersion"]) if status and status["ready"] else 0
+
+
 def change_crl_url(instance, old, new, version):
-    """Edits the CA's crlDistUrls and waits for the CA version it makes."""
+    """Edits the CA's crlDistUrls and waits for the CA version it makes to sign."""
     declaration = instance.declarations / "mqtt-ca.yaml"
     text = declaration.read_text()
     line = next(line for line in text.splitlines() if "/crl-pem/" in line)
     assert old in line
     declaration.write_text(text.replace(line, line.replace(old, new)))
     wait_for(lambda: ca_version(instance) == version, what=f"CA version {version}")
+    # A new version is only trusted at first (spec.rotation): it signs after 2 s here.
+    wait_for(lambda: signing_version(instance) == version, timeout=30, interval=0.2,
+             what=f"CA version {version} signing")
 
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("crl-url-change")
-    instance = Standalone(workdir, ROOT / "manifests" / "examples", free_port()).start()
+    instance = Standalone(workdir, ROOT / "manifests" / "examples", free_port())
+    declaration = instance.declarations / "mqtt-ca.yaml"
+    text = declaration.read_text()
+    assert "  renewThreshold: 30d\n" in text
+    declaration.write_text(text.replace("  renewThreshold: 30d\n", "  renewThreshold: 30d\n"
+                                        "  rotation: {propagationDelay: 2s, trustRolloutPeriod: 2s}\n"))
+    instance.start()
     emqx = instance.deployment_dir()
     wait_for(lambda: (emqx / "cert.pem").exists() and ca_version(instance) == 1, what="CA version 1")
     port = instance.port
