@@ -328,15 +328,26 @@ def test_4_another_replica_takes_over_when_the_leader_pod_is_deleted(world):
                     if not p["metadata"].get("deletionTimestamp")}
     wait_for(lambda: lease_holder(world) in live() - {leader}, timeout=30, interval=0.5,
              what="another replica holding the Lease")
+    # In a Vault of its own: in mqtt-vault it would claim the broker's
+    # Deployment too, and a Deployment receives one VaultSecret (the broker's
+    # own would be refused as a DeploymentConflict).
     kubectl(world, "apply", "-f", "-", input=f"""
+apiVersion: revoca.io/v1alpha1
+kind: Vault
+metadata: {{name: second-vault, namespace: {NS}}}
+spec: {{}}
+---
 apiVersion: revoca.io/v1alpha1
 kind: VaultSecret
 metadata: {{name: second-cert, namespace: {NS}}}
 spec:
-  vault: mqtt-vault
+  vault: second-vault
   autoCert: {{issuingCa: mqtt-ca, host: second.{NS}.svc, certType: server, ttl: 30d, refreshThreshold: 15d}}
 """)
     kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/second-cert", "--timeout=60s", timeout=70)
+    # The broker's certificate is still delivered to it.
+    kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/server-cert", "emqx/mqtt-broker", "--timeout=10s",
+            timeout=20)
     kubectl(world, "-n", RELEASE_NS, "rollout", "status", "deployment/revoca", "--timeout=120s", timeout=130)
     replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
     assert len(replicas) == 2 and all(ready(p) for p in replicas)
