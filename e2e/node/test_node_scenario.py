@@ -581,8 +581,12 @@ def test_7_the_server_certificate_rotates_in_place_and_every_held_connection_sta
 def test_8_helm_upgrade_rolls_and_uninstall_leaves_the_ca_keys(world):
     world.node.helm("upgrade", "revoca", CHART, "-n", RELEASE_NS, "--reuse-values", "--set", "logLevel=debug",
                     "--wait", "--timeout", "180s")
-    replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
-    assert len(replicas) == 2 and all(ready(p) for p in replicas)
+
+    # --wait is for the new pods to be Ready; the old ones may still be stopping.
+    def rolled():
+        replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
+        return replicas if len(replicas) == 2 and all(ready(p) for p in replicas) else None
+    replicas = wait_for(rolled, timeout=60, interval=1, what="two Ready replicas and no old one left")
     args = replicas[0]["spec"]["containers"][0]["args"]
     assert args[args.index("--log-level") + 1] == "debug"
     assert ocsp_status(world, world.dir / "client-2.pem") == "good"
