@@ -7,6 +7,7 @@ chart runs it and broker pods mount the Secrets revoca writes.
         node.helm("install", "revoca", CHART, "-n", "revoca-system", "--create-namespace", "--wait")
 """
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,13 @@ class Node(Cluster):
 
     def service_ip(self, namespace, name):
         return self.jsonpath("-n", namespace, "service", name, path="{.spec.clusterIP}")
+
+    def pod_volume(self, pod_uid, plugin, name):
+        """Where kubelet (its root directory DIR/kubelet) mounts a pod's volume:
+        the containers see the same files, so the host sees a change when they do."""
+        return self.workdir / "kubelet" / "pods" / pod_uid / "volumes" / f"kubernetes.io~{plugin}" / name
+
+    def kubelet_sync_seconds(self):
+        """kubelet's syncFrequency, as start.sh configured it."""
+        match = re.search(r"^syncFrequency: (\d+)s$", (self.workdir / "kubelet.yaml").read_text(), re.M)
+        return int(match.group(1))

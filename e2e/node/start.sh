@@ -189,6 +189,12 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 # kubelet sets vm.overcommit_memory and kernel.panic*; stop.sh puts them back.
 protectKernelDefaults: false
+# How often kubelet syncs each pod (every 1 to 1.5 times this, jittered), and
+# with it the files of a changed Secret volume: 1m by default. 10s so that
+# the scenario's certificate rotations reach the broker pod in seconds. The
+# Secret itself kubelet keeps watching (configMapAndSecretChangeDetectionStrategy
+# Watch, the default), so each sync finds it up to date.
+syncFrequency: 10s
 EOF
 running kubelet || launch kubelet "$(bin kubelet)" --config="$dir/kubelet.yaml" \
   --kubeconfig="$dir/kubelet.kubeconfig" --root-dir="$dir/kubelet" --cert-dir="$dir/kubelet/pki" \

@@ -8,17 +8,21 @@ from outside the pods, as devices do.
 The steps run in order on one node and one release (each needs the one
 before), like the numbered steps of docs/kubernetes.md."""
 import base64
+import datetime
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import threading
 import time
 import urllib.error
 
 import pytest
+from cryptography import x509
 
 from conftest import REVOCACTL, ROOT, http, wait_for
+from mqtt_client import Client, check_all_alive, disconnect_all, hold
 from node import Node, build
 
 CHART = ROOT / "helm" / "revoca"
@@ -190,6 +194,37 @@ def test_1_helm_install_with_defaults_runs_two_ready_replicas_and_one_leader(wor
 
 # --- 2. declarations and the broker pod ------------------------------------------
 
+# Step 7 rotates the broker's certificate every few tens of seconds. The
+# broker re-reads its files within one PEM-cache interval of kubelet updating
+# them (ssl_pem_cache_clean; OTP's default, and EMQX's, is 2 minutes), and
+# kubelet updates them within 15 s of revoca writing the Secret (start.sh's
+# syncFrequency, 10 s, jittered up to half again). RELOAD_WITHIN says so with
+# a margin, so that the EmqxDeployment accepts step 7's certificates renewed
+# 80 s before they expire (its default, 5m, fits production's 1m and 2m). Both
+# are in the broker's pod from its start: a changed environment would roll it.
+PEM_CACHE_CLEAN_MS = 3000
+RELOAD_WITHIN = "30s"
+
+
+def server_cert(ttl="30d", refresh_threshold="15d"):
+    """The broker's VaultSecret; step 7 shortens its ttl for a while."""
+    return f"""apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {{name: server-cert, namespace: {NS}}}
+spec:
+  vault: mqtt-vault
+  autoCert:
+    issuingCa: mqtt-ca
+    host: mqtt-broker.{NS}.svc
+    altNames: [mqtt-broker.{NS}.svc.cluster.local, "{BROKER_IP}"]
+    certType: server
+    ttl: {ttl}
+    refreshThreshold: {refresh_threshold}
+  fileOwnership: "1000:1000"
+  fileMode: "0440"
+"""
+
+
 def declarations(world):
     return f"""
 apiVersion: v1
@@ -224,20 +259,7 @@ metadata: {{name: mqtt-vault, namespace: {NS}}}
 spec:
   distribute: {{deployments: [mqtt-broker]}}
 ---
-apiVersion: revoca.io/v1alpha1
-kind: VaultSecret
-metadata: {{name: server-cert, namespace: {NS}}}
-spec:
-  vault: mqtt-vault
-  autoCert:
-    issuingCa: mqtt-ca
-    host: mqtt-broker.{NS}.svc
-    altNames: [mqtt-broker.{NS}.svc.cluster.local, "{BROKER_IP}"]
-    certType: server
-    ttl: 30d
-    refreshThreshold: 15d
-  fileOwnership: "1000:1000"
-  fileMode: "0440"
+{server_cert()}
 ---
 apiVersion: revoca.io/v1alpha1
 kind: EmqxDeployment
@@ -251,6 +273,7 @@ spec:
   failIfNoPeerCert: true
   crl: {{enabled: true, refreshInterval: 5s, httpTimeout: 5s}}
   ocspStapling: {{enabled: false}}
+  rotation: {{reloadWithin: {RELOAD_WITHIN}}}
   podTemplate:
     metadata:
       labels: {{app: mqtt-broker}}
@@ -260,6 +283,7 @@ spec:
           image: {world.broker_image}
           imagePullPolicy: IfNotPresent
           ports: [{{name: mqtts, containerPort: 8883}}]
+          env: [{{name: BROKER_PEM_CACHE_CLEAN_MS, value: "{PEM_CACHE_CLEAN_MS}"}}]
           securityContext:
             runAsUser: 1000
             runAsGroup: 1000
@@ -328,15 +352,26 @@ def test_4_another_replica_takes_over_when_the_leader_pod_is_deleted(world):
                     if not p["metadata"].get("deletionTimestamp")}
     wait_for(lambda: lease_holder(world) in live() - {leader}, timeout=30, interval=0.5,
              what="another replica holding the Lease")
+    # In a Vault of its own: in mqtt-vault it would claim the broker's
+    # Deployment too, and a Deployment receives one VaultSecret (the broker's
+    # own would be refused as a DeploymentConflict).
     kubectl(world, "apply", "-f", "-", input=f"""
+apiVersion: revoca.io/v1alpha1
+kind: Vault
+metadata: {{name: second-vault, namespace: {NS}}}
+spec: {{}}
+---
 apiVersion: revoca.io/v1alpha1
 kind: VaultSecret
 metadata: {{name: second-cert, namespace: {NS}}}
 spec:
-  vault: mqtt-vault
+  vault: second-vault
   autoCert: {{issuingCa: mqtt-ca, host: second.{NS}.svc, certType: server, ttl: 30d, refreshThreshold: 15d}}
 """)
     kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/second-cert", "--timeout=60s", timeout=70)
+    # The broker's certificate is still delivered to it.
+    kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/server-cert", "emqx/mqtt-broker", "--timeout=10s",
+            timeout=20)
     kubectl(world, "-n", RELEASE_NS, "rollout", "status", "deployment/revoca", "--timeout=120s", timeout=130)
     replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
     assert len(replicas) == 2 and all(ready(p) for p in replicas)
@@ -395,13 +430,163 @@ def test_6_a_drain_stops_at_the_disruption_budget_and_ocsp_answers_throughout(wo
     assert answers and set(answers) == {"good"}, [a for a in answers if a != "good"][:5]
 
 
-# --- 7. upgrade, uninstall ---------------------------------------------------------
+# --- 7. the server certificate rotates under held connections ------------------------
 
-def test_7_helm_upgrade_rolls_and_uninstall_leaves_the_ca_keys(world):
+HELD = 30                 # MQTT connections held from the host across the rotations
+ROTATION_MARGIN = 5.0     # seconds on top of kubelet's and the broker's intervals, for a busy machine
+
+
+def first_certificate(pem):
+    return x509.load_pem_x509_certificate(pem)
+
+
+class SecretWatch:
+    """`kubectl get --watch` on the broker's certificate Secret: when each
+    certificate revoca wrote there was first seen, by serial, in order."""
+
+    def __init__(self, world, name):
+        self.seen = {}  # serial: (time.time() when seen, the certificate)
+        self.returned = set()
+        self.process = subprocess.Popen(
+            [world.node.kubectl_binary, f"--kubeconfig={world.node.kubeconfig}", "-n", NS, "get", "secret", name,
+             "--watch", "-o", r'jsonpath={.data.cert\.pem}{"\n"}'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            if line.strip():
+                seen = time.time()
+                certificate = first_certificate(base64.b64decode(line))
+                self.seen.setdefault(certificate.serial_number, (seen, certificate))
+
+    def current(self, timeout):
+        """The serial of the certificate in the Secret when the watch began."""
+        serial = wait_for(lambda: next(iter(self.seen), None), timeout=timeout, what="the Secret watched")
+        self.returned.add(serial)
+        return serial
+
+    def next(self, accept, timeout, what):
+        """The first certificate not yet returned by current() or next() that
+        ACCEPT(certificate) takes: (serial, when it was seen)."""
+        def found():
+            for serial, (seen, certificate) in list(self.seen.items()):
+                if serial not in self.returned and accept(certificate):
+                    return serial, seen
+            return None
+        serial, seen = wait_for(found, timeout=timeout, interval=0.05, what=what)
+        self.returned.add(serial)
+        return serial, seen
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def broker_pod(world):
+    [pod] = pods(world, NS, "app=mqtt-broker")
+    return pod
+
+
+def broker_pod_identity(world):
+    """What a restart or a rollout would change: the pod, its containers and the Deployment's generation."""
+    pod = broker_pod(world)
+    generation = world.node.jsonpath("-n", NS, "deployment", "mqtt-broker", path="{.metadata.generation}")
+    return (pod["metadata"]["uid"], generation,
+            [(c["name"], c["containerID"], c["restartCount"]) for c in pod["status"]["containerStatuses"]])
+
+
+def test_7_the_server_certificate_rotates_in_place_and_every_held_connection_stays(world):
+    context = ssl.create_default_context(cafile=str(world.dir / "ca.pem"))
+    context.load_cert_chain(world.dir / "client-2.pem", world.dir / "client-2.key")  # client-1 is revoked
+
+    def connect(client_id):
+        return Client(context, (BROKER_IP, 8883), client_id, server_hostname=BROKER_IP)
+    pod_files = world.node.pod_volume(broker_pod(world)["metadata"]["uid"], "secret", "revoca-certs")
+    # kubelet writes a changed Secret's files at the pod's next sync, every 1
+    # to 1.5 times syncFrequency (pod_workers.go's jitter); the broker reads
+    # them at its next PEM-cache clean.
+    within = 1.5 * world.node.kubelet_sync_seconds() + PEM_CACHE_CLEAN_MS / 1000 + ROTATION_MARGIN
+    identity = broker_pod_identity(world)
+    watch = SecretWatch(world, "server-cert")
+    held, probes, restored = [], [0], False
+    rotations = []  # (serial, what, t0 revoca wrote it, t1 in the pod, t2 presented)
+
+    def rotation(what, accept, timeout):
+        """Waits for the next certificate in the Secret that ACCEPT takes (t0),
+        then for a new handshake to present it (t2); t1 is when kubelet wrote
+        it into the pod's volume (the file's mtime: ..data points at it at once)."""
+        try:
+            serial, written = watch.next(accept, timeout, f"{what}: a new certificate in the Secret")
+        except AssertionError as error:
+            conditions = world.node.jsonpath("-n", NS, "vs", "server-cert", path="{.status.conditions}")
+            raise AssertionError(f"{error}; VaultSecret server-cert: {conditions}") from None
+        while True:
+            probes[0] += 1
+            probe = connect(f"probe-{probes[0]}")
+            probe.disconnect()
+            if probe.serial == serial:
+                presented = time.time()
+                break
+            assert time.time() < written + within + 10, \
+                f"{what}: no new handshake presented {serial:X} {within + 10:.0f}s after revoca wrote it"
+            time.sleep(0.1)
+        pod_file = (pod_files / "cert.pem").resolve()
+        assert first_certificate(pod_file.read_bytes()).serial_number == serial, f"{what}: rotated again"
+        in_pod = pod_file.stat().st_mtime
+        rotations.append((serial, what, written, in_pod, presented))
+        print(f"\nrotation {len(rotations)} ({what}): serial {serial:X}: kubelet put it in the pod "
+              f"{in_pod - written:.2f}s after revoca wrote the Secret, new handshakes presented it "
+              f"{presented - in_pod:.2f}s later ({presented - written:.2f}s in all)")
+        check_all_alive(connect, held, f"rotation-{len(rotations)}")
+
+    def short(certificate):
+        return certificate.not_valid_after_utc - certificate.not_valid_before_utc < datetime.timedelta(hours=1)
+
+    try:
+        initial = watch.current(timeout=30)
+        held[:] = hold(connect, "held", HELD)
+        assert {client.serial for client in held} == {initial}
+        check_all_alive(connect, held, "before")
+        # Valid 2 minutes, renewed 80 s before it expires: revoca issues one at
+        # once (the spec changed), then renews it 32 to 40 s later (its jitter
+        # takes up to a tenth of refreshThreshold off).
+        kubectl(world, "apply", "-f", "-", input=server_cert(ttl="2m", refresh_threshold="80s"))
+        rotation("the VaultSecret's ttl changed", short, timeout=30)
+        rotation("renewed before it expires", short, timeout=60)
+        # Back to 30 days, so that nothing is issued behind the next steps' backs.
+        kubectl(world, "apply", "-f", "-", input=server_cert())
+        restored = True
+        rotation("the 30-day certificate back", lambda certificate: not short(certificate), timeout=30)
+        kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/server-cert", "emqx/mqtt-broker",
+                "--timeout=10s", timeout=20)
+
+        assert broker_pod_identity(world) == identity
+        lines = broker_log(world).splitlines()
+        assert len([line for line in lines if line.startswith("connected held-")]) == HELD
+        closed = [line for line in lines if line.startswith("closed held-")]
+        assert not closed, closed
+    finally:
+        if not restored:
+            kubectl(world, "apply", "-f", "-", input=server_cert(), check=False)
+        watch.close()
+        disconnect_all(held)
+    for serial, what, written, _, presented in rotations:
+        assert presented - written <= within, (what, f"{serial:X}", presented - written, within)
+
+
+# --- 8. upgrade, uninstall ---------------------------------------------------------
+
+def test_8_helm_upgrade_rolls_and_uninstall_leaves_the_ca_keys(world):
     world.node.helm("upgrade", "revoca", CHART, "-n", RELEASE_NS, "--reuse-values", "--set", "logLevel=debug",
                     "--wait", "--timeout", "180s")
-    replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
-    assert len(replicas) == 2 and all(ready(p) for p in replicas)
+
+    # --wait is for the new pods to be Ready; the old ones may still be stopping.
+    def rolled():
+        replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
+        return replicas if len(replicas) == 2 and all(ready(p) for p in replicas) else None
+    replicas = wait_for(rolled, timeout=60, interval=1, what="two Ready replicas and no old one left")
     args = replicas[0]["spec"]["containers"][0]["args"]
     assert args[args.index("--log-level") + 1] == "debug"
     assert ocsp_status(world, world.dir / "client-2.pem") == "good"
