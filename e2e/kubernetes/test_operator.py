@@ -287,10 +287,11 @@ spec:
     wait_for(lambda: namespace.get("vaultsecret", "server-cert")["status"].get("observedGeneration")
              == namespace.get("vaultsecret", "server-cert")["metadata"]["generation"], timeout=20,
              what="the new spec observed")
-    wait_for(lambda: namespace.get("emqxdeployment", "emqx")["status"].get("reason") == "Rendered"
-             and namespace.get("emqxdeployment", "emqx")["status"].get("observedGeneration")
-             == namespace.get("emqxdeployment", "emqx")["metadata"]["generation"], timeout=20,
-             what="the EmqxDeployment rendered with its new rotation timing")
+    def rendered():
+        emqx = namespace.get("emqxdeployment", "emqx")
+        ready = next((c for c in emqx["status"].get("conditions", []) if c["type"] == "Ready"), {})
+        return ready.get("reason") == "Rendered" and ready.get("observedGeneration") == emqx["metadata"]["generation"]
+    wait_for(rendered, timeout=20, what="the EmqxDeployment rendered with its new rotation timing")
     serial = namespace.get("vaultsecret", "server-cert")["status"]["serial"]
     template_before = template()
     cert_before = namespace.secret_files("server-cert")["cert.pem"]
