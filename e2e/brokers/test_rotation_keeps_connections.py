@@ -20,120 +20,30 @@ and its new TLS handshakes present the new certificate:
   real deployment); the SIGHUP keeps the established connections, and the
   next handshakes present the new certificate.
 
-The clients are a minimal MQTT 3.1.1 client below (CONNECT, SUBSCRIBE,
+The clients are mqtt_client.py's minimal MQTT 3.1.1 client (CONNECT, SUBSCRIBE,
 PUBLISH QoS 0, PINGREQ, DISCONNECT), all in this process, on one client
 certificate issued by revoca with distinct client ids.
 """
-import os
 import re
 import shutil
 import signal
-import socket
 import ssl
-import struct
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from cryptography import x509
 
 from conftest import ROOT, Standalone, free_port, wait_for
+from mqtt_client import (Client, check_all_alive, close_all, file_serial, hold, next_rotation, probe_until,
+                         start_otp_broker)
 
-BROKER = ROOT / "e2e" / "brokers" / "otp" / "mqtt_broker.escript"
 HELD = 100                 # connections held across the rotations
 ROTATIONS = 3
 PEM_CACHE_CLEAN_MS = 2000
 MARGIN = 5.0               # seconds on top of one PEM-cache interval, for a busy machine
-KEEPALIVE = 300            # seconds: no keepalive timeout can close a held client during the test
-TIMEOUT = 30               # seconds for any one socket operation
-
-
-# --- a minimal MQTT 3.1.1 client ----------------------------------------------------------------
-
-def _string(text):
-    data = text.encode()
-    return struct.pack("!H", len(data)) + data
-
-
-def _packet(first, body):
-    length, encoded = len(body), bytearray()
-    while True:
-        byte, length = length % 128, length // 128
-        encoded.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return bytes([first]) + bytes(encoded) + body
-
-
-class Client:
-    """One MQTT connection over TLS; SERIAL is the server certificate's serial it was shown."""
-
-    def __init__(self, context, port, client_id):
-        self.client_id = client_id
-        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.sock = context.wrap_socket(raw, server_hostname="localhost")
-        self.serial = x509.load_der_x509_certificate(self.sock.getpeercert(binary_form=True)).serial_number
-        self.sock.sendall(_packet(0x10, _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", KEEPALIVE)
-                                  + _string(client_id)))
-        kind, body = self.receive()
-        assert kind == 0x20 and body == b"\x00\x00", (client_id, kind, body)
-        self.next_id = 1
-
-    def _exactly(self, n):
-        data = bytearray()
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError(f"{self.client_id}: the broker closed the connection")
-            data += chunk
-        return bytes(data)
-
-    def receive(self):
-        first = self._exactly(1)[0]
-        length, shift = 0, 0
-        while True:
-            byte = self._exactly(1)[0]
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        return first & 0xF0, self._exactly(length)
-
-    def subscribe(self, topic):
-        packet_id, self.next_id = self.next_id, self.next_id + 1
-        self.sock.sendall(_packet(0x82, struct.pack("!H", packet_id) + _string(topic) + b"\x00"))
-        kind, body = self.receive()
-        assert kind == 0x90 and body == struct.pack("!H", packet_id) + b"\x00", (self.client_id, kind, body)
-
-    def publish(self, topic, payload):
-        self.sock.sendall(_packet(0x30, _string(topic) + payload))
-
-    def received(self):
-        """The next PUBLISH: (topic, payload)."""
-        kind, body = self.receive()
-        assert kind == 0x30, (self.client_id, kind, body)
-        (length,) = struct.unpack("!H", body[:2])
-        return body[2:2 + length].decode(), body[2 + length:]
-
-    def ping(self):
-        self.sock.sendall(b"\xc0\x00")
-
-    def pong(self):
-        assert self.receive() == (0xD0, b""), self.client_id
-
-    def disconnect(self):
-        try:
-            self.sock.sendall(b"\xe0\x00")
-        finally:
-            self.sock.close()
 
 
 # --- revoca, rotating the server certificate every few seconds ---------------------------------
-
-def file_serial(path):
-    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
-
 
 @pytest.fixture(scope="module")
 def revoca(tmp_path_factory):
@@ -172,97 +82,24 @@ def client_context(revoca):
     return context  # check_hostname on: the server certificate names localhost
 
 
-def next_rotation(revoca, serial, timeout=40):
-    """Waits for cert.pem to hold another certificate than SERIAL: (new serial, when it was written)."""
-    cert = revoca.deployment_dir() / "cert.pem"
-
-    def changed():
-        try:
-            new = file_serial(cert)
-            return (new, cert.resolve().stat().st_mtime) if new != serial else None
-        except (FileNotFoundError, ValueError):
-            return None
-    return wait_for(changed, timeout=timeout, interval=0.02, what="the server certificate's rotation")
-
-
-def hold(context, port, prefix):
-    """HELD clients, each subscribed to its own topic."""
-    def one(i):
-        client = Client(context, port, f"{prefix}-{i}")
-        client.subscribe(f"rotation/{prefix}-{i}")
-        return client
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, range(HELD)))
-
-
-def check_all_alive(context, port, held, label):
-    """Every held client answers PINGREQ and receives the message published, by a new client, to its topic."""
-    for client in held:
-        client.ping()
-    for client in held:
-        client.pong()
-    publisher = Client(context, port, f"publisher-{label}")
-    try:
-        for client in held:
-            publisher.publish(f"rotation/{client.client_id}", f"{label} {client.client_id}".encode())
-        for client in held:
-            assert client.received() == (f"rotation/{client.client_id}", f"{label} {client.client_id}".encode())
-    finally:
-        publisher.disconnect()
-
-
-def probe_until(context, port, serial, timeout, label):
-    """New handshakes (with a whole CONNECT, DISCONNECT) until one presents SERIAL: when it did."""
-    deadline, n = time.monotonic() + timeout, 0
-    while time.monotonic() < deadline:
-        n += 1
-        probe = Client(context, port, f"probe-{label}-{n}")
-        probe.disconnect()
-        if probe.serial == serial:
-            return time.time()
-        time.sleep(0.1)
-    raise AssertionError(f"no new handshake presented serial {serial:X} within {timeout}s ({n} probes)")
-
-
 # --- the OTP broker ----------------------------------------------------------------------------
 
 @pytest.mark.skipif(shutil.which("escript") is None, reason="escript is not installed (scripts/install-deps.sh)")
-def close_all(held, broker):
-    """Each held client says DISCONNECT (no broker logs an abrupt close), then the broker stops."""
-    for client in held:
-        try:
-            client.disconnect()
-        except OSError:
-            pass
-    broker.send_signal(signal.SIGTERM)
-    try:
-        broker.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        broker.kill()
-        broker.wait()
-
-
 def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
     emqx = revoca.deployment_dir()
-    port = free_port()
     log = tmp_path / "broker.log"
-    env = dict(os.environ, BROKER_PORT=str(port), BROKER_TLS_DIR=str(emqx), BROKER_CERTFILE="cert.pem",
-               BROKER_KEYFILE="cert.key", BROKER_CACERTFILE="ca-cert.pem",
-               BROKER_PEM_CACHE_CLEAN_MS=str(PEM_CACHE_CLEAN_MS), BROKER_CRL_REFRESH_SECONDS="3600")
-    broker = subprocess.Popen(["escript", str(BROKER)], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    broker, port = start_otp_broker(emqx, log, PEM_CACHE_CLEAN_MS)
     held = []
     try:
-        wait_for(lambda: re.search(rf"^listening {port} ", log.read_text(), re.M), timeout=60,
-                 what=f"the broker listening:\n{log.read_text() if log.exists() else ''}")
         context = client_context(revoca)
         started = time.monotonic()
-        held = hold(context, port, "held")
+        held = hold(context, port, "held", HELD)
         print(f"\n{HELD} connections up in {time.monotonic() - started:.1f}s")
         check_all_alive(context, port, held, "before")
         serial = file_serial(emqx / "cert.pem")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
-            serial, written = next_rotation(revoca, serial)
+            serial, written = next_rotation(emqx / "cert.pem", serial)
             seen = probe_until(context, port, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10, f"r{rotation}")
             delays.append(seen - written)
             print(f"rotation {rotation}: serial {serial:X}, new handshakes present it {seen - written:.2f}s "
@@ -326,11 +163,11 @@ require_certificate true
                 return False
         wait_for(up, timeout=30, interval=0.2, what="mosquitto listening")
         loaded = file_serial(emqx / "cert.pem")
-        held = hold(context, port, "held")
+        held = hold(context, port, "held", HELD)
         check_all_alive(context, port, held, "before")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
-            serial, written = next_rotation(revoca, loaded)
+            serial, written = next_rotation(emqx / "cert.pem", loaded)
             # Without a SIGHUP, new handshakes keep the certificate mosquitto loaded.
             time.sleep(PEM_CACHE_CLEAN_MS / 1000 + 1)
             stale = Client(context, port, f"probe-stale-{rotation}")
