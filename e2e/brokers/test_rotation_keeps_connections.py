@@ -20,11 +20,10 @@ and its new TLS handshakes present the new certificate:
   real deployment); the SIGHUP keeps the established connections, and the
   next handshakes present the new certificate.
 
-The clients are e2e/mqtt_client.py's minimal MQTT 3.1.1 client (CONNECT,
-SUBSCRIBE, PUBLISH QoS 0, PINGREQ, DISCONNECT), all in this process, on one
-client certificate issued by revoca with distinct client ids.
+The clients are mqtt_client.py's minimal MQTT 3.1.1 client (CONNECT, SUBSCRIBE,
+PUBLISH QoS 0, PINGREQ, DISCONNECT), all in this process, on one client
+certificate issued by revoca with distinct client ids.
 """
-import os
 import re
 import shutil
 import signal
@@ -33,12 +32,11 @@ import subprocess
 import time
 
 import pytest
-from cryptography import x509
 
 from conftest import ROOT, Standalone, free_port, wait_for
-from mqtt_client import Client, check_all_alive, disconnect_all, hold
+from mqtt_client import (Client, check_all_alive, close_all, file_serial, hold, next_rotation, probe_until,
+                         start_otp_broker)
 
-BROKER = ROOT / "e2e" / "brokers" / "otp" / "mqtt_broker.escript"
 HELD = 100                 # connections held across the rotations
 ROTATIONS = 3
 PEM_CACHE_CLEAN_MS = 2000
@@ -46,10 +44,6 @@ MARGIN = 5.0               # seconds on top of one PEM-cache interval, for a bus
 
 
 # --- revoca, rotating the server certificate every few seconds ---------------------------------
-
-def file_serial(path):
-    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
-
 
 @pytest.fixture(scope="module")
 def revoca(tmp_path_factory):
@@ -88,77 +82,29 @@ def client_context(revoca):
     return context  # check_hostname on: the server certificate names localhost
 
 
-def next_rotation(revoca, serial, timeout=40):
-    """Waits for cert.pem to hold another certificate than SERIAL: (new serial, when it was written)."""
-    cert = revoca.deployment_dir() / "cert.pem"
-
-    def changed():
-        try:
-            new = file_serial(cert)
-            return (new, cert.resolve().stat().st_mtime) if new != serial else None
-        except (FileNotFoundError, ValueError):
-            return None
-    return wait_for(changed, timeout=timeout, interval=0.02, what="the server certificate's rotation")
-
-
-def connector(context, port):
-    """Connects a client id to the broker on PORT (its certificate names localhost)."""
-    return lambda client_id: Client(context, ("127.0.0.1", port), client_id, server_hostname="localhost")
-
-
-def probe_until(context, port, serial, timeout, label):
-    """New handshakes (with a whole CONNECT, DISCONNECT) until one presents SERIAL: when it did."""
-    deadline, n = time.monotonic() + timeout, 0
-    while time.monotonic() < deadline:
-        n += 1
-        probe = connector(context, port)(f"probe-{label}-{n}")
-        probe.disconnect()
-        if probe.serial == serial:
-            return time.time()
-        time.sleep(0.1)
-    raise AssertionError(f"no new handshake presented serial {serial:X} within {timeout}s ({n} probes)")
-
-
 # --- the OTP broker ----------------------------------------------------------------------------
-
-def close_all(held, broker):
-    """Each held client says DISCONNECT (no broker logs an abrupt close), then the broker stops."""
-    disconnect_all(held)
-    broker.send_signal(signal.SIGTERM)
-    try:
-        broker.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        broker.kill()
-        broker.wait()
-
 
 @pytest.mark.skipif(shutil.which("escript") is None, reason="escript is not installed (scripts/install-deps.sh)")
 def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
     emqx = revoca.deployment_dir()
-    port = free_port()
     log = tmp_path / "broker.log"
-    env = dict(os.environ, BROKER_PORT=str(port), BROKER_TLS_DIR=str(emqx), BROKER_CERTFILE="cert.pem",
-               BROKER_KEYFILE="cert.key", BROKER_CACERTFILE="ca-cert.pem",
-               BROKER_PEM_CACHE_CLEAN_MS=str(PEM_CACHE_CLEAN_MS), BROKER_CRL_REFRESH_SECONDS="3600")
-    broker = subprocess.Popen(["escript", str(BROKER)], env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    broker, port = start_otp_broker(emqx, log, PEM_CACHE_CLEAN_MS)
     held = []
     try:
-        wait_for(lambda: re.search(rf"^listening {port} ", log.read_text(), re.M), timeout=60,
-                 what=f"the broker listening:\n{log.read_text() if log.exists() else ''}")
         context = client_context(revoca)
         started = time.monotonic()
-        held = hold(connector(context, port), "held", HELD)
+        held = hold(context, port, "held", HELD)
         print(f"\n{HELD} connections up in {time.monotonic() - started:.1f}s")
-        check_all_alive(connector(context, port), held, "before")
+        check_all_alive(context, port, held, "before")
         serial = file_serial(emqx / "cert.pem")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
-            serial, written = next_rotation(revoca, serial)
+            serial, written = next_rotation(emqx / "cert.pem", serial)
             seen = probe_until(context, port, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10, f"r{rotation}")
             delays.append(seen - written)
             print(f"rotation {rotation}: serial {serial:X}, new handshakes present it {seen - written:.2f}s "
                   f"after revoca wrote it")
-            check_all_alive(connector(context, port), held, f"after-{rotation}")
+            check_all_alive(context, port, held, f"after-{rotation}")
         lines = log.read_text().splitlines()
         assert len([line for line in lines if line.startswith("connected held-")]) == HELD
         closed_held = [line for line in lines if line.startswith("closed held-")]
@@ -211,20 +157,20 @@ require_certificate true
                 output = (tmp_path / "mosquitto.out").read_text() + (log.read_text() if log.exists() else "")
                 raise AssertionError(f"mosquitto exited with {broker.returncode}:\n{output}")
             try:
-                connector(context, port)("probe-up").disconnect()
+                Client(context, port, "probe-up").disconnect()
                 return True
             except OSError:
                 return False
         wait_for(up, timeout=30, interval=0.2, what="mosquitto listening")
         loaded = file_serial(emqx / "cert.pem")
-        held = hold(connector(context, port), "held", HELD)
-        check_all_alive(connector(context, port), held, "before")
+        held = hold(context, port, "held", HELD)
+        check_all_alive(context, port, held, "before")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
-            serial, written = next_rotation(revoca, loaded)
+            serial, written = next_rotation(emqx / "cert.pem", loaded)
             # Without a SIGHUP, new handshakes keep the certificate mosquitto loaded.
             time.sleep(PEM_CACHE_CLEAN_MS / 1000 + 1)
-            stale = connector(context, port)(f"probe-stale-{rotation}")
+            stale = Client(context, port, f"probe-stale-{rotation}")
             stale.disconnect()
             assert stale.serial == loaded, (f"{stale.serial:X}", f"{loaded:X}")
             signalled = time.time()
@@ -234,7 +180,7 @@ require_certificate true
             delays.append(seen - signalled)
             print(f"mosquitto rotation {rotation}: serial {loaded:X} written {signalled - written:.2f}s before "
                   f"the SIGHUP, presented {seen - signalled:.2f}s after it")
-            check_all_alive(connector(context, port), held, f"after-{rotation}")
+            check_all_alive(context, port, held, f"after-{rotation}")
         text = log.read_text()
         gone = [line for line in text.splitlines()
                 if re.search(r"\bheld-\d+\b", line) and not re.search(r"New client connected", line)]
