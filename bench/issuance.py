@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Certificate issuance (issue 6, target 3, in-process part), revoca against
-the openssl command line in the same run on this machine:
+"""Certificate issuance in process (revoca's own share of the issuance
+target of bench/kube_scale.py), revoca against the openssl command line in
+the same run on this machine:
 
   revoca   AuthorityService::issue in process (bench/revoca_bench.cc), the
            path of a VaultSecret and `revocactl issue-cert`: a P-256 key,

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""revoca at scale on the test control plane (issue 6, targets 3, 5 and 6):
-a real kube-apiserver + etcd (e2e/cluster), revoca run out of cluster.
+"""revoca at scale on the test control plane: a real kube-apiserver + etcd
+(e2e/cluster), revoca run out of cluster (targets and figures:
+bench/README.md).
 
   issuance  N VaultSecrets (each with its Vault, distributing to its own
             deployment) created at once: time until every one is Ready.
@@ -301,9 +302,10 @@ def main():
 
         watch = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaultsecrets")
         vaults = ReadyWatch(api, f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaults")
-        # Target 3 as the issue sets it: 1,000 applied at once on the test cluster.
+        # The issuance target: 1,000 applied at once on the test cluster (revoca's CA
+        # and nothing else).
         figures["burst"] = burst(cluster, api, revoca, watch, vaults, 0, options.burst)
-        # The same again once the cluster holds the unrelated Secrets of target 5.
+        # The same again once the cluster holds the unrelated Secrets of the memory target.
         started = time.monotonic()
         api.create_all([unrelated_secret(i) for i in range(options.unrelated)], threads=8)
         print(f"{options.unrelated} unrelated Secrets created in {time.monotonic() - started:.1f} s", flush=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""OCSP responder throughput (issue 6, targets 1 and 2), revoca against its
-peers in the same run on this machine:
+"""OCSP responder throughput, revoca against its peers in the same run on
+this machine (targets and figures: bench/README.md):
 
   cached   GET and POST of one request with no nonce, 32 connections (wrk):
            revoca, `cfssl ocspserve` (responses signed beforehand; POST only:
