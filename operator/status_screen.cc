@@ -99,8 +99,9 @@ std::string renderStatusScreen(const json& entry) {
   } else {
     row(out, "Certificate", text(entry, "certificateError"));
   }
-  for (const char* fact : {"crlNumber", "liveVersions", "crlUrl", "tenantUuid", "deployment", "configMap", "fileOwner",
-                           "fileMode", "revokedAt"})
+  for (const char* fact : {"crlNumber", "liveVersions", "clientSigningVersion", "clientSwitchTime",
+                           "serverSigningVersion", "serverSwitchTime", "crlUrl", "tenantUuid", "deployment", "configMap",
+                           "fileOwner", "fileMode", "revokedAt"})
     row(out, fact, text(facts, fact));
 
   if (entry.contains("ocsp")) {
