@@ -6,10 +6,12 @@ no threads, no library that could reconnect behind the test's back.
     connect = lambda client_id: Client(context, ("127.0.0.1", port), client_id, server_hostname="localhost")
     held = hold(connect, "held", 100)
     ... rotate ...
+    probe_until(connect, new_serial, 30, "r1")
     check_all_alive(connect, held, "after")
 """
 import socket
 import struct
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from cryptography import x509
@@ -101,14 +103,17 @@ class Client:
             self.sock.close()
 
 
+def subscribed(connect, client_id):
+    """A client from CONNECT(CLIENT_ID) subscribed to rotation/CLIENT_ID, as check_all_alive expects of a held one."""
+    client = connect(client_id)
+    client.subscribe(f"rotation/{client_id}")
+    return client
+
+
 def hold(connect, prefix, count):
-    """COUNT clients from CONNECT(client_id), PREFIX-0 ..., each subscribed to rotation/<its id>."""
-    def one(i):
-        client = connect(f"{prefix}-{i}")
-        client.subscribe(f"rotation/{prefix}-{i}")
-        return client
+    """COUNT subscribed clients, PREFIX-0 ..."""
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, range(count)))
+        return list(pool.map(lambda i: subscribed(connect, f"{prefix}-{i}"), range(count)))
 
 
 def check_all_alive(connect, held, label):
@@ -126,6 +131,22 @@ def check_all_alive(connect, held, label):
             assert client.received() == (f"rotation/{client.client_id}", f"{label} {client.client_id}".encode())
     finally:
         publisher.disconnect()
+
+
+def probe_until(connect, serial, timeout, label):
+    """New handshakes (each a whole CONNECT, DISCONNECT) until one presents SERIAL: when it did.
+    One probe runs even with TIMEOUT spent, for a caller that counts it from an earlier moment."""
+    deadline, n = time.monotonic() + timeout, 0
+    while True:
+        n += 1
+        probe = connect(f"probe-{label}-{n}")
+        probe.disconnect()
+        if probe.serial == serial:
+            return time.time()
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{label}: no new handshake presented serial {serial:X} within {timeout:.0f}s "
+                                 f"({n} probes)")
+        time.sleep(0.1)
 
 
 def disconnect_all(held):

@@ -46,8 +46,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID
 
 from conftest import ROOT, Standalone, free_port, http, wait_for
-from mqtt_client import (TIMEOUT, Client, check_all_alive, close_all, file_serial, hold, next_rotation, probe_until,
-                         start_otp_broker, subscribed)
+from mqtt_client import TIMEOUT, check_all_alive, hold, probe_until, subscribed
+from rotation import close_all, file_serial, localhost, next_rotation, start_otp_broker
 
 HELD = 100                 # connections held across the CA rotation
 # A version is made CA_TTL - CA_RENEW_THRESHOLD (55 s) after the one before:
@@ -171,9 +171,11 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
     v1_only = context(pem_of(v1), held_client)  # a device that never learns of version 2
     log = tmp_path / "broker.log"
     broker, port = start_otp_broker(emqx, log, PEM_CACHE_CLEAN_MS)
+    v1_device = localhost(v1_only, port)
 
-    def bundle_context(client=held_client):
-        return context(bundle_file.read_text(), client)
+    def bundle_device(client=held_client):
+        """mqtt_client's connect for a device that trusts ca-cert.pem as it is now and presents CLIENT."""
+        return localhost(context(bundle_file.read_text(), client), port)
 
     def ca_facts():
         return revoca.status("CertificateAuthority", "mqtt-ca")["facts"]
@@ -193,9 +195,9 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
     held = []
     try:
         started = time.monotonic()
-        held = hold(v1_only, port, "held", HELD)
+        held = hold(v1_device, "held", HELD)
         print(f"\n{HELD} connections up in {time.monotonic() - started:.1f}s")
-        check_all_alive(v1_only, port, held, "before")
+        check_all_alive(v1_device, held, "before")
         assert len(certificates(bundle_file.read_bytes())) == 1, \
             f"version 2 was made before {HELD} connections were up: lengthen the CA's ttl"
 
@@ -218,13 +220,13 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
               f"{in_bundle - v2_made:.2f}s after it was made, seen {time.time() - in_bundle:.2f}s later")
         # The broker must be able to read it, one PEM-cache interval, before it signs a client certificate.
         assert in_bundle - v2_made < PROPAGATION_DELAY - PEM_CACHE_CLEAN_MS / 1000, in_bundle - v2_made
-        check_all_alive(bundle_context(), port, held, "v2-trusted")
+        check_all_alive(bundle_device(), held, "v2-trusted")
 
         # 2. Until clientSwitchTime, a new client certificate is version 1's.
         early, *early_files = issue_client(revoca, "early")
         assert time.time() < client_switch, "version 2 was due to sign before the test could check that it did not"
         assert signed_by(early, versions) == 1
-        held.append(subscribed(bundle_context(early_files), port, "early-0"))
+        held.append(subscribed(bundle_device(early_files), "early-0"))
 
         # 3. From clientSwitchTime, a new client certificate is version 2's, and
         # the broker accepts its first handshake: it read ca-cert.pem again meanwhile.
@@ -234,14 +236,14 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
         signing(2, client=2, server=1)
         before = len(lines())
         try:
-            held.append(subscribed(bundle_context(late_files), port, "late-0"))
+            held.append(subscribed(bundle_device(late_files), "late-0"))
         except OSError as error:
             raise AssertionError(f"the first handshake of a version-2 client failed ({error}):\n"
                                  + "\n".join(lines()[before:])) from error
         first_v2 = time.time()
         print(f"a version-2 client connected {first_v2 - client_switch:.2f}s after clientSwitchTime, "
               f"{first_v2 - in_bundle:.2f}s after version 2 was in ca-cert.pem")
-        check_all_alive(bundle_context(), port, held, "client-switch")
+        check_all_alive(bundle_device(), held, "client-switch")
 
         # 4. Until serverSwitchTime the server certificate stays version 1's, and
         # a device that trusts version 1 alone keeps completing handshakes.
@@ -250,7 +252,7 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
             serial, written = next_rotation(cert_file, serial)
             server_cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
             assert server_cert.serial_number == serial, "two rotations within milliseconds"
-            seen = probe_until(bundle_context(), port, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10,
+            seen = probe_until(bundle_device(), serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10,
                                f"r{len(delays) + 1}")
             delays.append(seen - written)
             signer = signed_by(server_cert, versions)
@@ -261,10 +263,10 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
                 break
             assert made_at(server_cert) < server_switch
             rollout_rotations += 1
-            device = Client(v1_only, port, f"device-v1-{rollout_rotations}")
+            device = v1_device(f"device-v1-{rollout_rotations}")
             device.disconnect()
             assert device.serial == serial
-            check_all_alive(bundle_context(), port, held, f"rollout-{rollout_rotations}")
+            check_all_alive(bundle_device(), held, f"rollout-{rollout_rotations}")
         assert rollout_rotations >= 1, "no server certificate rotation during the trust rollout"
 
         # 5. From serverSwitchTime, version 2's server certificate: devices with
@@ -275,7 +277,7 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
               f"version 2's certificate")
         status, _, body = http("GET", responder)
         assert status == 200 and certificates(body) == [v2, v1], (status, body)
-        device = Client(context(body.decode(), held_client), port, "device-bundle")
+        device = localhost(context(body.decode(), held_client), port)("device-bundle")
         device.disconnect()
         assert device.serial == serial
         raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -283,10 +285,10 @@ def test_otp_broker_keeps_every_connection_across_a_ca_rotation(revoca, tmp_path
         with pytest.raises(ssl.SSLCertVerificationError):
             v1_only.wrap_socket(raw, server_hostname="localhost")
         raw.close()
-        check_all_alive(bundle_context(), port, held, "server-switch")
+        check_all_alive(bundle_device(), held, "server-switch")
 
         # 6. Nothing dropped; version 1's client certificate still connects.
-        Client(bundle_context(), port, "device-held-cert").disconnect()
+        bundle_device()("device-held-cert").disconnect()
         signing(2, client=2, server=2)
         assert set(certificates(bundle_file.read_bytes())) == {v1, v2}
         wait_for(lambda: any(line.endswith(" " + refused_peer) for line in lines()), timeout=10,

@@ -34,8 +34,8 @@ import time
 import pytest
 
 from conftest import ROOT, Standalone, free_port, wait_for
-from mqtt_client import (Client, check_all_alive, close_all, file_serial, hold, next_rotation, probe_until,
-                         start_otp_broker)
+from mqtt_client import check_all_alive, hold, probe_until
+from rotation import close_all, file_serial, localhost, next_rotation, start_otp_broker
 
 HELD = 100                 # connections held across the rotations
 ROTATIONS = 3
@@ -91,20 +91,20 @@ def test_otp_broker_keeps_every_connection_across_rotations(revoca, tmp_path):
     broker, port = start_otp_broker(emqx, log, PEM_CACHE_CLEAN_MS)
     held = []
     try:
-        context = client_context(revoca)
+        connect = localhost(client_context(revoca), port)
         started = time.monotonic()
-        held = hold(context, port, "held", HELD)
+        held = hold(connect, "held", HELD)
         print(f"\n{HELD} connections up in {time.monotonic() - started:.1f}s")
-        check_all_alive(context, port, held, "before")
+        check_all_alive(connect, held, "before")
         serial = file_serial(emqx / "cert.pem")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
             serial, written = next_rotation(emqx / "cert.pem", serial)
-            seen = probe_until(context, port, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10, f"r{rotation}")
+            seen = probe_until(connect, serial, PEM_CACHE_CLEAN_MS / 1000 + MARGIN + 10, f"r{rotation}")
             delays.append(seen - written)
             print(f"rotation {rotation}: serial {serial:X}, new handshakes present it {seen - written:.2f}s "
                   f"after revoca wrote it")
-            check_all_alive(context, port, held, f"after-{rotation}")
+            check_all_alive(connect, held, f"after-{rotation}")
         lines = log.read_text().splitlines()
         assert len([line for line in lines if line.startswith("connected held-")]) == HELD
         closed_held = [line for line in lines if line.startswith("closed held-")]
@@ -150,37 +150,37 @@ require_certificate true
                               stderr=subprocess.STDOUT)
     held = []
     try:
-        context = client_context(revoca)
+        connect = localhost(client_context(revoca), port)
 
         def up():
             if broker.poll() is not None:
                 output = (tmp_path / "mosquitto.out").read_text() + (log.read_text() if log.exists() else "")
                 raise AssertionError(f"mosquitto exited with {broker.returncode}:\n{output}")
             try:
-                Client(context, port, "probe-up").disconnect()
+                connect("probe-up").disconnect()
                 return True
             except OSError:
                 return False
         wait_for(up, timeout=30, interval=0.2, what="mosquitto listening")
         loaded = file_serial(emqx / "cert.pem")
-        held = hold(context, port, "held", HELD)
-        check_all_alive(context, port, held, "before")
+        held = hold(connect, "held", HELD)
+        check_all_alive(connect, held, "before")
         delays = []
         for rotation in range(1, ROTATIONS + 1):
             serial, written = next_rotation(emqx / "cert.pem", loaded)
             # Without a SIGHUP, new handshakes keep the certificate mosquitto loaded.
             time.sleep(PEM_CACHE_CLEAN_MS / 1000 + 1)
-            stale = Client(context, port, f"probe-stale-{rotation}")
+            stale = connect(f"probe-stale-{rotation}")
             stale.disconnect()
             assert stale.serial == loaded, (f"{stale.serial:X}", f"{loaded:X}")
             signalled = time.time()
             broker.send_signal(signal.SIGHUP)
             loaded = file_serial(emqx / "cert.pem")
-            seen = probe_until(context, port, loaded, 20, f"r{rotation}")
+            seen = probe_until(connect, loaded, 20, f"r{rotation}")
             delays.append(seen - signalled)
             print(f"mosquitto rotation {rotation}: serial {loaded:X} written {signalled - written:.2f}s before "
                   f"the SIGHUP, presented {seen - signalled:.2f}s after it")
-            check_all_alive(context, port, held, f"after-{rotation}")
+            check_all_alive(connect, held, f"after-{rotation}")
         text = log.read_text()
         gone = [line for line in text.splitlines()
                 if re.search(r"\bheld-\d+\b", line) and not re.search(r"New client connected", line)]

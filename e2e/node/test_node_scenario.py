@@ -22,7 +22,7 @@ import pytest
 from cryptography import x509
 
 from conftest import REVOCACTL, ROOT, http, wait_for
-from mqtt_client import Client, check_all_alive, disconnect_all, hold
+from mqtt_client import Client, check_all_alive, disconnect_all, hold, probe_until
 from node import Node, build
 
 CHART = ROOT / "helm" / "revoca"
@@ -510,7 +510,7 @@ def test_7_the_server_certificate_rotates_in_place_and_every_held_connection_sta
     within = 1.5 * world.node.kubelet_sync_seconds() + PEM_CACHE_CLEAN_MS / 1000 + ROTATION_MARGIN
     identity = broker_pod_identity(world)
     watch = SecretWatch(world, "server-cert")
-    held, probes, restored = [], [0], False
+    held, restored = [], False
     rotations = []  # (serial, what, t0 revoca wrote it, t1 in the pod, t2 presented)
 
     def rotation(what, accept, timeout):
@@ -522,16 +522,7 @@ def test_7_the_server_certificate_rotates_in_place_and_every_held_connection_sta
         except AssertionError as error:
             conditions = world.node.jsonpath("-n", NS, "vs", "server-cert", path="{.status.conditions}")
             raise AssertionError(f"{error}; VaultSecret server-cert: {conditions}") from None
-        while True:
-            probes[0] += 1
-            probe = connect(f"probe-{probes[0]}")
-            probe.disconnect()
-            if probe.serial == serial:
-                presented = time.time()
-                break
-            assert time.time() < written + within + 10, \
-                f"{what}: no new handshake presented {serial:X} {within + 10:.0f}s after revoca wrote it"
-            time.sleep(0.1)
+        presented = probe_until(connect, serial, written + within + 10 - time.time(), f"r{len(rotations) + 1}")
         pod_file = (pod_files / "cert.pem").resolve()
         assert first_certificate(pod_file.read_bytes()).serial_number == serial, f"{what}: rotated again"
         in_pod = pod_file.stat().st_mtime
