@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CRLs at Vault's breaking size (issue 6, target 4): 100,000 revoked entries
+"""CRLs at Vault's breaking size: 100,000 revoked entries
 (Vault took 2 to 3 s per revocation at 17,000, hashicorp/vault#9176).
 
   in process  pki::signCrl over the example CA's 100,000 revocations, read

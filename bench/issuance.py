@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Certificate issuance (issue 6, target 3, in-process part), revoca against
+"""Certificate issuance (in process), revoca against
 the openssl command line in the same run on this machine:
 
   revoca   AuthorityService::issue in process (bench/revoca_bench.cc), the

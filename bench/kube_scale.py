@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""revoca at scale on the test control plane (issue 6, targets 3, 5 and 6):
+"""revoca at scale on the test control plane:
 a real kube-apiserver + etcd (e2e/cluster), revoca run out of cluster.
 
   issuance  N VaultSecrets (each with its Vault, distributing to its own

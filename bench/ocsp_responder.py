@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""OCSP responder throughput (issue 6, targets 1 and 2), revoca against its
+"""OCSP responder throughput, revoca against its
 peers in the same run on this machine:
 
   cached   GET and POST of one request with no nonce, 32 connections (wrk):
