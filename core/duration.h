@@ -1,6 +1,6 @@
 #pragma once
-// Durations in the seed's syntax ("1y350d", "30d", "5m", "5s", "12h") and Go
-// style ("720h", "1h30m"). A year is 365 days, a week 7 days.
+// Durations as declarations write them ("1y350d", "30d", "5m", "5s", "12h"),
+// also Go style ("720h", "1h30m"). A year is 365 days, a week 7 days.
 #include <string>
 #include <string_view>
 
@@ -17,7 +17,7 @@ inline constexpr Seconds kMaxDuration{100LL * 365 * 86400};
 // Fails for anything above kMaxDuration, naming it "100y".
 Result<Seconds> parseDuration(std::string_view text);
 
-// The shortest seed-style spelling, e.g. 90061s -> "1d1h1m1s"; used in status.
+// The shortest spelling in that syntax, e.g. 90061s -> "1d1h1m1s"; used in status.
 std::string formatDuration(Seconds duration);
 
 }  // namespace revoca

@@ -285,11 +285,11 @@ Result<void> checkHttpUrlTemplate(const std::string& text) {
   Result<std::string> rendered = renderUrlTemplate(text, sample);
   if (!rendered) return rendered.error();
   const std::string& url = *rendered;
-  // The seed writes \${...} only to get past the shell's heredoc; in YAML the
-  // backslash would land in the URL.
+  // \${...} is what a URL looks like in a shell heredoc, where $ must be
+  // escaped; pasted into YAML, the backslash would land in the URL.
   if (url.find('\\') != std::string::npos)
     return makeError(quotedText(text) + " contains a backslash; write ${SYS_CA_NAME} without \\ "
-                     "(the seed escapes $ only for the shell)");
+                     "(only a shell heredoc needs \\$)");
   for (char c : url)
     if (std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c)))
       return makeError(quotedText(text) + " contains a space or control character; URL-encode it or remove it");

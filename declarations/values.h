@@ -41,7 +41,7 @@ Result<TimePoint> parseTimestamp(const std::string& text);
 // here as the text "400": people write modes in octal whether quoted or not.
 Result<int> parseFileMode(const std::string& text);
 
-// "uid:gid", e.g. "1000:1000" (the seed's file-ownership).
+// "uid:gid", e.g. "1000:1000" (EMQX's uid and gid).
 Result<FileOwnership> parseFileOwnership(const std::string& text);
 
 // An EMQX listener bind: "0.0.0.0:8883", "[::]:8883" or just "8883"; the

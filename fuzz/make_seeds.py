@@ -8,8 +8,9 @@ fuzz/fuzz_authority.cc (so they reach the answering code): with and without
 a nonce, SHA-1 and SHA-256 CertIDs, good / revoked / unknown serials,
 several certificates in one request, a signed request, a foreign issuer.
 The GET and HTTP seeds wrap those requests as clients send them; the YAML
-seeds are the repository's example declarations and the\nunit tests' documents; the durations are the
-SPEC's. Nonces and signatures are random, so a rerun changes those files.
+seeds are the repository's example declarations and the unit tests'
+documents; the durations are the ones the docs and CRDs use. Nonces and
+signatures are random, so a rerun changes those files.
 """
 import base64
 import pathlib

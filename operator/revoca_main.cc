@@ -1,6 +1,7 @@
 // revoca: the operator. `revoca run` reconciles a cluster's declarations
 // (in a pod, or from outside with --kubeconfig); `revoca standalone` runs on
-// a directory of declarations with no cluster (SPEC.md "Standalone mode").
+// a directory of declarations with no cluster (docs/overview.md, "Standalone
+// mode").
 #include <malloc.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
-// revocactl: the seed's `supctl strongbox` verbs, against a standalone
-// instance through its admin socket (STATE/admin.sock), or against a
-// cluster through its apiserver (--kubeconfig).
+// revocactl: issues and revokes certificates, fetches a CA's certificate and
+// CRL, and shows status (docs/overview.md, "revocactl"), against a standalone
+// instance through its admin socket (STATE/admin.sock), or against a cluster
+// through its apiserver (--kubeconfig).
 #include <cstdlib>
 #include <iostream>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
-// The verbs of revocactl that act on a CA (the seed's `supctl strongbox`
-// verbs), shared by the standalone admin socket and revocactl against a
-// cluster: issue-cert, revoke-cert, get-crl, get-ca-cert, get-tenant-uuid.
+// The verbs of revocactl that act on a CA, shared by the standalone admin
+// socket and revocactl against a cluster: issue-cert, revoke-cert, get-crl,
+// get-ca-cert, get-tenant-uuid.
 // Requests and answers are JSON: {"ok": true, "result": {...}} or
 // {"ok": false, "error": "one clear line"}.
 #include <nlohmann/json.hpp>

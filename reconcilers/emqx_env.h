@@ -1,6 +1,6 @@
 #pragma once
 // The EMQX 5 environment for one TLS listener with CRL checks and OCSP
-// stapling (the seed's Step 4). EMQX maps EMQX_A__B__C to the HOCON path
+// stapling (docs/emqx.md, step 4). EMQX maps EMQX_A__B__C to the HOCON path
 // a.b.c and parses each value as HOCON, so strings holding ':' or '/' are
 // quoted ("//" would otherwise start a HOCON comment).
 #include <string>

@@ -1,10 +1,12 @@
 #pragma once
-// The embedded CRL/OCSP responder on Boost.Beast (SPEC.md "The responder"):
+// The embedded CRL/OCSP responder on Boost.Beast (docs/overview.md, "The
+// responder"):
 //
 //   GET  /crl/<tenant>/<ca>/<version>       DER, application/pkix-crl
 //   GET  /crl-pem/<tenant>/<ca>/<version>   PEM
 //   POST /ocsp/<tenant>/<ca>                application/ocsp-request -> application/ocsp-response
 //   GET  /ocsp/<tenant>/<ca>/<url-encoded base64 request>   RFC 6960 appendix A
+//   GET  /ca/<tenant>/<ca>                  the CA bundle, PEM
 //   GET  /healthz, /readyz, /metrics
 //
 // Bodies over 10 KiB get 413, slow or idle connections are closed, unknown

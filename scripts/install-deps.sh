@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what revoca needs to build and test on Debian 12, from Debian's
-# packages (and pytest, hypothesis, pkilint and cryptography from PyPI when the
-# machine lacks them). Idempotent.
+# packages (and pytest, hypothesis, pkilint, cryptography and PyYAML from PyPI
+# when the machine lacks them). Idempotent.
 set -euo pipefail
 # The last line is the real node of e2e/node: containerd and its CRI plugin, the
 # bridge CNI plugin, conntrack for kube-proxy, nft and iptables for stop.sh's cleanup.
@@ -35,3 +35,5 @@ python3 -c "import importlib.metadata as m; assert m.version('pkilint') == '0.13
 # One of the OCSP verifiers of e2e/brokers/test_ocsp_verifiers.py (Go's is built by
 # e2e/tools/ocspcheck/build.sh, from its pinned module, when the suite runs).
 python3 -c "import cryptography.x509.ocsp" >/dev/null 2>&1 || python3 -m pip install --quiet cryptography
+# scripts/gen-api-reference.py, which e2e/docs/test_docs.py runs to keep docs/api-reference.md current.
+python3 -c "import yaml" >/dev/null 2>&1 || python3 -m pip install --quiet pyyaml

@@ -1,8 +1,7 @@
 #pragma once
-// The verbs of revocactl (the seed's `supctl strongbox` verbs) run inside a
-// standalone instance: get-tenant-uuid, issue-cert, revoke-cert, get-crl,
-// get-ca-cert, status. Answers are {"ok": true, "result": {...}} or
-// {"ok": false, "error": "one clear line"}.
+// The verbs of revocactl run inside a standalone instance: get-tenant-uuid,
+// issue-cert, revoke-cert, get-crl, get-ca-cert, status. Answers are
+// {"ok": true, "result": {...}} or {"ok": false, "error": "one clear line"}.
 #include <nlohmann/json.hpp>
 
 #include "reconcilers/authority_commands.h"

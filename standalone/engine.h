@@ -1,5 +1,5 @@
 #pragma once
-// Standalone mode (SPEC.md): reconciles a directory of declarations with
+// Standalone mode: reconciles a directory of declarations with
 // state in a directory, writes each deployment's files to an output
 // directory, and serves the responder and the admin socket.
 #include <chrono>

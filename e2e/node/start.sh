@@ -15,7 +15,7 @@
 # No registry is reachable: a pod's image must be one of these.
 #
 # This machine kind lacks CAP_SYS_RESOURCE and runs a hybrid cgroup hierarchy
-# (../../../shared/notes/real-node-feasibility.md has the details): hence
+# (e2e/node/README.md has the details): hence
 # containerd's restrict_oom_score_adj, the cgroupfs driver, runc, and
 # kubelet's oomScoreAdj 0.
 set -euo pipefail

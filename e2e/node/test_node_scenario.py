@@ -6,7 +6,7 @@ fetches through cluster DNS from the in-cluster Service. Clients connect
 from outside the pods, as devices do.
 
 The steps run in order on one node and one release (each needs the one
-before), like the numbered steps of docs/kubernetes.md."""
+before), like the numbered steps of docs/emqx.md."""
 import base64
 import datetime
 import json

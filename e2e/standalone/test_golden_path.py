@@ -1,5 +1,6 @@
-"""The seed's Steps 1 to 6 on one machine with no cluster: revoca standalone on
-manifests/examples, checked with the real OpenSSL tools only."""
+"""The README's golden path, steps 1 to 6, on one machine with no cluster:
+revoca standalone on manifests/examples, checked with the real OpenSSL tools
+only."""
 import base64
 import hashlib
 import shutil
@@ -130,7 +131,7 @@ def test_3_revoking_a_client_reaches_crl_ocsp_and_handshake_within_a_second(gold
     for header in ("Cache-Control", "ETag", "Last-Modified", "Expires"):
         assert header in headers, headers
 
-    # TLS 1.2: the server's alert ends the handshake itself, as in the seed's Step 6
+    # TLS 1.2: the server's alert ends the handshake itself (`SSL alert number 44`)
     # (with TLS 1.3 it arrives after the client's Finished).
     with crl_server(golden, fetch_crl_pem(golden)) as server:
         output = client_handshake(server, golden, "-tls1_2")

@@ -1,7 +1,7 @@
 """Hostile declarations and revocactl arguments against a real standalone
-revoca (SPEC.md, trust boundaries): declarations may come from tenants, and
-nothing one says may crash revoca, make it write outside OUTPUT and STATE,
-sign a name that is not a host, or disturb what it already issued.
+revoca (SECURITY.md, "Who may write what"): declarations may come from
+tenants, and nothing one says may crash revoca, make it write outside OUTPUT
+and STATE, sign a name that is not a host, or disturb what it already issued.
 
 One instance serves the whole module (start-up is the slow part), with a
 baseline: the examples' mqtt-ca, mqtt-vault, server-cert and the emqx
@@ -417,7 +417,7 @@ URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%{}]*")
 
 
 def clearly_invalid(kind, path, text, spec):
-    """True when `text` in this field breaks a rule no reading of the SPEC
+    """True when `text` in this field breaks a rule no reading of the CRDs
     could allow: then revoca must refuse it at that field. (Values this
     says nothing about may be refused for reasons of their own.)"""
     if has_control(text) or len(text.encode()) > 4096:

@@ -1,4 +1,4 @@
-"""SPEC.md, Trust boundaries: the broker's uid may own its deployment's files
+"""SECURITY.md, "Who may write what": the broker's uid may own its deployment's files
 but never steers where revoca (root, in standalone mode) writes.
 
 revoca runs as root; a second local user, revoca-tenant, plays the broker: it

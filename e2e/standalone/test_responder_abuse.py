@@ -7,7 +7,7 @@ malformed, oversized, truncated and pipelined requests and random bytes, and
 more connections than revoca has file descriptors. Its memory (VmRSS, VmHWM)
 stays bounded, every connection it holds is released, and it never crashes.
 
-SPEC.md names no latency budget for the responder; this suite uses p99 of a
+revoca promises no latency for the responder; this suite uses p99 of a
 valid OCSP request under abuse below 100 ms (REVOCA_ABUSE_P99_MS overrides,
 three times that under AddressSanitizer).
 

@@ -16,8 +16,8 @@ using testing::parse;
 
 constexpr std::int64_t kDay = 86400;
 
-// The seed's Steps 1 to 4 and 6, as revoca declarations.
-const char* kSeedExample = R"(
+// Steps 1 to 4 and 6 of docs/emqx.md, as revoca declarations.
+const char* kGoldenPathExample = R"(
 # Step 1: the CA
 apiVersion: revoca.io/v1alpha1
 kind: CertificateAuthority
@@ -94,8 +94,8 @@ spec:
       containers: [{name: emqx, image: "emqx/emqx:5.10.3"}]
 )";
 
-TEST(ParseDeclarations, SeedExampleOfAllFiveKinds) {
-  DeclarationSet set = parse(kSeedExample, "decl/emqx.yaml");
+TEST(ParseDeclarations, GoldenPathExampleOfAllFiveKinds) {
+  DeclarationSet set = parse(kGoldenPathExample, "decl/emqx.yaml");
   ASSERT_TRUE(set.errors.empty()) << allErrors(set);
   ASSERT_EQ(set.authorities.size(), 1u);
   ASSERT_EQ(set.vaults.size(), 1u);

@@ -11,8 +11,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The env block of the seed's Step 4 (emqx-crl-ocsp-howto.txt), verbatim.
-constexpr const char* kSeedStep4Env = R"(
+// The env block that configures EMQX 5 by hand for this listener (the
+// configuration revoca renders in its place, docs/emqx.md step 4), verbatim.
+constexpr const char* kHandWrittenEnv = R"(
 EMQX_LISTENERS__SSL__DEFAULT__BIND: "0.0.0.0:8883"
 EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CERTFILE: "/etc/emqx-certs/cert.pem"
 EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__KEYFILE: "/etc/emqx-certs/cert.key"
@@ -32,12 +33,12 @@ EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__REFRESH_HTTP_TIMEOUT: "15s"
 const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
 const std::string kCaOcspUrl = "http://api.internal:4664/ocsp/" + kUuid + "/mqtt-ca";
 
-// The seed's values as the env must carry them: the YAML quotes are YAML's;
+// The hand-written values as the env must carry them: the YAML quotes are YAML's;
 // EMQX parses the value itself as HOCON, so ':' or '/' need HOCON quotes, and
 // EMQX appends base64(request) to the responder URL, so it ends with '/'.
-std::map<std::string, std::string> seedEnv() {
+std::map<std::string, std::string> handWrittenEnv() {
   std::map<std::string, std::string> env;
-  std::istringstream in(kSeedStep4Env);
+  std::istringstream in(kHandWrittenEnv);
   for (std::string line; std::getline(in, line);) {
     auto colon = line.find(": \"");
     if (colon == std::string::npos) continue;
@@ -53,8 +54,8 @@ std::map<std::string, std::string> seedEnv() {
   return env;
 }
 
-EmqxDeploymentSpec seedSpec() {
-  EmqxDeploymentSpec spec;  // defaults are the seed's listener, bind and mount path
+EmqxDeploymentSpec handWrittenSpec() {
+  EmqxDeploymentSpec spec;  // defaults are the hand-written listener, bind and mount path
   spec.vault = "mqtt-vault";
   spec.secret = "server-cert";
   spec.crl.enabled = true;
@@ -80,14 +81,14 @@ std::vector<EnvVar> render(const EmqxDeploymentSpec& spec, const std::string& ca
   return env.ok() ? *env : std::vector<EnvVar>{};
 }
 
-TEST(EmqxEnv, SeedStep4EnvironmentNamesAndValues) {
-  auto expected = seedEnv();
+TEST(EmqxEnv, HandWrittenEnvironmentNamesAndValues) {
+  auto expected = handWrittenEnv();
   ASSERT_EQ(expected.size(), 14u);
-  EXPECT_EQ(asMap(render(seedSpec())), expected);
+  EXPECT_EQ(asMap(render(handWrittenSpec())), expected);
 }
 
 TEST(EmqxEnv, QuotesWhatHoconWouldMisreadAndLeavesWordsBare) {
-  auto env = asMap(render(seedSpec()));
+  auto env = asMap(render(handWrittenSpec()));
   EXPECT_EQ(env["EMQX_LISTENERS__SSL__DEFAULT__BIND"], "\"0.0.0.0:8883\"");
   EXPECT_EQ(env["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CERTFILE"], "\"/etc/emqx-certs/cert.pem\"");
   EXPECT_EQ(env["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL"],
@@ -97,14 +98,14 @@ TEST(EmqxEnv, QuotesWhatHoconWouldMisreadAndLeavesWordsBare) {
 }
 
 TEST(EmqxEnv, CrlCacheIsTopLevelNotPerListener) {
-  for (const auto& var : render(seedSpec())) {
+  for (const auto& var : render(handWrittenSpec())) {
     if (var.name.find("CRL_CACHE") == std::string::npos) continue;
     EXPECT_EQ(var.name.rfind("EMQX_CRL_CACHE__", 0), 0u) << var.name;
   }
 }
 
 TEST(EmqxEnv, ListenerNameIsUpperCasedInEveryListenerVariable) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.listenerName = "mqtts_2";
   auto env = render(spec);
   ASSERT_FALSE(env.empty());
@@ -115,7 +116,7 @@ TEST(EmqxEnv, ListenerNameIsUpperCasedInEveryListenerVariable) {
 }
 
 TEST(EmqxEnv, ExplicitResponderUrlWinsAndGetsOneTrailingSlash) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.ocspStapling.responderUrl = "http://ocsp.example:8080/ocsp/t/ca";
   EXPECT_EQ(asMap(render(spec))["EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL"],
             "\"http://ocsp.example:8080/ocsp/t/ca/\"");
@@ -125,14 +126,14 @@ TEST(EmqxEnv, ExplicitResponderUrlWinsAndGetsOneTrailingSlash) {
 }
 
 TEST(EmqxEnv, LeavesOutTheBlocksThatAreDisabled) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.crl.enabled = false;
   auto onlyOcsp = asMap(render(spec));
   EXPECT_EQ(onlyOcsp.count("EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__ENABLE_CRL_CHECK"), 0u);
   EXPECT_EQ(onlyOcsp.count("EMQX_CRL_CACHE__REFRESH_INTERVAL"), 0u);
   EXPECT_EQ(onlyOcsp.count("EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__ENABLE_OCSP_STAPLING"), 1u);
 
-  spec = seedSpec();
+  spec = handWrittenSpec();
   spec.ocspStapling.enabled = false;
   auto onlyCrl = asMap(render(spec, ""));  // no OCSP URL needed without stapling
   EXPECT_EQ(onlyCrl.size(), 9u);
@@ -140,7 +141,7 @@ TEST(EmqxEnv, LeavesOutTheBlocksThatAreDisabled) {
 }
 
 TEST(EmqxEnv, FormatsOtherDurationsAndMountDirectory) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.crl.refreshInterval = Seconds(5);
   spec.crl.httpTimeout = Seconds(90);
   spec.ocspStapling.refreshInterval = Seconds(3600);
@@ -153,7 +154,7 @@ TEST(EmqxEnv, FormatsOtherDurationsAndMountDirectory) {
 }
 
 TEST(EmqxEnv, VerifyNoneIsFineWithoutCrlAndPeerCertRequirement) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.verify = "verify_none";
   spec.crl.enabled = false;
   spec.failIfNoPeerCert = false;
@@ -169,7 +170,7 @@ std::string refusal(const EmqxDeploymentSpec& spec, const std::string& caOcspUrl
 }
 
 TEST(EmqxEnvRefusal, CrlCheckWithoutVerifyPeer) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.verify = "verify_none";
   spec.failIfNoPeerCert = false;
   std::string message = refusal(spec);
@@ -178,7 +179,7 @@ TEST(EmqxEnvRefusal, CrlCheckWithoutVerifyPeer) {
 }
 
 TEST(EmqxEnvRefusal, FailIfNoPeerCertWithoutVerifyPeer) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   spec.verify = "verify_none";
   spec.crl.enabled = false;
   std::string message = refusal(spec);
@@ -187,7 +188,7 @@ TEST(EmqxEnvRefusal, FailIfNoPeerCertWithoutVerifyPeer) {
 }
 
 TEST(EmqxEnvRefusal, StaplingWithoutAnyResponderUrl) {
-  EmqxDeploymentSpec spec = seedSpec();
+  EmqxDeploymentSpec spec = handWrittenSpec();
   std::string message = refusal(spec, "");
   EXPECT_EQ(message.rfind("spec.ocspStapling.responderUrl: ", 0), 0u) << message;
   EXPECT_THAT(message, HasSubstr("ocspResponderUrls"));
