@@ -1,4 +1,4 @@
-"""Issue 5, part 6: the image, checked without a container engine. The
+"""The image, checked without a container engine. The
 Dockerfile's runtime stage must install a Debian package for every shared
 library `ldd` lists for build/bin/revoca and build/bin/revocactl (the build
 stage compiles the same sources against the same Debian 12 packages), no -dev

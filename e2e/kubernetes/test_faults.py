@@ -1,4 +1,4 @@
-"""Issue 7, part 4: revoca under Kubernetes faults, on the real apiserver and
+"""revoca under Kubernetes faults, on the real apiserver and
 etcd of e2e/cluster, reached through a fault proxy (fault_proxy.py):
 apiserver and etcd restarts, watch streams cut mid-event, 409 conflicts from
 a second writer, 410 Gone after an etcd compaction, a Lease taken by another

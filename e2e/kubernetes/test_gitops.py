@@ -1,4 +1,4 @@
-"""Issue 5, part 3: revoca's declarations applied from Git on the real
+"""revoca's declarations applied from Git on the real
 kube-apiserver of e2e/cluster. A user's overlay (as a GitOps repo would hold
 it) takes manifests/ as its base with `kubectl apply -k`, client-side and
 server-side; revoca converges; the same declarations re-applied again and

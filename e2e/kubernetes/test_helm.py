@@ -1,4 +1,4 @@
-"""Issue 5, part 1: the helm chart (helm/revoca) lints, renders for both
+"""The helm chart (helm/revoca) lints, renders for both
 scopes (every namespace, or a list), installs every object into the real
 test apiserver and uninstalls them; `kubectl auth can-i` as its
 ServiceAccount says yes to exactly what revoca uses and no to the rest.

@@ -1,4 +1,4 @@
-"""Issue 3's end-to-end checks: `revoca run` with a kubeconfig against a real
+"""End-to-end checks of `revoca run` with a kubeconfig against a real
 kube-apiserver and etcd (e2e/cluster), on the examples of manifests/examples."""
 import json
 import re

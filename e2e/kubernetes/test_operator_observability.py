@@ -1,4 +1,4 @@
-"""Issue 5's observability against the real apiserver: the operator's
+"""Observability against the real apiserver: the operator's
 /metrics (leader, Ready per object, certificate times, reconcile counts),
 JSON logs naming namespace/name, and `revocactl --kubeconfig status
 KIND/NAME` with the object's Events and a live OCSP answer."""

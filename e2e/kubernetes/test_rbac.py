@@ -1,4 +1,4 @@
-"""Issue 5, part 2: RBAC proven, not assumed. revoca runs out of the cluster
+"""RBAC proven, not assumed. revoca runs out of the cluster
 with a token of the chart's ServiceAccount and only the chart's RBAC (as
 `helm install` would create it, scoped to the test's namespace) against the
 apiserver with RBAC authorization on; the examples converge. A permission

@@ -1,5 +1,4 @@
-"""Issue 7, part 6, against the real apiserver: SECURITY.md's claims about
-`revoca run`, proven.
+"""SECURITY.md's claims about `revoca run`, proven against the real apiserver.
 
 - Private keys live in Secrets (Opaque, as designed) and nowhere else: not
   in ConfigMaps, the objects' status or annotations, Events, Deployments,

@@ -1,4 +1,4 @@
-"""Crash safety (issue 7, part 3): revoca standalone is killed with SIGKILL at
+"""Crash safety: revoca standalone is killed with SIGKILL at
 random moments while it starts, issues (revocactl and VaultSecrets), rotates
 a CA, revokes (revocactl and CertificateRevocation declarations) and publishes
 a CRL of 20,000 entries. After every restart:

@@ -1,4 +1,4 @@
-"""Issue 7, part 5: the responder under abuse. A real `revoca standalone` on
+"""The responder under abuse. A real `revoca standalone` on
 manifests/examples keeps answering valid OCSP requests (POST and GET, built
 once with `openssl ocsp -reqout` and replayed) correctly and within its
 latency budget while hostile clients run in a process of their own

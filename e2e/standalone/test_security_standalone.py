@@ -1,5 +1,4 @@
-"""Issue 7, part 6, on one machine: SECURITY.md's claims about a standalone
-instance, proven on the real process.
+"""SECURITY.md's claims about a standalone instance, proven on the real process.
 
 - Key files are private before a key byte is written: revoca runs under
   strace (umask 000, the worst a service manager could give it) while it

@@ -1,4 +1,4 @@
-"""Issue 5's observability on a standalone instance: /metrics in Prometheus
+"""Observability on a standalone instance: /metrics in Prometheus
 text format with the series a platform team alerts on, JSON log lines that
 name the object they are about (and never hold key material), and
 `revocactl status KIND/NAME` on one screen with a live OCSP answer."""
