@@ -286,7 +286,7 @@ def main():
     revoca = None
     try:
         api = Api(cluster.kubeconfig)
-        cluster.kubectl("apply", "--server-side", "-f", ROOT / "manifests" / "crds")
+        cluster.kubectl("apply", "--server-side", "-f", ROOT / "crds")
         cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         cluster.kubectl("create", "namespace", NAMESPACE)
 

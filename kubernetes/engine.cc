@@ -199,7 +199,7 @@ int runKubernetes(const KubernetesOptions& options) {
   for (int waited = 0; !stopRequested && !objects.waitForSync(500ms); ++waited)
     if (waited == 20)
       spdlog::warn("revoca: still waiting to list revoca's objects and Secrets after 10 s; are the CRDs installed "
-                   "(kubectl apply -f manifests/crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
+                   "(kubectl apply -f crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
   if (elector) elector->start();
   spdlog::info("revoca: watching {} through {}, responder on port {}",
                options.watchNamespaces.empty() ? "every namespace"

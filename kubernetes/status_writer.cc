@@ -145,7 +145,7 @@ std::string reportingInstance() {
 }  // namespace
 
 const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
-  // As manifests/crds/*.yaml declare them; tests/kubernetes/status_writer_test.cc checks the two agree.
+  // As crds/*.yaml declare them; tests/kubernetes/status_writer_test.cc checks the two agree.
   static const std::map<std::string, std::map<std::string, FactType>> facts = {
       {"CertificateAuthority",
        {{"version", FactType::kInteger},

@@ -29,7 +29,7 @@ namespace revoca::kubernetes {
 using StatusLookup = std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& ns,
                                                                   const std::string& name)>;
 
-// How a CRD declares a status field (manifests/crds/*.yaml).
+// How a CRD declares a status field (crds/*.yaml).
 enum class FactType {
   kString,
   kDateTime,  // type string, format date-time: RFC 3339, or the apiserver refuses the whole status

@@ -26,7 +26,7 @@ def test_api_reference_is_generated_from_the_current_crds(tmp_path):
         f"scripts/gen-api-reference.py failed ({result.returncode}); it needs PyYAML "
         f"(scripts/install-deps.sh installs it):\n{result.stderr}")
     assert REFERENCE.read_text() == fresh.read_text(), (
-        "docs/api-reference.md differs from what the CRDs in manifests/crds/ give: "
+        "docs/api-reference.md differs from what the CRDs in crds/ give: "
         "run scripts/gen-api-reference.py and commit docs/api-reference.md")
 
 

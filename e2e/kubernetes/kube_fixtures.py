@@ -43,7 +43,7 @@ def cluster(tmp_path_factory):
     if _cluster is None:
         started = Cluster(tmp_path_factory.getbasetemp() / "cluster").start()
         atexit.register(started.stop)
-        started.kubectl("apply", "-f", ROOT / "manifests" / "crds")
+        started.kubectl("apply", "-f", ROOT / "crds")
         started.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         _cluster = started
     return _cluster

@@ -14,7 +14,7 @@ import pytest
 from kube_fixtures import cluster, namespace, operators  # noqa: F401 (fixtures)
 from conftest import ROOT
 
-MANIFESTS = ROOT / "manifests"
+MANIFESTS = ROOT  # the kustomize base: kustomization.yaml is at the top
 OBJECTS = ("certificateauthority/mqtt-ca", "vault/mqtt-vault", "vaultsecret/server-cert", "emqxdeployment/emqx")
 REVOCA_KINDS = ("certificateauthorities.revoca.io", "vaults.revoca.io", "vaultsecrets.revoca.io",
                 "emqxdeployments.revoca.io")

@@ -1,5 +1,5 @@
 #pragma once
-// revoca's CRDs (manifests/crds/*.yaml) as the JSON the apiserver takes, for tests
+// revoca's CRDs (crds/*.yaml) as the JSON the apiserver takes, for tests
 // that apply them or compare against their schemas.
 #include <yaml-cpp/yaml.h>
 
@@ -12,7 +12,7 @@
 
 namespace revoca::kubernetes::testing {
 
-inline const std::filesystem::path kCrds = std::filesystem::path(REVOCA_SOURCE_DIR) / "manifests" / "crds";
+inline const std::filesystem::path kCrds = std::filesystem::path(REVOCA_SOURCE_DIR) / "crds";
 
 // YAML as Kubernetes reads it: a quoted scalar is a string, a plain one may
 // be a boolean, null or number.
