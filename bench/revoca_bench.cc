@@ -33,7 +33,7 @@
 #include "reconcilers/authority_service.h"
 #include "reconcilers/crl_retention.h"
 #include "standalone/file_state_store.h"
-#include "tests/pki/ocsp_request_builder.h"
+#include "testing/ocsp_request_builder.h"
 
 namespace revoca {
 namespace {
@@ -162,7 +162,7 @@ nlohmann::json benchOcsp(Fixture& fixture, int count) {
   pki::Certificate leafCert = unwrap(pki::Certificate::fromPem(leaf.certPem), "the leaf");
   // A request with a nonce, as `openssl ocsp` sends it.
   std::string request =
-      pki::fixtures::OcspRequestBuilder().add(OCSP_cert_to_id(nullptr, leafCert.get(), signer.cert.get())).nonce().der();
+      testing::OcspRequestBuilder().add(OCSP_cert_to_id(nullptr, leafCert.get(), signer.cert.get())).nonce().der();
   // The signature alone: one context, a SHA-256 digest signed again and again.
   EVP_PKEY_CTX* context = EVP_PKEY_CTX_new_from_pkey(nullptr, signer.key.get(), nullptr);
   if (!context || EVP_PKEY_sign_init(context) != 1) die("preparing the signing context");

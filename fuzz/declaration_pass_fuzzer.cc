@@ -49,15 +49,10 @@
 #include "standalone/directory_output.h"
 #include "standalone/file_state_store.h"
 #include "standalone/status_file.h"
+#include "testing/fake_clock.h"
 
 namespace {
 namespace fs = std::filesystem;
-
-// 2026-12-01T00:00:00Z: certificates and CRLs come out the same each run.
-class FixedClock final : public revoca::Clock {
- public:
-  revoca::TimePoint now() const override { return revoca::fromUnixSeconds(1796083200); }
-};
 
 struct Scratch {
   fs::path base, state, output, sentinel;
@@ -208,7 +203,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto store = FileStateStore::open(dirs.state.string());
   FUZZ_CHECK(static_cast<bool>(store), "the state directory cannot be opened");
   FUZZ_CHECK(static_cast<bool>(makeDirectories(dirs.output.string(), 0755)), "the output directory cannot be made");
-  FixedClock clock;
+  // Stuck (const) at 2026-12-01T00:00:00Z: certificates and CRLs come out the same each run.
+  const testing::FakeClock clock{fromUnixSeconds(1796083200)};
   CaRegistry registry(clock);
   DirectoryOutput output(dirs.output.string());
   std::string statusPath = (dirs.state / "status.json").string();

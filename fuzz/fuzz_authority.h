@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "core/clock.h"
 #include "registry/ca_registry.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::fuzz {
 
@@ -21,15 +21,10 @@ inline constexpr const char* kTenant = "default";
 inline constexpr const char* kTenantUuid = "0c7d2a4e-5b1f-4e8a-9c3d-6f0e1a2b3c4d";
 inline constexpr const char* kCaName = "fuzz-ca";
 
-// A clock stuck at 2027-01-01T00:00:00Z: the same input always takes the
-// same path (answer caching, max-age), so a finding replays exactly.
-class FixedClock final : public Clock {
- public:
-  TimePoint now() const override { return fromUnixSeconds(1798761600); }
-};
-
 struct FuzzAuthority {
-  FixedClock clock;
+  // Stuck (const) at 2027-01-01T00:00:00Z: the same input always takes the
+  // same path (answer caching, max-age), so a finding replays exactly.
+  const testing::FakeClock clock{fromUnixSeconds(1798761600)};
   std::shared_ptr<CaRegistry> registry;
 };
 

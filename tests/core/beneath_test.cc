@@ -7,17 +7,15 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+
+#include "testing/temp_dir.h"
 
 namespace revoca {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::contentsOf;
 
 class BeneathTest : public ::testing::Test {
  protected:
@@ -54,9 +52,9 @@ TEST_F(BeneathTest, ADirectoryLinkIsNotOpenedNorMadeThrough) {
 TEST_F(BeneathTest, WritingOverALinkReplacesTheLinkNotItsTarget) {
   fs::create_symlink(file("outside/precious"), file("top/env"));
   ASSERT_TRUE(top().writeFile("env", "NEW", FileAttributes{0600, std::nullopt, std::nullopt}).ok());
-  EXPECT_EQ(slurp(file("outside/precious")), "PRECIOUS");
+  EXPECT_EQ(contentsOf(file("outside/precious")), "PRECIOUS");
   EXPECT_FALSE(fs::is_symlink(file("top/env")));
-  EXPECT_EQ(slurp(file("top/env")), "NEW");
+  EXPECT_EQ(contentsOf(file("top/env")), "NEW");
 }
 
 TEST_F(BeneathTest, AWriteRefusesATemporaryNameSomeoneElsePlanted) {
@@ -87,7 +85,7 @@ TEST_F(BeneathTest, RemovingATreeUnlinksLinksWithoutEnteringThem) {
   ASSERT_TRUE(top().removeTree("missing").ok());
   EXPECT_FALSE(fs::exists(fs::symlink_status(file("top/tree"))));
   EXPECT_FALSE(fs::exists(fs::symlink_status(file("top/alone"))));
-  EXPECT_EQ(slurp(file("outside/precious")), "PRECIOUS");
+  EXPECT_EQ(contentsOf(file("outside/precious")), "PRECIOUS");
 }
 
 TEST_F(BeneathTest, RemovalStopsAtItsDepth) {

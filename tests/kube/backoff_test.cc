@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/kube/fake_clock.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 
 TEST(ReflectorBackoff, DoublesFromPointEightSecondsToThirty) {
   FakeClock clock;

@@ -2,15 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/kube/fake_clock.h"
-#include "tests/kube/test_files.h"
+#include <filesystem>
+
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace revoca::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
-using testing::TempDir;
+using revoca::testing::FakeClock;
+using revoca::testing::TempDir;
 
 TEST(BearerToken, AStaticTokenIsUsedAsIs) {
   FakeClock clock;

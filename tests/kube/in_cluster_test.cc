@@ -1,15 +1,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "kube/kubeconfig.h"
-#include "tests/kube/test_files.h"
+#include "tests/kube/scoped_env.h"
+#include "testing/temp_dir.h"
 
 namespace revoca::kube {
 namespace {
 
 using ::testing::HasSubstr;
 using testing::ScopedEnv;
-using testing::TempDir;
+using revoca::testing::TempDir;
 
 class InClusterConfig : public ::testing::Test {
  protected:

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/kube/fake_api_client.h"
-#include "tests/kube/fake_clock.h"
 #include "tests/kube/handler_recorder.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kube {
 namespace {
@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using ::testing::ElementsAre;
 using testing::FakeApiClient;
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 using testing::Recorder;
 
 json object(const std::string& name, const std::string& version) {

@@ -3,14 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/kube/test_files.h"
+#include "tests/kube/scoped_env.h"
+#include "testing/temp_dir.h"
 
 namespace revoca::kube {
 namespace {
 
 using ::testing::HasSubstr;
 using testing::ScopedEnv;
-using testing::TempDir;
+using revoca::testing::TempDir;
 
 // A kubeconfig with one context; `extra` lines go under the user.
 std::string kubeconfig(const std::string& cluster, const std::string& user, const std::string& context) {

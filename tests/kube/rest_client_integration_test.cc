@@ -1,9 +1,12 @@
 // RestClient against a real kube-apiserver (see cluster_fixture.h).
 #include <gmock/gmock.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "kube/resource_paths.h"
 #include "tests/kube/cluster_fixture.h"
-#include "tests/kube/test_files.h"
+#include "testing/temp_dir.h"
 
 namespace revoca::kube {
 namespace {
@@ -128,7 +131,7 @@ TEST_F(RestClientIntegration, ATokenFileIsRereadWhenItChanges) {
   ASSERT_TRUE(issued.ok()) << issued.error.message;
   const std::string token = (*issued.value)["status"]["token"];
 
-  testing::TempDir dir;
+  revoca::testing::TempDir dir;
   auto file = dir.write("token", "not-a-valid-token");
   ConnectionConfig config;
   config.server = config_.server;

@@ -4,12 +4,12 @@
 
 #include <thread>
 
-#include "tests/kube/fake_clock.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kube {
 namespace {
 
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 
 TEST(WorkQueue, AddsAKeyOnceHoweverOftenItChanges) {
   FakeClock clock;

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "kubernetes/status_summary.h"
-#include "tests/kube/fake_clock.h"
 #include "tests/kube/refusing_api_client.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -115,7 +115,7 @@ class ClusterObjectsTest : public ::testing::Test {
   }
 
   CollectionsApi api_;
-  kube::testing::FakeClock clock_;
+  revoca::testing::FakeClock clock_;
   ClusterObjects objects_;
 };
 

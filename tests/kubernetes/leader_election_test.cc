@@ -10,8 +10,8 @@
 
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
-#include "tests/kube/fake_clock.h"
 #include "tests/kube/refusing_api_client.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -121,7 +121,7 @@ class LeaderElectionDecisions : public ::testing::Test {
   }
 
   FakeLeases api_;
-  kube::testing::FakeClock clock_;
+  revoca::testing::FakeClock clock_;
   int started_ = 0, stopped_ = 0;
 };
 

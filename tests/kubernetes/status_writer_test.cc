@@ -13,8 +13,8 @@
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
-#include "tests/kube/fake_clock.h"
 #include "tests/kube/refusing_api_client.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -268,7 +268,7 @@ class StatusWriterFake : public ::testing::Test {
   }
 
   RecordingApi api_;
-  kube::testing::FakeClock clock_;
+  revoca::testing::FakeClock clock_;
   std::optional<json> informer_;
   StatusWriter writer_;
   ObjectMeta meta_{"tenant", "vs", "", 3};

@@ -10,11 +10,13 @@
 
 #include "pki/openssl_util.h"
 #include "tests/pki/pki_fixtures.h"
+#include "testing/unwrap.h"
 
 namespace revoca::pki {
 namespace {
 
 using namespace fixtures;
+using testing::unwrap;
 
 // X509_verify_cert of `leaf` against `root`, with `untrusted` intermediates.
 int verifyChain(const Certificate& leaf, const Certificate& root,

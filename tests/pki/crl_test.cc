@@ -11,11 +11,18 @@
 #include <iostream>
 
 #include "tests/pki/pki_fixtures.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+#include "testing/unwrap.h"
 
 namespace revoca::pki {
 namespace {
 
 using namespace fixtures;
+using testing::contentsOf;
+using testing::nowSeconds;
+using testing::TempDir;
+using testing::unwrap;
 
 // Owns a parsed CRL for the checks below.
 struct ParsedCrl {
@@ -300,14 +307,14 @@ TEST(CrlTest, OpensslCliSeesTheRevocation) {
   SignedCrl signed_ = unwrap(signCrl(request, ca.cert, ca.key));
 
   TempDir dir;
-  writeFile(dir.file("ca.pem"), ca.cert.toPem());
-  writeFile(dir.file("revoked.pem"), revoked.cert.toPem());
-  writeFile(dir.file("fine.pem"), fine.cert.toPem());
-  writeFile(dir.file("crl.pem"), signed_.pem);
+  dir.write("ca.pem", ca.cert.toPem());
+  dir.write("revoked.pem", revoked.cert.toPem());
+  dir.write("fine.pem", fine.cert.toPem());
+  dir.write("crl.pem", signed_.pem);
   auto run = [&](const std::string& args) {
     std::string out = dir.file("out.txt");
     std::system(("openssl " + args + " > '" + out + "' 2>&1").c_str());
-    return readFile(out);
+    return contentsOf(out);
   };
   std::string verify = "verify -crl_check -CAfile " + dir.file("ca.pem") + " -CRLfile " +
                        dir.file("crl.pem") + " ";

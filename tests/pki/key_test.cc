@@ -7,11 +7,12 @@
 #include <openssl/x509.h>
 
 #include "tests/pki/pki_fixtures.h"
+#include "testing/unwrap.h"
 
 namespace revoca::pki {
 namespace {
 
-using fixtures::unwrap;
+using testing::unwrap;
 
 struct CurveCase {
   Curve curve;

@@ -4,13 +4,17 @@
 #include <openssl/bn.h>
 #include <openssl/ocsp.h>
 
-#include "tests/pki/ocsp_request_builder.h"
 #include "tests/pki/pki_fixtures.h"
+#include "testing/ocsp_request_builder.h"
+#include "testing/unwrap.h"
 
 namespace revoca::pki {
 namespace {
 
 using namespace fixtures;
+using testing::OcspRequestBuilder;
+using testing::sha256Id;
+using testing::unwrap;
 
 // The fast reader and OpenSSL must read a request the same way.
 void expectSameReading(const OcspRequest& fast, const OcspRequest& openssl) {

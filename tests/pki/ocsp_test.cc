@@ -6,13 +6,22 @@
 
 #include <chrono>
 
-#include "tests/pki/ocsp_request_builder.h"
 #include "tests/pki/pki_fixtures.h"
+#include "testing/fake_clock.h"
+#include "testing/ocsp_request_builder.h"
+#include "testing/temp_dir.h"
+#include "testing/unwrap.h"
 
 namespace revoca::pki {
 namespace {
 
 using namespace fixtures;
+using testing::contentsOf;
+using testing::nowSeconds;
+using testing::OcspRequestBuilder;
+using testing::sha256Id;
+using testing::TempDir;
+using testing::unwrap;
 
 // A parsed response with its basic response, verified against `ca`, an
 // intermediate CA's with its `root`.
@@ -306,17 +315,17 @@ TEST_F(OcspTest, OpensslCliAcceptsTheResponse) {
   std::string der = unwrap(signOcspResponse({answer}, request.nonce, ca.cert, ca.key,
                                             Digest::Sha256, now));
   TempDir dir;
-  writeFile(dir.file("ca.pem"), ca.cert.toPem());
-  writeFile(dir.file("leaf.pem"), leaf.cert.toPem());
-  writeFile(dir.file("req.der"), builder.der());
-  writeFile(dir.file("resp.der"), der);
+  dir.write("ca.pem", ca.cert.toPem());
+  dir.write("leaf.pem", leaf.cert.toPem());
+  dir.write("req.der", builder.der());
+  dir.write("resp.der", der);
   std::string out = dir.file("out.txt");
   // -reqin makes openssl check the nonce against the request as well.
   std::string command = "openssl ocsp -reqin " + dir.file("req.der") + " -respin " +
                         dir.file("resp.der") + " -CAfile " + dir.file("ca.pem") + " -VAfile " +
                         dir.file("ca.pem") + " -resp_text > " + out + " 2>&1";
   std::system(command.c_str());
-  std::string text = readFile(out);
+  std::string text = contentsOf(out);
   for (const char* expected : {"Response verify OK", "Responder Id", "Cert Status: revoked",
                                "Revocation Reason: superseded", "OCSP Nonce"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;

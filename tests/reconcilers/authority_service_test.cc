@@ -8,6 +8,8 @@
 #include "reconcilers/renewal.h"
 #include "tests/reconcilers/fakes.h"
 #include "tests/reconcilers/openssl_checks.h"
+#include "testing/fake_clock.h"
+#include "testing/unwrap.h"
 
 namespace revoca {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "reconcilers/renewal.h"
 #include "tests/reconcilers/fakes.h"
+#include "testing/fake_clock.h"
 
 namespace revoca {
 namespace {
@@ -13,6 +14,7 @@ using ::testing::HasSubstr;
 using testing::FakeClock;
 using testing::FakeStateStore;
 using testing::kDay;
+using testing::nowSeconds;
 using testing::RecordingOutputSink;
 using testing::RecordingStatusSink;
 
@@ -61,7 +63,7 @@ class DeclarationPassTest : public ::testing::Test {
     return out;
   }
 
-  FakeClock clock;
+  FakeClock clock{nowSeconds()};
   FakeStateStore store;
   CaRegistry registry{clock};
   AuthorityService service{store, registry, clock};

@@ -1,16 +1,15 @@
 #pragma once
-// Test doubles for the reconcilers: a clock the test moves, an in-memory
-// StateStore, sinks that record what they were handed, and gmock mocks of
-// the ports where the calls themselves are what a test checks.
+// Test doubles for the reconcilers: an in-memory StateStore, sinks that
+// record what they were handed, and gmock mocks of the ports (and the clock)
+// where the calls themselves are what a test checks. The clock a test moves
+// is testing/fake_clock.h.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,30 +21,8 @@
 
 namespace revoca::testing {
 
-// Tests may throw; GoogleTest reports the message as the failure.
-template <typename T>
-T unwrap(Result<T> result) {
-  if (!result) throw std::runtime_error(result.error().message);
-  return std::move(result).value();
-}
-
-inline TimePoint nowSeconds() { return std::chrono::time_point_cast<Seconds>(std::chrono::system_clock::now()); }
-
 constexpr Seconds kDay{86400};
 constexpr Seconds kHour{3600};
-
-// Whole seconds only: certificates carry whole seconds, so times read back
-// from them compare equal to the clock's.
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(TimePoint start = nowSeconds()) : seconds_(toUnixSeconds(start)) {}
-  TimePoint now() const override { return fromUnixSeconds(seconds_.load()); }
-  void set(TimePoint t) { seconds_ = toUnixSeconds(t); }
-  void advance(Seconds by) { seconds_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> seconds_;
-};
 
 class MockClock : public Clock {
  public:

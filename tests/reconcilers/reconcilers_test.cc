@@ -7,6 +7,8 @@
 #include "reconcilers/renewal.h"
 #include "reconcilers/time_format.h"
 #include "tests/reconcilers/fakes.h"
+#include "testing/fake_clock.h"
+#include "testing/unwrap.h"
 
 namespace revoca {
 namespace {
@@ -19,6 +21,7 @@ using testing::FakeStateStore;
 using testing::kDay;
 using testing::MockClock;
 using testing::MockOutputSink;
+using testing::nowSeconds;
 using testing::RecordingOutputSink;
 using testing::unwrap;
 
@@ -39,7 +42,7 @@ class ReconcilersTest : public ::testing::Test {
  protected:
   ReconcileContext context() { return ReconcileContext{service, store, output, clock}; }
 
-  FakeClock clock;
+  FakeClock clock{nowSeconds()};
   FakeStateStore store;
   CaRegistry registry{clock};
   AuthorityService service{store, registry, clock};

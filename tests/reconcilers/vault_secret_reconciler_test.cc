@@ -5,6 +5,8 @@
 #include "reconcilers/renewal.h"
 #include "reconcilers/time_format.h"
 #include "tests/reconcilers/fakes.h"
+#include "testing/fake_clock.h"
+#include "testing/unwrap.h"
 
 namespace revoca {
 namespace {
@@ -18,6 +20,7 @@ using testing::FakeClock;
 using testing::FakeStateStore;
 using testing::kDay;
 using testing::MockOutputSink;
+using testing::nowSeconds;
 using testing::RecordingOutputSink;
 using testing::unwrap;
 
@@ -64,7 +67,7 @@ class VaultSecretReconcilerTest : public ::testing::Test {
   VaultSecretOutcome reconcile() { return reconcile(output); }
   std::string serial() { return store.secrets.at(secret.key()).serialHex; }
 
-  FakeClock clock;
+  FakeClock clock{nowSeconds()};
   FakeStateStore store;
   CaRegistry registry{clock};
   AuthorityService service{store, registry, clock};

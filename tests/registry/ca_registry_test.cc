@@ -9,6 +9,8 @@
 
 #include "tests/pki/pki_fixtures.h"
 #include "tests/registry/ocsp_client.h"
+#include "testing/fake_clock.h"
+#include "testing/ocsp_request_builder.h"
 
 namespace revoca {
 namespace {
@@ -17,9 +19,9 @@ using ::testing::HasSubstr;
 using pki::fixtures::Issued;
 using pki::fixtures::makeCa;
 using pki::fixtures::makeLeaf;
-using pki::fixtures::nowSeconds;
 using testing::certId;
 using testing::FakeClock;
+using testing::nowSeconds;
 using testing::OcspRequestBuilder;
 using testing::ParsedResponse;
 using testing::requestFor;
@@ -214,7 +216,7 @@ TEST_F(CaRegistryTest, CachedAnswerIsResignedAtHalfItsValidity) {
 TEST_F(CaRegistryTest, NonceIsEchoedAndNotCached) {
   auto id = certId(leaf.cert, ca.cert);
   OcspRequestBuilder builder;
-  builder.add(id.get()).nonce("0123456789abcdef");
+  builder.addCopyOf(id.get()).nonce("0123456789abcdef");
   responder::OcspReply first = ask(builder.der());
   EXPECT_TRUE(first.carriesNonce);
   EXPECT_EQ(first.outcome, OcspOutcome::Good);
@@ -232,7 +234,7 @@ TEST_F(CaRegistryTest, NonceIsEchoedAndNotCached) {
   EXPECT_FALSE(plain.carriesNonce);
   ParsedResponse plainParsed(plain.der, ca.cert);
   OcspRequestBuilder noNonce;
-  noNonce.add(id.get());
+  noNonce.addCopyOf(id.get());
   EXPECT_EQ(plainParsed.nonceCheck(noNonce), 2);  // OpenSSL: neither has a nonce
 }
 
@@ -243,7 +245,7 @@ TEST_F(CaRegistryTest, SeveralSerialsInOneRequest) {
   ASSERT_TRUE(registry.recordRevocation(key, revocation(second.cert.serialHex(), clock.now())));
   auto a = certId(leaf.cert, ca.cert), b = certId(second.cert, ca.cert), c = certId(stranger.cert, ca.cert);
   OcspRequestBuilder builder;
-  builder.add(a.get()).add(b.get()).add(c.get());
+  builder.addCopyOf(a.get()).addCopyOf(b.get()).addCopyOf(c.get());
   responder::OcspReply reply = ask(builder.der());
   EXPECT_EQ(reply.outcome, OcspOutcome::Mixed);
   ParsedResponse parsed(reply.der, ca.cert);
@@ -280,7 +282,7 @@ TEST_F(TwoVersionsTest, EachVersionAnswersForWhatItSigned) {
 
   // One response has one signer: CertIDs of two versions are refused.
   OcspRequestBuilder both;
-  both.add(v1.get()).add(v2.get());
+  both.addCopyOf(v1.get()).addCopyOf(v2.get());
   EXPECT_EQ(ask(both.der()).outcome, OcspOutcome::Unauthorized);
 }
 

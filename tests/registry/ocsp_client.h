@@ -1,31 +1,20 @@
 #pragma once
-// The client side of OCSP for the registry tests: requests built the way
-// OpenSSL clients (and EMQX's peers) build them, responses read and
-// verified with OpenSSL, and a clock the test moves.
-#include <gtest/gtest.h>
+// The client side of OCSP for the registry tests: CertIDs the test keeps,
+// one-certificate requests (testing/ocsp_request_builder.h builds the
+// others), and responses read and verified with OpenSSL.
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <memory>
+#include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "core/clock.h"
 #include "pki/certificate.h"
+#include "testing/ocsp_request_builder.h"
 
 namespace revoca::testing {
-
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(TimePoint start) : seconds_(toUnixSeconds(start)) {}
-  TimePoint now() const override { return fromUnixSeconds(seconds_.load()); }
-  void advance(Seconds by) { seconds_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> seconds_;
-};
 
 struct CertIdFree {
   void operator()(OCSP_CERTID* id) const { OCSP_CERTID_free(id); }
@@ -39,37 +28,9 @@ inline CertIdPtr certId(const pki::Certificate& leaf, const pki::Certificate& is
                                     X509_get0_serialNumber(leaf.get())));
 }
 
-class OcspRequestBuilder {
- public:
-  OcspRequestBuilder() : request_(OCSP_REQUEST_new()) {}
-  ~OcspRequestBuilder() { OCSP_REQUEST_free(request_); }
-  OcspRequestBuilder(const OcspRequestBuilder&) = delete;
-  OcspRequestBuilder& operator=(const OcspRequestBuilder&) = delete;
-
-  OcspRequestBuilder& add(const OCSP_CERTID* id) {
-    OCSP_request_add0_id(request_, OCSP_CERTID_dup(const_cast<OCSP_CERTID*>(id)));
-    return *this;
-  }
-  OcspRequestBuilder& nonce(std::string value) {
-    OCSP_request_add1_nonce(request_, reinterpret_cast<unsigned char*>(value.data()), static_cast<int>(value.size()));
-    return *this;
-  }
-  std::string der() const {
-    unsigned char* buffer = nullptr;
-    int len = i2d_OCSP_REQUEST(request_, &buffer);
-    std::string out(reinterpret_cast<char*>(buffer), static_cast<std::size_t>(len));
-    OPENSSL_free(buffer);
-    return out;
-  }
-  OCSP_REQUEST* get() const { return request_; }
-
- private:
-  OCSP_REQUEST* request_;
-};
-
 inline std::string requestFor(const OCSP_CERTID* id, std::optional<std::string> nonce = std::nullopt) {
   OcspRequestBuilder builder;
-  builder.add(id);
+  builder.addCopyOf(id);
   if (nonce) builder.nonce(*nonce);
   return builder.der();
 }

@@ -7,6 +7,7 @@
 #include "responder/http_cache.h"
 #include "responder/router.h"
 #include "tests/responder/responder_mocks.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::responder {
 namespace {
@@ -15,7 +16,7 @@ using ::testing::_;
 using ::testing::InvokeWithoutArgs;
 using ::testing::NiceMock;
 using ::testing::Return;
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 using testing::kNow;
 using testing::MockRevocationSource;
 

@@ -1,8 +1,6 @@
 #pragma once
-// Test doubles for the responder: a gmock RevocationSource and a clock the
-// test moves by hand.
-#include <atomic>
-
+// Test doubles for the responder: a gmock RevocationSource, and the instant
+// the tests start their clock (testing/fake_clock.h) at.
 #include <gmock/gmock.h>
 
 #include "core/clock.h"
@@ -28,17 +26,6 @@ class MockRevocationSource : public RevocationSource {
   MockRevocationSource() {
     ON_CALL(*this, appendPagedMetricsText).WillByDefault(::testing::Return(true));
   }
-};
-
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(TimePoint start) : seconds_(toUnixSeconds(start)) {}
-  TimePoint now() const override { return fromUnixSeconds(seconds_.load()); }
-  void set(TimePoint t) { seconds_ = toUnixSeconds(t); }
-  void advance(Seconds by) { seconds_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> seconds_;
 };
 
 // 2024-05-01T12:00:00Z, a Wednesday.

@@ -6,6 +6,7 @@
 
 #include "responder/http_cache.h"
 #include "tests/responder/responder_mocks.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::responder {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 using ::testing::_;
 using ::testing::NiceMock;
 using ::testing::Return;
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 using testing::kNow;
 using testing::MockRevocationSource;
 

@@ -11,6 +11,7 @@
 #include "responder/http_cache.h"
 #include "tests/responder/responder_mocks.h"
 #include "tests/responder/test_client.h"
+#include "testing/fake_clock.h"
 
 namespace revoca::responder {
 namespace {
@@ -24,7 +25,7 @@ using ::testing::NiceMock;
 using ::testing::Return;
 using ::testing::StartsWith;
 using ::testing::Throw;
-using testing::FakeClock;
+using revoca::testing::FakeClock;
 using testing::kNow;
 using testing::MockRevocationSource;
 using testing::TestClient;

@@ -9,15 +9,16 @@
 #include <fstream>
 
 #include "reconcilers/emqx_env.h"
-#include "tests/standalone/temp_dir.h"
+#include "tests/standalone/file_probes.h"
+#include "testing/temp_dir.h"
 
 namespace revoca {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::contentsOf;
 using testing::modeOf;
-using testing::slurp;
 using testing::TempDir;
 
 const char* const kNames[] = {"cert.pem", "cert.key", "ca-cert.pem"};
@@ -68,9 +69,9 @@ TEST_F(DirectoryOutputTest, PublishesTheThreeFilesAsSymlinksThroughData) {
     EXPECT_EQ(fs::read_symlink(link).string(), std::string("..data/") + name);
     EXPECT_EQ(modeOf(link), 0400) << name;  // through the link: the file's own mode
   }
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT one\n");
-  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY one\n");
-  EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "CERT one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.key"), "KEY one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/ca-cert.pem"), "CA one\n");
 }
 
 TEST_F(DirectoryOutputTest, NewContentSwapsDataAndRemovesTheOldVersion) {
@@ -81,9 +82,9 @@ TEST_F(DirectoryOutputTest, NewContentSwapsDataAndRemovesTheOldVersion) {
   EXPECT_NE(second, first);
   EXPECT_FALSE(fs::exists(deployment() + "/" + first));
   EXPECT_EQ(versionDirectories(), std::vector<std::string>{second});
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT two\n");
-  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY two\n");
-  EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA two\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "CERT two\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.key"), "KEY two\n");
+  EXPECT_EQ(contentsOf(deployment() + "/ca-cert.pem"), "CA two\n");
   for (const char* name : kNames) EXPECT_TRUE(fs::is_symlink(deployment() + "/" + name)) << name;
   for (const auto& entry : fs::directory_iterator(deployment()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
@@ -96,8 +97,8 @@ TEST_F(DirectoryOutputTest, OneChangedFileStillSwapsAllThreeTogether) {
   changed.caCertPem = "CA one\nCA two\n";  // a CA rotation: only the bundle changes
   publish(changed);
   EXPECT_NE(dataTarget(), first);
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT one\n");
-  EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA one\nCA two\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "CERT one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/ca-cert.pem"), "CA one\nCA two\n");
 }
 
 TEST_F(DirectoryOutputTest, UnchangedContentIsNotRewritten) {
@@ -120,8 +121,8 @@ TEST_F(DirectoryOutputTest, LinksAKillLeftUnmadeAreMadeWhenNothingChanged) {
   fs::remove(deployment() + "/ca-cert.pem");
   publish(files("one"));
   EXPECT_EQ(dataTarget(), first);
-  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY one\n");
-  EXPECT_EQ(slurp(deployment() + "/ca-cert.pem"), "CA one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.key"), "KEY one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/ca-cert.pem"), "CA one\n");
 }
 
 // A kill before the swap leaves a half-written version, after it the
@@ -137,7 +138,7 @@ TEST_F(DirectoryOutputTest, VersionsAKillLeftBehindAreRemoved) {
   fs::create_directory(deployment() + "/..version-3");
   publish(files("two"));
   EXPECT_EQ(versionDirectories(), std::vector<std::string>{dataTarget()});
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT two\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "CERT two\n");
 }
 
 TEST_F(DirectoryOutputTest, ModeChangeIsANewVersion) {
@@ -201,8 +202,8 @@ TEST_F(DirectoryOutputTest, EmqxEnvIsWrittenAsAnEnvFile) {
                           {"EMQX_CRL_CACHE__REFRESH_INTERVAL", "5m"}};
   ASSERT_TRUE(output.publishEmqxEnv(emqxOutput(env)).ok());
   std::string path = deployment() + "/emqx.env";
-  EXPECT_EQ(slurp(path), formatEnvFile(env));
-  EXPECT_THAT(slurp(path), HasSubstr("\nEMQX_LISTENERS__SSL__DEFAULT__BIND=\"0.0.0.0:8883\"\n"));
+  EXPECT_EQ(contentsOf(path), formatEnvFile(env));
+  EXPECT_THAT(contentsOf(path), HasSubstr("\nEMQX_LISTENERS__SSL__DEFAULT__BIND=\"0.0.0.0:8883\"\n"));
   EXPECT_EQ(modeOf(path), 0644);
 
   ino_t inode = statOf(path).st_ino;
@@ -210,12 +211,12 @@ TEST_F(DirectoryOutputTest, EmqxEnvIsWrittenAsAnEnvFile) {
   EXPECT_EQ(statOf(path).st_ino, inode);  // unchanged: not rewritten
   env.push_back({"EMQX_CRL_CACHE__HTTP_TIMEOUT", "15s"});
   ASSERT_TRUE(output.publishEmqxEnv(emqxOutput(env)).ok());
-  EXPECT_THAT(slurp(path), HasSubstr("EMQX_CRL_CACHE__HTTP_TIMEOUT=15s\n"));
+  EXPECT_THAT(contentsOf(path), HasSubstr("EMQX_CRL_CACHE__HTTP_TIMEOUT=15s\n"));
 }
 
 TEST_F(DirectoryOutputTest, CaBundleIsWrittenPerCa) {
   ASSERT_TRUE(output.publishCaBundle("default", "emqx", "mqtt-ca", "PEM\n").ok());
-  EXPECT_EQ(slurp(deployment() + "/mqtt-ca.ca.pem"), "PEM\n");
+  EXPECT_EQ(contentsOf(deployment() + "/mqtt-ca.ca.pem"), "PEM\n");
   EXPECT_EQ(modeOf(deployment() + "/mqtt-ca.ca.pem"), 0644);
 }
 
@@ -223,9 +224,9 @@ TEST_F(DirectoryOutputTest, DeploymentsAndNamespacesAreSeparateDirectories) {
   ASSERT_TRUE(output.publishSecret("default", "emqx", files("a")).ok());
   ASSERT_TRUE(output.publishSecret("default", "emqx-2", files("b")).ok());
   ASSERT_TRUE(output.publishSecret("prod", "emqx", files("c")).ok());
-  EXPECT_EQ(slurp(dir.file("out/default/emqx/cert.pem")), "CERT a\n");
-  EXPECT_EQ(slurp(dir.file("out/default/emqx-2/cert.pem")), "CERT b\n");
-  EXPECT_EQ(slurp(dir.file("out/prod/emqx/cert.pem")), "CERT c\n");
+  EXPECT_EQ(contentsOf(dir.file("out/default/emqx/cert.pem")), "CERT a\n");
+  EXPECT_EQ(contentsOf(dir.file("out/default/emqx-2/cert.pem")), "CERT b\n");
+  EXPECT_EQ(contentsOf(dir.file("out/prod/emqx/cert.pem")), "CERT c\n");
 }
 
 
@@ -246,7 +247,7 @@ class OutputLinksTest : public DirectoryOutputTest {
     std::vector<std::string> names;
     for (const auto& entry : fs::directory_iterator(dir.file("outside"))) names.push_back(entry.path().filename());
     EXPECT_EQ(names, std::vector<std::string>{"precious"});
-    EXPECT_EQ(slurp(dir.file("outside/precious")), "PRECIOUS\n");
+    EXPECT_EQ(contentsOf(dir.file("outside/precious")), "PRECIOUS\n");
   }
   template <typename T>
   void expectRefused(const Result<T>& result, const std::string& shown) {
@@ -284,7 +285,7 @@ TEST_F(OutputLinksTest, AFileWhereTheDeploymentDirectoryBelongsIsRefused) {
   fs::create_directories(dir.file("out/default"));
   std::ofstream(deployment()) << "not a directory\n";
   expectEverythingRefused("default/emqx");
-  EXPECT_EQ(slurp(deployment()), "not a directory\n");
+  EXPECT_EQ(contentsOf(deployment()), "not a directory\n");
 }
 
 TEST_F(OutputLinksTest, ARegularCertPemIsRefusedBeforeAnythingIsWritten) {
@@ -293,7 +294,7 @@ TEST_F(OutputLinksTest, ARegularCertPemIsRefusedBeforeAnythingIsWritten) {
   auto published = output.publishSecret("default", "emqx", files("one"));
   expectRefused(published, "default/emqx/cert.pem");
   EXPECT_THAT(published.error().message, HasSubstr("a regular file"));
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "MINE\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "MINE\n");
   EXPECT_FALSE(fs::exists(deployment() + "/..data"));
   EXPECT_TRUE(versionDirectories().empty());
 }
@@ -307,7 +308,7 @@ TEST_F(OutputLinksTest, AForeignLinkForAKeyFileIsRefusedAndItsTargetUntouched) {
   expectRefused(published, "default/emqx/cert.key");
   EXPECT_THAT(published.error().message, HasSubstr(dir.file("outside/precious")));
   expectOutsideUntouched();
-  EXPECT_EQ(slurp(deployment() + "/cert.pem"), "CERT one\n");  // the live version is left as it was
+  EXPECT_EQ(contentsOf(deployment() + "/cert.pem"), "CERT one\n");  // the live version is left as it was
 }
 
 // Refused rather than repaired: revoca made ..data point at its own version,
@@ -357,9 +358,9 @@ TEST_F(OutputLinksTest, TheLiveVersionSwappedForALinkIsNotReadThroughNorFollowed
   publish(files("one"));
   EXPECT_NE(dataTarget(), live);
   EXPECT_EQ(versionDirectories(), std::vector<std::string>{dataTarget()});
-  EXPECT_EQ(slurp(deployment() + "/cert.key"), "KEY one\n");
-  EXPECT_EQ(slurp(dir.file("outside/cert.key")), "KEY one\n");
-  EXPECT_EQ(slurp(dir.file("outside/cert.pem")), "CERT one\n");
+  EXPECT_EQ(contentsOf(deployment() + "/cert.key"), "KEY one\n");
+  EXPECT_EQ(contentsOf(dir.file("outside/cert.key")), "KEY one\n");
+  EXPECT_EQ(contentsOf(dir.file("outside/cert.pem")), "CERT one\n");
 }
 
 // Deeper in a version directory (the broker's uid owns it): a link to a

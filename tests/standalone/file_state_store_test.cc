@@ -16,7 +16,10 @@
 #include "pki/crl.h"
 #include "reconcilers/authority_service.h"
 #include "registry/ca_registry.h"
-#include "tests/standalone/temp_dir.h"
+#include "tests/standalone/file_probes.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+#include "testing/unwrap.h"
 
 namespace revoca {
 namespace {
@@ -24,17 +27,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::appendRaw;
+using testing::contentsOf;
 using testing::modeOf;
-using testing::slurp;
+using testing::nowSeconds;
 using testing::TempDir;
+using testing::unwrap;
 
-template <typename T>
-T unwrap(Result<T> result) {
-  if (!result) throw std::runtime_error(result.error().message);
-  return std::move(result).value();
-}
-
-const TimePoint kT0 = std::chrono::time_point_cast<Seconds>(std::chrono::system_clock::now());
+const TimePoint kT0 = nowSeconds();
 constexpr Seconds kDay{86400};
 
 CaVersionRecord caVersion(int version) {
@@ -90,7 +89,7 @@ TEST_F(FileStateStoreTest, TenantUuidIsAVersion4UuidStableAcrossReopen) {
   EXPECT_NE(unwrap(store->tenantUuid("prod")), uuid);
   auto reopened = open();
   EXPECT_EQ(unwrap(reopened->tenantUuid("default")), uuid);
-  EXPECT_EQ(slurp(dir.file("state/tenants/default")), uuid + "\n");
+  EXPECT_EQ(contentsOf(dir.file("state/tenants/default")), uuid + "\n");
 }
 
 TEST_F(FileStateStoreTest, CaRecordRoundTripsWithAPrivateKeyFile) {
@@ -147,7 +146,7 @@ TEST_F(FileStateStoreTest, AVersionKeepsTheCrlDistributionPointsItWasMadeWith) {
   record.versions[0].crlDistUrls = std::vector<std::string>{"http://127.0.0.1:4664/crl-pem/default/mqtt-ca/1"};
   record.versions[1].crlDistUrls = std::vector<std::string>{};  // made while spec.crlDistUrls was empty
   ASSERT_TRUE(store->saveCa(ca, record).ok());
-  EXPECT_EQ(slurp(caDir() + "/versions/1/crl-dist-urls"), "http://127.0.0.1:4664/crl-pem/default/mqtt-ca/1\n");
+  EXPECT_EQ(contentsOf(caDir() + "/versions/1/crl-dist-urls"), "http://127.0.0.1:4664/crl-pem/default/mqtt-ca/1\n");
 
   auto loaded = unwrap(open()->loadCa(ca));
   ASSERT_EQ(loaded->versions.size(), 2u);
@@ -208,7 +207,7 @@ TEST_F(FileStateStoreTest, CrlNumberGrowsAcrossReopen) {
   EXPECT_EQ(unwrap(store->nextCrlNumber(ca)), 2u);
   EXPECT_EQ(unwrap(open()->nextCrlNumber(ca)), 3u);
   EXPECT_EQ(unwrap(store->nextCrlNumber(ObjectKey{"default", "other"})), 1u);
-  EXPECT_EQ(slurp(caDir() + "/crl-number"), "3\n");
+  EXPECT_EQ(contentsOf(caDir() + "/crl-number"), "3\n");
 }
 
 TEST_F(FileStateStoreTest, CorruptCrlNumberIsAnErrorNotAReset) {
@@ -239,14 +238,14 @@ TEST_F(FileStateStoreTest, LedgerRoundTrips) {
 TEST_F(FileStateStoreTest, TornLastLedgerLineIsSkippedAndRepaired) {
   ASSERT_TRUE(store->appendIssued(ca, {"A", 1, kT0, "a"}).ok());
   ASSERT_TRUE(store->appendIssued(ca, {"B", 1, kT0, "b"}).ok());
-  std::string intact = slurp(caDir() + "/ledger");
+  std::string intact = contentsOf(caDir() + "/ledger");
   appendRaw(caDir() + "/ledger", "C 1 17");  // a crash mid-append
 
   auto reopened = open();
   auto ledger = unwrap(reopened->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 2u);
   EXPECT_EQ(ledger[1].serialHex, "B");
-  EXPECT_EQ(slurp(caDir() + "/ledger"), intact);  // cut off
+  EXPECT_EQ(contentsOf(caDir() + "/ledger"), intact);  // cut off
 
   ASSERT_TRUE(reopened->appendIssued(ca, {"D", 1, kT0, "d"}).ok());
   ledger = unwrap(open()->loadLedger(ca));
@@ -259,7 +258,7 @@ TEST_F(FileStateStoreTest, LedgerWithOnlyATornLineIsEmpty) {
   ASSERT_TRUE(makeDirectories(caDir()).ok());
   appendRaw(caDir() + "/ledger", "C 1");
   EXPECT_TRUE(unwrap(store->loadLedger(ca)).empty());
-  EXPECT_EQ(slurp(caDir() + "/ledger"), "");
+  EXPECT_EQ(contentsOf(caDir() + "/ledger"), "");
   ASSERT_TRUE(store->appendIssued(ca, {"E", 3, kT0, "e"}).ok());
   auto ledger = unwrap(store->loadLedger(ca));
   ASSERT_EQ(ledger.size(), 1u);
@@ -487,7 +486,7 @@ TEST_F(FileStateStoreTest, CrlNumberNeverGoesBackWhenTheCrlNumberFileIsLoweredOr
   ASSERT_TRUE(writeFileAtomically(caDir() + "/crl-number", "0\n").ok());
   ASSERT_TRUE(store->saveCrl(ca, 2, signedCrl(record.versions[1], 9)).ok());
   EXPECT_EQ(unwrap(store->nextCrlNumber(ca)), 10u);  // the saved one counts at once
-  EXPECT_EQ(slurp(caDir() + "/crl-number"), "10\n");
+  EXPECT_EQ(contentsOf(caDir() + "/crl-number"), "10\n");
 
   auto crls = unwrap(open()->loadCrls(ca));
   ASSERT_EQ(crls.size(), 2u);
@@ -514,7 +513,7 @@ TEST_F(FileStateStoreTest, TenantFileWithTrailingCrlfKeepsItsUuid) {
   for (std::string ending : {"", "\n", "\r\n", "\r\n\r\n", " \n"}) {
     ASSERT_TRUE(writeFileAtomically(dir.file("state/tenants/default"), uuid + ending).ok());
     EXPECT_EQ(unwrap(open()->tenantUuid("default")), uuid);
-    EXPECT_EQ(slurp(dir.file("state/tenants/default")), uuid + ending);  // never rewritten
+    EXPECT_EQ(contentsOf(dir.file("state/tenants/default")), uuid + ending);  // never rewritten
   }
 }
 
@@ -528,7 +527,7 @@ TEST_F(FileStateStoreTest, TenantFileThatIsNotExactlyAUuidIsAnErrorNeverANewUuid
     ASSERT_FALSE(loaded.ok());
     EXPECT_THAT(loaded.error().message, HasSubstr(dir.file("state/tenants/default")));
     EXPECT_THAT(loaded.error().message, HasSubstr("restore the UUID from a backup"));
-    EXPECT_EQ(slurp(dir.file("state/tenants/default")), text);
+    EXPECT_EQ(contentsOf(dir.file("state/tenants/default")), text);
   }
 }
 
@@ -536,7 +535,7 @@ TEST_F(FileStateStoreTest, TenantFileThatIsNotExactlyAUuidIsAnErrorNeverANewUuid
 TEST_F(CaOnFileStateTest, MissingCaKeyStopsTheCaAndNothingIsMadeAgain) {
   issueAndRevoke();
   std::string version1 = caDir() + "/versions/1";
-  std::string cert = slurp(version1 + "/cert.pem");
+  std::string cert = contentsOf(version1 + "/cert.pem");
   ASSERT_TRUE(std::filesystem::remove(version1 + "/key.pem"));
 
   Restart run(dir.file("state"));
@@ -547,11 +546,11 @@ TEST_F(CaOnFileStateTest, MissingCaKeyStopsTheCaAndNothingIsMadeAgain) {
   EXPECT_FALSE(run.registry.hasAuthority(ca));
   EXPECT_FALSE(std::filesystem::exists(version1 + "/key.pem"));
   EXPECT_FALSE(std::filesystem::exists(caDir() + "/versions/2"));
-  EXPECT_EQ(slurp(version1 + "/cert.pem"), cert);
+  EXPECT_EQ(contentsOf(version1 + "/cert.pem"), cert);
   // The responder still serves the CRL version 1 signed last.
   auto served = run.registry.crl(unwrap(run.store->tenantUuid("default")), "mqtt-ca", "1");
   ASSERT_TRUE(served.has_value());
-  EXPECT_EQ(*served->der, slurp(version1 + "/crl.der"));
+  EXPECT_EQ(*served->der, contentsOf(version1 + "/crl.der"));
 }
 
 TEST_F(FileStateStoreTest, CaKeyThatDoesNotBelongToItsCertificateIsAnError) {
@@ -615,7 +614,7 @@ TEST_F(FileStateStoreTest, SecretFieldOfTheWrongTypeIsAnErrorNamingTheFieldNotAC
   };
   for (const auto& [field, value] : cases) {
     SCOPED_TRACE(field + " = " + value.dump());
-    auto json = nlohmann::json::parse(slurp(path));
+    auto json = nlohmann::json::parse(contentsOf(path));
     json[field] = value;
     std::string edited = json.dump();
     ASSERT_TRUE(store->saveSecret(secret, record).ok());
@@ -626,7 +625,7 @@ TEST_F(FileStateStoreTest, SecretFieldOfTheWrongTypeIsAnErrorNamingTheFieldNotAC
     EXPECT_THAT(loaded.error().message, Not(HasSubstr("KEY PEM")));
     ASSERT_TRUE(store->saveSecret(secret, record).ok());
   }
-  auto json = nlohmann::json::parse(slurp(path));
+  auto json = nlohmann::json::parse(contentsOf(path));
   json.erase("key");
   ASSERT_TRUE(writeFileAtomically(path, json.dump()).ok());
   auto loaded = store->loadSecret(secret);

@@ -10,14 +10,14 @@
 #include "reconcilers/declaration_pass.h"
 #include "standalone/directory_output.h"
 #include "standalone/file_state_store.h"
-#include "tests/standalone/temp_dir.h"
+#include "testing/temp_dir.h"
 
 namespace revoca {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using testing::slurp;
+using testing::contentsOf;
 using testing::TempDir;
 
 class SystemStatusSink : public StatusSink {
@@ -83,20 +83,20 @@ TEST(StandalonePass, SeedDeclarationsProduceFilesAndSurviveARestart) {
     Instance instance(dir);
     instance.run(set);
     for (const auto& [name, status] : instance.statuses) EXPECT_TRUE(status.ready) << name << ": " << status.message;
-    firstCert = slurp(deployment + "/cert.pem");
+    firstCert = contentsOf(deployment + "/cert.pem");
     firstData = fs::read_symlink(deployment + "/..data").string();
     uuid = instance.statuses["CertificateAuthority default/mqtt-ca"].facts["tenantUuid"];
     EXPECT_EQ(instance.registry.crl(uuid, "mqtt-ca", "1")->crlNumber, 1u);
   }
   auto leaf = pki::Certificate::fromPem(firstCert);
   ASSERT_TRUE(leaf.ok());
-  auto caCerts = pki::Certificate::allFromPem(slurp(deployment + "/ca-cert.pem"));
+  auto caCerts = pki::Certificate::allFromPem(contentsOf(deployment + "/ca-cert.pem"));
   ASSERT_TRUE(caCerts.ok());
   ASSERT_EQ(caCerts->size(), 1u);
   EXPECT_EQ(X509_verify(leaf->get(), X509_get0_pubkey((*caCerts)[0].get())), 1);
-  EXPECT_THAT(slurp(deployment + "/cert.key"), HasSubstr("PRIVATE KEY"));
-  EXPECT_EQ(slurp(deployment + "/mqtt-ca.ca.pem"), slurp(deployment + "/ca-cert.pem"));
-  std::string env = slurp(deployment + "/emqx.env");
+  EXPECT_THAT(contentsOf(deployment + "/cert.key"), HasSubstr("PRIVATE KEY"));
+  EXPECT_EQ(contentsOf(deployment + "/mqtt-ca.ca.pem"), contentsOf(deployment + "/ca-cert.pem"));
+  std::string env = contentsOf(deployment + "/emqx.env");
   EXPECT_THAT(env, HasSubstr("EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__OCSP__RESPONDER_URL=\"http://api.internal:4664/ocsp/" +
                              uuid + "/mqtt-ca/\"\n"));
   EXPECT_THAT(env, HasSubstr("EMQX_CRL_CACHE__REFRESH_INTERVAL=5m\n"));
@@ -106,7 +106,7 @@ TEST(StandalonePass, SeedDeclarationsProduceFilesAndSurviveARestart) {
   restarted.run(set);
   for (const auto& [name, status] : restarted.statuses) EXPECT_TRUE(status.ready) << name << ": " << status.message;
   EXPECT_EQ(restarted.statuses["CertificateAuthority default/mqtt-ca"].facts["tenantUuid"], uuid);
-  EXPECT_EQ(slurp(deployment + "/cert.pem"), firstCert);
+  EXPECT_EQ(contentsOf(deployment + "/cert.pem"), firstCert);
   EXPECT_EQ(fs::read_symlink(deployment + "/..data").string(), firstData);
   EXPECT_EQ(restarted.registry.crl(uuid, "mqtt-ca", "1")->crlNumber, 2u);
   EXPECT_EQ(restarted.registry.issuedCount(ObjectKey{"default", "mqtt-ca"}), 1u);

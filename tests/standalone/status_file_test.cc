@@ -3,7 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
-#include "tests/standalone/temp_dir.h"
+#include "tests/standalone/file_probes.h"
+#include "testing/temp_dir.h"
 
 namespace revoca {
 namespace {
