@@ -67,3 +67,19 @@ def close_all(held, broker):
     """The held clients disconnect (no broker logs an abrupt close), then the broker stops."""
     disconnect_all(held)
     stop(broker)
+
+
+def assert_nothing_dropped(lines, held, kept, closers):
+    """From the broker's log: HELD clients connected once each, none of the
+    clients whose id starts with one of KEPT was closed, and every other
+    close was a client (one of CLOSERS) saying DISCONNECT."""
+    assert len([line for line in lines if line.startswith("connected held-")]) == held
+    dropped = [line for line in lines if line.startswith(tuple(f"closed {prefix}-" for prefix in kept))]
+    assert not dropped, dropped
+    assert all(re.fullmatch(rf"closed ({'|'.join(closers)})-\S+ disconnect", line)
+               for line in lines if line.startswith("closed ")), lines
+
+
+def assert_within(delays, limit):
+    for delay in delays:
+        assert delay <= limit, delays
