@@ -50,7 +50,7 @@ namespace {
 
 std::vector<MadeVersion> madeVersions(const std::vector<CaVersionMaterial>& material) {
   std::vector<MadeVersion> made;
-  for (const auto& version : material) made.push_back({version.version, version.cert.notBefore() + kNotBeforeBackdate});
+  for (const auto& version : material) made.push_back({version.version, caVersionMadeAt(version.cert.notBefore())});
   return made;
 }
 
@@ -178,7 +178,7 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   // A version that still signs stays live, whether or not anything it signed is.
   std::vector<MadeVersion> unexpired;
   for (const auto& version : ca.record.versions)
-    if (version.notAfter > now) unexpired.push_back({version.version, caVersionMadeAt(version)});
+    if (version.notAfter > now) unexpired.push_back({version.version, caVersionMadeAt(version.notBefore)});
   for (pki::CertType type : {pki::CertType::Client, pki::CertType::Server}) {
     int signing = caSigningVersion(unexpired, caSigningWait(ca.spec, type), now);
     if (signing && std::find(live.begin(), live.end(), signing) == live.end())
@@ -189,10 +189,12 @@ Result<void> AuthorityService::activate(ActiveCa& ca, const ActiveCa* parent) {
   std::string trust;
   for (auto version = ca.record.versions.rbegin(); version != ca.record.versions.rend(); ++version)
     if (std::find(live.begin(), live.end(), version->version) != live.end()) trust += version->certPem;
-  ca.trustPem = trust + (parent ? parent->trustPem : "");
+  if (parent) trust += parent->trustPem;
+  bool trustChanged = trust != ca.trustPem;
+  ca.trustPem = std::move(trust);
   ca.parentChainPem = parent ? parent->chainFor(parent->signer(pki::CertType::Authority, now).version) : "";
   if (live == ca.liveVersions && !ca.liveMaterial.empty()) {
-    registry_.setTrustBundle(ca.key, ca.trustPem);  // the parent's part may have changed
+    if (trustChanged) registry_.setTrustBundle(ca.key, ca.trustPem);  // the parent's part may have changed
     return {};
   }
   std::vector<CaVersionMaterial> material;

@@ -53,7 +53,7 @@ TimePoint caRenewalTime(const CaVersionRecord& version, const CertificateAuthori
   return version.notAfter - spec.renewThreshold;
 }
 
-TimePoint caVersionMadeAt(const CaVersionRecord& version) { return version.notBefore + kNotBeforeBackdate; }
+TimePoint caVersionMadeAt(TimePoint notBefore) { return notBefore + kNotBeforeBackdate; }
 
 Seconds caPropagationDelay(const CertificateAuthoritySpec& spec) {
   if (spec.propagationDelay) return *spec.propagationDelay;

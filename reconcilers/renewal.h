@@ -44,8 +44,9 @@ TimePoint caRenewalTime(const CaVersionRecord& version, const CertificateAuthori
 // revoca and the peers checking them.
 inline constexpr Seconds kNotBeforeBackdate{30};
 
-// When a CA version was made (its notBefore is backdated).
-TimePoint caVersionMadeAt(const CaVersionRecord& version);
+// When a CA version whose certificate starts at `notBefore` was made (its
+// notBefore is backdated).
+TimePoint caVersionMadeAt(TimePoint notBefore);
 
 // A new CA version is first only trusted: it goes into every bundle
 // (ca-cert.pem, the CA's ConfigMap, the responder's /ca/) and signs nothing
