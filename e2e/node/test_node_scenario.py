@@ -382,11 +382,14 @@ spec:
 
 # --- 5. kubelet restarts --------------------------------------------------------
 
+def pod_identity(pod):
+    """What a restart would change: the pod's UID, its containers' IDs and restart counts."""
+    return pod["metadata"]["uid"], [(c["containerID"], c["restartCount"]) for c in pod["status"]["containerStatuses"]]
+
+
 def pod_identities(world):
     everything = json.loads(kubectl(world, "get", "pods", "-A", "-o", "json").stdout)["items"]
-    return {p["metadata"]["name"]: (p["metadata"]["uid"],
-                                    [(c["containerID"], c["restartCount"]) for c in p["status"]["containerStatuses"]])
-            for p in everything}
+    return {p["metadata"]["name"]: pod_identity(p) for p in everything}
 
 
 def test_5_a_kubelet_restart_keeps_every_pod_and_connection_and_reissues_nothing(world):
@@ -490,11 +493,9 @@ def broker_pod(world):
 
 
 def broker_pod_identity(world):
-    """What a restart or a rollout would change: the pod, its containers and the Deployment's generation."""
-    pod = broker_pod(world)
+    """What a restart or a rollout would change: the pod's identity and the Deployment's generation."""
     generation = world.node.jsonpath("-n", NS, "deployment", "mqtt-broker", path="{.metadata.generation}")
-    return (pod["metadata"]["uid"], generation,
-            [(c["name"], c["containerID"], c["restartCount"]) for c in pod["status"]["containerStatuses"]])
+    return pod_identity(broker_pod(world)), generation
 
 
 def test_7_the_server_certificate_rotates_in_place_and_every_held_connection_stays(world):
