@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "declarations/kind.h"
 #include "declarations/kinds.h"
 #include "declarations/values.h"
 #include "declarations/yaml_fields.h"
@@ -14,13 +15,22 @@ namespace {
 
 constexpr std::string_view kGroup = "revoca.io";
 constexpr std::string_view kVersion = "v1alpha1";
-const std::vector<std::string> kKinds = {"CertificateAuthority", "Vault", "VaultSecret",
-                                         "CertificateRevocation", "EmqxDeployment"};
-constexpr const char* kKindList =
-    "CertificateAuthority, Vault, VaultSecret, CertificateRevocation or EmqxDeployment";
+// "CertificateAuthority, Vault, ... or EmqxDeployment", for messages.
+std::string kindList() {
+  std::string list;
+  for (std::size_t i = 0; i < kAllKinds.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == kAllKinds.size() ? " or " : ", ") + kindName(kAllKinds[i]);
+  return list;
+}
 
-bool isKnownKind(const std::string& kind) {
-  return std::find(kKinds.begin(), kKinds.end(), kind) != kKinds.end();
+// What a misspelt kind is compared with.
+const std::vector<std::string>& kindNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (Kind kind : kAllKinds) all.push_back(kindName(kind));
+    return all;
+  }();
+  return names;
 }
 
 // The text of a top-level scalar field, "" when absent or not a scalar:
@@ -109,11 +119,7 @@ class DocumentReader {
     root_.reportUnknownFields();
     meta_.generation = specGeneration(document_["spec"]);
 
-    if (kind_ == "CertificateAuthority") add(out_.authorities, readCertificateAuthoritySpec(spec, meta_));
-    else if (kind_ == "Vault") add(out_.vaults, readVaultSpec(spec));
-    else if (kind_ == "VaultSecret") add(out_.vaultSecrets, readVaultSecretSpec(spec));
-    else if (kind_ == "CertificateRevocation") add(out_.revocations, readCertificateRevocationSpec(spec));
-    else if (kind_ == "EmqxDeployment") add(out_.emqxDeployments, readEmqxDeploymentSpec(spec));
+    if (kind_) readSpec(*kind_, spec);
     reportProblems();
   }
 
@@ -130,15 +136,23 @@ class DocumentReader {
 
   void readKind() {
     std::string kind;
-    if (!root_.requireString("kind", kind, std::string("kind: ") + kKindList)) return;
-    if (isKnownKind(kind)) {
-      kind_ = kind;
-      return;
-    }
+    if (!root_.requireString("kind", kind, "kind: " + kindList())) return;
+    kind_ = kindNamed(kind);
+    if (kind_) return;
     std::string message = "unknown kind " + quotedText(kind);
-    if (std::optional<std::string> suggestion = suggestField(kind, kKinds))
+    if (std::optional<std::string> suggestion = suggestField(kind, kindNames()))
       message += " (did you mean " + *suggestion + "?)";
-    root_.fail("kind", message + "; write " + kKindList);
+    root_.fail("kind", message + "; write " + kindList());
+  }
+
+  void readSpec(Kind kind, FieldReader& spec) {
+    switch (kind) {
+      case Kind::CertificateAuthority: return add(out_.authorities, readCertificateAuthoritySpec(spec, meta_));
+      case Kind::Vault: return add(out_.vaults, readVaultSpec(spec));
+      case Kind::VaultSecret: return add(out_.vaultSecrets, readVaultSecretSpec(spec));
+      case Kind::CertificateRevocation: return add(out_.revocations, readCertificateRevocationSpec(spec));
+      case Kind::EmqxDeployment: return add(out_.emqxDeployments, readEmqxDeploymentSpec(spec));
+    }
   }
 
   void readMetadata() {
@@ -169,7 +183,7 @@ class DocumentReader {
   void add(std::vector<Object<Spec>>& list, Spec spec) {
     if (!problems_.empty()) return;  // a document with errors declares nothing
     ObjectKey key{meta_.namespace_, meta_.name};
-    if (!out_.declared.insert(kind_ + " " + key.str()).second) {
+    if (!out_.declared.insert(kindName(*kind_) + " " + key.str()).second) {
       std::string earlier = sourceOf(list, key).value_or("another document");
       problems_.push_back({"metadata.name", "already declared in " + earlier +
                                                 "; remove one of the two, or give this one another name"});
@@ -181,8 +195,8 @@ class DocumentReader {
   void reportProblems() {
     std::string object = meta_.name.empty() ? "" : meta_.namespace_ + "/" + meta_.name;
     for (FieldProblem& problem : problems_)
-      out_.errors.push_back(
-          {meta_.source, kind_, object, std::move(problem.field), std::move(problem.message)});
+      out_.errors.push_back({meta_.source, kind_ ? kindName(*kind_) : "", object, std::move(problem.field),
+                             std::move(problem.message)});
   }
 
   const YAML::Node& document_;
@@ -190,7 +204,7 @@ class DocumentReader {
   Problems problems_;
   FieldReader root_;
   ObjectMeta meta_;
-  std::string kind_;  // empty unless it is one of ours
+  std::optional<Kind> kind_;  // nullopt unless it is one of ours
 };
 
 }  // namespace
@@ -231,7 +245,7 @@ void parseDocument(const YAML::Node& document, const std::string& source, Declar
   // Without an apiVersion, only a document of one of our kinds is ours (and
   // then the reader reports the missing apiVersion).
   std::string group = apiVersion.substr(0, apiVersion.find('/'));
-  bool ours = apiVersion.empty() ? isKnownKind(kind) : group == kGroup;
+  bool ours = apiVersion.empty() ? kindNamed(kind).has_value() : group == kGroup;
   if (!ours) return;
   std::size_t nodes = 0;
   if (!withinLimits(document, 0, nodes)) {

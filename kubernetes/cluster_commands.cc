@@ -5,7 +5,6 @@
 
 #include "core/text.h"
 #include "declarations/values.h"
-#include "kubernetes/cluster_objects.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
@@ -33,7 +32,7 @@ Result<void> loadCaChain(kube::ApiClient& api, AuthorityService& authorities, St
                          const ObjectKey& key, int depth = 0) {
   if (depth > kMaxCaDepth) return makeError("CertificateAuthority " + key.str() + ": spec.issuingCa chain is a cycle");
   std::string what = "CertificateAuthority " + key.str();
-  auto object = api.get(revocaObjects("certificateauthorities", key.namespace_, key.name));
+  auto object = api.get(revocaObjects(Kind::CertificateAuthority, key.namespace_, key.name));
   if (!object.ok()) {
     if (object.error.status == 404)
       return makeError(what + " does not exist; list them with kubectl get ca -n " + key.namespace_);
@@ -85,17 +84,17 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
 
   std::string name = revocationName(ca, *serial);
   json object = {{"apiVersion", std::string(kGroup) + "/" + kVersion},
-                 {"kind", "CertificateRevocation"},
+                 {"kind", kindName(Kind::CertificateRevocation)},
                  {"metadata", {{"name", name}, {"namespace", ns}}},
                  {"spec", {{"ca", ca}, {"serial", *serial}, {"reason", reason}}}};
-  auto created = api.create(revocaObjects("certificaterevocations", ns), object);
+  auto created = api.create(revocaObjects(Kind::CertificateRevocation, ns), object);
   bool existed = !created.ok() && created.error.status == 409;
   if (!created.ok() && !existed)
     return commandFailure(apiProblem("creating CertificateRevocation " + ns + "/" + name, created.error));
 
   auto deadline = std::chrono::steady_clock::now() + options.confirmTimeout;
   while (true) {
-    auto current = api.get(revocaObjects("certificaterevocations", ns, name));
+    auto current = api.get(revocaObjects(Kind::CertificateRevocation, ns, name));
     if (current.ok()) {
       auto condition = readyCondition(*current.value);
       auto observed = current.value->value("status", json::object()).value("observedGeneration", std::int64_t{0});
@@ -106,7 +105,7 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
                                 condition->value("message", std::string("no message"));
           // A mistyped serial: the object this call made would only stand there not Ready.
           if (!existed && condition->value("reason", "") == "SerialNotIssued" &&
-              api.remove(revocaObjects("certificaterevocations", ns, name)).ok())
+              api.remove(revocaObjects(Kind::CertificateRevocation, ns, name)).ok())
             message += " (the CertificateRevocation was deleted again)";
           return commandFailure(message);
         }
@@ -129,18 +128,13 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
 json status(kube::ApiClient& api, const json& request) {
   std::string ns = requestText(request, "namespace", "default");
   json entries = json::array();
-  const std::pair<const char*, const char*> kinds[] = {{"CertificateAuthority", "certificateauthorities"},
-                                                       {"CertificateRevocation", "certificaterevocations"},
-                                                       {"Vault", "vaults"},
-                                                       {"VaultSecret", "vaultsecrets"},
-                                                       {"EmqxDeployment", "emqxdeployments"}};
-  for (const auto& [kind, plural] : kinds) {
-    auto list = api.list(revocaObjects(plural, ns), {});
-    if (!list.ok()) return commandFailure(apiProblem(std::string("listing ") + plural + " in " + ns, list.error));
+  for (Kind kind : kAllKinds) {
+    auto list = api.list(revocaObjects(kind, ns), {});
+    if (!list.ok()) return commandFailure(apiProblem("listing " + kindPlural(kind) + " in " + ns, list.error));
     for (const auto& item : list.value->value("items", json::array())) {
       json status = item.value("status", json::object());
       auto condition = readyCondition(item);
-      json entry = {{"kind", kind},
+      json entry = {{"kind", kindName(kind)},
                     {"namespace", ns},
                     {"name", item["metadata"].value("name", "")},
                     {"ready", condition && condition->value("status", "") == "True"},
@@ -155,10 +149,9 @@ json status(kube::ApiClient& api, const json& request) {
 }
 
 // The last few Events about one object, oldest first, as kubectl describe lists them.
-Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, const std::string& kind,
-                          const std::string& name) {
+Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, Kind kind, const std::string& name) {
   kube::ListOptions options;
-  options.fieldSelector = "involvedObject.kind=" + kind + ",involvedObject.name=" + name;
+  options.fieldSelector = "involvedObject.kind=" + kindName(kind) + ",involvedObject.name=" + name;
   auto list = api.list(events(ns), options);
   if (!list.ok()) return makeError(apiProblem("listing Events in " + ns, list.error));
   std::vector<json> found;
@@ -179,21 +172,21 @@ Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, const std
 // facts, recent Events and the current certificate from the state.
 json objectStatus(kube::ApiClient& api, const json& request) {
   std::string ns = requestText(request, "namespace", "default");
-  std::string kind = requestText(request, "kind");
+  Result<Kind> kind = requestKind(request);
+  if (!kind) return commandFailure(kind.error().message);
   std::string name = requestText(request, "name");
-  std::string plural = pluralOfKind(kind);
-  if (plural.empty()) return commandFailure("unknown kind " + kind);
-  auto object = api.get(revocaObjects(plural, ns, name));
+  std::string what = kindName(*kind) + " " + ns + "/" + name;
+  auto object = api.get(revocaObjects(*kind, ns, name));
   if (!object.ok())
-    return commandFailure(object.error.status == 404 ? kind + " " + ns + "/" + name + " does not exist (kubectl get " +
-                                                           plural + " -n " + ns + ")"
-                                                     : apiProblem("reading " + kind + " " + ns + "/" + name, object.error));
+    return commandFailure(object.error.status == 404
+                              ? what + " does not exist (kubectl get " + kindPlural(*kind) + " -n " + ns + ")"
+                              : apiProblem("reading " + what, object.error));
   auto condition = readyCondition(*object.value);
   json facts = json::object();
   json status = object.value->value("status", json::object());
   for (auto& [field, value] : status.items())
     if (field != "conditions") facts[field] = value;
-  json entry = {{"kind", kind},
+  json entry = {{"kind", kindName(*kind)},
                 {"namespace", ns},
                 {"name", name},
                 {"ready", condition && condition->value("status", "") == "True"},
@@ -201,10 +194,10 @@ json objectStatus(kube::ApiClient& api, const json& request) {
                 {"message", condition ? condition->value("message", "") : "revoca has not reported on it yet"},
                 {"since", condition ? condition->value("lastTransitionTime", "") : ""},
                 {"facts", facts}};
-  if (auto found = recentEvents(api, ns, kind, name)) entry["events"] = *found;
+  if (auto found = recentEvents(api, ns, *kind, name)) entry["events"] = *found;
   else entry["eventsError"] = found.error().message;
   SecretStateStore store(api);
-  if (auto described = describeCertificate(store, kind, {ns, name})) entry["certificate"] = *described;
+  if (auto described = describeCertificate(store, *kind, {ns, name})) entry["certificate"] = *described;
   else entry["certificateError"] = described.error().message;
   return commandSuccess(entry);
 }

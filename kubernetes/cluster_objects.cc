@@ -22,27 +22,28 @@ bool specChanged(const nlohmann::json& before, const nlohmann::json& after) {
          a.contains("deletionTimestamp") != b.contains("deletionTimestamp");
 }
 
-// Calls visit(vector) for each kind's vector of `set`, in a fixed order:
-// a kind is its place in that order.
+// Calls visit(kind, vector) for each kind's vector of `set`.
 template <typename Visit>
 void eachKind(DeclarationSet& set, Visit&& visit) {
-  visit(set.authorities);
-  visit(set.vaults);
-  visit(set.vaultSecrets);
-  visit(set.revocations);
-  visit(set.emqxDeployments);
+  visit(Kind::CertificateAuthority, set.authorities);
+  visit(Kind::Vault, set.vaults);
+  visit(Kind::VaultSecret, set.vaultSecrets);
+  visit(Kind::CertificateRevocation, set.revocations);
+  visit(Kind::EmqxDeployment, set.emqxDeployments);
 }
 
-// Each vector's size, in eachKind's order, and the errors'.
+// A kind's place in per-kind arrays.
+std::size_t slotOf(Kind kind) { return static_cast<std::size_t>(kind); }
+
+// Each vector's size, by kind, and the errors'.
 struct SetSizes {
-  std::array<std::size_t, 5> kinds{};
+  std::array<std::size_t, kAllKinds.size()> kinds{};
   std::size_t errors = 0;
 };
 
 SetSizes sizesOf(DeclarationSet& set) {
   SetSizes sizes;
-  int kind = 0;
-  eachKind(set, [&](auto& objects) { sizes.kinds[kind++] = objects.size(); });
+  eachKind(set, [&](Kind kind, auto& objects) { sizes.kinds[slotOf(kind)] = objects.size(); });
   sizes.errors = set.errors.size();
   return sizes;
 }
@@ -50,11 +51,11 @@ SetSizes sizesOf(DeclarationSet& set) {
 // Where what was appended to `set` since `before` went: at most one declaration.
 void placeAppended(DeclarationSet& set, const SetSizes& before, DeclarationPlace& where) {
   SetSizes after = sizesOf(set);
-  where.kind = -1;
-  for (int kind = 0; kind < 5; ++kind)
-    if (after.kinds[kind] != before.kinds[kind]) {
+  where.kind.reset();
+  for (Kind kind : kAllKinds)
+    if (after.kinds[slotOf(kind)] != before.kinds[slotOf(kind)]) {
       where.kind = kind;
-      where.at = before.kinds[kind];
+      where.at = before.kinds[slotOf(kind)];
     }
   where.firstError = before.errors;
   where.errors = after.errors - before.errors;
@@ -64,10 +65,9 @@ void placeAppended(DeclarationSet& set, const SetSizes& before, DeclarationPlace
 // of `to`, and points `where` at them there.
 void moveOver(DeclarationSet& from, DeclarationSet& to, DeclarationPlace& where) {
   SetSizes before = sizesOf(to);
-  int kind = 0;
-  eachKind(from, [&](auto& source) {
-    if (kind++ != where.kind) return;
-    eachKind(to, [&](auto& target) {
+  eachKind(from, [&](Kind kind, auto& source) {
+    if (kind != where.kind) return;
+    eachKind(to, [&](Kind, auto& target) {
       if constexpr (std::is_same_v<decltype(target), decltype(source)>) target.push_back(std::move(source[where.at]));
     });
   });
@@ -75,22 +75,10 @@ void moveOver(DeclarationSet& from, DeclarationSet& to, DeclarationPlace& where)
   placeAppended(to, before, where);
 }
 
-// The place in eachKind's order of the kind a plural holds.
-int kindOfPlural(std::string_view plural) {
-  static const std::map<std::string, int, std::less<>> kinds = {{"certificateauthorities", 0},
-                                                                {"vaults", 1},
-                                                                {"vaultsecrets", 2},
-                                                                {"certificaterevocations", 3},
-                                                                {"emqxdeployments", 4}};
-  auto it = kinds.find(plural);
-  return it == kinds.end() ? -1 : it->second;
-}
-
 // Frees the vector of `set` that holds `kind`.
-void releaseKind(DeclarationSet& set, int kind) {
-  int at = 0;
-  eachKind(set, [&](auto& objects) {
-    if (at++ == kind) std::remove_reference_t<decltype(objects)>().swap(objects);
+void releaseKind(DeclarationSet& set, Kind kind) {
+  eachKind(set, [&](Kind held, auto& objects) {
+    if (held == kind) std::remove_reference_t<decltype(objects)>().swap(objects);
   });
 }
 
@@ -105,11 +93,6 @@ void trimDeclaration(nlohmann::json& object) {
     if (annotations->empty()) metadata->erase(annotations);
   }
 }
-
-// converted_'s keys: "plural/namespace/name", the informer's key after the plural.
-std::string placeKey(const std::string& plural, const std::string& objectKey) { return plural + "/" + objectKey; }
-std::string_view pluralOf(std::string_view placeKey) { return placeKey.substr(0, placeKey.find('/')); }
-std::string objectKeyOf(const std::string& placeKey) { return placeKey.substr(placeKey.find('/') + 1); }
 
 DeclarationPlace::Identity identityOf(const nlohmann::json& metadata) {
   return {std::hash<std::string>{}(metadata.value("uid", "")), metadata.value("generation", std::int64_t{0}),
@@ -146,20 +129,6 @@ void trimStateSecret(nlohmann::json& object) {
 
 }  // namespace
 
-const std::vector<std::string>& revocaPlurals() {
-  static const std::vector<std::string> plurals = {"certificateauthorities", "certificaterevocations", "vaults",
-                                                   "vaultsecrets", "emqxdeployments"};
-  return plurals;
-}
-
-std::string pluralOfKind(const std::string& kind) {
-  static const std::map<std::string, std::string> plurals = {
-      {"CertificateAuthority", "certificateauthorities"}, {"CertificateRevocation", "certificaterevocations"},
-      {"Vault", "vaults"}, {"VaultSecret", "vaultsecrets"}, {"EmqxDeployment", "emqxdeployments"}};
-  auto it = plurals.find(kind);
-  return it == plurals.end() ? "" : it->second;
-}
-
 ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
                                std::function<void(Change)> onChange, kube::InformerOptions options)
     : client_(client) {
@@ -172,11 +141,11 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
       },
       [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); }};
   for (const auto& namespace_ : watched)
-    for (const auto& plural : revocaPlurals()) {
+    for (Kind kind : kAllKinds) {
       kube::InformerOptions declarationOptions = options;
-      declarationOptions.transform = [this, plural](nlohmann::json& object) { trimConverted(plural, object); };
-      informers_.emplace_back(plural, std::make_unique<kube::Informer>(client, revocaObjects(plural, namespace_),
-                                                                       declarationHandlers, clock, declarationOptions));
+      declarationOptions.transform = [this, kind](nlohmann::json& object) { trimConverted(kind, object); };
+      informers_.emplace_back(kind, std::make_unique<kube::Informer>(client, revocaObjects(kind, namespace_),
+                                                                     declarationHandlers, clock, declarationOptions));
     }
 
   // State Secrets only (never every Secret in the cluster): CA versions,
@@ -197,12 +166,12 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
 ClusterObjects::~ClusterObjects() { stop(); }
 
 void ClusterObjects::start() {
-  for (auto& [plural, informer] : informers_) informer->start();
+  for (auto& [kind, informer] : informers_) informer->start();
   for (auto& informer : stateSecrets_) informer->start();
 }
 
 void ClusterObjects::stop() {
-  for (auto& [plural, informer] : informers_) informer->stop();
+  for (auto& [kind, informer] : informers_) informer->stop();
   for (auto& informer : stateSecrets_) informer->stop();
 }
 
@@ -212,22 +181,22 @@ bool ClusterObjects::waitForSync(std::chrono::milliseconds timeout) const {
     return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                       deadline - std::chrono::steady_clock::now()));
   };
-  for (const auto& [plural, informer] : informers_)
+  for (const auto& [kind, informer] : informers_)
     if (!informer->waitForSync(left())) return false;
   for (const auto& informer : stateSecrets_)
     if (!informer->waitForSync(left())) return false;
   return true;
 }
 
-std::optional<nlohmann::json> ClusterObjects::get(const std::string& plural, const std::string& namespace_,
+std::optional<nlohmann::json> ClusterObjects::get(Kind kind, const std::string& namespace_,
                                                   const std::string& name) const {
   for (const auto& [known, informer] : informers_)
-    if (known == plural)
+    if (known == kind)
       if (auto object = informer->get(namespace_ + "/" + name)) return object;
   return std::nullopt;
 }
 
-void ClusterObjects::trimConverted(const std::string& plural, nlohmann::json& object) {
+void ClusterObjects::trimConverted(Kind kind, nlohmann::json& object) {
   trimDeclaration(object);
   if (auto status = object.find("status"); status != object.end() && status->is_object())
     *status = summarizeStatus(*status);
@@ -237,16 +206,16 @@ void ClusterObjects::trimConverted(const std::string& plural, nlohmann::json& ob
   bool converted = identity.deleting;
   if (!converted) {
     std::lock_guard lock(mutex_);
-    auto known = converted_.find(placeKey(plural, kube::objectKey(object)));
+    auto known = converted_.find({kind, kube::objectKey(object)});
     converted = known != converted_.end() && known->second.identity == identity;
   }
   if (converted) object = whatIsRead(object);
 }
 
-bool ClusterObjects::convertFromServer(const std::string& key, DeclarationSet& out) {
-  std::string objectKey = objectKeyOf(key);
+bool ClusterObjects::convertFromServer(const PlaceKey& key, DeclarationSet& out) {
+  const auto& [kind, objectKey] = key;
   auto slash = objectKey.find('/');
-  auto ref = revocaObjects(std::string(pluralOf(key)), objectKey.substr(0, slash), objectKey.substr(slash + 1));
+  auto ref = revocaObjects(kind, objectKey.substr(0, slash), objectKey.substr(slash + 1));
   auto fetched = client_.get(ref);
   if (!fetched.ok()) {
     spdlog::debug("{}: reading its declaration again failed: {}", ref.path(), fetched.error.message);
@@ -266,7 +235,7 @@ bool ClusterObjects::settleStatusChanges() {
       continue;
     }
     if (where.seen != DeclarationPlace::Seen::kNewVersion) continue;
-    auto object = where.informer->get(objectKeyOf(key));
+    auto object = where.informer->get(key.second);
     if (!object) {
       specsChanged = true;  // deleted since
       continue;
@@ -280,7 +249,7 @@ bool ClusterObjects::settleStatusChanges() {
     where.resourceVersion = metadata.value("resourceVersion", "");
     // Cached before its spec was converted from another version of it: no longer needed.
     if (isWhole(*object))
-      where.informer->keepOnly(objectKeyOf(key), where.resourceVersion, whatIsRead(*object));
+      where.informer->keepOnly(key.second, where.resourceVersion, whatIsRead(*object));
   }
   return specsChanged;
 }
@@ -292,11 +261,10 @@ const DeclarationSet& ClusterObjects::declarations() {
   // with this pass and whether its resourceVersion is the one converted.
   // Updated in place: at 10,000 objects a second map, even for the length
   // of a pass, is megabytes.
-  std::array<std::size_t, 5> expected{};
-  for (const auto& [plural, informer] : informers_) {
-    int kind = kindOfPlural(plural);
+  std::array<std::size_t, kAllKinds.size()> expected{};
+  for (const auto& [kind, informer] : informers_) {
     informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
-      auto [entry, added] = converted_.try_emplace(placeKey(plural, objectKey));
+      auto [entry, added] = converted_.try_emplace({kind, objectKey});
       DeclarationPlace& place = entry->second;
       if (added)
         place.seen = DeclarationPlace::Seen::kNew;
@@ -305,26 +273,25 @@ const DeclarationSet& ClusterObjects::declarations() {
                                                       : DeclarationPlace::Seen::kNewVersion;
       place.pass = pass_;
       place.informer = informer.get();
-      if (kind >= 0) ++expected[kind];
+      ++expected[slotOf(kind)];
     });
   }
   if (!settleStatusChanges()) return all_;
 
   DeclarationSet previous = std::move(all_);
   all_ = {};
-  int kind = 0;
-  eachKind(all_, [&](auto& objects) { objects.reserve(expected[kind++]); });
+  eachKind(all_, [&](Kind kind, auto& objects) { objects.reserve(expected[slotOf(kind)]); });
 
   // In key order; declarations move straight from the previous set to this
-  // one. Keys are grouped by plural: once past a kind's keys, its previous
+  // one. Keys are grouped by kind: once past a kind's keys, its previous
   // vector is freed, so that two copies of only one kind are ever held.
-  int kindAt = -1;
+  std::optional<Kind> kindAt;
   for (auto entry = converted_.begin(); entry != converted_.end();) {
-    const std::string& key = entry->first;
+    const PlaceKey& key = entry->first;
     DeclarationPlace& where = entry->second;
-    if (int kindOfKey = kindOfPlural(pluralOf(key)); kindOfKey != kindAt) {
-      if (kindAt >= 0) releaseKind(previous, kindAt);
-      kindAt = kindOfKey;
+    if (key.first != kindAt) {
+      if (kindAt) releaseKind(previous, *kindAt);
+      kindAt = key.first;
     }
     if (where.pass != pass_) {  // no longer cached: deleted
       entry = converted_.erase(entry);
@@ -336,7 +303,7 @@ const DeclarationSet& ClusterObjects::declarations() {
       continue;
     }
     // Decoded here, not in the visit, which holds the cache's lock.
-    auto object = where.informer->get(objectKeyOf(key));
+    auto object = where.informer->get(key.second);
     if (!object) {  // deleted meanwhile
       entry = converted_.erase(entry);
       continue;
@@ -353,7 +320,7 @@ const DeclarationSet& ClusterObjects::declarations() {
       if (!converted && isWhole(*object)) {
         appendDeclaration(*object, all_);
         // Converted: the cache keeps the rest (unless a newer version came meanwhile).
-        where.informer->keepOnly(objectKeyOf(key), version, whatIsRead(*object));
+        where.informer->keepOnly(key.second, version, whatIsRead(*object));
         converted = true;
       }
       if (converted || convertFromServer(key, all_)) {

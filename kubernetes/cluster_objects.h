@@ -16,15 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "declarations/kind.h"
 #include "declarations/types.h"
 #include "kube/api_client.h"
 #include "kube/informer.h"
 
 namespace revoca::kubernetes {
-
-// The plurals of revoca's five kinds, in the order they are reconciled.
-const std::vector<std::string>& revocaPlurals();
-std::string pluralOfKind(const std::string& kind);  // "VaultSecret" -> "vaultsecrets"
 
 enum class Change {
   kDeclarations,  // a spec was created, changed or deleted: reconcile
@@ -43,7 +40,7 @@ struct DeclarationPlace {
     bool deleting = false;
     bool operator==(const Identity&) const = default;
   } identity;
-  int kind = -1;  // which of the set's vectors holds its declaration (authorities 0 ...); -1: none
+  std::optional<Kind> kind;  // which of the set's vectors holds its declaration; nullopt: none
   std::size_t at = 0;
   std::size_t firstError = 0;
   std::size_t errors = 0;
@@ -72,8 +69,7 @@ class ClusterObjects {
   // metadata.name, namespace, uid, resourceVersion, generation and
   // deletionTimestamp, spec.podTemplate (EmqxDeployment), and the summary
   // of its status (status_summary.h).
-  std::optional<nlohmann::json> get(const std::string& plural, const std::string& namespace_,
-                                    const std::string& name) const;
+  std::optional<nlohmann::json> get(Kind kind, const std::string& namespace_, const std::string& name) const;
   // Every declaration, with the errors of the ones that do not parse. The
   // set stays as it is until the next call, which rebuilds it if a spec
   // changed: one thread (the engine's loop) calls this and reads the set in
@@ -81,27 +77,31 @@ class ClusterObjects {
   const DeclarationSet& declarations();
 
  private:
-  // The informers' transform for `plural`: the status summarized, and the
+  // An object in converted_: its kind and the informer's key ("ns/name").
+  // Ordered by kind first, so each kind's objects come together.
+  using PlaceKey = std::pair<Kind, std::string>;
+
+  // The informers' transform for `kind`: the status summarized, and the
   // spec dropped unless the object's declaration still has to be converted
   // (declarations() then converts it and drops it: the spec is cached only
   // from an object's arrival to the next call).
-  void trimConverted(const std::string& plural, nlohmann::json& object);
+  void trimConverted(Kind kind, nlohmann::json& object);
   // The declaration of an object whose cached copy lost its spec before it
   // was converted (no known way to get there): read from the apiserver
   // again. False when it cannot be read.
-  bool convertFromServer(const std::string& key, DeclarationSet& out);
+  bool convertFromServer(const PlaceKey& key, DeclarationSet& out);
   // Takes in the objects whose status changed and not their spec (a new
   // resourceVersion, the same identity) where they are. False when that was
   // all: the set stays as it is, and declarations() builds no new one.
   bool settleStatusChanges();
 
   kube::ApiClient& client_;
-  std::vector<std::pair<std::string, std::unique_ptr<kube::Informer>>> informers_;  // plural -> informer
+  std::vector<std::pair<Kind, std::unique_ptr<kube::Informer>>> informers_;
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
   std::mutex mutex_;
   // Where each object's declaration sits in all_, so that the next call
   // moves it over unless the object changed: one copy of them all.
-  std::map<std::string, DeclarationPlace> converted_;  // "plural/ns/name"
+  std::map<PlaceKey, DeclarationPlace> converted_;
   std::uint32_t pass_ = 0;
   DeclarationSet all_;
 };

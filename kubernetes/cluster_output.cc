@@ -51,8 +51,7 @@ constexpr char kApplyVerbs[] = "patch and create";
 // name, no state label (revoca's CA keys and ledgers are never outputs) and
 // no other controller. The owner's uid may differ: a VaultSecret deleted
 // and made again takes its Secret back.
-bool isOutputOf(const json& object, const char* ownerLabel, const std::string& ownerKind,
-                const std::string& ownerName) {
+bool isOutputOf(const json& object, const char* ownerLabel, Kind ownerKind, const std::string& ownerName) {
   const json& metadata = member(object, "metadata");
   const json& labels = member(metadata, "labels");
   if (text(labels, kManagedByLabel) != kManagedByValue || text(labels, ownerLabel) != ownerName) return false;
@@ -60,20 +59,21 @@ bool isOutputOf(const json& object, const char* ownerLabel, const std::string& o
   const json& owners = member(metadata, "ownerReferences");
   if (owners.is_array())
     for (const auto& owner : owners)
-      if (member(owner, "controller") == true && (text(owner, "kind") != ownerKind || text(owner, "name") != ownerName))
+      if (member(owner, "controller") == true &&
+          (text(owner, "kind") != kindName(ownerKind) || text(owner, "name") != ownerName))
         return false;
   return true;
 }
 
 // Why an existing object of that name is not taken over, and what to do.
-Error refusal(const json& existing, const std::string& what, const std::string& ownerKind,
-              const std::string& ownerName, const std::string& fix) {
+Error refusal(const json& existing, const std::string& what, Kind ownerKind, const std::string& ownerName,
+              const std::string& fix) {
   const json& labels = member(member(existing, "metadata"), "labels");
   if (text(labels, kManagedByLabel) != kManagedByValue)
     return makeError(what + " exists and is not managed by revoca; " + fix);
   std::string state = text(labels, kStateLabel);
   return makeError(what + " exists and is revoca's " + (state.empty() ? "output for another object" : state + " state") +
-                   ", not the output of " + ownerKind + " " + ownerName + "; " + fix);
+                   ", not the output of " + kindName(ownerKind) + " " + ownerName + "; " + fix);
 }
 
 // What decides that a Secret or ConfigMap already holds what revoca would
@@ -289,7 +289,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
   options.transform = [&](json& item) {
     std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
     std::string name = text(member(item, "metadata"), "name");
-    if (!owner.empty() && name == owner && isOutputOf(item, kVaultSecretLabel, "VaultSecret", owner))
+    if (!owner.empty() && name == owner && isOutputOf(item, kVaultSecretLabel, Kind::VaultSecret, owner))
       found[secrets(namespace_, name).path()] = outputDigest(item, kVaultSecretLabel, true);
     item = nullptr;
   };
@@ -299,26 +299,26 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
   existingSecrets_.merge(found);
 }
 
-Result<json> ClusterOutput::revocaObject(const std::string& plural, const std::string& kind,
-                                         const std::string& namespace_, const std::string& name) {
-  if (auto cached = lookup_(plural, namespace_, name)) return std::move(*cached);
-  auto ref = revocaObjects(plural, namespace_, name);
+Result<json> ClusterOutput::revocaObject(Kind kind, const std::string& namespace_, const std::string& name) {
+  if (auto cached = lookup_(kind, namespace_, name)) return std::move(*cached);
+  auto ref = revocaObjects(kind, namespace_, name);
   auto fetched = api_.get(ref);
   if (!fetched.ok()) {
-    if (fetched.error.status == 404) return makeError(describe(ref, kind) + " does not exist (deleted meanwhile?)");
-    return apiProblem(ref, kind, "get", fetched.error);
+    if (fetched.error.status == 404)
+      return makeError(describe(ref, kindName(kind)) + " does not exist (deleted meanwhile?)");
+    return apiProblem(ref, kindName(kind), "get", fetched.error);
   }
   return std::move(*fetched.value);
 }
 
-Result<json> ClusterOutput::ownerReference(const std::string& plural, const std::string& kind,
-                                           const std::string& namespace_, const std::string& name) {
-  auto owner = revocaObject(plural, kind, namespace_, name);
+Result<json> ClusterOutput::ownerReference(Kind kind, const std::string& namespace_, const std::string& name) {
+  auto owner = revocaObject(kind, namespace_, name);
   if (!owner) return owner.error();
   std::string uid = text(member(*owner, "metadata"), "uid");
-  if (uid.empty()) return makeError(kind + " " + namespace_ + "/" + name + " has no metadata.uid; revoca tries again");
+  if (uid.empty())
+    return makeError(kindName(kind) + " " + namespace_ + "/" + name + " has no metadata.uid; revoca tries again");
   return json{{"apiVersion", std::string(kGroup) + "/" + kVersion},
-              {"kind", kind},
+              {"kind", kindName(kind)},
               {"name", name},
               {"uid", uid},
               {"controller", true},
@@ -328,7 +328,7 @@ Result<json> ClusterOutput::ownerReference(const std::string& plural, const std:
 Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const std::string& namespace_,
                                                                         const std::string& deployment,
                                                                         const SecretFiles& files) {
-  auto owner = ownerReference("vaultsecrets", "VaultSecret", namespace_, files.secretName);
+  auto owner = ownerReference(Kind::VaultSecret, namespace_, files.secretName);
   if (!owner) return owner.error();
   json labelled = labels(kVaultSecretLabel, files.secretName);
   json owners = json::array({*owner});
@@ -356,7 +356,7 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const st
                   {"cert.key", kube::encodeBase64(pems->keyPem)},
                   {"ca-cert.pem", kube::encodeBase64(files.caCertPem)}}}};
   };
-  Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, "VaultSecret", files.secretName,
+  Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, Kind::VaultSecret, files.secretName,
               "delete it or rename the VaultSecret", true};
   if (auto applied = applyOwned(owned, digest, build); !applied) return applied.error();
   // Unchanged, it was not built: certificateHash() reads the Secret once
@@ -371,7 +371,7 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const st
 
 Result<void> ClusterOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                             const std::string& caName, const std::string& pem) {
-  auto owner = ownerReference("certificateauthorities", "CertificateAuthority", namespace_, caName);
+  auto owner = ownerReference(Kind::CertificateAuthority, namespace_, caName);
   if (!owner) return owner.error();
   std::string name = caName + "-ca";
   json configMap = {{"apiVersion", "v1"},
@@ -382,7 +382,7 @@ Result<void> ClusterOutput::publishCaBundle(const std::string& namespace_, const
                       {"labels", labels(kCaLabel, caName)},
                       {"ownerReferences", json::array({*owner})}}},
                     {"data", {{"ca-cert.pem", pem}}}};
-  Owned owned{configMaps(namespace_, name), "ConfigMap", kCaLabel, "CertificateAuthority", caName,
+  Owned owned{configMaps(namespace_, name), "ConfigMap", kCaLabel, Kind::CertificateAuthority, caName,
               "delete it or rename the CertificateAuthority", true};
   return applyOwned(owned, configMap);
 }
@@ -403,7 +403,7 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
                        " is Ready (see its status)");
     return apiProblem(ref, "Secret", "get", secret.error);
   }
-  if (!isOutputOf(*secret.value, kVaultSecretLabel, "VaultSecret", secretName))
+  if (!isOutputOf(*secret.value, kVaultSecretLabel, Kind::VaultSecret, secretName))
     return makeError(what + " is not revoca's output for VaultSecret " + secretName + "; see the VaultSecret's status");
   const json& data = member(*secret.value, "data");
   auto cert = kube::decodeBase64(text(data, "cert.pem"));
@@ -419,7 +419,7 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
 Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,
                                             const json& annotations) {
   std::string owner = "EmqxDeployment " + emqx.namespace_ + "/" + emqx.owner;
-  auto declaration = revocaObject("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
+  auto declaration = revocaObject(Kind::EmqxDeployment, emqx.namespace_, emqx.owner);
   if (!declaration) return declaration.error();
   json podTemplate = member(member(*declaration, "spec"), "podTemplate");
   if (!podTemplate.is_object())
@@ -444,7 +444,7 @@ Result<json> ClusterOutput::ownedDeployment(const EmqxOutput& emqx, const std::s
   if (!podSpec["securityContext"].is_object()) podSpec["securityContext"] = json::object();
   if (!podSpec["securityContext"].contains("fsGroup")) podSpec["securityContext"]["fsGroup"] = kEmqxGroup;
 
-  auto reference = ownerReference("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
+  auto reference = ownerReference(Kind::EmqxDeployment, emqx.namespace_, emqx.owner);
   if (!reference) return reference.error();
   // No spec.replicas: the apiserver's default is 1, and `kubectl scale` or an
   // autoscaler is not undone by the next certificate.
@@ -513,7 +513,7 @@ Result<std::int64_t> ClusterOutput::patchDeployment(const EmqxOutput& emqx, cons
 }
 
 Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const EmqxOutput& emqx) {
-  auto owner = ownerReference("emqxdeployments", "EmqxDeployment", emqx.namespace_, emqx.owner);
+  auto owner = ownerReference(Kind::EmqxDeployment, emqx.namespace_, emqx.owner);
   if (!owner) return owner.error();
   std::string name = emqx.deployment + "-emqx-env";
   json data = json::object();
@@ -527,7 +527,7 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
                       {"ownerReferences", json::array({*owner})}}},
                     {"data", data}};
   std::string renameFix = "delete it, or rename the EmqxDeployment (or its spec.deploymentName)";
-  Owned ownedMap{configMaps(emqx.namespace_, name), "ConfigMap", kEmqxDeploymentLabel, "EmqxDeployment", emqx.owner,
+  Owned ownedMap{configMaps(emqx.namespace_, name), "ConfigMap", kEmqxDeploymentLabel, Kind::EmqxDeployment, emqx.owner,
                  renameFix, true};
   if (auto applied = applyOwned(ownedMap, configMap); !applied) return applied.error();
 
@@ -547,7 +547,7 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
     const json& given = member(member(podSpec, "securityContext"), "fsGroup");
     if (given.is_number_integer()) fsGroup = given.get<std::int64_t>();
     Owned ownedDeployment{deployments(emqx.namespace_, emqx.deployment), "Deployment", kEmqxDeploymentLabel,
-                          "EmqxDeployment", emqx.owner,
+                          Kind::EmqxDeployment, emqx.owner,
                           "delete it, or give spec.deploymentName: " + emqx.deployment +
                               " instead of spec.podTemplate for revoca to patch it",
                           false};

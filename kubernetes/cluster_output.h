@@ -41,11 +41,10 @@
 
 namespace revoca::kubernetes {
 
-// One of revoca's objects as the informer last saw it: plural ("vaultsecrets"),
-// namespace, name -> the object as the apiserver returned it, or nullopt when
-// it is not cached (ClusterOutput then asks the apiserver).
-using ObjectLookup =
-    std::function<std::optional<nlohmann::json>(const std::string&, const std::string&, const std::string&)>;
+// One of revoca's objects as the informer last saw it: kind, namespace, name
+// -> the object as the apiserver returned it, or nullopt when it is not
+// cached (ClusterOutput then asks the apiserver).
+using ObjectLookup = std::function<std::optional<nlohmann::json>(Kind, const std::string&, const std::string&)>;
 
 class ClusterOutput final : public OutputSink {
  public:
@@ -78,7 +77,7 @@ class ClusterOutput final : public OutputSink {
     kube::ResourceRef ref;
     std::string kind;        // "Secret", "ConfigMap", "Deployment"
     const char* ownerLabel;  // kVaultSecretLabel, kCaLabel, kEmqxDeploymentLabel: its value is ownerName
-    std::string ownerKind;   // "VaultSecret" ...
+    Kind ownerKind;
     std::string ownerName;
     std::string fix;         // what to do when the name is taken: "delete it or rename the VaultSecret"
     bool dataOnly = false;   // Secret, ConfigMap: up to date when data, labels and owner match
@@ -90,10 +89,8 @@ class ClusterOutput final : public OutputSink {
   Result<void> applyOwned(const Owned& owned, const pki::Sha256& digest,
                           const std::function<Result<nlohmann::json>()>& build);
   // One of revoca's objects, from the lookup or else from the apiserver.
-  Result<nlohmann::json> revocaObject(const std::string& plural, const std::string& kind,
-                                      const std::string& namespace_, const std::string& name);
-  Result<nlohmann::json> ownerReference(const std::string& plural, const std::string& kind,
-                                        const std::string& namespace_, const std::string& name);
+  Result<nlohmann::json> revocaObject(Kind kind, const std::string& namespace_, const std::string& name);
+  Result<nlohmann::json> ownerReference(Kind kind, const std::string& namespace_, const std::string& name);
   Result<std::string> certificateHash(const std::string& namespace_, const std::string& secretName);
   // ANNOTATIONS: revoca's on the pod template (podTemplateAnnotations).
   Result<nlohmann::json> ownedDeployment(const EmqxOutput& emqx, const std::string& configMap,

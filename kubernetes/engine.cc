@@ -137,9 +137,7 @@ int runKubernetes(const KubernetesOptions& options) {
     wakeups.notify(change);
     metrics.setQueueDepth(wakeups.waiting());
   });
-  auto lookup = [&](const std::string& plural, const std::string& ns, const std::string& name) {
-    return objects.get(plural, ns, name);
-  };
+  auto lookup = [&](Kind kind, const std::string& ns, const std::string& name) { return objects.get(kind, ns, name); };
   // The elector is made below; until it exists nobody leads. Its client
   // is declared first so that it outlives the elector's thread.
   std::unique_ptr<kube::ApiClient> electionApi;
@@ -147,9 +145,7 @@ int runKubernetes(const KubernetesOptions& options) {
   kubernetes::LeaderGuardedClient writer(api, [&] { return !options.leaderElection || (elector && elector->isLeader()); });
   kubernetes::SecretStateStore store(writer);
   kubernetes::ClusterOutput output(writer, lookup);
-  kubernetes::StatusWriter status(writer, clock, [&](const std::string& kind, const std::string& ns, const std::string& name) {
-    return objects.get(kubernetes::pluralOfKind(kind), ns, name);
-  });
+  kubernetes::StatusWriter status(writer, clock, lookup);
   kubernetes::ReadOnlyStateStore readOnlyStore(
       store, [&](const ObjectKey& ca, int version) { return store.recordedCrlStamp(ca, version); });
   kubernetes::DroppingOutput droppedOutput;

@@ -68,7 +68,7 @@ class DroppingOutput final : public OutputSink {
 
 class DroppingStatus final : public StatusSink {
  public:
-  void report(const std::string&, const ObjectMeta&, const ObjectStatus&) override {}
+  void report(Kind, const ObjectMeta&, const ObjectStatus&) override {}
 };
 
 }  // namespace revoca::kubernetes

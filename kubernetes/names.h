@@ -2,6 +2,7 @@
 // The names, labels and resources revoca uses in a cluster, in one place.
 #include <string>
 
+#include "declarations/kind.h"
 #include "kube/api_client.h"
 
 namespace revoca::kubernetes {
@@ -46,11 +47,9 @@ inline kube::ResourceRef leases(const std::string& ns, const std::string& name =
 inline kube::ResourceRef events(const std::string& ns) { return {"", "v1", "events", ns, ""}; }
 inline kube::ResourceRef namespaces(const std::string& name = "") { return {"", "v1", "namespaces", "", name}; }
 
-// One of revoca's own kinds: plural "certificateauthorities", "vaults",
-// "vaultsecrets", "certificaterevocations", "emqxdeployments".
-inline kube::ResourceRef revocaObjects(const std::string& plural, const std::string& ns = "",
-                                       const std::string& name = "") {
-  return {kGroup, kVersion, plural, ns, name};
+// The objects of one of revoca's own kinds.
+inline kube::ResourceRef revocaObjects(Kind kind, const std::string& ns = "", const std::string& name = "") {
+  return {kGroup, kVersion, kindPlural(kind), ns, name};
 }
 
 }  // namespace revoca::kubernetes

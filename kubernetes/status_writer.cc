@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kubernetes/cluster_objects.h"
 #include "kubernetes/leader_election.h"  // formatMicroTime
 #include "kubernetes/names.h"
 #include "kubernetes/status_summary.h"
@@ -111,9 +110,9 @@ std::string factOf(const ObjectStatus& status, const std::string& name) {
 }
 
 // What an Issued/Renewed/Rotated Event follows: the certificate's serial, the CA's version.
-std::string issuedFact(const std::string& kind) {
-  if (kind == "VaultSecret") return "serial";
-  if (kind == "CertificateAuthority") return "version";
+std::string issuedFact(Kind kind) {
+  if (kind == Kind::VaultSecret) return "serial";
+  if (kind == Kind::CertificateAuthority) return "version";
   return "";
 }
 
@@ -122,17 +121,20 @@ std::string resourceVersionOf(const json& object) {
   return metadata == object.end() ? "" : stringOf(*metadata, "resourceVersion");
 }
 
-// The maps' key for an object, "Kind ns/name", and back (names hold no
-// space, namespaces no '/').
-std::string objectKey(const std::string& kind, const ObjectMeta& meta) {
-  return kind + " " + meta.namespace_ + "/" + meta.name;
+// The maps' key for an object, "Kind ns/name" (as the log shows it), and
+// back (names hold no space, namespaces no '/'); nullopt for a key objectKey() did not write.
+std::string objectKey(Kind kind, const ObjectMeta& meta) {
+  return kindName(kind) + " " + meta.namespace_ + "/" + meta.name;
 }
 struct KeyParts {
-  std::string kind, namespace_, name;
+  Kind kind;
+  std::string namespace_, name;
 };
-KeyParts partsOf(const std::string& key) {
+std::optional<KeyParts> partsOf(const std::string& key) {
   std::size_t space = key.find(' '), slash = key.find('/', space);
-  return {key.substr(0, space), key.substr(space + 1, slash - space - 1), key.substr(slash + 1)};
+  std::optional<Kind> kind = kindNamed(std::string_view(key).substr(0, space));
+  if (!kind || slash == std::string::npos) return std::nullopt;
+  return KeyParts{*kind, key.substr(space + 1, slash - space - 1), key.substr(slash + 1)};
 }
 
 std::string reportingInstance() {
@@ -144,10 +146,10 @@ std::string reportingInstance() {
 
 }  // namespace
 
-const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
+const std::map<std::string, FactType>& statusFacts(Kind kind) {
   // As crds/*.yaml declare them; tests/kubernetes/status_writer_test.cc checks the two agree.
-  static const std::map<std::string, std::map<std::string, FactType>> facts = {
-      {"CertificateAuthority",
+  static const std::map<Kind, std::map<std::string, FactType>> facts = {
+      {Kind::CertificateAuthority,
        {{"version", FactType::kInteger},
         {"serial", FactType::kString},
         {"notBefore", FactType::kDateTime},
@@ -161,10 +163,10 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"serverSwitchTime", FactType::kDateTime},
         {"tenantUuid", FactType::kString},
         {"crlUrl", FactType::kString}}},
-      {"CertificateRevocation",
+      {Kind::CertificateRevocation,
        {{"serial", FactType::kString}, {"revokedAt", FactType::kDateTime}, {"crlNumber", FactType::kInteger}}},
-      {"Vault", {{"deployments", FactType::kInteger}}},
-      {"VaultSecret",
+      {Kind::Vault, {{"deployments", FactType::kInteger}}},
+      {Kind::VaultSecret,
        {{"serial", FactType::kString},
         {"notBefore", FactType::kDateTime},
         {"notAfter", FactType::kDateTime},
@@ -174,7 +176,7 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
         {"secretName", FactType::kString},
         {"fileOwner", FactType::kString},
         {"fileMode", FactType::kString}}},
-      {"EmqxDeployment",
+      {Kind::EmqxDeployment,
        {{"deployment", FactType::kString},
         {"configMap", FactType::kString},
         {"ocspResponderUrl", FactType::kString},
@@ -188,7 +190,7 @@ const std::map<std::string, FactType>& statusFacts(const std::string& kind) {
   return it == facts.end() ? none : it->second;
 }
 
-json statusBody(const std::string& kind, const json& current, const ObjectStatus& status, TimePoint now) {
+json statusBody(Kind kind, const json& current, const ObjectStatus& status, TimePoint now) {
   std::string state = status.ready ? "True" : "False";
   std::string transition = formatTimestamp(now);
   if (auto ready = readyOf(current); ready && stringOf(*ready, "status") == state) {
@@ -209,11 +211,12 @@ json statusBody(const std::string& kind, const json& current, const ObjectStatus
     switch (type->second) {
       case FactType::kInteger:
         if (auto number = parseInteger(value)) body[name] = *number;
-        else spdlog::debug("{} status: {}={} is not an integer; left out", kind, name, value);
+        else spdlog::debug("{} status: {}={} is not an integer; left out", kindName(kind), name, value);
         break;
       case FactType::kDateTime:
         if (isRfc3339(value)) body[name] = value;
-        else if (!value.empty()) spdlog::debug("{} status: {}={} is not an RFC 3339 time; left out", kind, name, value);
+        else if (!value.empty())
+          spdlog::debug("{} status: {}={} is not an RFC 3339 time; left out", kindName(kind), name, value);
         break;
       case FactType::kString:
         body[name] = utf8(value, kConditionMessageLimit);
@@ -229,7 +232,7 @@ json statusBody(const std::string& kind, const json& current, const ObjectStatus
   return body;
 }
 
-std::vector<EventNote> eventsFor(const std::string& kind, const json& before, const ObjectStatus& after) {
+std::vector<EventNote> eventsFor(Kind kind, const json& before, const ObjectStatus& after) {
   std::vector<EventNote> notes;
   auto was = readyOf(before);
   std::string wasStatus = was ? stringOf(*was, "status") : "";
@@ -239,12 +242,12 @@ std::vector<EventNote> eventsFor(const std::string& kind, const json& before, co
     if (!value.empty() && value != previous) {
       bool first = previous.empty();
       std::string notAfter = factOf(after, "notAfter");
-      std::string message = kind == "VaultSecret" ? "serial " + value : "version " + value;
-      if (kind == "CertificateAuthority" && !factOf(after, "serial").empty())
+      std::string message = kind == Kind::VaultSecret ? "serial " + value : "version " + value;
+      if (kind == Kind::CertificateAuthority && !factOf(after, "serial").empty())
         message += " (serial " + factOf(after, "serial") + ")";
       if (!notAfter.empty()) message += ", valid until " + notAfter;
       if (std::string why = factOf(after, "lastIssueReason"); !why.empty()) message += "; reason: " + why;
-      if (kind == "VaultSecret")
+      if (kind == Kind::VaultSecret)
         notes.push_back({"Normal", first ? "Issued" : "Renewed", first ? "Issue" : "Renew",
                          (first ? "issued " : "renewed: ") + message});
       else
@@ -252,7 +255,7 @@ std::vector<EventNote> eventsFor(const std::string& kind, const json& before, co
                          (first ? "issued " : "rotated to ") + message});
     }
   }
-  if (kind == "CertificateRevocation" && after.ready && wasStatus != "True")
+  if (kind == Kind::CertificateRevocation && after.ready && wasStatus != "True")
     notes.push_back({"Normal", "Revoked", "Revoke", after.message});
   if (!after.ready) {
     bool sameFailure = wasStatus == "False" && stringOf(*was, "reason") == conditionReason(after.reason);
@@ -262,9 +265,10 @@ std::vector<EventNote> eventsFor(const std::string& kind, const json& before, co
   return notes;
 }
 
-json eventBody(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note,
+json eventBody(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note,
                const std::string& name, const std::string& instance, TimePoint now) {
-  json involved = {{"apiVersion", apiVersion()}, {"kind", kind}, {"name", meta.name}, {"namespace", meta.namespace_}};
+  json involved = {
+      {"apiVersion", apiVersion()}, {"kind", kindName(kind)}, {"name", meta.name}, {"namespace", meta.namespace_}};
   if (!uid.empty()) involved["uid"] = uid;
   std::string seconds = formatTimestamp(now);
   // core/v1 accepts an eventTime only with reportingComponent, reportingInstance and action.
@@ -314,8 +318,9 @@ void StatusWriter::dropSeenWrites() {
       writeOrder_.pop_front();
       if (!written_.count(key)) continue;  // dropped at a report already
     }
-    KeyParts parts = partsOf(key);
-    std::optional<json> object = lookup_ ? lookup_(parts.kind, parts.namespace_, parts.name) : std::nullopt;
+    std::optional<KeyParts> parts = partsOf(key);
+    std::optional<json> object =
+        lookup_ && parts ? lookup_(parts->kind, parts->namespace_, parts->name) : std::nullopt;
     std::lock_guard lock(mutex_);
     auto written = written_.find(key);
     if (written == written_.end()) continue;
@@ -345,13 +350,8 @@ json StatusWriter::currentStatus(const std::string& key, const std::optional<jso
   return json::object();
 }
 
-void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
+void StatusWriter::report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) {
   std::string key = objectKey(kind, meta);
-  std::string plural = pluralOfKind(kind);
-  if (plural.empty()) {
-    spdlog::debug("{}: not a kind of revoca's; its status is not written", key);
-    return;
-  }
   std::optional<json> object = lookup_ ? lookup_(kind, meta.namespace_, meta.name) : std::nullopt;
 
   // The lock guards the maps, not the write: the engine reports several
@@ -365,10 +365,10 @@ void StatusWriter::report(const std::string& kind, const ObjectMeta& meta, const
   if (summarizes(current, body)) return;
 
   json apply = {{"apiVersion", apiVersion()},
-                {"kind", kind},
+                {"kind", kindName(kind)},
                 {"metadata", {{"name", meta.name}, {"namespace", meta.namespace_}}},
                 {"status", body}};
-  auto result = api_.applyStatus(revocaObjects(plural, meta.namespace_, meta.name), apply, kFieldManager);
+  auto result = api_.applyStatus(revocaObjects(kind, meta.namespace_, meta.name), apply, kFieldManager);
   std::unique_lock lock(mutex_);
   if (!result.ok()) {
     if (result.error.status == 404) {
@@ -432,8 +432,7 @@ std::string StatusWriter::eventName(const std::string& object) {
   return prefix + "." + hex;
 }
 
-void StatusWriter::emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid,
-                        const EventNote& note) {
+void StatusWriter::emit(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note) {
   static const std::string instance = reportingInstance();
   // Best effort, like client-go's recorder: an Event lost is not an error.
   kube::ApiResult<json> created;
@@ -443,7 +442,7 @@ void StatusWriter::emit(const std::string& kind, const ObjectMeta& meta, const s
     if (created.ok() || created.error.status != 409) break;  // 409: another replica's Event has this name
   }
   if (!created.ok())
-    spdlog::debug("{} {}/{}: Event {} not recorded: {}", kind, meta.namespace_, meta.name, note.reason,
+    spdlog::debug("{} {}/{}: Event {} not recorded: {}", kindName(kind), meta.namespace_, meta.name, note.reason,
                   created.error.message);
 }
 

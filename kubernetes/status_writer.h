@@ -18,16 +18,17 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "declarations/kind.h"
 #include "declarations/types.h"
 #include "kube/api_client.h"
 #include "reconcilers/ports.h"
 
 namespace revoca::kubernetes {
 
-// One of revoca's objects as the informer last saw it, by kind
-// ("VaultSecret"), namespace and name; nullopt when it has not seen it.
-using StatusLookup = std::function<std::optional<nlohmann::json>(const std::string& kind, const std::string& ns,
-                                                                  const std::string& name)>;
+// One of revoca's objects as the informer last saw it, by kind, namespace
+// and name; nullopt when it has not seen it.
+using StatusLookup =
+    std::function<std::optional<nlohmann::json>(Kind kind, const std::string& ns, const std::string& name)>;
 
 // How a CRD declares a status field (crds/*.yaml).
 enum class FactType {
@@ -37,16 +38,15 @@ enum class FactType {
 };
 
 // The status fields the CRD of `kind` declares beside conditions and
-// observedGeneration; empty for a kind that is not revoca's.
-const std::map<std::string, FactType>& statusFacts(const std::string& kind);
+// observedGeneration.
+const std::map<std::string, FactType>& statusFacts(Kind kind);
 
 // The status to apply for `status`: facts typed as the CRD of `kind`
 // declares them (the ones it does not declare, or whose value does not fit
 // the type, are dropped: the apiserver would prune or refuse them), and
 // Ready's lastTransitionTime taken from `current` (the status there now;
 // null or {} for none) unless Ready flips, else `now`.
-nlohmann::json statusBody(const std::string& kind, const nlohmann::json& current, const ObjectStatus& status,
-                          TimePoint now);
+nlohmann::json statusBody(Kind kind, const nlohmann::json& current, const ObjectStatus& status, TimePoint now);
 
 struct EventNote {
   std::string type;     // Normal, Warning
@@ -58,12 +58,12 @@ struct EventNote {
 // The Events a change of status deserves; `before` is the object's status
 // as it was (null or {} for none). Transitions only: the same status again
 // deserves none.
-std::vector<EventNote> eventsFor(const std::string& kind, const nlohmann::json& before, const ObjectStatus& after);
+std::vector<EventNote> eventsFor(Kind kind, const nlohmann::json& before, const ObjectStatus& after);
 
 // The core/v1 Event for `note` about the object `kind` `meta` (uid `uid`),
 // named `name`, from reporting instance `instance` (the host).
-nlohmann::json eventBody(const std::string& kind, const ObjectMeta& meta, const std::string& uid,
-                         const EventNote& note, const std::string& name, const std::string& instance, TimePoint now);
+nlohmann::json eventBody(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note,
+                         const std::string& name, const std::string& instance, TimePoint now);
 
 class StatusWriter final : public StatusSink {
  public:
@@ -71,7 +71,7 @@ class StatusWriter final : public StatusSink {
   // not written again, and Events compare with it.
   StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup);
 
-  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
+  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override;
   // Forgets what it wrote, so the next report of each object compares with
   // the informer's copy only: after a change of leader, or at a resync.
   void forget();
@@ -91,7 +91,7 @@ class StatusWriter final : public StatusSink {
   nlohmann::json currentStatus(const std::string& key, const std::optional<nlohmann::json>& object);
   // Drops the texts of the oldest writes the informer has seen since.
   void dropSeenWrites();
-  void emit(const std::string& kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
+  void emit(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
   std::string eventName(const std::string& object);
 
   kube::ApiClient& api_;

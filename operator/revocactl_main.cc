@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     std::string error;
     auto object = revoca::parseObjectName(positional[1], error);
     if (!object) return fail(error);
-    request["kind"] = object->kind;
+    request["kind"] = revoca::kindName(object->kind);
     request["name"] = object->name;
   } else if (verb == "get-crl" && flags.has("--version")) {
     try {

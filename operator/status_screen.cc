@@ -1,6 +1,5 @@
 #include "operator/status_screen.h"
 
-#include <map>
 #include <sstream>
 
 #include "pki/certificate.h"
@@ -18,6 +17,9 @@ std::string text(const json& object, const char* field) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// The kind of the verb's answer, nullopt when it names none of revoca's.
+std::optional<Kind> kindOf(const json& entry) { return kindNamed(text(entry, "kind")); }
+
 void row(std::ostringstream& out, const std::string& label, const std::string& value, int indent = 0) {
   if (value.empty()) return;
   std::string padded = std::string(indent, ' ') + label + ":";
@@ -28,29 +30,17 @@ void row(std::ostringstream& out, const std::string& label, const std::string& v
 }  // namespace
 
 std::optional<ObjectName> parseObjectName(const std::string& text, std::string& error) {
-  static const std::map<std::string, std::string> kinds = {
-      {"ca", "CertificateAuthority"},      {"certificateauthority", "CertificateAuthority"},
-      {"certificateauthorities", "CertificateAuthority"},
-      {"vs", "VaultSecret"},               {"vaultsecret", "VaultSecret"},
-      {"vaultsecrets", "VaultSecret"},     {"vault", "Vault"},
-      {"vaults", "Vault"},                 {"crev", "CertificateRevocation"},
-      {"certificaterevocation", "CertificateRevocation"},
-      {"certificaterevocations", "CertificateRevocation"},
-      {"emqx", "EmqxDeployment"},          {"emqxdeployment", "EmqxDeployment"},
-      {"emqxdeployments", "EmqxDeployment"}};
   auto slash = text.find('/');
-  std::string kind = text.substr(0, slash);
-  for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto known = kinds.find(kind);
-  if (slash == std::string::npos || known == kinds.end() || slash + 1 == text.size()) {
+  std::optional<Kind> kind = kindCalled(std::string_view(text).substr(0, slash));
+  if (slash == std::string::npos || !kind || slash + 1 == text.size()) {
     error = "name the object as KIND/NAME, e.g. vaultsecret/server-cert or ca/mqtt-ca (got \"" + text + "\")";
     return std::nullopt;
   }
-  return ObjectName{known->second, text.substr(slash + 1)};
+  return ObjectName{*kind, text.substr(slash + 1)};
 }
 
 void addOcspCheck(json& entry) {
-  if (text(entry, "kind") != "VaultSecret" || !entry.contains("certificate")) return;
+  if (kindOf(entry) != Kind::VaultSecret || !entry.contains("certificate")) return;
   const json& described = entry["certificate"];
   auto leaf = pki::Certificate::fromPem(text(described, "certificate"));
   auto issuer = pki::Certificate::fromPem(text(described, "issuer"));
@@ -85,8 +75,8 @@ std::string renderStatusScreen(const json& entry) {
     row(out, "Not before", text(described, "notBefore"), 2);
     row(out, "Not after", text(described, "notAfter"), 2);
     row(out, "Renewal time", text(facts, "renewalTime"), 2);
-    if (text(entry, "kind") == "VaultSecret")
-      row(out, "Issuer", "CertificateAuthority " + text(described, "issuingCa") + " version " +
+    if (kindOf(entry) == Kind::VaultSecret)
+      row(out, "Issuer", kindName(Kind::CertificateAuthority) + " " + text(described, "issuingCa") + " version " +
                              text(described, "caVersion"), 2);
     else
       row(out, "Version", text(described, "caVersion"), 2);

@@ -7,12 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "declarations/kind.h"
+
 namespace revoca {
 
 // "vs/server-cert", "vaultsecret/server-cert", "ca/mqtt-ca" ... -> kind and
 // name; nullopt (with `error` set) for anything else.
 struct ObjectName {
-  std::string kind;
+  Kind kind;
   std::string name;
 };
 std::optional<ObjectName> parseObjectName(const std::string& text, std::string& error);

@@ -35,6 +35,12 @@ std::string requestText(const json& request, const char* field, const std::strin
   return it != request.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+Result<Kind> requestKind(const json& request) {
+  std::string text = requestText(request, "kind");
+  if (std::optional<Kind> kind = kindNamed(text)) return *kind;
+  return makeError("unknown kind " + quotedText(text) + "; give one of revoca's kinds, e.g. VaultSecret");
+}
+
 Result<void> checkRequestNames(const json& request) {
   // Names become paths in the state directory and the Kubernetes API: they
   // follow the declarations' rules before any verb sees them.
@@ -118,11 +124,11 @@ json getTenantUuid(AuthorityCommandContext& context, const json& request) {
   return commandSuccess({{"tenant", namespace_}, {"uuid", *uuid}});
 }
 
-Result<json> describeCertificate(StateStore& store, const std::string& kind, const ObjectKey& key) {
+Result<json> describeCertificate(StateStore& store, Kind kind, const ObjectKey& key) {
   json described;
   std::string caName;
   int caVersion = 0;
-  if (kind == "VaultSecret") {
+  if (kind == Kind::VaultSecret) {
     auto record = store.loadSecretWithPems(key);
     if (!record) return record.error();
     if (!*record) return makeError("VaultSecret " + key.str() + " has no certificate yet");
@@ -134,10 +140,10 @@ Result<json> describeCertificate(StateStore& store, const std::string& kind, con
     described["notAfter"] = formatTimestamp((*record)->notAfter);
     caName = (*record)->issuingCa;
     caVersion = (*record)->caVersion;
-  } else if (kind == "CertificateAuthority") {
+  } else if (kind == Kind::CertificateAuthority) {
     caName = key.name;
   } else {
-    return makeError(kind + " has no certificate; ask about a VaultSecret or a CertificateAuthority");
+    return makeError(kindName(kind) + " has no certificate; ask about a VaultSecret or a CertificateAuthority");
   }
   auto ca = store.loadCa({key.namespace_, caName});
   if (!ca) return ca.error();
@@ -148,7 +154,7 @@ Result<json> describeCertificate(StateStore& store, const std::string& kind, con
   described["issuingCa"] = caName;
   described["caVersion"] = issuer->version;
   described["issuer"] = issuer->certPem;
-  if (kind == "CertificateAuthority") {
+  if (kind == Kind::CertificateAuthority) {
     auto cert = pki::Certificate::fromPem(issuer->certPem);
     if (!cert) return cert.error();
     described["certificate"] = issuer->certPem;

@@ -6,6 +6,7 @@
 // {"ok": false, "error": "one clear line"}.
 #include <nlohmann/json.hpp>
 
+#include "declarations/kind.h"
 #include "reconcilers/authority_service.h"
 
 namespace revoca {
@@ -27,7 +28,7 @@ nlohmann::json getTenantUuid(AuthorityCommandContext& context, const nlohmann::j
 // state (what `revocactl status KIND/NAME` shows beside the conditions):
 // {"certificate": PEM, "issuer": PEM, "serial", "notBefore", "notAfter",
 //  "issuingCa", "caVersion", "revocation": {...} or null}; never a key.
-Result<nlohmann::json> describeCertificate(StateStore& store, const std::string& kind, const ObjectKey& key);
+Result<nlohmann::json> describeCertificate(StateStore& store, Kind kind, const ObjectKey& key);
 
 nlohmann::json commandFailure(const std::string& message);
 nlohmann::json commandSuccess(nlohmann::json result);
@@ -36,5 +37,7 @@ nlohmann::json commandSuccess(nlohmann::json result);
 Result<void> checkRequestNames(const nlohmann::json& request);
 // A string field of a request, or `fallback`.
 std::string requestText(const nlohmann::json& request, const char* field, const std::string& fallback = "");
+// The kind a request names ("kind": "VaultSecret"), or why it names none of revoca's.
+Result<Kind> requestKind(const nlohmann::json& request);
 
 }  // namespace revoca

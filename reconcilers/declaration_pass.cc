@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/logging.h"
+#include "declarations/kind.h"
 #include "reconcilers/renewal.h"
 
 namespace revoca {
@@ -85,7 +86,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
       if (ca.spec.issuingCa && !done.count(ObjectKey{ca.meta.namespace_, *ca.spec.issuingCa})) continue;
       done.insert(ca.key());
       progress = true;
-      logging::ObjectScope scope("CertificateAuthority", ca.meta.namespace_, ca.meta.name);
+      logging::ObjectScope scope(kindName(Kind::CertificateAuthority), ca.meta.namespace_, ca.meta.name);
       auto info = tenant(ca.meta.namespace_);
       ObjectStatus status;
       if (!info) {
@@ -95,7 +96,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
       } else {
         status = reconcileCertificateAuthority(context_, ca, *info);
       }
-      status_.report("CertificateAuthority", ca.meta, status);
+      status_.report(Kind::CertificateAuthority, ca.meta, status);
     }
   }
   for (const auto& ca : declarations.authorities) {
@@ -105,7 +106,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
     status.reason = "IssuerNotReady";
     status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + *ca.spec.issuingCa +
                      " does not exist or is in a cycle; create it or fix the name";
-    status_.report("CertificateAuthority", ca.meta, status);
+    status_.report(Kind::CertificateAuthority, ca.meta, status);
   }
   // A renewal time already past is one the CA waits out (an intermediate
   // waits for its parent to rotate): the regular interval looks again.
@@ -125,25 +126,27 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   // A broken declaration is reported on its object; what it issued before stays in place.
   for (const auto& error : declarations.errors) {
     auto slash = error.object.find('/');
-    if (error.kind.empty() || slash == std::string::npos) continue;
+    std::optional<Kind> kind = kindNamed(error.kind);
+    if (!kind || slash == std::string::npos) continue;
     ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, error.generation};
     logging::ObjectScope scope(error.kind, meta.namespace_, meta.name);
     ObjectStatus status;
     status.observedGeneration = error.generation;
     status.reason = "InvalidSpec";
     status.message = (error.field.empty() ? "" : error.field + ": ") + error.message;
-    status_.report(error.kind, meta, status);
+    status_.report(*kind, meta, status);
   }
   reconcileAuthorities(declarations, wakeup);
 
   for (const auto& revocation : declarations.revocations) {
-    logging::ObjectScope scope("CertificateRevocation", revocation.meta.namespace_, revocation.meta.name);
-    status_.report("CertificateRevocation", revocation.meta, reconcileCertificateRevocation(context_, revocation));
+    logging::ObjectScope scope(kindName(Kind::CertificateRevocation), revocation.meta.namespace_,
+                               revocation.meta.name);
+    status_.report(Kind::CertificateRevocation, revocation.meta, reconcileCertificateRevocation(context_, revocation));
   }
 
   for (const auto& vault : declarations.vaults) {
-    logging::ObjectScope scope("Vault", vault.meta.namespace_, vault.meta.name);
-    status_.report("Vault", vault.meta, reconcileVault(context_, vault));
+    logging::ObjectScope scope(kindName(Kind::Vault), vault.meta.namespace_, vault.meta.name);
+    status_.report(Kind::Vault, vault.meta, reconcileVault(context_, vault));
   }
 
   // One certificate per deployment directory: a second secret for the same
@@ -174,13 +177,13 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
           deploymentOwner.emplace(std::pair<std::string_view, std::string_view>{secret.meta.namespace_, deployment},
                                   secret.meta.name);
       if (!conflict.empty()) {
-        logging::ObjectScope scope("VaultSecret", secret.meta.namespace_, secret.meta.name);
+        logging::ObjectScope scope(kindName(Kind::VaultSecret), secret.meta.namespace_, secret.meta.name);
         ObjectStatus status;
         status.observedGeneration = secret.meta.generation;
         status.reason = "DeploymentConflict";
         status.message = "spec.vault: deployment " + conflict +
                          "; put this secret in a vault that distributes to other deployments";
-        status_.report("VaultSecret", secret.meta, status);
+        status_.report(Kind::VaultSecret, secret.meta, status);
         notDelivered[{secret.meta.namespace_, secret.meta.name}] = std::move(status);
         continue;
       }
@@ -190,14 +193,14 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   std::mutex wakeupMutex;
   forEachInParallel(secrets.size(), context_.vaultSecretWorkers, [&](std::size_t i) {
     const auto& [secret, vault] = secrets[i];
-    logging::ObjectScope scope("VaultSecret", secret->meta.namespace_, secret->meta.name);
+    logging::ObjectScope scope(kindName(Kind::VaultSecret), secret->meta.namespace_, secret->meta.name);
     auto outcome = reconcileVaultSecret(context_, *secret, vault);
     // Past: it waits for its CA to rotate; the regular interval looks again.
     if (outcome.renewalTime && *outcome.renewalTime > context_.clock.now()) {
       std::lock_guard lock(wakeupMutex);
       wakeup = std::min(wakeup, *outcome.renewalTime);
     }
-    status_.report("VaultSecret", secret->meta, outcome.status);
+    status_.report(Kind::VaultSecret, secret->meta, outcome.status);
     if (!outcome.status.ready) {
       std::lock_guard lock(notDeliveredMutex);
       notDelivered[{secret->meta.namespace_, secret->meta.name}] = std::move(outcome.status);
@@ -207,12 +210,13 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   std::optional<ByName<VaultSecret>> vaultSecrets;
   if (!declarations.emqxDeployments.empty()) vaultSecrets.emplace(declarations.vaultSecrets);
   for (const auto& emqx : declarations.emqxDeployments) {
-    logging::ObjectScope scope("EmqxDeployment", emqx.meta.namespace_, emqx.meta.name);
+    logging::ObjectScope scope(kindName(Kind::EmqxDeployment), emqx.meta.namespace_, emqx.meta.name);
     const Vault* vault = vaults.find(emqx.meta.namespace_, emqx.spec.vault);
     const VaultSecret* secret = vaultSecrets->find(emqx.meta.namespace_, emqx.spec.secret);
     auto refused = secret ? notDelivered.find({secret->meta.namespace_, secret->meta.name}) : notDelivered.end();
     const ObjectStatus* secretNotReady = refused == notDelivered.end() ? nullptr : &refused->second;
-    status_.report("EmqxDeployment", emqx.meta, reconcileEmqxDeployment(context_, emqx, vault, secret, secretNotReady));
+    status_.report(Kind::EmqxDeployment, emqx.meta,
+                   reconcileEmqxDeployment(context_, emqx, vault, secret, secretNotReady));
   }
   registry_.markReady();
   return wakeup;

@@ -50,12 +50,12 @@ void ObjectMetrics::forwardTo(StatusSink& next) {
   next_ = &next;
 }
 
-void ObjectMetrics::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
+void ObjectMetrics::report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) {
   StatusSink* next;
   {
     std::lock_guard lock(mutex_);
     next = next_;
-    Series& series = objects_[kind + " " + meta.namespace_ + " " + meta.name];
+    Series& series = objects_[kindName(kind) + " " + meta.namespace_ + " " + meta.name];
     series.ready = status.ready;
     series.expiry = unixSeconds(status.facts, "notAfter", kNoTime);
     series.renewal = unixSeconds(status.facts, "renewalTime", kNoTime);
@@ -171,14 +171,14 @@ void ObjectMetrics::renderTotals(std::string& out) const {
   header(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
   for (const auto& [key, count] : reconciles_) {
     out += "revoca_reconcile_total{kind=\"";
-    appendLabelValue(out, key.first);
+    appendLabelValue(out, kindName(key.first));
     out.append("\",result=\"").append(key.second ? "ready" : "not_ready").append("\"} ");
     value(count);
   }
   header(out, "revoca_reconcile_errors_total", "counter", "Reconciles that left the object not Ready, by reason.");
   for (const auto& [key, count] : errors_) {
     out += "revoca_reconcile_errors_total{kind=\"";
-    appendLabelValue(out, key.first);
+    appendLabelValue(out, kindName(key.first));
     out += "\",reason=\"";
     appendLabelValue(out, key.second);
     out += "\"} ";

@@ -24,7 +24,7 @@ class ObjectMetrics : public StatusSink {
 
   // Reports go to `next` from now on (a replica that stops leading drops them).
   void forwardTo(StatusSink& next);
-  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
+  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override;
 
   // Around each pass: objects the pass did not report are gone (deleted, or
   // this replica stopped leading), and so are their series.
@@ -76,8 +76,8 @@ class ObjectMetrics : public StatusSink {
   mutable std::mutex mutex_;
   StatusSink* next_;
   std::map<Key, Series> objects_;
-  std::map<std::pair<std::string, bool>, std::uint64_t> reconciles_;     // (kind, ready) -> count
-  std::map<std::pair<std::string, std::string>, std::uint64_t> errors_;  // (kind, reason) -> count
+  std::map<std::pair<Kind, bool>, std::uint64_t> reconciles_;  // (kind, ready) -> count
+  std::map<std::pair<Kind, std::string>, std::uint64_t> errors_;  // (kind, reason) -> count
   std::uint32_t pass_ = 0;
   std::uint64_t passesFinished_ = 0;
   double passSeconds_ = 0, lastPassSeconds_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "declarations/kind.h"
 #include "declarations/types.h"
 #include "pki/digest.h"
 
@@ -85,7 +86,7 @@ struct ObjectStatus {
 class StatusSink {
  public:
   virtual ~StatusSink() = default;
-  virtual void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) = 0;
+  virtual void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) = 0;
 };
 
 }  // namespace revoca

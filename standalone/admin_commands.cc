@@ -9,18 +9,21 @@ namespace {
 // standalone mode records no Events).
 nlohmann::json objectStatus(AdminContext& context, const nlohmann::json& request) {
   std::string ns = requestText(request, "namespace", "default");
-  std::string kind = requestText(request, "kind");
+  Result<Kind> kind = requestKind(request);
+  if (!kind) return commandFailure(kind.error().message);
   std::string name = requestText(request, "name");
   for (const auto& reported : context.status.snapshot()) {
-    if (reported.value("kind", "") != kind || reported.value("namespace", "") != ns || reported.value("name", "") != name)
+    if (reported.value("kind", "") != kindName(*kind) || reported.value("namespace", "") != ns ||
+        reported.value("name", "") != name)
       continue;
     nlohmann::json entry = reported;
     entry["eventsError"] = "standalone mode records no Events; revoca's log has every transition";
-    if (auto described = describeCertificate(context.store, kind, {ns, name})) entry["certificate"] = *described;
+    if (auto described = describeCertificate(context.store, *kind, {ns, name})) entry["certificate"] = *described;
     else entry["certificateError"] = described.error().message;
     return commandSuccess(entry);
   }
-  return commandFailure("no " + safeText(kind) + " " + ns + "/" + safeText(name) + " among the declarations; `revocactl status` lists them");
+  return commandFailure("no " + kindName(*kind) + " " + ns + "/" + safeText(name) +
+                        " among the declarations; `revocactl status` lists them");
 }
 
 }  // namespace

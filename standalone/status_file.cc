@@ -48,9 +48,9 @@ StatusFile::StatusFile(std::string path) : path_(std::move(path)) {
   }
 }
 
-void StatusFile::report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) {
+void StatusFile::report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) {
   std::map<std::string, std::string> facts = status.facts;
-  std::string key = keyOf(kind, meta.namespace_, meta.name);
+  std::string key = keyOf(kindName(kind), meta.namespace_, meta.name);
   std::lock_guard lock(mutex_);
   if (auto serial = facts.find("serial"); serial != facts.end()) {
     auto reason = facts.find("lastIssueReason");
@@ -60,7 +60,7 @@ void StatusFile::report(const std::string& kind, const ObjectMeta& meta, const O
     else if (known != issueReasons_.end() && known->second.serial == serial->second)
       facts["lastIssueReason"] = known->second.reason;
   }
-  nlohmann::json json = {{"kind", kind},
+  nlohmann::json json = {{"kind", kindName(kind)},
                          {"namespace", meta.namespace_},
                          {"name", meta.name},
                          {"source", meta.source},

@@ -17,7 +17,7 @@ class StatusFile final : public StatusSink {
   // Reads what the last run wrote there for the facts a pass cannot know
   // again (why the current certificate was issued).
   explicit StatusFile(std::string path);
-  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override;
+  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override;
   // Writes the file if anything changed since the last flush.
   void flush();
   nlohmann::json snapshot() const;

@@ -158,7 +158,7 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   statusWritten["status"] = {{"serial", "0A"}};
   api_.putKeepingGeneration("vaultsecrets", statusWritten);
   auto seen = [&] {
-    auto cached = objects_.get("vaultsecrets", "mqtt", "c");
+    auto cached = objects_.get(Kind::VaultSecret, "mqtt", "c");
     return cached && cached->contains("status");
   };
   for (int i = 0; i < 400 && !seen(); ++i) std::this_thread::sleep_for(5ms);
@@ -166,7 +166,7 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(hosts(objects_.declarations()), std::vector<std::string>{"c.example"});
   EXPECT_EQ(objects_.declarations().vaultSecrets.data(), keptInPlace);
   // What is cached of it: no spec (its declaration is kept), its status summarized.
-  auto cached = objects_.get("vaultsecrets", "mqtt", "c");
+  auto cached = objects_.get(Kind::VaultSecret, "mqtt", "c");
   EXPECT_FALSE(cached->contains("spec"));
   EXPECT_EQ((*cached)["metadata"]["name"], "c");
   EXPECT_EQ((*cached)["metadata"]["generation"], 1);
@@ -192,7 +192,7 @@ TEST_F(ClusterObjectsTest, AnEmqxDeploymentKeepsItsPodTemplateInTheCacheForTheDe
   objects_.start();
   ASSERT_TRUE(objects_.waitForSync(10s));
   ASSERT_EQ(objects_.declarations().emqxDeployments.size(), 1u);
-  auto cached = objects_.get("emqxdeployments", "mqtt", "emqx");
+  auto cached = objects_.get(Kind::EmqxDeployment, "mqtt", "emqx");
   ASSERT_TRUE(cached);
   EXPECT_EQ((*cached)["spec"], json({{"podTemplate", emqx["spec"]["podTemplate"]}}));
   EXPECT_FALSE(cached->contains("kind"));

@@ -80,13 +80,13 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
     ClusterTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     // revoca's CRDs, so the owners are real objects with real uids.
-    for (const char* plural : {"vaultsecrets", "certificateauthorities", "emqxdeployments"}) {
-      json crd = testing::loadCrd(plural);
+    for (Kind kind : {Kind::VaultSecret, Kind::CertificateAuthority, Kind::EmqxDeployment}) {
+      json crd = testing::loadCrd(kindPlural(kind));
       auto applied = client_->apply({"apiextensions.k8s.io", "v1", "customresourcedefinitions", "",
                                      crd["metadata"]["name"].get<std::string>()},
                                     crd, "revoca-test");
-      ASSERT_TRUE(applied.ok()) << plural << ": " << applied.error.message;
-      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(plural), {}).ok(); })) << plural;
+      ASSERT_TRUE(applied.ok()) << kindPlural(kind) << ": " << applied.error.message;
+      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(kind), {}).ok(); })) << kindPlural(kind);
     }
     counting_ = std::make_unique<CountingClient>(*client_);
     output_ = makeOutput();
@@ -95,25 +95,24 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
   // What the engine's informers answer: here, the apiserver itself.
   std::unique_ptr<ClusterOutput> makeOutput() {
     return std::make_unique<ClusterOutput>(
-        *counting_, [this](const std::string& plural, const std::string& ns, const std::string& name) {
-          auto object = client_->get(revocaObjects(plural, ns, name));
+        *counting_, [this](Kind kind, const std::string& ns, const std::string& name) {
+          auto object = client_->get(revocaObjects(kind, ns, name));
           return object.ok() ? object.value : std::nullopt;
         });
   }
 
   // A revoca object; returns its uid.
-  std::string createRevocaObject(const std::string& plural, const std::string& kind, const std::string& name,
-                                 const json& spec) {
+  std::string createRevocaObject(Kind kind, const std::string& name, const json& spec) {
     json object = {{"apiVersion", "revoca.io/v1alpha1"},
-                   {"kind", kind},
+                   {"kind", kindName(kind)},
                    {"metadata", {{"name", name}, {"namespace", namespace_}}},
                    {"spec", spec}};
-    auto created = client_->create(revocaObjects(plural, namespace_), object);
-    EXPECT_TRUE(created.ok()) << kind << " " << name << ": " << created.error.message;
+    auto created = client_->create(revocaObjects(kind, namespace_), object);
+    EXPECT_TRUE(created.ok()) << kindName(kind) << " " << name << ": " << created.error.message;
     return created.ok() ? (*created.value)["metadata"]["uid"].get<std::string>() : "";
   }
   std::string createVaultSecret(const std::string& name) {
-    return createRevocaObject("vaultsecrets", "VaultSecret", name,
+    return createRevocaObject(Kind::VaultSecret, name,
                               {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", "mqtt.test"}}}});
   }
   // An EmqxDeployment that owns a Deployment built from its pod template, or patches `deploymentName`.
@@ -122,7 +121,7 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
     json spec = {{"vault", "mqtt-vault"}, {"secret", "server-cert"}};
     if (!podTemplate.is_null()) spec["podTemplate"] = podTemplate;
     if (!deploymentName.empty()) spec["deploymentName"] = deploymentName;
-    return createRevocaObject("emqxdeployments", "EmqxDeployment", name, spec);
+    return createRevocaObject(Kind::EmqxDeployment, name, spec);
   }
 
   static SecretFiles files(const std::string& tag) {
@@ -346,7 +345,7 @@ TEST_F(ClusterOutputIntegration, RevocasOwnStateSecretIsNeverAnOutput) {
 // --- the CA bundle ------------------------------------------------------------
 
 TEST_F(ClusterOutputIntegration, TheCaBundleIsAConfigMapOwnedByTheCa) {
-  std::string uid = createRevocaObject("certificateauthorities", "CertificateAuthority", "mqtt-ca", json::object());
+  std::string uid = createRevocaObject(Kind::CertificateAuthority, "mqtt-ca", json::object());
   ASSERT_TRUE(output_->publishCaBundle(namespace_, "emqx", "mqtt-ca", "PEM one"));
   json bundle = get(configMaps("mqtt-ca-ca"));
   EXPECT_EQ(bundle["data"]["ca-cert.pem"], "PEM one");
@@ -652,8 +651,8 @@ TEST_F(ClusterOutputIntegration, AForbiddenWriteNamesThePermissionToGrant) {
   auto restricted = kube::makeRestClient(config);
   ASSERT_TRUE(restricted) << restricted.error().message;
 
-  ClusterOutput output(**restricted, [this](const std::string& plural, const std::string& ns, const std::string& name) {
-    auto object = client_->get(revocaObjects(plural, ns, name));
+  ClusterOutput output(**restricted, [this](Kind kind, const std::string& ns, const std::string& name) {
+    auto object = client_->get(revocaObjects(kind, ns, name));
     return object.ok() ? object.value : std::nullopt;
   });
   std::optional<Error> refused;

@@ -9,7 +9,6 @@
 #include <set>
 
 #include "kube/forwarding_api_client.h"
-#include "kubernetes/cluster_objects.h"
 #include "kubernetes/names.h"
 #include "tests/kube/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
@@ -52,14 +51,14 @@ ObjectStatus failed(std::string reason, std::string message = "what to fix") {
 
 const TimePoint kNow = fromUnixSeconds(1'800'000'000);  // 2027-01-15T08:00:00Z
 
-json bodyOf(const std::string& kind, const ObjectStatus& status) {
+json bodyOf(Kind kind, const ObjectStatus& status) {
   return statusBody(kind, json::object(), status, kNow);
 }
 
 // --- the status body ---------------------------------------------------------
 
 TEST(StatusWriterBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
-  json body = bodyOf("CertificateAuthority", ready({{"version", "2"},
+  json body = bodyOf(Kind::CertificateAuthority, ready({{"version", "2"},
                                                     {"crlNumber", "17"},
                                                     {"liveVersions", "1"},
                                                     {"serial", "ABCD"},
@@ -84,7 +83,7 @@ TEST(StatusWriterBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
 }
 
 TEST(StatusWriterBody, ValuesThatDoNotFitTheirTypeAreLeftOut) {
-  json body = bodyOf("VaultSecret", ready({{"caVersion", "two"}, {"notAfter", ""}, {"renewalTime", "tomorrow"},
+  json body = bodyOf(Kind::VaultSecret, ready({{"caVersion", "two"}, {"notAfter", ""}, {"renewalTime", "tomorrow"},
                                            {"notBefore", "2027-01-15T08:00:00.5+01:00"}}));
   EXPECT_FALSE(body.contains("caVersion"));
   EXPECT_FALSE(body.contains("notAfter"));
@@ -92,119 +91,123 @@ TEST(StatusWriterBody, ValuesThatDoNotFitTheirTypeAreLeftOut) {
   EXPECT_EQ(body["notBefore"], "2027-01-15T08:00:00.5+01:00");
 }
 
-TEST(StatusWriterBody, EveryKindHasItsFactsAndAnUnknownKindNone) {
-  EXPECT_EQ(bodyOf("Vault", ready({{"deployments", "4"}}))["deployments"], 4);
-  EXPECT_EQ(bodyOf("CertificateRevocation", ready({{"crlNumber", "9"}}))["crlNumber"], 9);
-  EXPECT_EQ(bodyOf("EmqxDeployment", ready({{"configMap", "emqx-env"}}))["configMap"], "emqx-env");
-  EXPECT_FALSE(bodyOf("Widget", ready({{"serial", "AA"}})).contains("serial"));
+TEST(StatusWriterBody, EveryKindHasItsFacts) {
+  EXPECT_EQ(bodyOf(Kind::Vault, ready({{"deployments", "4"}}))["deployments"], 4);
+  EXPECT_EQ(bodyOf(Kind::CertificateRevocation, ready({{"crlNumber", "9"}}))["crlNumber"], 9);
+  EXPECT_EQ(bodyOf(Kind::EmqxDeployment, ready({{"configMap", "emqx-env"}}))["configMap"], "emqx-env");
 }
 
 TEST(StatusWriterBody, TheFactTableIsTheCrdsStatusSchema) {
   auto crds = loadCrds();
   ASSERT_EQ(crds.size(), 5u) << "in " << kCrds;
   for (const json& crd : crds) {
-    std::string kind = crd["spec"]["names"]["kind"];
+    std::string name = crd["spec"]["names"]["kind"];
+    std::optional<Kind> kind = kindNamed(name);
+    ASSERT_TRUE(kind) << name;
     const json& properties = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
     std::map<std::string, FactType> declared;
-    for (const auto& [name, schema] : properties.items()) {
-      if (name == "conditions" || name == "observedGeneration") continue;
+    for (const auto& [field, schema] : properties.items()) {
+      if (field == "conditions" || field == "observedGeneration") continue;
       std::string type = schema["type"];
-      declared[name] = type == "integer"                                    ? FactType::kInteger
+      declared[field] = type == "integer"                                    ? FactType::kInteger
                        : schema.value("format", "") == "date-time" ? FactType::kDateTime
                                                                    : FactType::kString;
-      EXPECT_TRUE(type == "integer" || type == "string") << kind << " status." << name << " is a " << type;
+      EXPECT_TRUE(type == "integer" || type == "string") << kindName(*kind) << " status." << field << " is a " << type;
     }
-    EXPECT_EQ(statusFacts(kind), declared) << kind << ": the table in kubernetes/status_writer.cc differs from its CRD";
+    EXPECT_EQ(statusFacts(*kind), declared)
+        << name << ": the table in kubernetes/status_writer.cc differs from its CRD";
   }
 }
 
 TEST(StatusWriterBody, TheTransitionTimeStaysUntilReadyFlips) {
-  json before = statusBody("VaultSecret", json::object(), failed("IssuerNotReady"), kNow);
+  json before = statusBody(Kind::VaultSecret, json::object(), failed("IssuerNotReady"), kNow);
   // Still False, for another reason: the time it became False stays.
-  json again = statusBody("VaultSecret", before, failed("PublishFailed"), kNow + 60s);
+  json again = statusBody(Kind::VaultSecret, before, failed("PublishFailed"), kNow + 60s);
   EXPECT_EQ(again["conditions"][0]["lastTransitionTime"], "2027-01-15T08:00:00Z");
   EXPECT_EQ(again["conditions"][0]["reason"], "PublishFailed");
-  json flipped = statusBody("VaultSecret", again, ready({}), kNow + 120s);
+  json flipped = statusBody(Kind::VaultSecret, again, ready({}), kNow + 120s);
   EXPECT_EQ(flipped["conditions"][0]["status"], "True");
   EXPECT_EQ(flipped["conditions"][0]["lastTransitionTime"], "2027-01-15T08:02:00Z");
 }
 
 TEST(StatusWriterBody, TheLastIssueReasonStaysUntilTheNextIssue) {
-  json issued = statusBody("VaultSecret", json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}), kNow);
+  json issued =
+      statusBody(Kind::VaultSecret, json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}), kNow);
   // The next pass issued nothing and does not know why AA was issued.
-  json later = statusBody("VaultSecret", issued, ready({{"serial", "AA"}}), kNow + 60s);
+  json later = statusBody(Kind::VaultSecret, issued, ready({{"serial", "AA"}}), kNow + 60s);
   EXPECT_EQ(later, issued);
-  json renewed = statusBody("VaultSecret", later, ready({{"serial", "BB"}, {"lastIssueReason", "Expiring"}}), kNow);
+  json renewed = statusBody(Kind::VaultSecret, later, ready({{"serial", "BB"}, {"lastIssueReason", "Expiring"}}), kNow);
   EXPECT_EQ(renewed["lastIssueReason"], "Expiring");
-  json unknown = statusBody("VaultSecret", issued, ready({{"serial", "CC"}}), kNow);
+  json unknown = statusBody(Kind::VaultSecret, issued, ready({{"serial", "CC"}}), kNow);
   EXPECT_FALSE(unknown.contains("lastIssueReason"));
 }
 
 TEST(StatusWriterBody, ReasonAndMessageAreMadeAcceptable) {
-  json body = bodyOf("Vault", failed("9 not a reason!", "bad \xff byte " + std::string(40000, 'x')));
+  json body = bodyOf(Kind::Vault, failed("9 not a reason!", "bad \xff byte " + std::string(40000, 'x')));
   const json& condition = body["conditions"][0];
   EXPECT_EQ(condition["reason"], "notareason");
   EXPECT_LE(condition["message"].get<std::string>().size(), 32768u);
   EXPECT_NO_THROW((void)body.dump());
-  EXPECT_EQ(bodyOf("Vault", failed(""))["conditions"][0]["reason"], "Unknown");
+  EXPECT_EQ(bodyOf(Kind::Vault, failed(""))["conditions"][0]["reason"], "Unknown");
 }
 
 // --- events ------------------------------------------------------------------
 
 TEST(StatusWriterEvents, AFirstSerialIsIssuedANewOneRenewedTheSameOneNothing) {
-  auto first = eventsFor("VaultSecret", json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}));
+  auto first = eventsFor(Kind::VaultSecret, json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].type, "Normal");
   EXPECT_EQ(first[0].reason, "Issued");
   EXPECT_EQ(first[0].action, "Issue");
   EXPECT_NE(first[0].message.find("serial AA"), std::string::npos);
   EXPECT_NE(first[0].message.find("Missing"), std::string::npos);
-  json before = bodyOf("VaultSecret", ready({{"serial", "AA"}}));
-  auto renewed = eventsFor("VaultSecret", before, ready({{"serial", "BB"}}));
+  json before = bodyOf(Kind::VaultSecret, ready({{"serial", "AA"}}));
+  auto renewed = eventsFor(Kind::VaultSecret, before, ready({{"serial", "BB"}}));
   ASSERT_EQ(renewed.size(), 1u);
   EXPECT_EQ(renewed[0].reason, "Renewed");
-  EXPECT_TRUE(eventsFor("VaultSecret", before, ready({{"serial", "AA"}})).empty());
+  EXPECT_TRUE(eventsFor(Kind::VaultSecret, before, ready({{"serial", "AA"}})).empty());
 }
 
 TEST(StatusWriterEvents, CaVersionsAreIssuedThenRotatedAndTheServersNumbersCompareWithOurText) {
-  EXPECT_EQ(eventsFor("CertificateAuthority", json::object(), ready({{"version", "1"}}))[0].reason, "Issued");
+  EXPECT_EQ(eventsFor(Kind::CertificateAuthority, json::object(), ready({{"version", "1"}}))[0].reason, "Issued");
   json before = json::parse(R"({"version": 1, "conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]})");
-  EXPECT_TRUE(eventsFor("CertificateAuthority", before, ready({{"version", "1"}})).empty());
-  auto rotated = eventsFor("CertificateAuthority", before, ready({{"version", "2"}, {"serial", "CC"}}));
+  EXPECT_TRUE(eventsFor(Kind::CertificateAuthority, before, ready({{"version", "1"}})).empty());
+  auto rotated = eventsFor(Kind::CertificateAuthority, before, ready({{"version", "2"}, {"serial", "CC"}}));
   ASSERT_EQ(rotated.size(), 1u);
   EXPECT_EQ(rotated[0].reason, "Rotated");
   EXPECT_NE(rotated[0].message.find("version 2 (serial CC)"), std::string::npos);
 }
 
 TEST(StatusWriterEvents, AFailureIsAWarningOncePerReason) {
-  auto first = eventsFor("VaultSecret", json::object(), failed("InvalidSpec", "spec.autoCert.ttl: bad"));
+  auto first = eventsFor(Kind::VaultSecret, json::object(), failed("InvalidSpec", "spec.autoCert.ttl: bad"));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].type, "Warning");
   EXPECT_EQ(first[0].reason, "Failed");
   EXPECT_EQ(first[0].message, "InvalidSpec: spec.autoCert.ttl: bad");
-  json before = bodyOf("VaultSecret", failed("InvalidSpec"));
-  EXPECT_TRUE(eventsFor("VaultSecret", before, failed("InvalidSpec", "another message")).empty());
-  EXPECT_EQ(eventsFor("VaultSecret", before, failed("IssuerNotReady")).size(), 1u);
+  json before = bodyOf(Kind::VaultSecret, failed("InvalidSpec"));
+  EXPECT_TRUE(eventsFor(Kind::VaultSecret, before, failed("InvalidSpec", "another message")).empty());
+  EXPECT_EQ(eventsFor(Kind::VaultSecret, before, failed("IssuerNotReady")).size(), 1u);
   // Ready, then failing: a warning.
-  EXPECT_EQ(eventsFor("VaultSecret", bodyOf("VaultSecret", ready({})), failed("InvalidSpec")).size(), 1u);
+  EXPECT_EQ(eventsFor(Kind::VaultSecret, bodyOf(Kind::VaultSecret, ready({})), failed("InvalidSpec")).size(), 1u);
 }
 
 TEST(StatusWriterEvents, ARevocationIsAnnouncedWhenItBecomesReady) {
   ObjectStatus revoked = ready({{"serial", "AA"}});
   revoked.message = "serial AA is on the CRL";
-  auto first = eventsFor("CertificateRevocation", json::object(), revoked);
+  auto first = eventsFor(Kind::CertificateRevocation, json::object(), revoked);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].reason, "Revoked");
   EXPECT_EQ(first[0].message, "serial AA is on the CRL");
-  EXPECT_TRUE(eventsFor("CertificateRevocation", bodyOf("CertificateRevocation", revoked), revoked).empty());
-  auto afterFailure = eventsFor("CertificateRevocation", bodyOf("CertificateRevocation", failed("CaNotReady")), revoked);
+  EXPECT_TRUE(eventsFor(Kind::CertificateRevocation, bodyOf(Kind::CertificateRevocation, revoked), revoked).empty());
+  auto afterFailure =
+      eventsFor(Kind::CertificateRevocation, bodyOf(Kind::CertificateRevocation, failed("CaNotReady")), revoked);
   ASSERT_EQ(afterFailure.size(), 1u);
   EXPECT_EQ(afterFailure[0].reason, "Revoked");
 }
 
 TEST(StatusWriterEvents, TheEventIsACoreV1Event) {
   ObjectMeta meta{"tenant", "mqtt-ca", "", 1};
-  json event = eventBody("CertificateAuthority", meta, "uid-1", {"Normal", "Issued", "Issue", "issued version 1"},
+  json event = eventBody(Kind::CertificateAuthority, meta, "uid-1", {"Normal", "Issued", "Issue", "issued version 1"},
                          "mqtt-ca.18a2b", "host-1", kNow + 1234us);
   EXPECT_EQ(event["apiVersion"], "v1");
   EXPECT_EQ(event["kind"], "Event");
@@ -259,7 +262,7 @@ class RecordingApi final : public kube::testing::RefusingApiClient {
 class StatusWriterFake : public ::testing::Test {
  protected:
   StatusWriterFake()
-      : writer_(api_, clock_, [this](const std::string&, const std::string&, const std::string&) { return informer_; }) {}
+      : writer_(api_, clock_, [this](Kind, const std::string&, const std::string&) { return informer_; }) {}
 
   // What the informer shows: the object with the status last applied.
   void informerCatchesUp() {
@@ -276,7 +279,7 @@ class StatusWriterFake : public ::testing::Test {
 
 TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSeesIt) {
   informer_ = json{{"metadata", {{"uid", "uid-vs"}, {"resourceVersion", "7"}}}};  // no status yet
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   ASSERT_EQ(api_.applied.size(), 1u);
   const json& body = api_.applied[0];
   EXPECT_EQ(body["apiVersion"], "revoca.io/v1alpha1");
@@ -288,11 +291,11 @@ TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSees
   EXPECT_EQ(api_.events[0]["metadata"]["name"].get<std::string>().rfind("vs.", 0), 0u);
 
   clock_.advance(5s);
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));  // the informer still shows version 7
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));  // the informer still shows version 7
   informerCatchesUp();
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   writer_.forget();  // a resync: the informer's copy alone says it is there
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.events.size(), 1u);
 }
@@ -301,39 +304,40 @@ TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSees
 // before it ends: each write drops the texts of older ones the informer shows.
 TEST_F(StatusWriterFake, EachWriteDropsTheTextsOfOlderWritesTheInformerHasSeen) {
   informer_ = json{{"metadata", {{"resourceVersion", "7"}}}};
-  for (const char* name : {"a", "b", "c"}) writer_.report("VaultSecret", {"tenant", name, "", 1}, ready({{"serial", name}}));
+  for (const char* name : {"a", "b", "c"})
+    writer_.report(Kind::VaultSecret, {"tenant", name, "", 1}, ready({{"serial", name}}));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 3u);
   informer_ = json{{"metadata", {{"resourceVersion", "200"}}}};  // it has seen them all
-  writer_.report("VaultSecret", {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "a" and "b" dropped; "c" and "d" left
-  writer_.report("VaultSecret", {"tenant", "e", "", 1}, ready({{"serial", "e"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "e", "", 1}, ready({{"serial", "e"}}));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "c" dropped; "d" and "e" not seen yet
   // Nothing written twice for it.
-  writer_.report("VaultSecret", {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
   EXPECT_EQ(api_.applied.size(), 5u);
 }
 
 TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
-  writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
-  writer_.report("Vault", meta_, ready({{"deployments", "2"}}));
+  writer_.report(Kind::Vault, meta_, ready({{"deployments", "2"}}));
+  writer_.report(Kind::Vault, meta_, ready({{"deployments", "2"}}));
   ASSERT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.applied[0]["status"]["deployments"], 2);
   EXPECT_TRUE(api_.events.empty());
 }
 
 TEST_F(StatusWriterFake, AStatusSomeoneElseChangedIsWrittenAgain) {
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   informer_ = json{{"metadata", {{"resourceVersion", "555"}}},
                    {"status", {{"observedGeneration", 3}, {"serial", "edited"}}}};
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_EQ(api_.applied.size(), 2u);
 }
 
 TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
-  writer_.report("VaultSecret", meta_, failed("PublishFailed"));  // the status loses its serial
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
-  writer_.report("VaultSecret", meta_, ready({{"serial", "BB"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, failed("PublishFailed"));  // the status loses its serial
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "BB"}}));
   EXPECT_EQ(api_.applied.size(), 4u);
   EXPECT_EQ(api_.eventReasons(), (std::vector<std::string>{"Issued", "Failed", "Renewed"}));
   EXPECT_EQ(api_.events[1]["type"], "Warning");
@@ -345,20 +349,18 @@ TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
 
 TEST_F(StatusWriterFake, AFailedWriteIsRetriedOnTheNextReportAndMakesNoEvent) {
   api_.applyError = kube::ApiError{500, "InternalError", "etcd is down"};
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_TRUE(api_.events.empty());
   api_.applyError.reset();
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.eventReasons(), std::vector<std::string>{"Issued"});
 }
 
-TEST_F(StatusWriterFake, ADeletedObjectOrAKindNotOursIsNoError) {
+TEST_F(StatusWriterFake, ADeletedObjectIsNoError) {
   api_.applyError = kube::ApiError{404, "NotFound", "vaultsecrets.revoca.io \"vs\" not found"};
-  writer_.report("VaultSecret", meta_, ready({{"serial", "AA"}}));
-  api_.applyError.reset();
-  writer_.report("Widget", meta_, ready({}));
+  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_TRUE(api_.applied.empty());
   EXPECT_TRUE(api_.events.empty());
 }
@@ -388,22 +390,23 @@ class StatusWriterIntegration : public kube::testing::ClusterTest {
                                     "revoca-test");
       ASSERT_TRUE(applied.ok()) << name << ": " << applied.error.message;
     }
-    for (const char* plural : {"vaultsecrets", "certificateauthorities"})
-      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(plural, namespace_), {}).ok(); })) << plural;
+    for (Kind kind : {Kind::VaultSecret, Kind::CertificateAuthority})
+      ASSERT_TRUE(eventually([&] { return client_->list(revocaObjects(kind, namespace_), {}).ok(); }))
+          << kindPlural(kind);
   }
 
-  json create(const std::string& kind, const std::string& name, const json& spec) {
+  json create(Kind kind, const std::string& name, const json& spec) {
     json object = {{"apiVersion", "revoca.io/v1alpha1"},
-                   {"kind", kind},
+                   {"kind", kindName(kind)},
                    {"metadata", {{"name", name}, {"namespace", namespace_}}},
                    {"spec", spec}};
-    auto created = client_->create(revocaObjects(pluralOfKind(kind), namespace_), object);
+    auto created = client_->create(revocaObjects(kind, namespace_), object);
     EXPECT_TRUE(created.ok()) << created.error.message;
     return created.ok() ? *created.value : json();
   }
 
-  json read(const std::string& kind, const std::string& name) {
-    auto object = client_->get(revocaObjects(pluralOfKind(kind), namespace_, name));
+  json read(Kind kind, const std::string& name) {
+    auto object = client_->get(revocaObjects(kind, namespace_, name));
     EXPECT_TRUE(object.ok()) << object.error.message;
     return object.ok() ? *object.value : json();
   }
@@ -426,8 +429,8 @@ class StatusWriterIntegration : public kube::testing::ClusterTest {
   }
 
   // What the informer would answer: here, the object as the server has it now.
-  std::optional<json> lookup(const std::string& kind, const std::string& ns, const std::string& name) {
-    auto object = client_->get(revocaObjects(pluralOfKind(kind), ns, name));
+  std::optional<json> lookup(Kind kind, const std::string& ns, const std::string& name) {
+    auto object = client_->get(revocaObjects(kind, ns, name));
     return object.ok() ? std::optional<json>(*object.value) : std::nullopt;
   }
 
@@ -435,7 +438,7 @@ class StatusWriterIntegration : public kube::testing::ClusterTest {
 };
 
 TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsFollowTheSerial) {
-  json vs = create("VaultSecret", "server-cert",
+  json vs = create(Kind::VaultSecret, "server-cert",
                    {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", "broker.example"}}}});
   ASSERT_FALSE(HasFailure());
   std::string uid = vs["metadata"]["uid"];
@@ -444,7 +447,7 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
 
   CountingApi api(*client_);
   // An informer that has not seen anything yet: the writer's own memory keeps it quiet.
-  StatusWriter writer(api, clock_, [](const std::string&, const std::string&, const std::string&) {
+  StatusWriter writer(api, clock_, [](Kind, const std::string&, const std::string&) {
     return std::optional<json>();
   });
   auto issued = ready({{"serial", "1A2B"},
@@ -455,10 +458,10 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
                        {"lastIssueReason", "Missing"},
                        {"publishedTo", "emqx"}},
                       generation);
-  writer.report("VaultSecret", meta, issued);
+  writer.report(Kind::VaultSecret, meta, issued);
   ASSERT_EQ(api.statusWrites.load(), 1);
 
-  json object = read("VaultSecret", "server-cert");
+  json object = read(Kind::VaultSecret, "server-cert");
   const json& status = object["status"];
   EXPECT_TRUE(status["caVersion"].is_number_integer()) << status.dump();
   EXPECT_EQ(status["caVersion"], 1);
@@ -476,39 +479,39 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
   EXPECT_FALSE(status["conditions"][0].value("lastTransitionTime", "").empty());
   std::string version = object["metadata"]["resourceVersion"];
 
-  writer.report("VaultSecret", meta, issued);
+  writer.report(Kind::VaultSecret, meta, issued);
   // Another process (a new leader) whose informer has the object: no write either.
-  StatusWriter successor(api, clock_, [this](const std::string& k, const std::string& n, const std::string& o) {
+  StatusWriter successor(api, clock_, [this](Kind k, const std::string& n, const std::string& o) {
     return lookup(k, n, o);
   });
-  successor.report("VaultSecret", meta, issued);
+  successor.report(Kind::VaultSecret, meta, issued);
   EXPECT_EQ(api.statusWrites.load(), 1);
-  EXPECT_EQ(read("VaultSecret", "server-cert")["metadata"]["resourceVersion"], version);
+  EXPECT_EQ(read(Kind::VaultSecret, "server-cert")["metadata"]["resourceVersion"], version);
 
   auto renewed = issued;
   renewed.facts["serial"] = "3C4D";
   renewed.facts["lastIssueReason"] = "NearExpiry";
-  successor.report("VaultSecret", meta, renewed);
+  successor.report(Kind::VaultSecret, meta, renewed);
   EXPECT_EQ(api.statusWrites.load(), 2);
-  EXPECT_EQ(read("VaultSecret", "server-cert")["status"]["serial"], "3C4D");
+  EXPECT_EQ(read(Kind::VaultSecret, "server-cert")["status"]["serial"], "3C4D");
   EXPECT_TRUE(eventually([&] { return eventReasons("server-cert", uid).size() >= 2; }));
   EXPECT_EQ(eventReasons("server-cert", uid), (std::vector<std::string>{"Issued", "Renewed"}));
 }
 
 TEST_F(StatusWriterIntegration, ACaKeepsItsIntegersAndAFailureIsAWarningWithItsTransitionTime) {
-  json ca = create("CertificateAuthority", "mqtt-ca", json::object());
+  json ca = create(Kind::CertificateAuthority, "mqtt-ca", json::object());
   ASSERT_FALSE(HasFailure());
   std::string uid = ca["metadata"]["uid"];
   ObjectMeta meta{namespace_, "mqtt-ca", "", ca["metadata"]["generation"].get<std::int64_t>()};
-  StatusWriter writer(*client_, clock_, [this](const std::string& k, const std::string& n, const std::string& o) {
+  StatusWriter writer(*client_, clock_, [this](Kind k, const std::string& n, const std::string& o) {
     return lookup(k, n, o);
   });
 
-  writer.report("CertificateAuthority", meta,
+  writer.report(Kind::CertificateAuthority, meta,
                 ready({{"version", "1"}, {"liveVersions", "1"}, {"crlNumber", "3"}, {"serial", "CAFE"},
                        {"tenantUuid", "0b7c"}, {"notAfter", "2028-01-15T08:00:00Z"}},
                       meta.generation));
-  json status = read("CertificateAuthority", "mqtt-ca")["status"];
+  json status = read(Kind::CertificateAuthority, "mqtt-ca")["status"];
   EXPECT_EQ(status["version"], 1);
   EXPECT_EQ(status["liveVersions"], 1);
   EXPECT_EQ(status["crlNumber"], 3);
@@ -516,16 +519,16 @@ TEST_F(StatusWriterIntegration, ACaKeepsItsIntegersAndAFailureIsAWarningWithItsT
   std::string readySince = status["conditions"][0]["lastTransitionTime"];
 
   std::this_thread::sleep_for(1100ms);  // the transition time has seconds precision
-  writer.report("CertificateAuthority", meta, failed("PublishFailed", "deployment emqx: forbidden"));
-  status = read("CertificateAuthority", "mqtt-ca")["status"];
+  writer.report(Kind::CertificateAuthority, meta, failed("PublishFailed", "deployment emqx: forbidden"));
+  status = read(Kind::CertificateAuthority, "mqtt-ca")["status"];
   EXPECT_EQ(status["conditions"][0]["status"], "False");
   EXPECT_EQ(status["conditions"][0]["reason"], "PublishFailed");
   EXPECT_FALSE(status.contains("version"));  // a fact no longer reported goes
   std::string failingSince = status["conditions"][0]["lastTransitionTime"];
   EXPECT_NE(failingSince, readySince);
 
-  writer.report("CertificateAuthority", meta, failed("IssuerFailed", "still broken"));
-  status = read("CertificateAuthority", "mqtt-ca")["status"];
+  writer.report(Kind::CertificateAuthority, meta, failed("IssuerFailed", "still broken"));
+  status = read(Kind::CertificateAuthority, "mqtt-ca")["status"];
   EXPECT_EQ(status["conditions"][0]["reason"], "IssuerFailed");
   EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], failingSince);
 
@@ -542,10 +545,10 @@ TEST_F(StatusWriterIntegration, ACaKeepsItsIntegersAndAFailureIsAWarningWithItsT
 }
 
 TEST_F(StatusWriterIntegration, ADeletedObjectIsNoError) {
-  StatusWriter writer(*client_, clock_, [](const std::string&, const std::string&, const std::string&) {
+  StatusWriter writer(*client_, clock_, [](Kind, const std::string&, const std::string&) {
     return std::optional<json>();
   });
-  writer.report("VaultSecret", {namespace_, "gone", "", 1}, ready({{"serial", "AA"}}));
+  writer.report(Kind::VaultSecret, {namespace_, "gone", "", 1}, ready({{"serial", "AA"}}));
   auto events = client_->list(kubernetes::events(namespace_), {});
   ASSERT_TRUE(events.ok());
   EXPECT_TRUE((*events.value)["items"].empty());

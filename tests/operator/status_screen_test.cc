@@ -74,10 +74,10 @@ TEST(StatusScreen, ObjectNamesTakeKubectlsShortAndLongKinds) {
   std::string error;
   auto named = parseObjectName("VS/server-cert", error);
   ASSERT_TRUE(named);
-  EXPECT_EQ(named->kind, "VaultSecret");
+  EXPECT_EQ(named->kind, Kind::VaultSecret);
   EXPECT_EQ(named->name, "server-cert");
-  EXPECT_EQ(parseObjectName("certificateauthorities/mqtt-ca", error)->kind, "CertificateAuthority");
-  EXPECT_EQ(parseObjectName("crev/r1", error)->kind, "CertificateRevocation");
+  EXPECT_EQ(parseObjectName("certificateauthorities/mqtt-ca", error)->kind, Kind::CertificateAuthority);
+  EXPECT_EQ(parseObjectName("crev/r1", error)->kind, Kind::CertificateRevocation);
 }
 
 TEST(StatusScreen, AnythingElseIsRefusedWithAnExample) {

@@ -52,9 +52,9 @@ class DeclarationPassTest : public ::testing::Test {
     DeclarationPass pass(ReconcileContext{service, store, output, clock}, registry, statuses);
     return pass.run(declarations);
   }
-  const ObjectStatus& status(const std::string& kind, const std::string& name) {
+  const ObjectStatus& status(Kind kind, const std::string& name) {
     const ObjectStatus* s = statuses.last(kind, "default", name);
-    if (!s) throw std::runtime_error("no status for " + kind + " " + name);
+    if (!s) throw std::runtime_error("no status for " + kindName(kind) + " " + name);
     return *s;
   }
   std::vector<std::string> publishedDeployments() {
@@ -80,7 +80,7 @@ TEST_F(DeclarationPassTest, InvalidDeclarationBecomesInvalidSpecStatus) {
   run();
   ASSERT_EQ(statuses.reports.size(), 1u);
   const auto& report = statuses.reports[0];
-  EXPECT_EQ(report.kind, "VaultSecret");
+  EXPECT_EQ(report.kind, Kind::VaultSecret);
   EXPECT_EQ(report.meta.namespace_, "prod");
   EXPECT_EQ(report.meta.name, "broken");
   EXPECT_EQ(report.meta.source, "decl/secret.yaml (document 2)");
@@ -104,11 +104,12 @@ TEST_F(DeclarationPassTest, WholeSetInDependencyOrder) {
   declarations.authorities.push_back(object("mqtt-ca", caSpec()));
   TimePoint wakeup = run();
 
-  EXPECT_TRUE(status("CertificateAuthority", "mqtt-ca").ready);
-  EXPECT_TRUE(status("CertificateAuthority", "mqtt-int").ready) << status("CertificateAuthority", "mqtt-int").message;
-  EXPECT_TRUE(status("Vault", "mqtt-vault").ready);
-  EXPECT_TRUE(status("VaultSecret", "server-cert").ready) << status("VaultSecret", "server-cert").message;
-  EXPECT_TRUE(status("EmqxDeployment", "emqx").ready) << status("EmqxDeployment", "emqx").message;
+  EXPECT_TRUE(status(Kind::CertificateAuthority, "mqtt-ca").ready);
+  EXPECT_TRUE(status(Kind::CertificateAuthority, "mqtt-int").ready)
+      << status(Kind::CertificateAuthority, "mqtt-int").message;
+  EXPECT_TRUE(status(Kind::Vault, "mqtt-vault").ready);
+  EXPECT_TRUE(status(Kind::VaultSecret, "server-cert").ready) << status(Kind::VaultSecret, "server-cert").message;
+  EXPECT_TRUE(status(Kind::EmqxDeployment, "emqx").ready) << status(Kind::EmqxDeployment, "emqx").message;
   EXPECT_EQ(publishedDeployments(), std::vector<std::string>{"emqx"});
   ASSERT_EQ(output.envs.size(), 1u);
   EXPECT_TRUE(registry.ready());
@@ -117,7 +118,7 @@ TEST_F(DeclarationPassTest, WholeSetInDependencyOrder) {
 
   // The tenant is registered under its UUID and its name.
   std::string uuid = store.tenants.at("default");
-  EXPECT_EQ(status("CertificateAuthority", "mqtt-ca").facts.at("tenantUuid"), uuid);
+  EXPECT_EQ(status(Kind::CertificateAuthority, "mqtt-ca").facts.at("tenantUuid"), uuid);
   EXPECT_TRUE(registry.crl(uuid, "mqtt-ca", "1").has_value());
   EXPECT_TRUE(registry.crl("default", "mqtt-ca", "1").has_value());
 
@@ -134,9 +135,9 @@ TEST_F(DeclarationPassTest, CaWithMissingOrCyclicParentIsIssuerNotReady) {
   declarations.authorities.push_back(object("b", caSpec("a")));
   run();
   for (const char* name : {"orphan", "a", "b"}) {
-    EXPECT_FALSE(status("CertificateAuthority", name).ready) << name;
-    EXPECT_EQ(status("CertificateAuthority", name).reason, "IssuerNotReady") << name;
-    EXPECT_THAT(status("CertificateAuthority", name).message, HasSubstr("spec.issuingCa")) << name;
+    EXPECT_FALSE(status(Kind::CertificateAuthority, name).ready) << name;
+    EXPECT_EQ(status(Kind::CertificateAuthority, name).reason, "IssuerNotReady") << name;
+    EXPECT_THAT(status(Kind::CertificateAuthority, name).message, HasSubstr("spec.issuingCa")) << name;
   }
   EXPECT_TRUE(store.cas.empty());
 }
@@ -148,8 +149,8 @@ TEST_F(DeclarationPassTest, SecondSecretForTheSameDeploymentIsADeploymentConflic
   declarations.vaultSecrets.push_back(object("first", secretSpec("vault-a")));
   declarations.vaultSecrets.push_back(object("second", secretSpec("vault-b")));
   run();
-  EXPECT_TRUE(status("VaultSecret", "first").ready);
-  const ObjectStatus& conflict = status("VaultSecret", "second");
+  EXPECT_TRUE(status(Kind::VaultSecret, "first").ready);
+  const ObjectStatus& conflict = status(Kind::VaultSecret, "second");
   EXPECT_FALSE(conflict.ready);
   EXPECT_EQ(conflict.reason, "DeploymentConflict");
   EXPECT_THAT(conflict.message, HasSubstr("emqx already receives VaultSecret first"));
@@ -157,8 +158,8 @@ TEST_F(DeclarationPassTest, SecondSecretForTheSameDeploymentIsADeploymentConflic
   EXPECT_EQ(store.secrets.count(ObjectKey{"default", "second"}), 0u);
   // Stable across passes: the first keeps its deployment.
   run();
-  EXPECT_TRUE(status("VaultSecret", "first").ready);
-  EXPECT_EQ(status("VaultSecret", "second").reason, "DeploymentConflict");
+  EXPECT_TRUE(status(Kind::VaultSecret, "first").ready);
+  EXPECT_EQ(status(Kind::VaultSecret, "second").reason, "DeploymentConflict");
 }
 
 EmqxDeploymentSpec emqxSpec(const std::string& vault, const std::string& secret) {
@@ -176,8 +177,8 @@ TEST_F(DeclarationPassTest, AnEmqxDeploymentIsReadyOnlyWithTheSecretItsDeploymen
   declarations.vaultSecrets.push_back(object("second", secretSpec("mqtt-vault")));
   declarations.emqxDeployments.push_back(object("emqx", emqxSpec("mqtt-vault", "second")));
   run();
-  EXPECT_EQ(status("VaultSecret", "second").reason, "DeploymentConflict");
-  const ObjectStatus& emqx = status("EmqxDeployment", "emqx");
+  EXPECT_EQ(status(Kind::VaultSecret, "second").reason, "DeploymentConflict");
+  const ObjectStatus& emqx = status(Kind::EmqxDeployment, "emqx");
   EXPECT_FALSE(emqx.ready);
   EXPECT_EQ(emqx.reason, "SecretNotDelivered");
   EXPECT_THAT(emqx.message, HasSubstr("spec.secret: VaultSecret second was not delivered to deployment emqx"));
@@ -188,7 +189,7 @@ TEST_F(DeclarationPassTest, AnEmqxDeploymentIsReadyOnlyWithTheSecretItsDeploymen
   // Named after the secret it receives, it is Ready.
   declarations.emqxDeployments.back().spec.secret = "first";
   run();
-  EXPECT_TRUE(status("EmqxDeployment", "emqx").ready) << status("EmqxDeployment", "emqx").message;
+  EXPECT_TRUE(status(Kind::EmqxDeployment, "emqx").ready) << status(Kind::EmqxDeployment, "emqx").message;
 }
 
 TEST_F(DeclarationPassTest, AnEmqxDeploymentWhoseSecretWasNotIssuedIsNotReady) {
@@ -198,9 +199,9 @@ TEST_F(DeclarationPassTest, AnEmqxDeploymentWhoseSecretWasNotIssuedIsNotReady) {
   spec.ocspStapling.enabled = false;
   declarations.emqxDeployments.push_back(object("emqx", spec));
   run();
-  EXPECT_EQ(status("VaultSecret", "server-cert").reason, "IssuerNotReady");
-  EXPECT_EQ(status("EmqxDeployment", "emqx").reason, "SecretNotDelivered");
-  EXPECT_THAT(status("EmqxDeployment", "emqx").message, HasSubstr("IssuerNotReady"));
+  EXPECT_EQ(status(Kind::VaultSecret, "server-cert").reason, "IssuerNotReady");
+  EXPECT_EQ(status(Kind::EmqxDeployment, "emqx").reason, "SecretNotDelivered");
+  EXPECT_THAT(status(Kind::EmqxDeployment, "emqx").message, HasSubstr("IssuerNotReady"));
 }
 
 TEST_F(DeclarationPassTest, SameDeploymentNameInOtherNamespacesIsNoConflict) {
@@ -211,8 +212,8 @@ TEST_F(DeclarationPassTest, SameDeploymentNameInOtherNamespacesIsNoConflict) {
   declarations.vaultSecrets.push_back(object("cert", secretSpec("vault")));
   declarations.vaultSecrets.push_back(object("cert", secretSpec("vault"), "prod"));
   run();
-  EXPECT_TRUE(statuses.last("VaultSecret", "default", "cert")->ready);
-  EXPECT_TRUE(statuses.last("VaultSecret", "prod", "cert")->ready);
+  EXPECT_TRUE(statuses.last(Kind::VaultSecret, "default", "cert")->ready);
+  EXPECT_TRUE(statuses.last(Kind::VaultSecret, "prod", "cert")->ready);
   EXPECT_NE(store.tenants.at("default"), store.tenants.at("prod"));
 }
 
@@ -227,9 +228,9 @@ TEST_F(DeclarationPassTest, RefusedSecretDoesNotClaimItsOtherDeployments) {
   declarations.vaultSecrets.push_back(object("middle", secretSpec("vault-ab")));
   declarations.vaultSecrets.push_back(object("last", secretSpec("vault-b")));
   run();
-  EXPECT_TRUE(status("VaultSecret", "first").ready);
-  EXPECT_EQ(status("VaultSecret", "middle").reason, "DeploymentConflict");
-  EXPECT_TRUE(status("VaultSecret", "last").ready) << status("VaultSecret", "last").message;
+  EXPECT_TRUE(status(Kind::VaultSecret, "first").ready);
+  EXPECT_EQ(status(Kind::VaultSecret, "middle").reason, "DeploymentConflict");
+  EXPECT_TRUE(status(Kind::VaultSecret, "last").ready) << status(Kind::VaultSecret, "last").message;
   EXPECT_EQ(publishedDeployments(), (std::vector<std::string>{"emqx-a", "emqx-b"}));
 }
 
@@ -237,7 +238,7 @@ TEST_F(DeclarationPassTest, SecretInAMissingVaultIsReportedNotSkipped) {
   declarations.authorities.push_back(object("mqtt-ca", caSpec()));
   declarations.vaultSecrets.push_back(object("cert", secretSpec("nowhere")));
   run();
-  EXPECT_EQ(status("VaultSecret", "cert").reason, "VaultNotFound");
+  EXPECT_EQ(status(Kind::VaultSecret, "cert").reason, "VaultNotFound");
 }
 
 TEST_F(DeclarationPassTest, WakesUpForTheEarliestRenewal) {
@@ -269,7 +270,7 @@ TEST_F(DeclarationPassTest, IntermediateWaitingForItsParentDoesNotMakeTheNextPas
   EXPECT_GT(wakeup, clock.now());
   EXPECT_LE(wakeup, clock.now() + Seconds(30));
   EXPECT_EQ(store.cas.at(ObjectKey{"default", "mqtt-int"}).versions.size(), 1u);
-  EXPECT_TRUE(status("VaultSecret", "cert").ready) << status("VaultSecret", "cert").message;
+  EXPECT_TRUE(status(Kind::VaultSecret, "cert").ready) << status(Kind::VaultSecret, "cert").message;
   const ObjectKey intKey{"default", "mqtt-int"};
   std::size_t issued = store.ledgers[intKey].size();
   clock.advance(Seconds(30));

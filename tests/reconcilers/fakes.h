@@ -174,15 +174,15 @@ class MockOutputSink : public OutputSink {
 class RecordingStatusSink : public StatusSink {
  public:
   struct Report {
-    std::string kind;
+    Kind kind;
     ObjectMeta meta;
     ObjectStatus status;
   };
-  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override {
+  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override {
     reports.push_back({kind, meta, status});
   }
   // The last status reported for kind namespace/name; nullptr when none.
-  const ObjectStatus* last(const std::string& kind, const std::string& namespace_, const std::string& name) const {
+  const ObjectStatus* last(Kind kind, const std::string& namespace_, const std::string& name) const {
     for (auto it = reports.rbegin(); it != reports.rend(); ++it)
       if (it->kind == kind && it->meta.namespace_ == namespace_ && it->meta.name == name) return &it->status;
     return nullptr;
@@ -192,8 +192,7 @@ class RecordingStatusSink : public StatusSink {
 
 class MockStatusSink : public StatusSink {
  public:
-  MOCK_METHOD(void, report, (const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status),
-              (override));
+  MOCK_METHOD(void, report, (Kind kind, const ObjectMeta& meta, const ObjectStatus& status), (override));
 };
 
 }  // namespace revoca::testing

@@ -29,7 +29,7 @@ TEST(ObjectMetrics, ForwardsEveryReportAndExportsReadinessAndCertificateTimes) {
   RecordingStatusSink backend;
   ObjectMetrics metrics(backend);
   metrics.measurePass([&] {
-    metrics.report("VaultSecret", meta("mqtt", "server-cert"), readyCertificate());
+    metrics.report(Kind::VaultSecret, meta("mqtt", "server-cert"), readyCertificate());
     return 0;
   });
   ASSERT_EQ(backend.reports.size(), 1u);
@@ -55,8 +55,8 @@ TEST(ObjectMetrics, CountsFailuresByReason) {
   ObjectMetrics metrics(backend);
   ObjectStatus broken;
   broken.reason = "InvalidSpec";
-  metrics.report("CertificateAuthority", meta("mqtt", "ca"), broken);
-  metrics.report("CertificateAuthority", meta("mqtt", "ca"), broken);
+  metrics.report(Kind::CertificateAuthority, meta("mqtt", "ca"), broken);
+  metrics.report(Kind::CertificateAuthority, meta("mqtt", "ca"), broken);
   std::string text = metrics.render();
   EXPECT_NE(text.find("revoca_reconcile_errors_total{kind=\"CertificateAuthority\",reason=\"InvalidSpec\"} 2\n"),
             std::string::npos)
@@ -69,12 +69,12 @@ TEST(ObjectMetrics, AnObjectThePassNoLongerReportsLosesItsSeries) {
   RecordingStatusSink backend;
   ObjectMetrics metrics(backend);
   metrics.measurePass([&] {
-    metrics.report("Vault", meta("mqtt", "kept"), readyCertificate());
-    metrics.report("Vault", meta("mqtt", "deleted"), readyCertificate());
+    metrics.report(Kind::Vault, meta("mqtt", "kept"), readyCertificate());
+    metrics.report(Kind::Vault, meta("mqtt", "deleted"), readyCertificate());
     return 0;
   });
   metrics.measurePass([&] {
-    metrics.report("Vault", meta("mqtt", "kept"), readyCertificate());
+    metrics.report(Kind::Vault, meta("mqtt", "kept"), readyCertificate());
     return 0;
   });
   std::string text = metrics.render();
@@ -88,7 +88,7 @@ TEST(ObjectMetrics, ReportsGoWhereForwardToSays) {
   metrics.forwardTo(leader);
   metrics.setLeader(true);
   metrics.setQueueDepth(3);
-  metrics.report("Vault", meta("mqtt", "v"), readyCertificate());
+  metrics.report(Kind::Vault, meta("mqtt", "v"), readyCertificate());
   EXPECT_EQ(leader.reports.size(), 1u);
   EXPECT_TRUE(dropped.reports.empty());
   std::string text = metrics.render();
@@ -101,8 +101,8 @@ TEST(ObjectMetrics, APageWrittenInPiecesIsThePageWrittenWhole) {
   RecordingStatusSink backend;
   ObjectMetrics metrics(backend);
   for (int i = 0; i < 50; ++i) {
-    metrics.report("VaultSecret", meta("mqtt", "cert-" + std::to_string(i)), readyCertificate());
-    metrics.report("Vault", meta("mqtt", "vault-" + std::to_string(i)), ObjectStatus{});
+    metrics.report(Kind::VaultSecret, meta("mqtt", "cert-" + std::to_string(i)), readyCertificate());
+    metrics.report(Kind::Vault, meta("mqtt", "vault-" + std::to_string(i)), ObjectStatus{});
   }
   std::string pieces;
   MetricsCursor cursor;
@@ -125,7 +125,7 @@ TEST(ObjectMetrics, AnObjectGoneOrAddedBetweenPiecesIsOutOfOrInTheRestOfThePage)
   RecordingStatusSink backend;
   ObjectMetrics metrics(backend);
   metrics.measurePass([&] {
-    for (const char* name : {"a", "b", "c", "e"}) metrics.report("Vault", meta("mqtt", name), readyCertificate());
+    for (const char* name : {"a", "b", "c", "e"}) metrics.report(Kind::Vault, meta("mqtt", name), readyCertificate());
     return 0;
   });
   std::string text;
@@ -134,7 +134,7 @@ TEST(ObjectMetrics, AnObjectGoneOrAddedBetweenPiecesIsOutOfOrInTheRestOfThePage)
   EXPECT_NE(text.find("name=\"a\"} 1\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("name=\"b\""), std::string::npos) << text;
   metrics.measurePass([&] {  // "b" gone, "d" new
-    for (const char* name : {"a", "c", "d", "e"}) metrics.report("Vault", meta("mqtt", name), readyCertificate());
+    for (const char* name : {"a", "c", "d", "e"}) metrics.report(Kind::Vault, meta("mqtt", name), readyCertificate());
     return 0;
   });
   while (!metrics.renderPiece(text, cursor, SIZE_MAX)) {

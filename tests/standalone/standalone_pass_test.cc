@@ -22,8 +22,8 @@ using testing::TempDir;
 
 class SystemStatusSink : public StatusSink {
  public:
-  void report(const std::string& kind, const ObjectMeta& meta, const ObjectStatus& status) override {
-    statuses[kind + " " + meta.namespace_ + "/" + meta.name] = status;
+  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override {
+    statuses[kindName(kind) + " " + meta.namespace_ + "/" + meta.name] = status;
   }
   std::map<std::string, ObjectStatus> statuses;
 };

@@ -36,18 +36,18 @@ TEST(StatusFile, TheIssueReasonStaysUntilTheNextIssueAndAcrossARestart) {
   std::string path = dir.file("status.json");
   {
     StatusFile file(path);
-    file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}, {"lastIssueReason", "new"}}));
-    file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+    file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}, {"lastIssueReason", "new"}}));
+    file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
     EXPECT_EQ(issueReasonIn(file), "new");
     file.flush();
   }
   StatusFile restarted(path);
-  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
   EXPECT_EQ(issueReasonIn(restarted), "new");
-  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0B"}, {"lastIssueReason", "revoked"}}));
+  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0B"}, {"lastIssueReason", "revoked"}}));
   EXPECT_EQ(issueReasonIn(restarted), "revoked");
   // Another serial without a reason (issued by another run): nothing to say.
-  restarted.report("VaultSecret", serverCert(), readyWith({{"serial", "0C"}}));
+  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0C"}}));
   EXPECT_EQ(issueReasonIn(restarted), "");
 }
 
@@ -58,8 +58,8 @@ TEST(StatusFile, TheFileIsTheStatusesAsOneIndentedJsonArrayOfValidUtf8) {
   ObjectMeta other;
   other.name = "other";
   other.source = "decl-\xff\n.yaml";  // whatever a file name holds
-  file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
-  file.report("Vault", other, readyWith({}));
+  file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
+  file.report(Kind::Vault, other, readyWith({}));
   file.flush();
   EXPECT_EQ(*readFile(path), file.snapshot().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   EXPECT_FALSE(nlohmann::json::parse(*readFile(path), nullptr, false).is_discarded());
@@ -70,7 +70,7 @@ TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {
   std::string path = dir.file("status.json");
   testing::appendRaw(path, "{not json");
   StatusFile file(path);
-  file.report("VaultSecret", serverCert(), readyWith({{"serial", "0A"}}));
+  file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
   EXPECT_EQ(issueReasonIn(file), "");
 }
 
