@@ -1,10 +1,8 @@
 #pragma once
-// The CRL stamps a CA Secret keeps under `crl-stamps`, one line per CA
-// version, ascending:
-//   "VERSION NUMBER THISUPDATE NEXTUPDATE ENTRIES-SHA256\n", times in Unix
-//   seconds (as a CRL encodes them).
-// The leader writes a CRL's stamp with its number, in the same update; a
-// replica that does not lead signs under a number only what its stamp says
+// The CRL stamps a CA Secret keeps under `crl-stamps` (written as
+// registry/record_codec.h says), and the numbers they stamp. The leader
+// writes a CRL's stamp with its number, in the same update; a replica that
+// does not lead signs under a number only what its stamp says
 // (registry/records.h, CrlStamp).
 #include <cstdint>
 #include <map>
@@ -12,17 +10,17 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "registry/record_codec.h"
 #include "registry/records.h"
 
 namespace revoca::kubernetes {
-
-using CrlStamps = std::map<int, CrlStamp>;  // by CA version
 
 // The versions whose stamps are kept: a CA has a few live versions, and the
 // stamp of one no longer live is never read again.
 inline constexpr std::size_t kKeptCrlStamps = 16;
 
-// Exactly as formatCrlStamps writes them; an error names the Secret and the line.
+// Exactly as formatCrlStamps writes them; an error names the Secret
+// (`secret`: "namespace/name") and the line.
 Result<CrlStamps> parseCrlStamps(const std::string& text, const std::string& secret);
 // The newest kKeptCrlStamps versions.
 std::string formatCrlStamps(const CrlStamps& stamps);

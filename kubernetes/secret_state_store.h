@@ -1,37 +1,20 @@
 #pragma once
-// StateStore on Kubernetes Secrets, each in the namespace of the object it
-// belongs to, all of type Opaque and labelled
-// app.kubernetes.io/managed-by=revoca and revoca.io/state=<what>:
+// StateStore on Kubernetes Secrets (kubernetes/state_secrets.h), each in the
+// namespace of the object it belongs to, labelled revoca.io/state=<what>;
+// what is in them is written as registry/record_codec.h says:
 //
 //   Namespace NS                   metadata.uid is the tenant UUID of NS
 //   revoca-ca-<ca>                 state=ca, revoca.io/ca=<ca>
-//                                    versions.json  [{version, certPem, keyPem,
-//                                                     notBefore, notAfter}], unix seconds
+//                                    versions.json  the CA's versions, keys and all
 //                                    crl-number     the last CRL number handed out
 //                                    crl-stamps     what each version's last CRL number
 //                                                   names (kubernetes/crl_stamps.h)
-//   revoca-ledger-<ca>-<n>         state=ledger, revoca.io/ca=<ca>, n = 0, 1, 2 ...
-//                                    entries        "SERIAL CAVERSION NOTAFTER SUBJECT\n"...
-//   revoca-revocations-<ca>-<n>    state=revocations, revoca.io/ca=<ca>
-//                                    entries        "SERIAL REVOKEDAT REASON INVALIDITY|-\n"...
+//   revoca-ledger-<ca>-<n>         the ledger, a line per serial issued, and
+//   revoca-revocations-<ca>-<n>    the revocations, a line each: chunked logs
+//                                  (kubernetes/secret_chunk_log.h)
 //   revoca-vs-<vaultsecret>        state=vaultsecret, revoca.io/vaultsecret=<name>
-//                                    cert.pem, cert.key, record.json (the other fields);
+//                                    cert.pem, cert.key, and record.json (the other fields);
 //                                    kept in memory without the PEMs, read when needed
-//
-// Ledgers and revocations are split in chunks of at most `chunkSize` lines
-// (100) and kMaxChunkBytes (16 KiB before base64, ~22 KiB after), far below
-// the 1 MiB Secret limit and etcd's 1.5 MiB request limit whatever the
-// subjects: 100,000 serials per CA are 1,000 Secrets. Small, because an
-// append rewrites its whole chunk, which comes back in the answer and again
-// on the watch: with chunks of 1,000 lines, issuing 1,000 certificates at
-// once cost the apiserver 3 ms and revoca 3 ms more per certificate
-// (bench/kube_scale.py).
-// An append is an update of the last chunk with its resourceVersion, or the
-// creation of the next one; a 409 (revocactl appends to ledgers too) re-reads
-// that chunk and tries again, so no writer's line is lost.
-//
-// State Secrets carry no ownerReferences: deleting a CertificateAuthority
-// must never garbage-collect its key.
 //
 // What was read or written is cached, so a reconcile pass costs no API call
 // once everything is loaded (the leader is the only writer but revocactl);
@@ -41,25 +24,19 @@
 // Key material never goes into an error message.
 #include <cstddef>
 #include <cstdint>
-#include <condition_variable>
-#include <functional>
-#include <memory>
-#include <set>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "kube/api_client.h"
+#include "kubernetes/secret_chunk_log.h"
+#include "kubernetes/state_secrets.h"
 #include "registry/state_store.h"
 
 namespace revoca::kubernetes {
-
-inline constexpr std::size_t kDefaultChunkSize = 100;
-inline constexpr std::size_t kMaxChunkBytes = 16 * 1024;
 
 class SecretStateStore final : public StateStore {
  public:
@@ -95,66 +72,18 @@ class SecretStateStore final : public StateStore {
   void forgetLedger(const ObjectKey& ca) override;
 
  private:
-  using Data = std::map<std::string, std::string>;  // a Secret's data, decoded
-  // A Secret as last read or written: the object without its data (so a
-  // write keeps labels, annotations and finalizers others put on it), and
-  // the data decoded. No resourceVersion: not in the API yet.
-  struct Stored {
-    nlohmann::json object;
-    Data data;
-    std::string resourceVersion() const;
-  };
-  // One chunk of a ledger or of revocations: its Secret and its lines parsed.
-  template <typename Entry>
-  struct Chunk {
-    Stored secret;
-    std::size_t lines = 0;
-    std::vector<Entry> entries;
-  };
-  template <typename Entry>
-  using Chunks = std::map<int, Chunk<Entry>>;  // by chunk number
-  using Labels = std::map<std::string, std::string>;
+  StateSecrets secrets_;
+  SecretChunkLog<IssuedCertificate> ledgers_;
+  SecretChunkLog<Revocation> revocations_;
 
-  Result<std::optional<Stored>> read(const std::string& namespace_, const std::string& name);
-  // Writes `data` over `base` (update with its resourceVersion; create when
-  // it has none). Returns the ApiError as is, for the caller to retry a 409.
-  kube::ApiResult<Stored> write(const std::string& namespace_, const std::string& name, const Labels& labels,
-                                const Stored* base, Data data);
-  // Read (or take `known`), change, write back with that resourceVersion;
-  // on 409 read again and redo the change. `known` is updated.
-  Result<void> modify(const std::string& namespace_, const std::string& name, const Labels& labels,
-                      std::optional<Stored>& known, const std::function<Result<void>(Data&)>& change);
-
-  template <typename Entry>
-  Result<Chunks<Entry>*> loadChunks(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state,
-                                    const ObjectKey& ca);
-  template <typename Entry>
-  Result<void> append(std::map<ObjectKey, Chunks<Entry>>& cache, const std::string& state, const ObjectKey& ca,
-                      const std::vector<Entry>& entries);
-
-  // Ledger lines waiting for one write (appendIssued's group commit).
-  struct PendingAppends {
-    std::vector<IssuedCertificate> entries;
-    bool done = false;
-    Result<void> result;
-  };
-  std::mutex appendMutex_;  // before mutex_, never inside it
-  std::condition_variable appended_;
-  std::map<ObjectKey, std::shared_ptr<PendingAppends>> openAppends_;
-  std::set<ObjectKey> writingLedger_;
-
-  kube::ApiClient& api_;
-  const std::size_t chunkSize_;
   std::mutex mutex_;
   std::map<std::string, std::string> tenants_;
   std::map<ObjectKey, std::optional<CaRecord>> cas_;
-  std::map<ObjectKey, std::optional<Stored>> caSecrets_;  // revoca-ca-<ca>, for the next write
-  std::map<ObjectKey, Chunks<IssuedCertificate>> ledgers_;
-  std::map<ObjectKey, Chunks<Revocation>> revocations_;
-  std::map<ObjectKey, std::optional<SecretRecord>> secrets_;
+  std::map<ObjectKey, std::optional<StoredSecret>> caSecrets_;  // revoca-ca-<ca>, for the next write
+  std::map<ObjectKey, std::optional<SecretRecord>> records_;  // of VaultSecrets
   // Namespaces whose VaultSecret records were all listed at once (a start
   // with 10,000 of them costs 20 pages, not 10,000 GETs): a name missing
-  // from secrets_ there has no record yet.
+  // from records_ there has no record yet.
   std::set<std::string> listedNamespaces_;
   std::set<std::string> listAttempted_;  // listed once per start, even when it failed
   std::set<ObjectKey> absent_;  // known to have no Secret: saveSecret creates without reading first
@@ -165,16 +94,8 @@ class SecretStateStore final : public StateStore {
   Result<std::optional<SecretRecord>> saveUnsaved(const ObjectKey& vaultSecret, const SecretRecord& record);
 
   Result<void> listSecretRecords(const std::string& namespace_);
-  Result<std::optional<SecretRecord>> parseSecretRecord(const ObjectKey& vaultSecret, const Data& data);
   // The record in its Secret, read from the API (not the cache); `exists`: the Secret is there.
   Result<std::optional<SecretRecord>> readSecretRecord(const ObjectKey& vaultSecret, bool& exists);
 };
-
-// The line formats of the chunks (no newline), exposed for tests. The
-// subject goes last, verbatim but for line breaks: it may hold spaces.
-std::string ledgerLine(const IssuedCertificate& issued);
-std::optional<IssuedCertificate> parseLedgerLine(const std::string& line);
-std::string revocationLine(const Revocation& revocation);
-std::optional<Revocation> parseRevocationLine(const std::string& line);
 
 }  // namespace revoca::kubernetes

@@ -6,20 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <string_view>
 
 #include "core/atomic_file.h"
 #include "core/text.h"
 #include "pki/certificate.h"
 #include "pki/key.h"
+#include "registry/record_codec.h"
 
 namespace revoca {
 namespace fs = std::filesystem;
@@ -40,109 +37,6 @@ Result<bool> isPresent(const std::string& path) {
 // A field of a state file quoted for an error message: safe to log and to
 // write as JSON whatever bytes a hand edit left, cut short past 40 bytes.
 std::string shown(std::string_view text) { return quotedText(text, 40); }
-
-// Splits `line` at each single space, as the append functions write it,
-// into `field`; returns how many fields there are (which may be more than N).
-// By hand, without a stream: a restart parses 100,000s of lines, and an
-// istringstream per line was a fifth of a restart with 100,000 revocations.
-template <std::size_t N>
-std::size_t splitFields(std::string_view line, std::array<std::string_view, N>& field) {
-  std::size_t count = 0;
-  for (std::size_t at = 0;; ++count) {
-    std::size_t space = line.find(' ', at);
-    if (count < N) field[count] = line.substr(at, space == std::string_view::npos ? space : space - at);
-    if (space == std::string_view::npos) return count + 1;
-    at = space + 1;
-  }
-}
-
-// What is wrong with a line before its fields are looked at, if anything.
-std::optional<std::string> wrongShape(std::string_view line, std::size_t count, std::size_t expected,
-                                      const char* format) {
-  if (line.empty()) return std::string("the line is empty");
-  if (line.back() == '\r') return std::string("the line ends with a carriage return (a Windows line break)");
-  if (count != expected)
-    return "the line has " + std::to_string(count) + " fields separated by single spaces, not the " +
-           std::to_string(expected) + " of \"" + format + "\"";
-  return std::nullopt;
-}
-
-std::string wrongSerial(std::string_view serial) {
-  return "the serial " + shown(serial) +
-         " is not written as revoca writes serials (hex digits 0-9 and upper-case A-F, no leading zero)";
-}
-
-// The subject field as appendIssued writes it: printable ASCII, no space.
-bool isSubjectField(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
-std::optional<std::string> parseLedgerLine(std::string_view line, IssuedCertificate& issued) {
-  std::array<std::string_view, 4> field;
-  std::size_t count = splitFields(line, field);
-  if (auto wrong = wrongShape(line, count, 4, "SERIAL CAVERSION NOTAFTER SUBJECT")) return wrong;
-  std::int64_t notAfter = 0;
-  if (!pki::isNormalizedSerialHex(field[0])) return wrongSerial(field[0]);
-  if (!parseExactNumber(field[1], issued.caVersion) || issued.caVersion < 1)
-    return "the CA version " + shown(field[1]) + " is not a whole number from 1 up";
-  if (!parseExactNumber(field[2], notAfter))
-    return "the expiry " + shown(field[2]) + " is not a whole number of Unix seconds";
-  if (!isSubjectField(field[3]))
-    return "the subject " + shown(field[3]) + " is not printable ASCII without spaces (\"-\" when none)";
-  issued.serialHex.assign(field[0]);
-  issued.notAfter = fromUnixSeconds(notAfter);
-  issued.subject.assign(field[3]);
-  return std::nullopt;
-}
-
-std::optional<std::string> parseRevocationLine(std::string_view line, Revocation& revocation) {
-  std::array<std::string_view, 4> field;
-  std::size_t count = splitFields(line, field);
-  if (auto wrong = wrongShape(line, count, 4, "SERIAL REVOKEDAT REASON INVALIDITYDATE|-")) return wrong;
-  std::int64_t revokedAt = 0, invalidity = 0;
-  if (!pki::isNormalizedSerialHex(field[0])) return wrongSerial(field[0]);
-  if (!parseExactNumber(field[1], revokedAt))
-    return "the revocation time " + shown(field[1]) + " is not a whole number of Unix seconds";
-  auto reason = pki::parseRevocationReason(std::string(field[2]));
-  if (!reason)
-    return "the reason " + shown(field[2]) +
-           " is not an RFC 5280 reason name (keyCompromise, superseded, cessationOfOperation, ...)";
-  if (field[3] != "-" && !parseExactNumber(field[3], invalidity))
-    return "the invalidity date " + shown(field[3]) + " is neither a whole number of Unix seconds nor \"-\"";
-  revocation.serialHex.assign(field[0]);
-  revocation.revokedAt = fromUnixSeconds(revokedAt);
-  revocation.reason = *reason;
-  revocation.invalidityDate = field[3] == "-" ? std::nullopt : std::optional(fromUnixSeconds(invalidity));
-  return std::nullopt;
-}
-
-// Calls `parse(line)` on each line of `text` (complete lines, as
-// readCompleteLines returns them), which answers what is wrong with it, if
-// anything: the first wrong line is an error naming the file and the line.
-template <typename Parse>
-Result<void> forEachLine(const std::string& text, const std::string& path, const char* fix, Parse parse) {
-  std::size_t number = 0;
-  for (std::size_t start = 0; start < text.size();) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    ++number;
-    if (std::optional<std::string> wrong = parse(std::string_view(text).substr(start, end - start)))
-      return makeError("line " + std::to_string(number) + " of " + path + ": " + *wrong + "; " + fix);
-    start = end + 1;
-  }
-  return {};
-}
-
-// A UUID as newUuid writes it: 8-4-4-4-12 lower-case hex digits.
-bool isUuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    char c = text[i];
-    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -195,49 +89,21 @@ Result<std::string> FileStateStore::tenantUuid(const std::string& namespace_) {
     // Made once, never again: every issued certificate's OCSP URL carries it.
     auto text = readFile(path);
     if (!text) return text.error();
-    std::string_view uuid = *text;
-    while (!uuid.empty() && (uuid.back() == '\n' || uuid.back() == '\r' || uuid.back() == ' ' || uuid.back() == '\t'))
-      uuid.remove_suffix(1);
-    if (!isUuid(uuid))
-      return makeError(path + " does not hold a tenant UUID (36 lower-case hex digits and dashes, then at most a "
-                              "line break); restore the UUID from a backup: it is the one in the OCSP URLs of the "
-                              "certificates this namespace's CAs issued (openssl x509 -noout -ocsp_uri)");
-    return std::string(uuid);
+    auto uuid = decodeTenantUuid(*text);
+    if (!uuid)
+      return makeError(path + ": " + uuid.error().message +
+                       "; restore the UUID from a backup: it is the one in the OCSP URLs of the certificates this "
+                       "namespace's CAs issued (openssl x509 -noout -ocsp_uri)");
+    return uuid;
   }
   std::string uuid = newUuid();
-  if (auto written = writeFileAtomically(path, uuid + "\n", kPlainFile); !written) return written.error();
+  if (auto written = writeFileAtomically(path, encodeTenantUuid(uuid), kPlainFile); !written) return written.error();
   return uuid;
 }
 
 namespace {
 
 constexpr const char* kCrlDistUrlsFile = "/crl-dist-urls";
-
-// A version's crl-dist-urls as saveCa writes it: one URL a line, each line
-// ended by a line break (an empty file for none); a URL is printable ASCII
-// without spaces, as the declarations' URL rules admit it.
-Result<std::vector<std::string>> parseCrlDistUrls(const std::string& text, const std::string& path) {
-  const char* fix = "restore it from a backup (it lists the CRL distribution points of the certificates that "
-                    "version signed: openssl x509 -noout -ext crlDistributionPoints)";
-  if (!text.empty() && text.back() != '\n')
-    return makeError(path + " does not end with a line break; " + fix);
-  std::vector<std::string> urls;
-  auto checked = forEachLine(text, path, fix, [&](std::string_view line) -> std::optional<std::string> {
-    bool printable = std::all_of(line.begin(), line.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-    if (line.empty() || !printable)
-      return "the URL " + shown(line) + " is empty or not printable ASCII without spaces";
-    urls.emplace_back(line);
-    return std::nullopt;
-  });
-  if (!checked) return checked.error();
-  return urls;
-}
-
-std::string crlDistUrlsText(const std::vector<std::string>& urls) {
-  std::string text;
-  for (const auto& url : urls) text += url + "\n";
-  return text;
-}
 
 // Version `number` of a CA from its directory `dir`; nullopt when it never
 // finished (the key is written first, the certificate last, so a crash
@@ -274,8 +140,11 @@ Result<std::optional<CaVersionRecord>> loadVersion(const std::string& dir, int n
   if (*hasUrls) {
     auto text = readFile(dir + kCrlDistUrlsFile);
     if (!text) return text.error();
-    auto urls = parseCrlDistUrls(*text, dir + kCrlDistUrlsFile);
-    if (!urls) return urls.error();
+    auto urls = decodeCrlDistUrls(*text, dir + kCrlDistUrlsFile);
+    if (!urls)
+      return makeError(urls.error().message +
+                       "; restore it from a backup (it lists the CRL distribution points of the certificates that "
+                       "version signed: openssl x509 -noout -ext crlDistributionPoints)");
     crlDistUrls = std::move(*urls);
   }
   return std::optional<CaVersionRecord>(CaVersionRecord{number, std::move(*cert), std::move(*key),
@@ -335,7 +204,7 @@ Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record)
       auto hasUrls = isPresent(dir + kCrlDistUrlsFile);
       if (!hasUrls) return hasUrls.error();
       if (*hasUrls) continue;
-      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, crlDistUrlsText(*version.crlDistUrls), kPlainFile);
+      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, encodeCrlDistUrls(*version.crlDistUrls), kPlainFile);
           !urls)
         return urls;
       continue;
@@ -344,7 +213,7 @@ Result<void> FileStateStore::saveCa(const ObjectKey& ca, const CaRecord& record)
     if (auto key = writeFileAtomically(dir + "/key.pem", version.keyPem, kSecretFile); !key) return key;
     // Before the certificate, which marks the version finished.
     if (version.crlDistUrls)
-      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, crlDistUrlsText(*version.crlDistUrls), kPlainFile);
+      if (auto urls = writeFileAtomically(dir + kCrlDistUrlsFile, encodeCrlDistUrls(*version.crlDistUrls), kPlainFile);
           !urls)
         return urls;
     if (auto cert = writeFileAtomically(dir + "/cert.pem", version.certPem, kPlainFile); !cert) return cert;
@@ -368,12 +237,12 @@ Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   if (*present) {
     auto text = readFile(path);
     if (!text) return text.error();
-    // One line as this function writes it (a final line break optional).
-    std::string_view line = *text;
-    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    if (!parseExactNumber(line, last))
-      return makeError(path + " is not a number; restore it from a backup (or write in it the number of the CA's "
-                              "last CRL: openssl crl -noout -crlnumber)");
+    auto number = decodeCrlNumber(*text, Store::Files);
+    if (!number)
+      return makeError(path + ": " + number.error().message +
+                       "; restore it from a backup (or write in it the number of the CA's last CRL: openssl crl "
+                       "-noout -crlnumber)");
+    last = *number;
   }
   // A hand edit may have lowered the file; the saved CRLs say how far it went.
   auto saved = highestSavedCrlNumber(ca);
@@ -382,7 +251,7 @@ Result<std::uint64_t> FileStateStore::nextCrlNumber(const ObjectKey& ca) {
   if (last == std::numeric_limits<std::uint64_t>::max())
     return makeError(path + ": the CRL numbers are used up (2^64 - 1 reached)");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made.error();
-  if (auto written = writeFileAtomically(path, std::to_string(last + 1) + "\n", kPlainFile); !written)
+  if (auto written = writeFileAtomically(path, encodeCrlNumber(last + 1), kPlainFile); !written)
     return written.error();
   return last + 1;
 }
@@ -461,13 +330,11 @@ Result<std::vector<IssuedCertificate>> FileStateStore::loadLedger(const ObjectKe
   std::string path = caDirectory(ca) + "/ledger";
   auto text = readCompleteLines(path);
   if (!text) return text.error();
-  std::vector<IssuedCertificate> ledger;
-  ledger.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
-  auto parsed = forEachLine(*text, path,
-                            "fix the line, or restore the file from a backup (a serial missing from the ledger "
-                            "answers OCSP unknown)",
-                            [&](std::string_view line) { return parseLedgerLine(line, ledger.emplace_back()); });
-  if (!parsed) return parsed.error();
+  auto ledger = decodeLedgerLines(*text, Store::Files, path);
+  if (!ledger)
+    return makeError(ledger.error().message +
+                     "; fix the line, or restore the file from a backup (a serial missing from the ledger answers "
+                     "OCSP unknown)");
   return ledger;
 }
 
@@ -477,24 +344,17 @@ Result<void> FileStateStore::appendIssued(const ObjectKey& ca, const IssuedCerti
     return makeError("CertificateAuthority " + ca.str() + ": refusing to record serial " + shown(issued.serialHex) +
                      " of version " + std::to_string(issued.caVersion) + " in the ledger: not a canonical serial");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made;
-  std::string subject = issued.subject.empty() ? "-" : issued.subject;
-  // One field: no spaces, and printable ASCII only (the ledger is read by people).
-  std::replace_if(subject.begin(), subject.end(), [](char c) { return c <= 0x20 || c >= 0x7f; }, '_');
-  return appendLineDurably(caDirectory(ca) + "/ledger", issued.serialHex + " " + std::to_string(issued.caVersion) +
-                                                            " " + std::to_string(toUnixSeconds(issued.notAfter)) +
-                                                            " " + subject);
+  return appendLineDurably(caDirectory(ca) + "/ledger", encodeLedgerLine(issued));
 }
 
 Result<std::vector<Revocation>> FileStateStore::loadRevocations(const ObjectKey& ca) {
   std::string path = caDirectory(ca) + "/revocations";
   auto text = readCompleteLines(path);
   if (!text) return text.error();
-  std::vector<Revocation> revocations;
-  revocations.reserve(static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')));
-  auto parsed = forEachLine(*text, path,
-                            "fix the line, or restore the file from a backup (a revoked serial must stay revoked)",
-                            [&](std::string_view line) { return parseRevocationLine(line, revocations.emplace_back()); });
-  if (!parsed) return parsed.error();
+  auto revocations = decodeRevocationLines(*text, Store::Files, path);
+  if (!revocations)
+    return makeError(revocations.error().message +
+                     "; fix the line, or restore the file from a backup (a revoked serial must stay revoked)");
   return revocations;
 }
 
@@ -503,38 +363,8 @@ Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocat
     return makeError("CertificateAuthority " + ca.str() + ": refusing to record the revocation of serial " +
                      shown(revocation.serialHex) + ": not a canonical serial");
   if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made;
-  std::string invalidity =
-      revocation.invalidityDate ? std::to_string(toUnixSeconds(*revocation.invalidityDate)) : std::string("-");
-  return appendLineDurably(caDirectory(ca) + "/revocations",
-                           revocation.serialHex + " " + std::to_string(toUnixSeconds(revocation.revokedAt)) + " " +
-                               pki::revocationReasonName(revocation.reason) + " " + invalidity);
+  return appendLineDurably(caDirectory(ca) + "/revocations", encodeRevocationLine(revocation));
 }
-
-namespace {
-
-// Field `name` of a VaultSecret record, of exactly its type; the error names
-// the file and the field, never the value (the record holds a key).
-Result<std::string> stringField(const nlohmann::json& json, const char* name, const std::string& path) {
-  auto field = json.find(name);
-  if (field == json.end() || !field->is_string())
-    return makeError(path + ": field \"" + name + "\" is " + (field == json.end() ? "missing" : "not a string") +
-                     "; delete the file to have the certificate issued again");
-  return field->get<std::string>();
-}
-
-Result<std::int64_t> integerField(const nlohmann::json& json, const char* name, const std::string& path) {
-  auto field = json.find(name);
-  bool fits = field != json.end() && field->is_number_integer() &&
-              !(field->is_number_unsigned() &&
-                field->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
-  if (!fits)
-    return makeError(path + ": field \"" + name + "\" is " +
-                     (field == json.end() ? "missing" : "not a whole number (64 bits)") +
-                     "; delete the file to have the certificate issued again");
-  return field->get<std::int64_t>();
-}
-
-}  // namespace
 
 Result<std::optional<SecretRecord>> FileStateStore::loadSecret(const ObjectKey& secret) {
   std::string path = directory_ + "/secrets/" + secret.namespace_ + "/" + secret.name + ".json";
@@ -543,46 +373,15 @@ Result<std::optional<SecretRecord>> FileStateStore::loadSecret(const ObjectKey& 
   if (!*present) return std::optional<SecretRecord>();
   auto text = readFile(path);
   if (!text) return text.error();
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    return makeError(path + ": not valid JSON; delete it to have the certificate issued again");
-  SecretRecord record;
-  for (auto [name, into] : {std::pair{"cert", &record.certPem}, std::pair{"key", &record.keyPem},
-                            std::pair{"serial", &record.serialHex}, std::pair{"issuingCa", &record.issuingCa}}) {
-    auto value = stringField(json, name, path);
-    if (!value) return value.error();
-    *into = std::move(*value);
-  }
-  auto caVersion = integerField(json, "caVersion", path);
-  if (!caVersion) return caVersion.error();
-  if (*caVersion < 1 || *caVersion > std::numeric_limits<int>::max())
-    return makeError(path + ": field \"caVersion\" is not a CA version (1 up); delete the file to have the "
-                            "certificate issued again");
-  record.caVersion = static_cast<int>(*caVersion);
-  auto notBefore = integerField(json, "notBefore", path);
-  if (!notBefore) return notBefore.error();
-  auto notAfter = integerField(json, "notAfter", path);
-  if (!notAfter) return notAfter.error();
-  auto generation = integerField(json, "specGeneration", path);
-  if (!generation) return generation.error();
-  record.notBefore = fromUnixSeconds(*notBefore);
-  record.notAfter = fromUnixSeconds(*notAfter);
-  record.specGeneration = *generation;
-  return std::optional<SecretRecord>(record);
+  auto record = decodeSecretRecordDocument(*text, path);
+  if (!record) return makeError(record.error().message + "; delete the file to have the certificate issued again");
+  return std::optional<SecretRecord>(std::move(*record));
 }
 
 Result<void> FileStateStore::saveSecret(const ObjectKey& secret, const SecretRecord& record) {
   std::string dir = directory_ + "/secrets/" + secret.namespace_;
   if (auto made = makeDirectories(dir, 0700); !made) return made;
-  nlohmann::json json = {{"cert", record.certPem},
-                         {"key", record.keyPem},
-                         {"serial", record.serialHex},
-                         {"issuingCa", record.issuingCa},
-                         {"caVersion", record.caVersion},
-                         {"notBefore", toUnixSeconds(record.notBefore)},
-                         {"notAfter", toUnixSeconds(record.notAfter)},
-                         {"specGeneration", record.specGeneration}};
-  return writeFileAtomically(dir + "/" + secret.name + ".json", json.dump(), kSecretFile);
+  return writeFileAtomically(dir + "/" + secret.name + ".json", encodeSecretRecordDocument(record), kSecretFile);
 }
 
 }  // namespace revoca

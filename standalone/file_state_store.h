@@ -1,11 +1,12 @@
 #pragma once
-// StateStore on a directory, for standalone mode:
+// StateStore on a directory, for standalone mode; what is in the files is
+// written as registry/record_codec.h says:
 //
 //   STATE/tenants/<namespace>                       tenant UUID
 //   STATE/cas/<ns>/<ca>/versions/<n>/{key,cert}.pem  key 0600, written before the cert
 //   STATE/cas/<ns>/<ca>/versions/<n>/crl.der         the last CRL version n signed
-//   STATE/cas/<ns>/<ca>/ledger                       "SERIAL CAVERSION NOTAFTER SUBJECT\n"...
-//   STATE/cas/<ns>/<ca>/revocations                  "SERIAL REVOKEDAT REASON INVALIDITY|-\n"...
+//   STATE/cas/<ns>/<ca>/ledger                       a line per serial issued
+//   STATE/cas/<ns>/<ca>/revocations                  a line per revocation
 //   STATE/cas/<ns>/<ca>/crl-number                   last CRL number handed out
 //   STATE/secrets/<ns>/<name>.json                   current certificate of a VaultSecret, 0600
 //

@@ -411,8 +411,8 @@ class CrashRig:
             self.check_pem_pair(secret["cert"], secret["key"], str(record))
             ca = secret["issuingCa"]
             leaf = self.note_certificate(ca, secret["cert"], int(secret["caVersion"]))
-            if leaf.serial != secret["serial"]:
-                raise Violation(f"{record}: serial {secret['serial']} is not its certificate's ({leaf.serial})")
+            if leaf.serial != secret["serialHex"]:
+                raise Violation(f"{record}: serial {secret['serialHex']} is not its certificate's ({leaf.serial})")
 
     def check_ca_keys(self):
         for ca in CAS:

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -13,12 +14,33 @@
 #include "kubernetes/crl_stamps.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
+#include "registry/record_codec.h"
 #include "tests/kube/cluster_fixture.h"
 
 namespace revoca::kubernetes {
 namespace {
 
 using nlohmann::json;
+
+// The chunks' lines as this store reads and writes them (registry/record_codec.h).
+std::optional<IssuedCertificate> parseLedgerLine(const std::string& line) {
+  auto decoded = decodeLedgerLine(line, Store::Secrets);
+  return decoded ? std::optional(*decoded) : std::nullopt;
+}
+std::string revocationLine(const Revocation& revocation) { return encodeRevocationLine(revocation); }
+std::optional<Revocation> parseRevocationLine(const std::string& line) {
+  auto decoded = decodeRevocationLine(line, Store::Secrets);
+  return decoded ? std::optional(*decoded) : std::nullopt;
+}
+// A ledger line as the previous release wrote it, the subject verbatim but
+// for line breaks: what the Secrets of a cluster upgraded from it hold (this
+// release writes the subject as one word).
+std::string ledgerLine(const IssuedCertificate& issued) {
+  std::string subject = issued.subject;
+  std::replace_if(subject.begin(), subject.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return issued.serialHex + " " + std::to_string(issued.caVersion) + " " +
+         std::to_string(toUnixSeconds(issued.notAfter)) + " " + subject;
+}
 
 IssuedCertificate issued(int n) {
   char serial[40];
