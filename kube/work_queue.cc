@@ -7,10 +7,11 @@ namespace revoca::kube {
 void WorkQueue::addLocked(const std::string& key) {
   if (shutDown_) return;
   if (processing_.count(key)) {
-    dirty_.insert(key);
+    if (dirty_.insert(key).second) ++stats_.adds;
     return;
   }
   if (queued_.insert(key).second) {
+    ++stats_.adds;
     queue_.push_back(key);
     changed_.notify_one();
   }
@@ -25,7 +26,19 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::milliseconds delay
   if (delay <= std::chrono::milliseconds(0)) return add(key);
   std::lock_guard lock(mutex_);
   if (shutDown_) return;
-  delayed_.emplace(clock_.now() + delay, key);
+  TimePoint at = clock_.now() + delay;
+  // As client-go's delaying queue: a key already waiting keeps the earlier time.
+  if (auto waiting = delayedAt_.find(key); waiting != delayedAt_.end()) {
+    if (waiting->second <= at) return;
+    auto [first, last] = delayed_.equal_range(waiting->second);
+    for (auto it = first; it != last; ++it)
+      if (it->second == key) {
+        delayed_.erase(it);
+        break;
+      }
+  }
+  delayedAt_[key] = at;
+  delayed_.emplace(at, key);
   changed_.notify_all();
 }
 
@@ -42,6 +55,7 @@ void WorkQueue::addRateLimited(const std::string& key) {
   {
     std::lock_guard lock(mutex_);
     ++failures_[key];
+    ++stats_.retries;
   }
   addAfter(key, delay);
 }
@@ -61,6 +75,7 @@ void WorkQueue::promoteDueLocked(TimePoint now) {
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     std::string key = delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
+    delayedAt_.erase(key);
     addLocked(key);
   }
 }
@@ -74,8 +89,8 @@ std::optional<std::string> WorkQueue::get(std::optional<TimePoint> deadline) {
     if (!queue_.empty()) break;
     if (deadline && now >= *deadline) return std::nullopt;
     // Wake for the next delayed key, the caller's deadline, or at least
-    // every 100 ms so an injected clock that jumps is noticed.
-    TimePoint wake = now + std::chrono::milliseconds(100);
+    // every poll_ so an injected clock that jumps is noticed.
+    TimePoint wake = now + poll_;
     if (!delayed_.empty()) wake = std::min(wake, delayed_.begin()->first);
     if (deadline) wake = std::min(wake, *deadline);
     changed_.wait_for(lock, std::max(wake - now, TimePoint::duration(0)));
@@ -84,12 +99,21 @@ std::optional<std::string> WorkQueue::get(std::optional<TimePoint> deadline) {
   queue_.pop_front();
   queued_.erase(key);
   processing_.insert(key);
+  startedAt_[key] = std::chrono::steady_clock::now();
   return key;
 }
 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard lock(mutex_);
   processing_.erase(key);
+  if (auto started = startedAt_.find(key); started != startedAt_.end()) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started->second).count();
+    startedAt_.erase(started);
+    for (std::size_t i = 0; i < kDurationBuckets.size(); ++i)
+      if (seconds <= kDurationBuckets[i]) ++stats_.workDurationBuckets[i];
+    ++stats_.workDurationCount;
+    stats_.workDurationSum += seconds;
+  }
   if (dirty_.erase(key)) addLocked(key);
 }
 
@@ -102,6 +126,21 @@ void WorkQueue::shutDown() {
 std::size_t WorkQueue::depth() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
+}
+
+}  // namespace revoca::kube
+
+namespace revoca::kube {
+
+WorkQueue::Stats WorkQueue::stats() const {
+  std::lock_guard lock(mutex_);
+  Stats stats = stats_;
+  stats.depth = queue_.size();
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& [key, started] : startedAt_)
+    stats.longestRunningSeconds =
+        std::max(stats.longestRunningSeconds, std::chrono::duration<double>(now - started).count());
+  return stats;
 }
 
 }  // namespace revoca::kube

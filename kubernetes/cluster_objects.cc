@@ -1,7 +1,6 @@
 #include "kubernetes/cluster_objects.h"
 
-#include <array>
-#include <type_traits>
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -22,66 +21,6 @@ bool specChanged(const nlohmann::json& before, const nlohmann::json& after) {
          a.contains("deletionTimestamp") != b.contains("deletionTimestamp");
 }
 
-// Calls visit(kind, vector) for each kind's vector of `set`.
-template <typename Visit>
-void eachKind(DeclarationSet& set, Visit&& visit) {
-  visit(Kind::CertificateAuthority, set.authorities);
-  visit(Kind::Vault, set.vaults);
-  visit(Kind::VaultSecret, set.vaultSecrets);
-  visit(Kind::CertificateRevocation, set.revocations);
-  visit(Kind::EmqxDeployment, set.emqxDeployments);
-}
-
-// A kind's place in per-kind arrays.
-std::size_t slotOf(Kind kind) { return static_cast<std::size_t>(kind); }
-
-// Each vector's size, by kind, and the errors'.
-struct SetSizes {
-  std::array<std::size_t, kAllKinds.size()> kinds{};
-  std::size_t errors = 0;
-};
-
-SetSizes sizesOf(DeclarationSet& set) {
-  SetSizes sizes;
-  eachKind(set, [&](Kind kind, auto& objects) { sizes.kinds[slotOf(kind)] = objects.size(); });
-  sizes.errors = set.errors.size();
-  return sizes;
-}
-
-// Where what was appended to `set` since `before` went: at most one declaration.
-void placeAppended(DeclarationSet& set, const SetSizes& before, DeclarationPlace& where) {
-  SetSizes after = sizesOf(set);
-  where.kind.reset();
-  for (Kind kind : kAllKinds)
-    if (after.kinds[slotOf(kind)] != before.kinds[slotOf(kind)]) {
-      where.kind = kind;
-      where.at = before.kinds[slotOf(kind)];
-    }
-  where.firstError = before.errors;
-  where.errors = after.errors - before.errors;
-}
-
-// Moves the declaration and errors `where` points at in `from` to the end
-// of `to`, and points `where` at them there.
-void moveOver(DeclarationSet& from, DeclarationSet& to, DeclarationPlace& where) {
-  SetSizes before = sizesOf(to);
-  eachKind(from, [&](Kind kind, auto& source) {
-    if (kind != where.kind) return;
-    eachKind(to, [&](Kind, auto& target) {
-      if constexpr (std::is_same_v<decltype(target), decltype(source)>) target.push_back(std::move(source[where.at]));
-    });
-  });
-  for (std::size_t i = 0; i < where.errors; ++i) to.errors.push_back(std::move(from.errors[where.firstError + i]));
-  placeAppended(to, before, where);
-}
-
-// Frees the vector of `set` that holds `kind`.
-void releaseKind(DeclarationSet& set, Kind kind) {
-  eachKind(set, [&](Kind held, auto& objects) {
-    if (held == kind) std::remove_reference_t<decltype(objects)>().swap(objects);
-  });
-}
-
 // What nobody here reads, dropped before caching: managedFields and
 // kubectl's last-applied copy are most of a small object's size.
 void trimDeclaration(nlohmann::json& object) {
@@ -94,7 +33,7 @@ void trimDeclaration(nlohmann::json& object) {
   }
 }
 
-DeclarationPlace::Identity identityOf(const nlohmann::json& metadata) {
+SpecIdentity identityOf(const nlohmann::json& metadata) {
   return {std::hash<std::string>{}(metadata.value("uid", "")), metadata.value("generation", std::int64_t{0}),
           metadata.contains("deletionTimestamp")};
 }
@@ -116,10 +55,6 @@ nlohmann::json whatIsRead(const nlohmann::json& object) {
   return kept;
 }
 
-// Whether `object` is whole (its declaration can be converted from it) or
-// what whatIsRead() keeps.
-bool isWhole(const nlohmann::json& object) { return object.contains("kind"); }
-
 // State Secrets are watched only to hear that they changed: the store reads
 // their data itself, so the cache keeps their metadata alone.
 void trimStateSecret(nlohmann::json& object) {
@@ -127,25 +62,41 @@ void trimStateSecret(nlohmann::json& object) {
   trimDeclaration(object);
 }
 
+
+ObjectRef refOf(Kind kind, const std::string& key) {
+  auto slash = key.find('/');
+  return {kind, {key.substr(0, slash), slash == std::string::npos ? "" : key.substr(slash + 1)}};
+}
+
 }  // namespace
 
 ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
-                               std::function<void(Change)> onChange, kube::InformerOptions options)
-    : client_(client) {
+                               OnChange onChange, kube::InformerOptions options) {
   // "" lists and watches every namespace with one request per kind.
   std::vector<std::string> watched = namespaces.empty() ? std::vector<std::string>{""} : namespaces;
-  kube::InformerHandlers declarationHandlers{
-      [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); },
-      [onChange](const std::string&, const nlohmann::json& before, const nlohmann::json& after) {
-        if (specChanged(before, after)) onChange(Change::kDeclarations);
-      },
-      [onChange](const std::string&, const nlohmann::json&) { onChange(Change::kDeclarations); }};
   for (const auto& namespace_ : watched)
     for (Kind kind : kAllKinds) {
+      // Each handler runs after convert() took in the new spec.
+      kube::InformerHandlers handlers{
+          [onChange, kind](const std::string& key, const nlohmann::json&) {
+            ObjectRef ref = refOf(kind, key);
+            onChange(Change::kDeclarations, &ref);
+          },
+          [onChange, kind](const std::string& key, const nlohmann::json& before, const nlohmann::json& after) {
+            // revoca's own status writes come back as updates too: they change nothing to reconcile.
+            if (!specChanged(before, after)) return;
+            ObjectRef ref = refOf(kind, key);
+            onChange(Change::kDeclarations, &ref);
+          },
+          [this, onChange, kind](const std::string& key, const nlohmann::json&) {
+            forget(kind, key);
+            ObjectRef ref = refOf(kind, key);
+            onChange(Change::kDeclarations, &ref);
+          }};
       kube::InformerOptions declarationOptions = options;
-      declarationOptions.transform = [this, kind](nlohmann::json& object) { trimConverted(kind, object); };
-      informers_.emplace_back(kind, std::make_unique<kube::Informer>(client, revocaObjects(kind, namespace_),
-                                                                     declarationHandlers, clock, declarationOptions));
+      declarationOptions.transform = [this, kind](nlohmann::json& object) { convert(kind, object); };
+      informers_.emplace_back(kind, std::make_unique<kube::Informer>(client, revocaObjects(kind, namespace_), handlers,
+                                                                     clock, declarationOptions));
     }
 
   // State Secrets only (never every Secret in the cluster): CA versions,
@@ -153,7 +104,7 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
   kube::InformerOptions stateOptions = options;
   stateOptions.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + " in (ca,ledger,revocations)";
   stateOptions.transform = trimStateSecret;
-  auto stateChanged = [onChange] { onChange(Change::kState); };
+  auto stateChanged = [onChange] { onChange(Change::kState, nullptr); };
   kube::InformerHandlers stateHandlers{
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); },
       [stateChanged](const std::string&, const nlohmann::json&, const nlohmann::json&) { stateChanged(); },
@@ -196,145 +147,114 @@ std::optional<nlohmann::json> ClusterObjects::get(Kind kind, const std::string& 
   return std::nullopt;
 }
 
-void ClusterObjects::trimConverted(Kind kind, nlohmann::json& object) {
+void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
   trimDeclaration(object);
-  if (auto status = object.find("status"); status != object.end() && status->is_object())
-    *status = summarizeStatus(*status);
-  DeclarationPlace::Identity identity = identityOf(object.value("metadata", nlohmann::json::object()));
-  // On its way out, nothing to convert. A status write, or a relist, brings
-  // a spec whose declaration is there already.
-  bool converted = identity.deleting;
-  if (!converted) {
+  ObjectRef ref = refOf(kind, kube::objectKey(object));
+  SpecIdentity identity = identityOf(object.value("metadata", nlohmann::json::object()));
+  {
     std::lock_guard lock(mutex_);
-    auto known = converted_.find({kind, kube::objectKey(object)});
-    converted = known != converted_.end() && known->second.identity == identity;
-  }
-  if (converted) object = whatIsRead(object);
-}
-
-bool ClusterObjects::convertFromServer(const PlaceKey& key, DeclarationSet& out) {
-  const auto& [kind, objectKey] = key;
-  auto slash = objectKey.find('/');
-  auto ref = revocaObjects(kind, objectKey.substr(0, slash), objectKey.substr(slash + 1));
-  auto fetched = client_.get(ref);
-  if (!fetched.ok()) {
-    spdlog::debug("{}: reading its declaration again failed: {}", ref.path(), fetched.error.message);
-    return false;
-  }
-  spdlog::debug("{}: declaration read again (it changed while it was converted)", ref.path());
-  trimDeclaration(*fetched.value);
-  appendDeclaration(*fetched.value, out);
-  return true;
-}
-
-bool ClusterObjects::settleStatusChanges() {
-  bool specsChanged = false;
-  for (auto& [key, where] : converted_) {
-    if (where.pass != pass_ || where.seen == DeclarationPlace::Seen::kNew) {
-      specsChanged = true;  // deleted, or new
-      continue;
+    auto known = entries_.find(ref);
+    // A status write, or a relist, brings a spec whose declaration is here already.
+    if (known != entries_.end() && known->second.identity == identity) {
+      object = whatIsRead(object);
+      return;
     }
-    if (where.seen != DeclarationPlace::Seen::kNewVersion) continue;
-    auto object = where.informer->get(key.second);
-    if (!object) {
-      specsChanged = true;  // deleted since
-      continue;
-    }
-    const auto& metadata = (*object)["metadata"];
-    if (identityOf(metadata) != where.identity) {
-      specsChanged = true;
-      continue;
-    }
-    where.seen = DeclarationPlace::Seen::kSameVersion;
-    where.resourceVersion = metadata.value("resourceVersion", "");
-    // Cached before its spec was converted from another version of it: no longer needed.
-    if (isWhole(*object))
-      where.informer->keepOnly(key.second, where.resourceVersion, whatIsRead(*object));
   }
-  return specsChanged;
-}
-
-const DeclarationSet& ClusterObjects::declarations() {
+  Entry entry;
+  entry.identity = identity;
+  // On its way out: nothing to reconcile.
+  if (!identity.deleting) {
+    auto converted = std::make_shared<DeclarationSet>();
+    appendDeclaration(object, *converted);
+    converted->declared.clear();
+    entry.named = namedBy(*converted);
+    if (const Vault* vault = declarationOf<Vault>(*converted)) entry.deployments = vault->spec.distributeDeployments;
+    entry.declared = std::move(converted);
+  }
+  object = whatIsRead(object);
   std::lock_guard lock(mutex_);
-  ++pass_;
-  // Every cached object gets its entry in converted_ (new ones too), marked
-  // with this pass and whether its resourceVersion is the one converted.
-  // Updated in place: at 10,000 objects a second map, even for the length
-  // of a pass, is megabytes.
-  std::array<std::size_t, kAllKinds.size()> expected{};
-  for (const auto& [kind, informer] : informers_) {
-    informer->forEachVersion([&](const std::string& objectKey, const std::string& version) {
-      auto [entry, added] = converted_.try_emplace({kind, objectKey});
-      DeclarationPlace& place = entry->second;
-      if (added)
-        place.seen = DeclarationPlace::Seen::kNew;
-      else
-        place.seen = place.resourceVersion == version ? DeclarationPlace::Seen::kSameVersion
-                                                      : DeclarationPlace::Seen::kNewVersion;
-      place.pass = pass_;
-      place.informer = informer.get();
-      ++expected[slotOf(kind)];
-    });
-  }
-  if (!settleStatusChanges()) return all_;
+  Entry& place = entries_[ref];
+  indexLocked(ref, place.named, entry.named);
+  indexDeploymentsLocked(ref, place.deployments, entry.deployments);
+  place = std::move(entry);
+}
 
-  DeclarationSet previous = std::move(all_);
-  all_ = {};
-  eachKind(all_, [&](Kind kind, auto& objects) { objects.reserve(expected[slotOf(kind)]); });
+void ClusterObjects::forget(Kind kind, const std::string& key) {
+  ObjectRef ref = refOf(kind, key);
+  std::lock_guard lock(mutex_);
+  auto found = entries_.find(ref);
+  if (found == entries_.end()) return;
+  indexLocked(ref, found->second.named, {});
+  indexDeploymentsLocked(ref, found->second.deployments, {});
+  entries_.erase(found);
+}
 
-  // In key order; declarations move straight from the previous set to this
-  // one. Keys are grouped by kind: once past a kind's keys, its previous
-  // vector is freed, so that two copies of only one kind are ever held.
-  std::optional<Kind> kindAt;
-  for (auto entry = converted_.begin(); entry != converted_.end();) {
-    const PlaceKey& key = entry->first;
-    DeclarationPlace& where = entry->second;
-    if (key.first != kindAt) {
-      if (kindAt) releaseKind(previous, *kindAt);
-      kindAt = key.first;
-    }
-    if (where.pass != pass_) {  // no longer cached: deleted
-      entry = converted_.erase(entry);
-      continue;
-    }
-    if (where.seen == DeclarationPlace::Seen::kSameVersion) {
-      moveOver(previous, all_, where);
-      ++entry;
-      continue;
-    }
-    // Decoded here, not in the visit, which holds the cache's lock.
-    auto object = where.informer->get(key.second);
-    if (!object) {  // deleted meanwhile
-      entry = converted_.erase(entry);
-      continue;
-    }
-    const auto& metadata = (*object)["metadata"];
-    DeclarationPlace::Identity identity = identityOf(metadata);
-    std::string version = metadata.value("resourceVersion", "");
-    if (where.seen == DeclarationPlace::Seen::kNewVersion && where.identity == identity) {
-      moveOver(previous, all_, where);  // its status changed since settleStatusChanges(), not its spec
-    } else {
-      SetSizes before = sizesOf(all_);
-      // On its way out: nothing to reconcile.
-      bool converted = identity.deleting;
-      if (!converted && isWhole(*object)) {
-        appendDeclaration(*object, all_);
-        // Converted: the cache keeps the rest (unless a newer version came meanwhile).
-        where.informer->keepOnly(key.second, version, whatIsRead(*object));
-        converted = true;
-      }
-      if (converted || convertFromServer(key, all_)) {
-        where.identity = identity;
-        placeAppended(all_, before, where);
-      } else {
-        moveOver(previous, all_, where);  // kept as it was, and tried again on the next call
-        version.clear();
-      }
-    }
-    where.resourceVersion = version;
-    ++entry;
+void ClusterObjects::indexLocked(const ObjectRef& ref, const std::vector<ObjectRef>& before,
+                                 const std::vector<ObjectRef>& after) {
+  for (const auto& named : before) {
+    auto found = namedByIndex_.find(named);
+    if (found == namedByIndex_.end()) continue;
+    found->second.erase(ref);
+    if (found->second.empty()) namedByIndex_.erase(found);
   }
-  return all_;
+  for (const auto& named : after) namedByIndex_[named].insert(ref);
+}
+
+void ClusterObjects::indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
+                                            const std::vector<std::string>& after) {
+  for (const auto& deployment : before) {
+    auto found = distributors_.find({vault.key.namespace_, deployment});
+    if (found == distributors_.end()) continue;
+    found->second.erase(vault.key.name);
+    if (found->second.empty()) distributors_.erase(found);
+  }
+  for (const auto& deployment : after) distributors_[{vault.key.namespace_, deployment}].insert(vault.key.name);
+}
+
+std::vector<std::string> ClusterObjects::vaultsDistributingTo(const std::string& namespace_,
+                                                              const std::string& deployment) const {
+  std::lock_guard lock(mutex_);
+  auto found = distributors_.find({namespace_, deployment});
+  if (found == distributors_.end()) return {};
+  return {found->second.begin(), found->second.end()};
+}
+
+Declared ClusterObjects::declared(const ObjectRef& object) const {
+  std::lock_guard lock(mutex_);
+  auto found = entries_.find(object);
+  return found == entries_.end() ? nullptr : found->second.declared;
+}
+
+std::vector<ObjectRef> ClusterObjects::objectsOf(Kind kind) const {
+  std::vector<ObjectRef> refs;
+  std::lock_guard lock(mutex_);
+  // Sorted by kind first: one kind's entries are one range.
+  for (auto it = entries_.lower_bound(ObjectRef{kind, {}}); it != entries_.end() && it->first.kind == kind; ++it)
+    if (it->second.declared) refs.push_back(it->first);
+  return refs;
+}
+
+std::vector<ObjectRef> ClusterObjects::naming(const ObjectRef& named) const {
+  std::lock_guard lock(mutex_);
+  auto found = namedByIndex_.find(named);
+  if (found == namedByIndex_.end()) return {};
+  return {found->second.begin(), found->second.end()};
+}
+
+DeclarationSet ClusterObjects::snapshot(const std::vector<Kind>& kinds) const {
+  DeclarationSet set;
+  std::lock_guard lock(mutex_);
+  for (const auto& [ref, entry] : entries_) {
+    if (!entry.declared || std::find(kinds.begin(), kinds.end(), ref.kind) == kinds.end()) continue;
+    const DeclarationSet& one = *entry.declared;
+    set.authorities.insert(set.authorities.end(), one.authorities.begin(), one.authorities.end());
+    set.vaults.insert(set.vaults.end(), one.vaults.begin(), one.vaults.end());
+    set.vaultSecrets.insert(set.vaultSecrets.end(), one.vaultSecrets.begin(), one.vaultSecrets.end());
+    set.revocations.insert(set.revocations.end(), one.revocations.begin(), one.revocations.end());
+    set.emqxDeployments.insert(set.emqxDeployments.end(), one.emqxDeployments.begin(), one.emqxDeployments.end());
+    set.errors.insert(set.errors.end(), one.errors.begin(), one.errors.end());
+  }
+  return set;
 }
 
 }  // namespace revoca::kubernetes

@@ -1,15 +1,17 @@
 #pragma once
 // revoca's view of the cluster: one informer per kind of ours, and one on
 // the state Secrets revoca wrote (CA keys, ledgers, revocations), which the
-// replicas that do not lead read to serve the responder. A declaration is
-// converted once per spec, not once per pass; the informers then cache
-// only what is read of the object afterwards.
+// replicas that do not lead read to serve the responder. Each object's
+// declaration is converted once per spec, as it arrives (the listers of
+// client-go's controllers); the informers then cache only what is read of
+// the object afterwards, and an index tells which objects name which.
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,45 +22,37 @@
 #include "declarations/types.h"
 #include "kube/api_client.h"
 #include "kube/informer.h"
+#include "reconcilers/dependencies.h"
 
 namespace revoca::kubernetes {
 
 enum class Change {
-  kDeclarations,  // a spec was created, changed or deleted: reconcile
+  kDeclarations,  // a spec was created, changed or deleted: reconcile that object
   kState,         // a state Secret changed (another replica, or revocactl)
 };
 
-// Where one object's declaration and errors sit in a DeclarationSet, with
-// the resourceVersion they were converted from.
-struct DeclarationPlace {
-  std::string resourceVersion;
-  // What the declaration depends on beyond name and namespace. A status
-  // write changes the resourceVersion only: the declaration is kept.
-  struct Identity {
-    std::size_t uidHash = 0;  // a deleted and re-created object starts over at generation 1
-    std::int64_t generation = 0;
-    bool deleting = false;
-    bool operator==(const Identity&) const = default;
-  } identity;
-  std::optional<Kind> kind;  // which of the set's vectors holds its declaration; nullopt: none
-  std::size_t at = 0;
-  std::size_t firstError = 0;
-  std::size_t errors = 0;
+// One object's declaration, or the errors that refused it: a DeclarationSet
+// holding what appendDeclaration made of that object alone.
+using Declared = std::shared_ptr<const DeclarationSet>;
 
-  // Where declarations() found the object this time.
-  enum class Seen : std::uint8_t { kNew, kSameVersion, kNewVersion };
-  Seen seen = Seen::kNew;
-  std::uint32_t pass = 0;             // the last call that saw it cached; older: deleted
-  kube::Informer* informer = nullptr;  // whose cache holds it
+// What a declaration depends on beyond name and namespace. A status write
+// changes the resourceVersion only: the declaration is kept.
+struct SpecIdentity {
+  std::size_t uidHash = 0;  // a deleted and re-created object starts over at generation 1
+  std::int64_t generation = 0;
+  bool deleting = false;
+  bool operator==(const SpecIdentity&) const = default;
 };
 
 class ClusterObjects {
  public:
   // `namespaces` empty watches every namespace, else one informer per kind
-  // and namespace. `onChange` is called from the informers' threads; it must
-  // be quick (set a flag, wake a loop).
+  // and namespace. `onChange` is called from the informers' threads with
+  // the object whose spec changed (none for kState); it must be quick (add
+  // to a queue, wake a loop).
+  using OnChange = std::function<void(Change, const ObjectRef* changed)>;
   ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
-                 std::function<void(Change)> onChange, kube::InformerOptions options = {});
+                 OnChange onChange, kube::InformerOptions options = {});
   ~ClusterObjects();
 
   void start();
@@ -70,40 +64,42 @@ class ClusterObjects {
   // deletionTimestamp, spec.podTemplate (EmqxDeployment), and the summary
   // of its status (status_summary.h).
   std::optional<nlohmann::json> get(Kind kind, const std::string& namespace_, const std::string& name) const;
-  // Every declaration, with the errors of the ones that do not parse. The
-  // set stays as it is until the next call, which rebuilds it if a spec
-  // changed: one thread (the engine's loop) calls this and reads the set in
-  // between.
-  const DeclarationSet& declarations();
+
+  // The object's declaration as converted from its current spec; nullptr
+  // when it does not exist or is being deleted (nothing to reconcile).
+  Declared declared(const ObjectRef& object) const;
+  // Every object of `kind` that has a declaration (or errors).
+  std::vector<ObjectRef> objectsOf(Kind kind) const;
+  // The objects whose spec names `named` (its dependents).
+  std::vector<ObjectRef> naming(const ObjectRef& named) const;
+  // The Vaults (by name) in `namespace_` whose spec.distributeDeployments
+  // lists `deployment`.
+  std::vector<std::string> vaultsDistributingTo(const std::string& namespace_, const std::string& deployment) const;
+  // Every declaration and error of the kinds in `kinds`, in one set: a
+  // follower's pass over the CAs, the tests.
+  DeclarationSet snapshot(const std::vector<Kind>& kinds = {kAllKinds.begin(), kAllKinds.end()}) const;
 
  private:
-  // An object in converted_: its kind and the informer's key ("ns/name").
-  // Ordered by kind first, so each kind's objects come together.
-  using PlaceKey = std::pair<Kind, std::string>;
+  struct Entry {
+    Declared declared;
+    SpecIdentity identity;
+    std::vector<ObjectRef> named;  // namedBy(*declared), for the index
+    std::vector<std::string> deployments;  // a Vault's spec.distributeDeployments
+  };
+  // The informers' transform for `kind`: converts a spec not converted yet,
+  // then keeps only what get() answers with.
+  void convert(Kind kind, nlohmann::json& object);
+  void forget(Kind kind, const std::string& key);
+  void indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
+                              const std::vector<std::string>& after);
+  void indexLocked(const ObjectRef& ref, const std::vector<ObjectRef>& before, const std::vector<ObjectRef>& after);
 
-  // The informers' transform for `kind`: the status summarized, and the
-  // spec dropped unless the object's declaration still has to be converted
-  // (declarations() then converts it and drops it: the spec is cached only
-  // from an object's arrival to the next call).
-  void trimConverted(Kind kind, nlohmann::json& object);
-  // The declaration of an object whose cached copy lost its spec before it
-  // was converted (no known way to get there): read from the apiserver
-  // again. False when it cannot be read.
-  bool convertFromServer(const PlaceKey& key, DeclarationSet& out);
-  // Takes in the objects whose status changed and not their spec (a new
-  // resourceVersion, the same identity) where they are. False when that was
-  // all: the set stays as it is, and declarations() builds no new one.
-  bool settleStatusChanges();
-
-  kube::ApiClient& client_;
   std::vector<std::pair<Kind, std::unique_ptr<kube::Informer>>> informers_;
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
-  std::mutex mutex_;
-  // Where each object's declaration sits in all_, so that the next call
-  // moves it over unless the object changed: one copy of them all.
-  std::map<PlaceKey, DeclarationPlace> converted_;
-  std::uint32_t pass_ = 0;
-  DeclarationSet all_;
+  mutable std::mutex mutex_;
+  std::map<ObjectRef, Entry> entries_;
+  std::map<ObjectRef, std::set<ObjectRef>> namedByIndex_;  // named -> the objects naming it
+  std::map<ObjectKey, std::set<std::string>> distributors_;  // namespace/deployment -> Vaults
 };
 
 }  // namespace revoca::kubernetes

@@ -15,6 +15,7 @@
 #include "kube/rest_client.h"
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/cluster_output.h"
+#include "kubernetes/controllers.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/leader_election.h"
 #include "kubernetes/leader_guard.h"
@@ -32,6 +33,8 @@ using kubernetes::Change;
 using namespace std::chrono_literals;
 
 std::atomic<bool> stopRequested{false};
+// Each VaultSecret waits on the apiserver for most of its reconcile:
+// several at once keep it busy (controller-runtime's MaxConcurrentReconciles).
 constexpr int kVaultSecretWorkers = 8;
 void requestStop(int) { stopRequested = true; }
 
@@ -40,22 +43,17 @@ Result<kube::ConnectionConfig> connectionConfig(const KubernetesOptions& options
   return kube::loadKubeconfig(options.kubeconfig, options.context);
 }
 
-// Wakes the reconcile loop: informer threads say what changed, the
-// elector says when leadership comes or goes.
+// Wakes the loop: state Secrets that changed, declarations (a follower
+// loads the CAs again), leadership coming or going. A leader's controllers
+// hear of each declaration themselves.
 class Wakeups {
  public:
   void notify(Change change) {
     {
       std::lock_guard lock(mutex_);
       (change == Change::kDeclarations ? declarations_ : state_) = true;
-      if (change == Change::kDeclarations) ++waiting_;
     }
     changed_.notify_one();
-  }
-  // Declaration changes since the last wait(): what /metrics calls the queue.
-  std::size_t waiting() {
-    std::lock_guard lock(mutex_);
-    return waiting_;
   }
   void notifyLeadership() {
     {
@@ -68,7 +66,7 @@ class Wakeups {
     bool declarations = false, state = false, leadership = false;
   };
   // Waits until something changed or `timeout` passed; a short pause after
-  // the first change lets a burst (kubectl apply -f of a folder) settle into one pass.
+  // the first change lets a burst (kubectl apply -f of a folder) settle.
   Pending wait(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (changed_.wait_for(lock, timeout, [&] { return declarations_ || state_ || leadership_; })) {
@@ -78,7 +76,6 @@ class Wakeups {
     }
     Pending pending{declarations_, state_, leadership_};
     declarations_ = state_ = leadership_ = false;
-    waiting_ = 0;
     return pending;
   }
 
@@ -86,20 +83,39 @@ class Wakeups {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool declarations_ = false, state_ = false, leadership_ = false;
-  std::size_t waiting_ = 0;
+};
+
+// The leader's controllers, reached from the informers' threads and /metrics.
+class CurrentControllers {
+ public:
+  void enqueue(const ObjectRef& object) {
+    std::lock_guard lock(mutex_);
+    if (controllers_) controllers_->enqueue(object);
+  }
+  void render(std::string& out) {
+    std::lock_guard lock(mutex_);
+    if (controllers_) controllers_->renderMetrics(out);
+  }
+  std::shared_ptr<kubernetes::Controllers> get() {
+    std::lock_guard lock(mutex_);
+    return controllers_;
+  }
+  // Swaps in `next`; returns the ones it replaces, for the caller to stop
+  // outside the lock (their workers report to the metrics, which may wait here).
+  std::shared_ptr<kubernetes::Controllers> replace(std::shared_ptr<kubernetes::Controllers> next) {
+    std::lock_guard lock(mutex_);
+    return std::exchange(controllers_, std::move(next));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<kubernetes::Controllers> controllers_;
 };
 
 void logDeclarationErrors(const DeclarationSet& set) {
   for (const auto& error : set.errors) spdlog::debug("declaration refused: {}", error.str());
 }
 
-// A follower reconciles only the CAs, read-only: that loads their live
-// versions, ledgers and revocations into the registry and signs CRLs.
-DeclarationSet authoritiesOnly(const DeclarationSet& all) {
-  DeclarationSet set;
-  set.authorities = all.authorities;
-  return set;
-}
 
 }  // namespace
 
@@ -133,10 +149,13 @@ int runKubernetes(const KubernetesOptions& options) {
   }
 
   Wakeups wakeups;
-  kubernetes::ClusterObjects objects(api, clock, options.watchNamespaces, [&](Change change) {
-    wakeups.notify(change);
-    metrics.setQueueDepth(wakeups.waiting());
-  });
+  CurrentControllers controllers;
+  metrics.setMoreSeries([&](std::string& out) { controllers.render(out); });
+  kubernetes::ClusterObjects objects(api, clock, options.watchNamespaces,
+                                     [&](Change change, const ObjectRef* changed) {
+                                       if (changed) controllers.enqueue(*changed);
+                                       wakeups.notify(change);
+                                     });
   auto lookup = [&](Kind kind, const std::string& ns, const std::string& name) { return objects.get(kind, ns, name); };
   // The elector is made below; until it exists nobody leads. Its client
   // is declared first so that it outlives the elector's thread.
@@ -205,8 +224,8 @@ int runKubernetes(const KubernetesOptions& options) {
   // Rebuilt on each change of role: a new leader must not trust what it
   // cached while another replica wrote.
   std::unique_ptr<AuthorityService> authorities;
-  std::unique_ptr<DeclarationPass> pass;
-  bool passIsLeader = false;
+  std::unique_ptr<DeclarationPass> followerPass;
+  bool wasLeader = false;
   TimePoint wakeup = clock.now();
   bool first = true;
   bool reloadPending = false;
@@ -214,58 +233,82 @@ int runKubernetes(const KubernetesOptions& options) {
   TimePoint nextReload = clock.now();
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
-    metrics.setQueueDepth(0);
     // isLeader() too: the elector calls back only once a renewal returns,
     // and a request on a dead connection may hang for its 30 s timeout while
     // another replica takes the Lease after leaseDuration (two leaders).
     bool leader = leading.load() && (!elector || elector->isLeader());
-    bool roleChanged = first || pending.leadership || leader != passIsLeader;
-    // A follower starts over on every state change: it cached nothing it may keep.
-    bool rebuild = roleChanged || (!leader && pending.state);
-    // The leader's own writes come back as state changes too: re-reading
-    // the ledgers for them is wasted, so it looks at most every few seconds.
-    if (leader && pending.state) reloadPending = true;
-    if (!rebuild && reloadPending && clock.now() >= nextReload) {
-      reloadPending = false;
-      nextReload = clock.now() + Seconds(3);
-      store.forgetHistory();
-      if (auto reloaded = authorities->reloadHistory(); !reloaded)
-        spdlog::warn("revoca: re-reading CA state: {}", reloaded.error().message);
-    }
-    // A resync applies every output and status again, as controller-runtime's
-    // SyncPeriod does: an output someone deleted or edited comes back.
-    bool resync = leader && clock.now() >= nextResync;
-    if (!rebuild && !resync && !pending.declarations && clock.now() < wakeup) continue;
+    bool roleChanged = first || pending.leadership || leader != wasLeader;
     first = false;
-    if (resync || roleChanged) {
-      nextResync = clock.now() + Seconds(options.resyncPeriod);
+    if (roleChanged) {
+      // Stopped outside CurrentControllers' lock: their workers report to the metrics.
+      if (auto previous = controllers.replace(nullptr)) previous->stop();
+      wasLeader = leader;
+      store.forget();
       output.forget();
       status.forget();
-    }
-    if (rebuild) {
-      store.forget();
-      passIsLeader = leader;
-      StateStore& passStore = leader ? static_cast<StateStore&>(store) : readOnlyStore;
-      OutputSink& passOutput = leader ? static_cast<OutputSink&>(output) : droppedOutput;
+      nextResync = clock.now() + Seconds(options.resyncPeriod);
       metrics.forwardTo(leader ? static_cast<StatusSink&>(status) : droppedStatus);
       if (options.leaderElection) metrics.setLeader(leader);
-      authorities = std::make_unique<AuthorityService>(passStore, *registry, clock);
-      // Each VaultSecret waits on the apiserver for most of its reconcile:
-      // several at once keep it busy (controller-runtime's MaxConcurrentReconciles).
-      pass = std::make_unique<DeclarationPass>(
-          ReconcileContext{*authorities, passStore, passOutput, clock, kVaultSecretWorkers}, *registry, metrics);
-      if (roleChanged) spdlog::info("revoca: {}", leader ? "leading: reconciling and writing" : "following: serving the responder from the leader's state");
+      authorities = std::make_unique<AuthorityService>(leader ? static_cast<StateStore&>(store) : readOnlyStore,
+                                                       *registry, clock);
+      followerPass.reset();
+      if (leader) {
+        auto next = std::make_shared<kubernetes::Controllers>(
+            objects, ReconcileContext{*authorities, store, output, clock, kVaultSecretWorkers}, *registry, metrics,
+            kubernetes::ControllerOptions{kVaultSecretWorkers});
+        controllers.replace(next);
+        // Once in place: what the informers hear from now on reaches it, and what came before is queued here.
+        next->start();
+      }
+      spdlog::info("revoca: {}",
+                   leader ? "leading: reconciling and writing" : "following: serving the responder from the leader's state");
     }
-    const DeclarationSet& declarations = objects.declarations();
-    logDeclarationErrors(declarations);
-    // Not `leader ? declarations : authoritiesOnly(...)`: with one operand a
-    // temporary, the conditional copies the whole set into another.
-    std::optional<DeclarationSet> followed;
-    if (!leader) followed = authoritiesOnly(declarations);
-    wakeup = metrics.measurePass([&] { return pass->run(followed ? *followed : declarations); });
-    // A pass over 10,000 objects frees as much as it allocated: give it back.
+
+    if (leader) {
+      auto current = controllers.get();
+      // The leader's own writes come back as state changes too: re-reading
+      // the ledgers for them is wasted, so it looks at most every few seconds.
+      if (pending.state) reloadPending = true;
+      if (reloadPending && clock.now() >= nextReload) {
+        reloadPending = false;
+        nextReload = clock.now() + Seconds(3);
+        current->whileQuiet([&] {
+          store.forgetHistory();
+          if (auto reloaded = authorities->reloadHistory(); !reloaded)
+            spdlog::warn("revoca: re-reading CA state: {}", reloaded.error().message);
+        });
+      }
+      // A resync applies every output and status again, as controller-runtime's
+      // SyncPeriod does: an output someone deleted or edited comes back.
+      if (clock.now() >= nextResync) {
+        nextResync = clock.now() + Seconds(options.resyncPeriod);
+        output.forget();
+        status.forget();
+        current->enqueueAll();
+      }
+      metrics.setQueueDepth(current->depth());
+      continue;
+    }
+
+    // A follower starts over on every state change: it cached nothing it may keep.
+    if (pending.state || !followerPass) {
+      store.forget();
+      authorities = std::make_unique<AuthorityService>(readOnlyStore, *registry, clock);
+      followerPass = std::make_unique<DeclarationPass>(
+          ReconcileContext{*authorities, readOnlyStore, droppedOutput, clock, 1}, *registry, metrics);
+    } else if (!pending.declarations && clock.now() < wakeup) {
+      continue;
+    }
+    // A follower reconciles only the CAs, read-only: that loads their live
+    // versions, ledgers and revocations into the registry and signs CRLs.
+    DeclarationSet authoritiesOnly = objects.snapshot({Kind::CertificateAuthority});
+    logDeclarationErrors(authoritiesOnly);
+    wakeup = metrics.measurePass([&] { return followerPass->run(authoritiesOnly); });
+    metrics.setQueueDepth(0);
+    // A pass frees as much as it allocated: give it back.
     malloc_trim(0);
   }
+  if (auto previous = controllers.replace(nullptr)) previous->stop();
   spdlog::info("revoca: stopping");
   if (elector) elector->stop();
   objects.stop();

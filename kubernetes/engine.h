@@ -1,8 +1,9 @@
 #pragma once
 // Kubernetes mode: revoca as an operator. Informers feed the declarations
-// of the cluster to the same DeclarationPass the standalone mode runs; state
-// lives in Secrets; the replica holding the Lease writes, every replica
-// serves the responder from the state the leader wrote.
+// of the cluster to one controller per kind (controllers.h), which runs the
+// reconcile of one object the standalone mode's pass runs; state lives in
+// Secrets; the replica holding the Lease reconciles and writes, every
+// replica serves the responder from the state the leader wrote.
 #include <chrono>
 #include <string>
 #include <vector>

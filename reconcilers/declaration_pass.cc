@@ -108,34 +108,38 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
                      " does not exist or is in a cycle; create it or fix the name";
     status_.report(Kind::CertificateAuthority, ca.meta, status);
   }
-  // A renewal time already past is one the CA waits out (an intermediate
-  // waits for its parent to rotate): the regular interval looks again.
-  TimePoint now = context_.clock.now();
   for (const auto& ca : declarations.authorities)
-    if (const ActiveCa* active = context_.authorities.active(ca.key())) {
-      TimePoint renewal = caRenewalTime(*active->record.current(), active->spec);
-      if (renewal > now) wakeup = std::min(wakeup, renewal);
-      // Its status says which version signs: it changes when a new one has waited.
-      for (pki::CertType type : {pki::CertType::Client, pki::CertType::Server})
-        if (TimePoint change = active->nextSignerChange(type, now); change > now) wakeup = std::min(wakeup, change);
-    }
+    if (const ActiveCa* active = context_.authorities.active(ca.key()))
+      wakeup = std::min(wakeup, nextCaChange(*active, context_.clock.now(), wakeup));
+}
+
+void reportRefusal(const DeclarationError& error, StatusSink& status) {
+  auto slash = error.object.find('/');
+  std::optional<Kind> kind = kindNamed(error.kind);
+  if (!kind || slash == std::string::npos) return;
+  ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, error.generation};
+  logging::ObjectScope scope(error.kind, meta.namespace_, meta.name);
+  ObjectStatus refused;
+  refused.observedGeneration = error.generation;
+  refused.reason = "InvalidSpec";
+  refused.message = (error.field.empty() ? "" : error.field + ": ") + error.message;
+  status.report(*kind, meta, refused);
+}
+
+TimePoint nextCaChange(const ActiveCa& active, TimePoint now, TimePoint latest) {
+  TimePoint next = latest;
+  TimePoint renewal = caRenewalTime(*active.record.current(), active.spec);
+  if (renewal > now) next = std::min(next, renewal);
+  // Its status says which version signs: it changes when a new one has waited.
+  for (pki::CertType type : {pki::CertType::Client, pki::CertType::Server})
+    if (TimePoint change = active.nextSignerChange(type, now); change > now) next = std::min(next, change);
+  return next;
 }
 
 TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
   TimePoint wakeup = context_.clock.now() + kMaxSleep;
   // A broken declaration is reported on its object; what it issued before stays in place.
-  for (const auto& error : declarations.errors) {
-    auto slash = error.object.find('/');
-    std::optional<Kind> kind = kindNamed(error.kind);
-    if (!kind || slash == std::string::npos) continue;
-    ObjectMeta meta{error.object.substr(0, slash), error.object.substr(slash + 1), error.source, error.generation};
-    logging::ObjectScope scope(error.kind, meta.namespace_, meta.name);
-    ObjectStatus status;
-    status.observedGeneration = error.generation;
-    status.reason = "InvalidSpec";
-    status.message = (error.field.empty() ? "" : error.field + ": ") + error.message;
-    status_.report(*kind, meta, status);
-  }
+  for (const auto& error : declarations.errors) reportRefusal(error, status_);
   reconcileAuthorities(declarations, wakeup);
 
   for (const auto& revocation : declarations.revocations) {

@@ -11,6 +11,16 @@
 
 namespace revoca {
 
+// Reports a declaration that does not parse as InvalidSpec on its object:
+// what it issued before stays in place.
+void reportRefusal(const DeclarationError& error, StatusSink& status);
+
+// When a CA's status next changes on its own, before `latest`: its
+// renewal, or the time a new version starts signing. A renewal time
+// already past is one the CA waits out (an intermediate waits for its
+// parent to rotate): `latest` looks again.
+TimePoint nextCaChange(const ActiveCa& active, TimePoint now, TimePoint latest);
+
 class DeclarationPass {
  public:
   DeclarationPass(ReconcileContext context, CaRegistry& registry, StatusSink& status)

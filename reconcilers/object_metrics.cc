@@ -66,6 +66,16 @@ void ObjectMetrics::report(Kind kind, const ObjectMeta& meta, const ObjectStatus
   next->report(kind, meta, status);
 }
 
+void ObjectMetrics::forget(Kind kind, const ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  objects_.erase(kindName(kind) + " " + key.namespace_ + " " + key.name);
+}
+
+void ObjectMetrics::setMoreSeries(std::function<void(std::string&)> render) {
+  std::lock_guard lock(mutex_);
+  moreSeries_ = std::move(render);
+}
+
 void ObjectMetrics::passStarted() {
   std::lock_guard lock(mutex_);
   ++pass_;
@@ -198,6 +208,7 @@ void ObjectMetrics::renderTotals(std::string& out) const {
     out += "revoca_leader ";
     value(*leader_ ? 1 : 0);
   }
+  if (moreSeries_) moreSeries_(out);
 }
 
 }  // namespace revoca

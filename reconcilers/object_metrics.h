@@ -26,6 +26,13 @@ class ObjectMetrics : public StatusSink {
   void forwardTo(StatusSink& next);
   void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override;
 
+  // An object deleted: its series go (a backend that reconciles one object
+  // at a time has no pass to tell).
+  void forget(Kind kind, const ObjectKey& key);
+  // Appended to every page after revoca's own (the work queues' series).
+  // Called under this object's lock: it must not call back into it.
+  void setMoreSeries(std::function<void(std::string&)> render);
+
   // Around each pass: objects the pass did not report are gone (deleted, or
   // this replica stopped leading), and so are their series.
   void passStarted();
@@ -39,7 +46,8 @@ class ObjectMetrics : public StatusSink {
     passFinished(std::chrono::steady_clock::now() - started);
     return result;
   }
-  // Changes seen but not yet reconciled (the work queue of a whole-pass loop).
+  // Changes seen but not yet reconciled (the work queue of a whole-pass
+  // loop; the Kubernetes backend's queues, all together).
   void setQueueDepth(std::size_t depth);
   void setLeader(bool leader);
 
@@ -83,6 +91,7 @@ class ObjectMetrics : public StatusSink {
   double passSeconds_ = 0, lastPassSeconds_ = 0;
   std::size_t queueDepth_ = 0;
   std::optional<bool> leader_;
+  std::function<void(std::string&)> moreSeries_;
 };
 
 }  // namespace revoca

@@ -92,7 +92,14 @@ std::vector<std::string> hosts(const DeclarationSet& set) {
 
 class ClusterObjectsTest : public ::testing::Test {
  protected:
-  ClusterObjectsTest() : objects_(api_, clock_, {}, [](Change) {}, fastOptions()) {}
+  ClusterObjectsTest()
+      : objects_(
+            api_, clock_, {},
+            [this](Change, const ObjectRef* changed) {
+              std::lock_guard lock(mutex_);
+              if (changed) changed_.push_back(*changed);
+            },
+            fastOptions()) {}
   ~ClusterObjectsTest() override { objects_.stop(); }
 
   static kube::InformerOptions fastOptions() {
@@ -107,19 +114,26 @@ class ClusterObjectsTest : public ::testing::Test {
   // informers list again every few milliseconds).
   const DeclarationSet& waitFor(std::size_t count, std::size_t errors) {
     for (int i = 0; i < 400; ++i) {
-      const DeclarationSet& set = objects_.declarations();
-      if (set.vaultSecrets.size() == count && set.errors.size() == errors) return set;
+      set_ = objects_.snapshot();
+      if (set_.vaultSecrets.size() == count && set_.errors.size() == errors) return set_;
       std::this_thread::sleep_for(5ms);
     }
-    return objects_.declarations();
+    return set_;
+  }
+  std::vector<ObjectRef> changed() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(changed_, {});
   }
 
+  std::mutex mutex_;
+  std::vector<ObjectRef> changed_;
+  DeclarationSet set_;
   CollectionsApi api_;
   revoca::testing::FakeClock clock_;
   ClusterObjects objects_;
 };
 
-TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndChangedOnesAreReadAgain) {
+TEST_F(ClusterObjectsTest, EachObjectIsConvertedOnceAsItArrivesAndChangedOnesAreReadAgain) {
   api_.put("vaults", vault());
   api_.put("vaultsecrets", vaultSecret("a", "30d"));
   api_.put("vaultsecrets", vaultSecret("b", "30d"));
@@ -129,10 +143,17 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   EXPECT_EQ(hosts(first), (std::vector<std::string>{"a.example", "b.example"}));
   EXPECT_EQ(first.vaults.size(), 1u);
 
-  // The same again: each declaration moved over from the last call.
-  const DeclarationSet& again = objects_.declarations();
-  EXPECT_EQ(hosts(again), (std::vector<std::string>{"a.example", "b.example"}));
-  EXPECT_EQ(again.vaults.size(), 1u);
+  // The same again: each declaration is kept, not converted again.
+  ObjectRef a{Kind::VaultSecret, {"mqtt", "a"}};
+  Declared kept = objects_.declared(a);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(objects_.declared(a), kept);
+  EXPECT_EQ(objects_.snapshot().vaults.size(), 1u);
+  // Both name the Vault: a change to it queues them.
+  EXPECT_EQ(objects_.naming({Kind::Vault, {"mqtt", "mqtt-vault"}}),
+            (std::vector<ObjectRef>{a, {Kind::VaultSecret, {"mqtt", "b"}}}));
+  EXPECT_EQ(objects_.vaultsDistributingTo("mqtt", "emqx"), std::vector<std::string>{"mqtt-vault"});
+  this->changed();
 
   api_.put("vaultsecrets", vaultSecret("b", "30 days"));  // broken now
   api_.put("vaultsecrets", vaultSecret("c", "30d"));
@@ -141,18 +162,24 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   ASSERT_EQ(changed.errors.size(), 1u);
   EXPECT_EQ(changed.errors[0].object, "mqtt/b");
   EXPECT_EQ(changed.vaults.size(), 1u);
+  for (int i = 0; i < 400 && this->changed().empty(); ++i) std::this_thread::sleep_for(5ms);
 
   // The error stays with its object across calls, and a deletion drops out.
   api_.erase("vaultsecrets", "a");
   const DeclarationSet& deleted = waitFor(1, 1);
   EXPECT_EQ(hosts(deleted), std::vector<std::string>{"c.example"});
   EXPECT_EQ(deleted.errors.size(), 1u);
-  EXPECT_EQ(objects_.declarations().errors.size(), 1u);
-  EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
+  EXPECT_EQ(objects_.snapshot().errors.size(), 1u);
+  EXPECT_EQ(objects_.snapshot().vaults.size(), 1u);
+  EXPECT_FALSE(objects_.declared(a));
+  ObjectRef c{Kind::VaultSecret, {"mqtt", "c"}};
+  // c alone: b, refused, names nothing.
+  EXPECT_EQ(objects_.naming({Kind::Vault, {"mqtt", "mqtt-vault"}}), std::vector<ObjectRef>{c});
 
   // A status write changes the resourceVersion, not the generation: the
-  // declaration is kept, not parsed again, and the set is not built again.
-  const VaultSecret* keptInPlace = objects_.declarations().vaultSecrets.data();
+  // declaration is kept, not parsed again, and nobody hears of it.
+  Declared keptInPlace = objects_.declared(c);
+  this->changed();
   json statusWritten = vaultSecret("c", "30d");
   statusWritten["spec"]["autoCert"]["host"] = "not-parsed.example";
   statusWritten["status"] = {{"serial", "0A"}};
@@ -163,8 +190,9 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   };
   for (int i = 0; i < 400 && !seen(); ++i) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(seen());
-  EXPECT_EQ(hosts(objects_.declarations()), std::vector<std::string>{"c.example"});
-  EXPECT_EQ(objects_.declarations().vaultSecrets.data(), keptInPlace);
+  EXPECT_EQ(hosts(objects_.snapshot()), std::vector<std::string>{"c.example"});
+  EXPECT_EQ(objects_.declared(c), keptInPlace);
+  EXPECT_TRUE(this->changed().empty());
   // What is cached of it: no spec (its declaration is kept), its status summarized.
   auto cached = objects_.get(Kind::VaultSecret, "mqtt", "c");
   EXPECT_FALSE(cached->contains("spec"));
@@ -177,8 +205,8 @@ TEST_F(ClusterObjectsTest, UnchangedObjectsKeepTheirDeclarationAcrossCallsAndCha
   api_.put("vaultsecrets", vaultSecret("b", "30d"));
   const DeclarationSet& mended = waitFor(2, 0);
   EXPECT_EQ(hosts(mended), (std::vector<std::string>{"b.example", "c.example"}));
-  EXPECT_EQ(hosts(objects_.declarations()), (std::vector<std::string>{"b.example", "c.example"}));
-  EXPECT_EQ(objects_.declarations().vaults.size(), 1u);
+  EXPECT_EQ(objects_.snapshot().vaults.size(), 1u);
+  for (int i = 0; i < 400 && this->changed().empty(); ++i) std::this_thread::sleep_for(5ms);
 }
 
 TEST_F(ClusterObjectsTest, AnEmqxDeploymentKeepsItsPodTemplateInTheCacheForTheDeploymentBuiltFromIt) {
@@ -191,14 +219,14 @@ TEST_F(ClusterObjectsTest, AnEmqxDeploymentKeepsItsPodTemplateInTheCacheForTheDe
   api_.put("emqxdeployments", emqx);
   objects_.start();
   ASSERT_TRUE(objects_.waitForSync(10s));
-  ASSERT_EQ(objects_.declarations().emqxDeployments.size(), 1u);
+  ASSERT_EQ(objects_.snapshot().emqxDeployments.size(), 1u);
   auto cached = objects_.get(Kind::EmqxDeployment, "mqtt", "emqx");
   ASSERT_TRUE(cached);
   EXPECT_EQ((*cached)["spec"], json({{"podTemplate", emqx["spec"]["podTemplate"]}}));
   EXPECT_FALSE(cached->contains("kind"));
   // Trimmed, it is not taken for a whole object to convert again.
-  EXPECT_EQ(objects_.declarations().emqxDeployments.size(), 1u);
-  EXPECT_EQ(objects_.declarations().emqxDeployments[0].spec.vault, "mqtt-vault");
+  EXPECT_EQ(objects_.snapshot().emqxDeployments.size(), 1u);
+  EXPECT_EQ(objects_.snapshot().emqxDeployments[0].spec.vault, "mqtt-vault");
 }
 
 }  // namespace

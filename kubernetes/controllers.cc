@@ -1,0 +1,422 @@
+#include "kubernetes/controllers.h"
+
+#include <algorithm>
+#include <functional>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "core/logging.h"
+#include "reconcilers/declaration_pass.h"
+#include "reconcilers/dependencies.h"
+
+namespace revoca::kubernetes {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// Reasons that clear up on their own (an apiserver that did not answer, a
+// write refused for a while): retried with backoff. Every other reason
+// waits for a change to the object or to what it names, which queues it.
+bool isTransient(const std::string& reason) {
+  static const std::set<std::string> transient = {"IssueFailed",     "IssuerFailed", "PublishFailed",
+                                                  "TenantUnavailable", "CaNotReady",  "SerialNotIssued"};
+  return transient.count(reason) > 0;
+}
+
+// What the objects that name this one read of its outcome. Not the CRL
+// number: a CRL signed again changes nothing for a VaultSecret.
+std::string outcomeOf(const ObjectStatus& status) {
+  std::string outcome = (status.ready ? "ready " : "not-ready ") + status.reason;
+  for (const auto& [fact, value] : status.facts)
+    if (fact != "crlNumber") outcome += "\n" + fact + "=" + value;
+  return outcome;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+ObjectRef refOf(Kind kind, const std::string& key) {
+  auto slash = key.find('/');
+  return {kind, {key.substr(0, slash), key.substr(slash + 1)}};
+}
+
+}  // namespace
+
+Controllers::Controllers(ClusterObjects& objects, ReconcileContext context, CaRegistry& registry, ObjectMetrics& status,
+                         ControllerOptions options)
+    : objects_(objects), context_(context), registry_(registry), status_(status), options_(options) {
+  // Real time wakes a worker when a key is due; the poll only matters to a test's clock.
+  for (Kind kind : kAllKinds)
+    queues_.push_back(Queue{kind,
+                            std::make_unique<kube::WorkQueue>(context_.clock, kube::BackoffPolicy{milliseconds(500),
+                                                                                                 options_.caInterval},
+                                                              milliseconds(1000)),
+                            kind == Kind::VaultSecret ? std::max(1, options_.vaultSecretWorkers) : 1});
+}
+
+Controllers::~Controllers() { stop(); }
+
+Controllers::Queue& Controllers::queueOf(Kind kind) { return queues_[static_cast<std::size_t>(kind)]; }
+const Controllers::Queue& Controllers::queueOf(Kind kind) const { return queues_[static_cast<std::size_t>(kind)]; }
+
+void Controllers::start() {
+  enqueueAll();
+  // The responder is ready once every CA is loaded: at once when there are none.
+  if (objects_.objectsOf(Kind::CertificateAuthority).empty()) registry_.markReady();
+  for (auto& queue : queues_)
+    for (int i = 0; i < queue.workers; ++i) workers_.emplace_back([this, &queue] { work(queue); });
+}
+
+void Controllers::stop() {
+  for (auto& queue : queues_) queue.queue->shutDown();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void Controllers::enqueue(const ObjectRef& object) { queueOf(object.kind).queue->add(object.key.str()); }
+
+void Controllers::enqueueAll() {
+  for (Kind kind : kAllKinds) enqueueAll(kind);
+}
+
+void Controllers::enqueueAll(Kind kind) {
+  for (const auto& object : objects_.objectsOf(kind)) enqueue(object);
+}
+
+std::size_t Controllers::depth() const {
+  std::size_t depth = 0;
+  for (const auto& queue : queues_) depth += queue.queue->depth();
+  return depth;
+}
+
+void Controllers::work(Queue& queue) {
+  while (auto key = queue.queue->get()) {
+    ObjectRef object = refOf(queue.kind, *key);
+    Next next;
+    {
+      logging::ObjectScope scope(kindName(object.kind), object.key.namespace_, object.key.name);
+      next = reconcile(object);
+    }
+    if (next.what == Next::kRetry) {
+      queue.queue->addRateLimited(*key);
+    } else {
+      queue.queue->forget(*key);
+      if (next.what == Next::kAfter) queue.queue->addAfter(*key, next.after);
+    }
+    queue.queue->done(*key);
+    // Its one worker drained the CAs' queue: every CA there was is loaded (an
+    // intermediate waiting for its parent is queued again before the parent is done).
+    if (queue.kind == Kind::CertificateAuthority && queue.queue->depth() == 0) registry_.markReady();
+  }
+}
+
+Controllers::Next Controllers::reconcile(const ObjectRef& object) {
+  Declared declared = objects_.declared(object);
+  if (!declared) {
+    gone(object);
+    return {};
+  }
+  if (!declared->errors.empty()) {
+    for (const auto& error : declared->errors) reportRefusal(error, status_);
+    ObjectStatus refused;
+    refused.reason = "InvalidSpec";
+    if (noteOutcome(object, refused))
+      for (const auto& dependent : objects_.naming(object)) enqueue(dependent);
+    return {};
+  }
+  switch (object.kind) {
+    case Kind::CertificateAuthority:
+      return reconcileAuthority(object, *declarationOf<CertificateAuthority>(*declared));
+    case Kind::CertificateRevocation:
+      return reconcileRevocation(object, *declarationOf<CertificateRevocation>(*declared));
+    case Kind::Vault:
+      return reconcileVault(object, *declarationOf<Vault>(*declared));
+    case Kind::VaultSecret:
+      return reconcileVaultSecret(object, *declarationOf<VaultSecret>(*declared));
+    case Kind::EmqxDeployment:
+      return reconcileEmqx(object, *declarationOf<EmqxDeployment>(*declared));
+  }
+  return {};
+}
+
+bool Controllers::waitsFor(const ObjectRef& dependency) {
+  {
+    std::lock_guard lock(mutex_);
+    if (outcomes_.count(dependency)) return false;
+  }
+  return objects_.declared(dependency) != nullptr;
+}
+
+Result<TenantInfo> Controllers::tenant(const std::string& namespace_) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto known = tenants_.find(namespace_); known != tenants_.end()) return known->second;
+  }
+  auto uuid = context_.store.tenantUuid(namespace_);
+  if (!uuid) return uuid.error();
+  TenantInfo info{namespace_, *uuid};
+  registry_.setTenant(namespace_, *uuid);
+  std::lock_guard lock(mutex_);
+  tenants_[namespace_] = info;
+  return info;
+}
+
+Controllers::Next Controllers::finish(const ObjectRef& object, const ObjectMeta& meta, const ObjectStatus& status,
+                                      Next next, bool* changed) {
+  status_.report(object.kind, meta, status);
+  bool outcomeChanged = noteOutcome(object, status);
+  if (changed) *changed = outcomeChanged;
+  if (outcomeChanged)
+    for (const auto& dependent : objects_.naming(object)) enqueue(dependent);
+  if (!status.ready && isTransient(status.reason)) next.what = Next::kRetry;
+  return next;
+}
+
+bool Controllers::noteOutcome(const ObjectRef& object, const ObjectStatus& status) {
+  std::string outcome = outcomeOf(status);
+  std::lock_guard lock(mutex_);
+  auto [known, added] = outcomes_.try_emplace(object, outcome);
+  bool changed = added || known->second != outcome;
+  known->second = std::move(outcome);
+  return changed;
+}
+
+void Controllers::gone(const ObjectRef& object) {
+  bool known;
+  std::vector<std::string> deployments;
+  {
+    std::lock_guard lock(mutex_);
+    known = outcomes_.erase(object) > 0;
+    notDelivered_.erase(object.key);
+    if (auto claimed = deploymentsOf_.find(object.key); claimed != deploymentsOf_.end()) {
+      deployments = std::move(claimed->second);
+      deploymentsOf_.erase(claimed);
+    }
+  }
+  status_.forget(object.kind, object.key);
+  if (!known) return;
+  for (const auto& dependent : objects_.naming(object)) enqueue(dependent);
+  if (object.kind == Kind::VaultSecret) enqueueClaimants(object.key.namespace_, deployments, object.key.name);
+}
+
+Controllers::Next Controllers::reconcileAuthority(const ObjectRef& ref, const CertificateAuthority& ca) {
+  if (ca.spec.issuingCa) {
+    // Up the chain of parents: each must exist, and none may come back.
+    std::set<std::string> chain{ca.meta.name};
+    std::optional<std::string> parent = ca.spec.issuingCa;
+    bool broken = false;
+    while (parent && !broken) {
+      Declared declared = objects_.declared({Kind::CertificateAuthority, {ca.meta.namespace_, *parent}});
+      const CertificateAuthority* above = declared ? declarationOf<CertificateAuthority>(*declared) : nullptr;
+      broken = !above || !chain.insert(*parent).second;
+      parent = above ? above->spec.issuingCa : std::nullopt;
+    }
+    if (broken) {
+      ObjectStatus status;
+      status.observedGeneration = ca.meta.generation;
+      status.reason = "IssuerNotReady";
+      status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + *ca.spec.issuingCa +
+                       " does not exist or is in a cycle; create it or fix the name";
+      return finish(ref, ca.meta, status, {});
+    }
+    // Parents before intermediates: the parent's reconcile queues this one again.
+    if (waitsFor({Kind::CertificateAuthority, {ca.meta.namespace_, *ca.spec.issuingCa}})) return {};
+  }
+  std::unique_lock lock(authorities_);
+  auto info = tenant(ca.meta.namespace_);
+  ObjectStatus status;
+  if (!info) {
+    status.observedGeneration = ca.meta.generation;
+    status.reason = "TenantUnavailable";
+    status.message = info.error().message;
+  } else {
+    status = reconcileCertificateAuthority(context_, ca, *info);
+  }
+  TimePoint now = context_.clock.now();
+  TimePoint next = now + options_.caInterval;
+  if (const ActiveCa* active = context_.authorities.active(ca.key())) next = nextCaChange(*active, now, next);
+  lock.unlock();
+  return finish(ref, ca.meta, status,
+                {Next::kAfter, std::max(milliseconds(0), duration_cast<milliseconds>(next - now))});
+}
+
+Controllers::Next Controllers::reconcileRevocation(const ObjectRef& ref, const CertificateRevocation& revocation) {
+  if (waitsFor({Kind::CertificateAuthority, {revocation.meta.namespace_, revocation.spec.ca}})) return {};
+  std::unique_lock lock(authorities_);
+  ObjectStatus status = reconcileCertificateRevocation(context_, revocation);
+  lock.unlock();
+  return finish(ref, revocation.meta, status, {});
+}
+
+Controllers::Next Controllers::reconcileVault(const ObjectRef& ref, const Vault& vault) {
+  std::shared_lock lock(authorities_);
+  ObjectStatus status = revoca::reconcileVault(context_, vault);
+  lock.unlock();
+  return finish(ref, vault.meta, status, {});
+}
+
+std::string Controllers::deploymentConflict(const VaultSecret& secret, const Vault& vault) {
+  // As a whole pass settles claims in name order: a VaultSecret is refused
+  // when one named before it takes one of its deployments, and a refused
+  // one takes none. Deterministic, so a restart never moves a deployment.
+  std::map<std::string, bool> refused;  // memo, by VaultSecret name
+  std::function<std::string(const std::string&, const std::vector<std::string>&, int)> conflictOf =
+      [&](const std::string& name, const std::vector<std::string>& deployments, int depth) -> std::string {
+    for (const auto& deployment : deployments)
+      for (const auto& vaultName : objects_.vaultsDistributingTo(secret.meta.namespace_, deployment))
+        for (const auto& claimant : objects_.naming({Kind::Vault, {secret.meta.namespace_, vaultName}})) {
+          if (claimant.kind != Kind::VaultSecret || claimant.key.name >= name) continue;
+          Declared declared = objects_.declared(claimant);
+          const VaultSecret* other = declared ? declarationOf<VaultSecret>(*declared) : nullptr;
+          if (!other || other->spec.vault != vaultName) continue;
+          auto memo = refused.find(claimant.key.name);
+          if (memo == refused.end()) {
+            Declared vaultDeclared = objects_.declared({Kind::Vault, {secret.meta.namespace_, vaultName}});
+            const Vault* otherVault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
+            bool isRefused = depth < 64 && otherVault &&
+                             !conflictOf(claimant.key.name, otherVault->spec.distributeDeployments, depth + 1).empty();
+            memo = refused.emplace(claimant.key.name, isRefused).first;
+          }
+          if (!memo->second) return deployment + " already receives VaultSecret " + claimant.key.name;
+        }
+    return "";
+  };
+  return conflictOf(secret.meta.name, vault.spec.distributeDeployments, 0);
+}
+
+void Controllers::enqueueClaimants(const std::string& namespace_, const std::vector<std::string>& deployments,
+                                   const std::string& except) {
+  for (const auto& deployment : deployments)
+    for (const auto& vaultName : objects_.vaultsDistributingTo(namespace_, deployment))
+      for (const auto& claimant : objects_.naming({Kind::Vault, {namespace_, vaultName}}))
+        if (claimant.kind == Kind::VaultSecret && claimant.key.name != except) enqueue(claimant);
+}
+
+Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const VaultSecret& secret) {
+  if (waitsFor({Kind::CertificateAuthority, {secret.meta.namespace_, secret.spec.autoCert.issuingCa}})) return {};
+  Declared vaultDeclared = objects_.declared({Kind::Vault, {secret.meta.namespace_, secret.spec.vault}});
+  const Vault* vault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
+
+  std::vector<std::string> deployments = vault ? vault->spec.distributeDeployments : std::vector<std::string>{};
+  std::vector<std::string> before;
+  {
+    std::lock_guard lock(mutex_);
+    auto& claimed = deploymentsOf_[secret.key()];
+    before = std::exchange(claimed, deployments);
+  }
+  // The other claimants of what it wants, and of what it wanted, look again
+  // when its outcome changes: it may have taken a deployment or let one go.
+  auto claimantsLookAgain = [&](bool outcomeChanged) {
+    std::vector<std::string> affected = deployments;
+    for (const auto& deployment : before)
+      if (std::find(deployments.begin(), deployments.end(), deployment) == deployments.end())
+        affected.push_back(deployment);
+    if (outcomeChanged || before != deployments)
+      enqueueClaimants(secret.meta.namespace_, affected, secret.meta.name);
+  };
+
+  std::string conflict = vault ? deploymentConflict(secret, *vault) : "";
+  if (!conflict.empty()) {
+    ObjectStatus status;
+    status.observedGeneration = secret.meta.generation;
+    status.reason = "DeploymentConflict";
+    status.message =
+        "spec.vault: deployment " + conflict + "; put this secret in a vault that distributes to other deployments";
+    {
+      std::lock_guard lock(mutex_);
+      notDelivered_[secret.key()] = status;
+    }
+    bool changed = false;
+    Next next = finish(ref, secret.meta, status, {}, &changed);
+    claimantsLookAgain(changed);
+    return next;
+  }
+  std::shared_lock lock(authorities_);
+  auto outcome = revoca::reconcileVaultSecret(context_, secret, vault);
+  lock.unlock();
+  {
+    std::lock_guard guard(mutex_);
+    if (outcome.status.ready)
+      notDelivered_.erase(secret.key());
+    else
+      notDelivered_[secret.key()] = outcome.status;
+  }
+  Next next;
+  TimePoint now = context_.clock.now();
+  // Past: it waits for its CA to rotate; the CA's reconcile queues it then.
+  if (outcome.renewalTime && *outcome.renewalTime > now)
+    next = {Next::kAfter, duration_cast<milliseconds>(*outcome.renewalTime - now)};
+  bool changed = false;
+  next = finish(ref, secret.meta, outcome.status, next, &changed);
+  claimantsLookAgain(changed);
+  return next;
+}
+
+Controllers::Next Controllers::reconcileEmqx(const ObjectRef& ref, const EmqxDeployment& emqx) {
+  ObjectRef secretRef{Kind::VaultSecret, {emqx.meta.namespace_, emqx.spec.secret}};
+  if (waitsFor(secretRef)) return {};
+  Declared vaultDeclared = objects_.declared({Kind::Vault, {emqx.meta.namespace_, emqx.spec.vault}});
+  const Vault* vault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
+  Declared secretDeclared = objects_.declared(secretRef);
+  const VaultSecret* secret = secretDeclared ? declarationOf<VaultSecret>(*secretDeclared) : nullptr;
+  std::optional<ObjectStatus> notDelivered;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto refused = notDelivered_.find(secretRef.key); refused != notDelivered_.end()) notDelivered = refused->second;
+  }
+  std::shared_lock lock(authorities_);
+  ObjectStatus status =
+      reconcileEmqxDeployment(context_, emqx, vault, secret, notDelivered ? &*notDelivered : nullptr);
+  lock.unlock();
+  return finish(ref, emqx.meta, status, {});
+}
+
+void Controllers::renderMetrics(std::string& out) const {
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+  };
+  auto header = [&](const Series& series) {
+    out += "# HELP ";
+    out += series.name;
+    out += " ";
+    out += series.help;
+    out += "\n# TYPE ";
+    out += series.name;
+    out += " ";
+    out += series.type;
+    out += "\n";
+  };
+  std::vector<std::pair<std::string, kube::WorkQueue::Stats>> stats;
+  for (const auto& queue : queues_) stats.emplace_back(lowercase(kindName(queue.kind)), queue.queue->stats());
+  auto each = [&](const Series& series, auto&& value) {
+    header(series);
+    for (const auto& [name, of] : stats) out += fmt::format("{}{{name=\"{}\"}} {}\n", series.name, name, value(of));
+  };
+  each({"workqueue_depth", "gauge", "Current depth of workqueue"}, [](const auto& s) { return s.depth; });
+  each({"workqueue_adds_total", "counter", "Total number of adds handled by workqueue"},
+       [](const auto& s) { return s.adds; });
+  each({"workqueue_retries_total", "counter", "Total number of retries handled by workqueue"},
+       [](const auto& s) { return s.retries; });
+  each({"workqueue_longest_running_processor_seconds", "gauge",
+        "How many seconds has the longest running processor for workqueue been running."},
+       [](const auto& s) { return s.longestRunningSeconds; });
+  header({"workqueue_work_duration_seconds", "histogram",
+          "How long in seconds processing an item from workqueue takes."});
+  for (const auto& [name, of] : stats) {
+    for (std::size_t i = 0; i < of.workDurationBuckets.size(); ++i)
+      out += fmt::format("workqueue_work_duration_seconds_bucket{{name=\"{}\",le=\"{}\"}} {}\n", name,
+                         kube::WorkQueue::kDurationBuckets[i], of.workDurationBuckets[i]);
+    out += fmt::format("workqueue_work_duration_seconds_bucket{{name=\"{}\",le=\"+Inf\"}} {}\n", name,
+                       of.workDurationCount);
+    out += fmt::format("workqueue_work_duration_seconds_sum{{name=\"{}\"}} {}\n", name, of.workDurationSum);
+    out += fmt::format("workqueue_work_duration_seconds_count{{name=\"{}\"}} {}\n", name, of.workDurationCount);
+  }
+}
+
+}  // namespace revoca::kubernetes

@@ -1,0 +1,65 @@
+#include "reconcilers/dependencies.h"
+
+#include <gtest/gtest.h>
+
+#include "declarations/parse.h"
+
+namespace revoca {
+namespace {
+
+DeclarationSet parsed(const std::string& yaml) {
+  DeclarationSet set;
+  parseDeclarations(yaml, "test.yaml", set);
+  return set;
+}
+
+TEST(Dependencies, EachKindNamesWhatItsReconcileReads) {
+  auto intermediate = parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: CertificateAuthority
+metadata: {name: edge, namespace: mqtt}
+spec: {issuingCa: root}
+)");
+  EXPECT_EQ(namedBy(intermediate), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "root"}}}));
+  ASSERT_NE(declarationOf<CertificateAuthority>(intermediate), nullptr);
+  EXPECT_EQ(declarationOf<Vault>(intermediate), nullptr);
+
+  auto secret = parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: server-cert, namespace: mqtt}
+spec: {vault: mqtt-vault, autoCert: {issuingCa: edge, host: broker.example}}
+)");
+  EXPECT_EQ(namedBy(secret), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "edge"}},
+                                                     {Kind::Vault, {"mqtt", "mqtt-vault"}}}));
+
+  auto emqx = parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: EmqxDeployment
+metadata: {name: emqx, namespace: mqtt}
+spec: {vault: mqtt-vault, secret: server-cert, listener: {name: default, bind: "0.0.0.0:8883"}}
+)");
+  EXPECT_EQ(namedBy(emqx), (std::vector<ObjectRef>{{Kind::Vault, {"mqtt", "mqtt-vault"}},
+                                                   {Kind::VaultSecret, {"mqtt", "server-cert"}}}));
+  EXPECT_EQ(ObjectRef({Kind::VaultSecret, {"mqtt", "server-cert"}}).str(), "VaultSecret mqtt/server-cert");
+}
+
+TEST(Dependencies, ARootCaAndARefusedDeclarationNameNothing) {
+  EXPECT_TRUE(namedBy(parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: CertificateAuthority
+metadata: {name: root, namespace: mqtt}
+spec: {}
+)")).empty());
+  auto refused = parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: broken, namespace: mqtt}
+spec: {vault: v, autoCert: {issuingCa: ca, host: h.example, ttl: 30 days}}
+)");
+  ASSERT_FALSE(refused.errors.empty());
+  EXPECT_TRUE(namedBy(refused).empty());
+}
+
+}  // namespace
+}  // namespace revoca
