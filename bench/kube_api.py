@@ -30,12 +30,12 @@ class Api:
                                                                 timeout=60)
         return self.local.connection
 
-    def request(self, method, path, body=None, ok=(200, 201)):
+    def request(self, method, path, body=None, ok=(200, 201), content_type="application/json"):
         data = json.dumps(body).encode() if body is not None else None
         for attempt in range(3):
             connection = self._connection()
             try:
-                connection.request(method, path, body=data, headers={"Content-Type": "application/json"})
+                connection.request(method, path, body=data, headers={"Content-Type": content_type})
                 response = connection.getresponse()
                 payload = response.read()
                 break
@@ -60,7 +60,7 @@ class ReadyWatch:
 
     def __init__(self, api, path):
         self.api, self.path = api, path
-        self.ready, self.serial = {}, {}
+        self.ready, self.serial, self.generation = {}, {}, {}
         self.changed = threading.Condition()
         listed = api.request("GET", path)
         for item in listed["items"]:
@@ -76,6 +76,7 @@ class ReadyWatch:
                     c.get("observedGeneration", 0) == item["metadata"].get("generation") for c in conditions)
         with self.changed:
             self.ready[name] = ready
+            self.generation[name] = item["metadata"].get("generation")
             if "serial" in item.get("status", {}):
                 self.serial[name] = item["status"]["serial"]
             self.changed.notify_all()
@@ -100,6 +101,12 @@ class ReadyWatch:
                 if event["type"] in ("ADDED", "MODIFIED"):
                     self._take(event["object"])
             connection.close()
+
+    def wait_ready_at(self, name, generation, timeout):
+        """Waits until `name` is Ready for `generation`; returns whether it was."""
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: self.generation.get(name) == generation and self.ready.get(name), timeout)
 
     def count_ready(self):
         with self.changed:

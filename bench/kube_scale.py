@@ -13,9 +13,15 @@ bench/README.md).
   start-up  revoca restarted with every object in place: time until the
             responder answers OCSP, until /readyz, and until every object is
             confirmed Ready; the ledger must not grow (no re-issuance).
+  change    one VaultSecret's spec changed among them all: revoca's CPU and
+            API requests until it is Ready again. Target: <= 5 requests and
+            <= 20 ms.
+  --compare BUILD measures start-up, change and another burst with BUILD
+            (the previous main) too, on the same cluster, in the same run.
+            Target: every object confirmed Ready at least 3x sooner.
 
 Prints the figures. A benchmark, not a test: it never fails on a figure.
-Usage: bench/kube_scale.py [--burst 1000] [--scale 10000] [--unrelated 30000]
+Usage: bench/kube_scale.py [--burst 1000] [--scale 10000] [--unrelated 30000] [--compare BUILD]
 (revoca from $REVOCA_BUILD or ./build; kube-apiserver and etcd from
 e2e/cluster/build.sh, cached in ~/.cache/revoca)."""
 import argparse
@@ -99,15 +105,15 @@ def service_account_kubeconfig(cluster, workdir):
 class Revoca:
     """`revoca run` with `kubeconfig`, sampling its RSS every 100 ms."""
 
-    def __init__(self, kubeconfig, workdir):
+    def __init__(self, kubeconfig, workdir, build=BUILD):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # REVOCA_WRAPPER="heaptrack -o /tmp/revoca" profiles it; the RSS and restart figures are then the
         # wrapper's (heaptrack's script does not pass SIGTERM on).
         wrapper = os.environ.get("REVOCA_WRAPPER", "").split()
-        self.args = wrapper + [BUILD / "bin" / "revoca", "run", "--kubeconfig", kubeconfig, "--listen",
+        self.args = wrapper + [Path(build) / "bin" / "revoca", "run", "--kubeconfig", kubeconfig, "--listen",
                      f"127.0.0.1:{self.port}", "--leader-election-namespace", NAMESPACE, "--log-level", os.environ.get("REVOCA_LOG_LEVEL", "warn")]
-        self.log = Path(workdir) / "revoca.log"
+        self.log = Path(workdir) / f"revoca-{Path(build).name}.log"
         self.peak_rss_kb = 0
         self.process = None
 
@@ -252,6 +258,62 @@ def burst(cluster, api, revoca, watch, vaults, start, count):
                          if n - requests_before.get(key, 0) >= count / 20}}
 
 
+def restart(revoca, watch, url, count, issued_before):
+    """revoca started with `count` VaultSecrets (and their Vaults) in place:
+    the seconds until the responder answers OCSP, until /readyz, and until
+    every object is confirmed Ready; then whether anything was issued again."""
+    serials_before = dict(watch.serial)
+    started = time.monotonic()
+    revoca.start()
+    answered = readyz = confirmed = None
+    while (confirmed is None or readyz is None or answered is None) and time.monotonic() - started < 600:
+        now = time.monotonic() - started
+        if answered is None:
+            code, body = http_get(url)
+            if code == 200 and body:
+                answered = now
+        if readyz is None and http_get(revoca.base + "/readyz")[0] == 200:
+            readyz = now
+        if confirmed is None:
+            ready_objects = revoca.metric("revoca_object_ready")
+            if ready_objects is not None and ready_objects >= count * 2 + 1:
+                confirmed = now
+        time.sleep(0.05)
+    time.sleep(3)
+    issued_after = revoca.metric("revoca_ca_issued_certificates")
+    reissued = sum(1 for n, s in watch.serial.items() if serials_before.get(n) != s)
+    print(f"restart: OCSP {answered}, readyz {readyz}, confirmed {confirmed}, re-issued {reissued}", flush=True)
+    return answered, readyz, confirmed, issued_before, issued_after, reissued
+
+
+# Requests made on a timer whatever changes, not for the change: the Lease's renewals.
+PERIODIC = {"leases"}
+
+
+def one_change(cluster, api, revoca, watch, name):
+    """One VaultSecret's spec changed (its ttl, so it is issued again) among
+    all the others: revoca's CPU and the apiserver requests (the bench's own
+    PATCH and the Lease's renewals left out) until it is Ready for its new
+    generation."""
+    time.sleep(5)  # settled after the restart
+    cpu_before = process_cpu(revoca.process.pid)
+    requests_before = apiserver_requests(api)
+    started = time.monotonic()
+    patched = api.request("PATCH", f"/apis/revoca.io/v1alpha1/namespaces/{NAMESPACE}/vaultsecrets/{name}",
+                          {"spec": {"autoCert": {"ttl": "29d"}}}, content_type="application/merge-patch+json")
+    if not watch.wait_ready_at(name, patched["metadata"]["generation"], timeout=120):
+        raise SystemExit(f"{name} not Ready for its new generation after 120 s")
+    took = time.monotonic() - started
+    cpu_ms = (process_cpu(revoca.process.pid) - cpu_before) * 1000
+    requests_after = apiserver_requests(api)
+    requests = {key: n - requests_before.get(key, 0) for key, n in requests_after.items()
+                if n > requests_before.get(key, 0) and key[1] and key[1] not in PERIODIC}
+    requests[("PATCH", "vaultsecrets")] = requests.get(("PATCH", "vaultsecrets"), 0) - 1  # the bench's
+    requests = {key: n for key, n in requests.items() if n > 0}
+    print(f"change: Ready again after {took:.2f} s, revoca CPU {cpu_ms:.0f} ms, requests {requests}", flush=True)
+    return {"seconds": took, "cpu_ms": cpu_ms, "requests": requests}
+
+
 def ocsp_get_url(cluster, work, name):
     """The GET URL of an OCSP request for VaultSecret `name`'s certificate."""
     secret = cluster.kubectl("get", "secret", "-n", NAMESPACE, name, "-o", "jsonpath={.data}").stdout
@@ -276,6 +338,9 @@ def main():
     parser.add_argument("--admin", action="store_true",
                         help="run revoca with the admin's client certificate, not the chart's ServiceAccount token")
     parser.add_argument("--keep", action="store_true", help="leave the control plane's directory in place")
+    parser.add_argument("--compare", metavar="BUILD",
+                        help="another build directory (the previous main): restart, one change and a burst are "
+                             "measured with it too, on the same cluster, before this build's")
     options = parser.parse_args()
     if options.scale < 2 * options.burst:
         parser.error(f"--scale ({options.scale}) must be at least twice --burst ({options.burst}): "
@@ -320,38 +385,30 @@ def main():
         total = time.monotonic() - started
         figures["scale"] = (remaining, total)
         print(f"scale: {remaining} more Ready in {total:.1f} s ({remaining / total:.0f}/s)", flush=True)
-        time.sleep(5)  # a pass or two in steady state
+        time.sleep(5)  # in steady state
         figures["rss_steady_mb"] = revoca.rss_kb() / 1024
         figures["peak_mb"] = revoca.hwm_kb() / 1024
-        issued_before = revoca.metric("revoca_ca_issued_certificates")
-        serials_before = dict(watch.serial)
         url = ocsp_get_url(cluster, work, "broker-00000")
 
-        revoca.stop()
-        restarted = Revoca(kubeconfig, work)
-        restarted.port, restarted.base, restarted.args = revoca.port, revoca.base, revoca.args
-        revoca = restarted
-        started = time.monotonic()
-        revoca.start()
-        answered = readyz = confirmed = None
-        while (confirmed is None or readyz is None or answered is None) and time.monotonic() - started < 600:
-            now = time.monotonic() - started
-            if answered is None:
-                code, body = http_get(url)
-                if code == 200 and body:
-                    answered = now
-            if readyz is None and http_get(revoca.base + "/readyz")[0] == 200:
-                readyz = now
-            if confirmed is None:
-                ready_objects = revoca.metric("revoca_object_ready")
-                if ready_objects is not None and ready_objects >= options.scale * 2 + 1:
-                    confirmed = now
-            time.sleep(0.05)
-        time.sleep(3)
-        issued_after = revoca.metric("revoca_ca_issued_certificates")
-        figures["startup"] = (answered, readyz, confirmed, issued_before, issued_after,
-                              sum(1 for n, s in watch.serial.items() if serials_before.get(n) != s))
-        figures["peak_restart_mb"] = revoca.hwm_kb() / 1024
+        # Each build in turn on the same cluster: a restart, one spec change,
+        # then another burst (the previous main first, when compared).
+        builds = ([("previous", Path(options.compare))] if options.compare else []) + [("this", BUILD)]
+        figures["builds"] = {}
+        managed = options.scale
+        for changed, (label, build) in enumerate(builds):
+            issued_before = revoca.metric("revoca_ca_issued_certificates")
+            revoca.stop()
+            restarted = Revoca(kubeconfig, work, build)
+            restarted.port, restarted.base = revoca.port, revoca.base
+            restarted.args[restarted.args.index("--listen") + 1] = f"127.0.0.1:{revoca.port}"
+            revoca = restarted
+            of = figures["builds"][label] = {"build": str(build)}
+            of["startup"] = restart(revoca, watch, url, managed, issued_before)
+            of["peak_restart_mb"] = revoca.hwm_kb() / 1024
+            of["change"] = one_change(cluster, api, revoca, watch, f"broker-{changed:05d}")
+            of["burst"] = burst(cluster, api, revoca, watch, vaults, managed, 1000)
+            managed += 1000
+            of["peak_mb"] = revoca.hwm_kb() / 1024
         report(options, figures)
     finally:
         if revoca:
@@ -365,27 +422,43 @@ def main():
 
 def report(options, figures):
     remaining, total = figures["scale"]
-    answered, readyz, confirmed, before, after, reissued = figures["startup"]
     print(f"\nrevoca authenticated with {'the admin client certificate' if options.admin else 'the chart ServiceAccount token'}")
     for key, where in (("burst", "on the test cluster"),
                        ("burst_crowded", f"with {options.unrelated} unrelated Secrets in the cluster")):
-        b = figures[key]
-        print(f"issuance: {b['count']} VaultSecrets (their Vaults Ready before) created at once {where} in "
-              f"{b['created']:.1f} s, all Ready after {b['ready']:.1f} s: {b['count'] / b['ready']:.0f}/s end to end"
-              + (" (target >= 100/s; cert-manager ~1.6/s)" if key == "burst" else ""))
-        print("          CPU per VaultSecret: " +
-              ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(b["cpu_ms"].items())))
-        print("          apiserver requests per VaultSecret (the client's create and watch included): " +
-              ", ".join(f"{verb} {resource} {n:.2f}" for (verb, resource), n in
-                        sorted(b["requests"].items(), key=lambda item: -item[1])))
+        print_burst(figures[key], where, target=key == "burst")
     print(f"          {remaining} more, 1000 at a time: {total:.1f} s, {remaining / total:.0f}/s")
     print(f"memory:   {options.scale} VaultSecrets managed, {options.unrelated} unrelated Secrets: "
-          f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB, "
-          f"idle before {figures['rss_idle_mb']:.1f} MB, peak through the restart {figures['peak_restart_mb']:.1f} MB")
+          f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB")
     fmt = lambda t: f"{t:.2f} s" if t is not None else "never"
-    print(f"start-up: OCSP answered after {fmt(answered)}, /readyz after {fmt(readyz)}, every object confirmed "
-          f"Ready after {fmt(confirmed)}; ledger {before:.0f} -> {after:.0f} serials, {reissued} status serials "
-          f"changed (both must show no re-issuance)")
+    for label, of in figures["builds"].items():
+        answered, readyz, confirmed, before, after, reissued = of["startup"]
+        print(f"\n{label} build ({of['build']}):")
+        print(f"start-up: OCSP answered after {fmt(answered)}, /readyz after {fmt(readyz)}, every object confirmed "
+              f"Ready after {fmt(confirmed)}; ledger {before:.0f} -> {after:.0f} serials, {reissued} status serials "
+              f"changed (both must show no re-issuance); peak RSS through it {of['peak_restart_mb']:.1f} MB")
+        change = of["change"]
+        print(f"one change among {options.scale}: Ready again after {change['seconds']:.2f} s, revoca CPU "
+              f"{change['cpu_ms']:.0f} ms, {sum(change['requests'].values()):.0f} API requests (target <= 5 and "
+              f"<= 20 ms): " + ", ".join(f"{verb} {resource} {n:.0f}" for (verb, resource), n in
+                                        sorted(change["requests"].items())))
+        print_burst(of["burst"], f"with {options.scale} in place", target=False)
+        print(f"memory:   peak RSS {of['peak_mb']:.1f} MB over the restart, the change and the burst")
+    if "previous" in figures["builds"]:
+        previous, this = figures["builds"]["previous"], figures["builds"]["this"]
+        if previous["startup"][2] and this["startup"][2]:
+            print(f"\nrestart: every object confirmed Ready {previous['startup'][2] / this['startup'][2]:.1f}x "
+                  f"sooner than the previous main (target >= 3x)")
+
+
+def print_burst(b, where, target):
+    print(f"issuance: {b['count']} VaultSecrets (their Vaults Ready before) created at once {where} in "
+          f"{b['created']:.1f} s, all Ready after {b['ready']:.1f} s: {b['count'] / b['ready']:.0f}/s end to end"
+          + (" (target >= 100/s; cert-manager ~1.6/s)" if target else ""))
+    print("          CPU per VaultSecret: " +
+          ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(b["cpu_ms"].items())))
+    print("          apiserver requests per VaultSecret (the client's create and watch included): " +
+          ", ".join(f"{verb} {resource} {n:.2f}" for (verb, resource), n in
+                    sorted(b["requests"].items(), key=lambda item: -item[1])))
 
 
 if __name__ == "__main__":
