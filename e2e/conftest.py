@@ -3,6 +3,7 @@ instance on a copy of manifests/examples, and small wrappers around the real
 OpenSSL command-line tools."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +45,17 @@ def http(method, url, body=None, headers=None, timeout=5):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+def sample(text, series, **labels):
+    """The value of SERIES{labels...} on a Prometheus page, or None."""
+    for line in text.splitlines():
+        if not line.startswith(series + "{") and not line.startswith(series + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0])) if "{" in line else {}
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def run(args, check=True, input=None, timeout=30):

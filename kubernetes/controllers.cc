@@ -48,7 +48,12 @@ ObjectRef refOf(Kind kind, const std::string& key) {
 
 Controllers::Controllers(ClusterObjects& objects, ReconcileContext context, CaRegistry& registry, ObjectMetrics& status,
                          ControllerOptions options)
-    : objects_(objects), context_(context), registry_(registry), status_(status), options_(options) {
+    : objects_(objects),
+      context_(context),
+      registry_(registry),
+      status_(status),
+      options_(options),
+      tenants_(context.store, registry) {
   // Real time wakes a worker when a key is due; the poll only matters to a test's clock.
   for (Kind kind : kAllKinds)
     queues_.push_back(Queue{kind,
@@ -151,20 +156,6 @@ bool Controllers::waitsFor(const ObjectRef& dependency) {
   return objects_.declared(dependency) != nullptr;
 }
 
-Result<TenantInfo> Controllers::tenant(const std::string& namespace_) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto known = tenants_.find(namespace_); known != tenants_.end()) return known->second;
-  }
-  auto uuid = context_.store.tenantUuid(namespace_);
-  if (!uuid) return uuid.error();
-  TenantInfo info{namespace_, *uuid};
-  registry_.setTenant(namespace_, *uuid);
-  std::lock_guard lock(mutex_);
-  tenants_[namespace_] = info;
-  return info;
-}
-
 Controllers::Next Controllers::finish(const ObjectRef& object, const ObjectMeta& meta, const ObjectStatus& status,
                                       Next next, bool* changed) {
   status_.report(object.kind, meta, status);
@@ -227,7 +218,7 @@ Controllers::Next Controllers::reconcileAuthority(const ObjectRef& ref, const Ce
     if (waitsFor({Kind::CertificateAuthority, {ca.meta.namespace_, *ca.spec.issuingCa}})) return {};
   }
   std::unique_lock lock(authorities_);
-  auto info = tenant(ca.meta.namespace_);
+  auto info = tenants_.of(ca.meta.namespace_);
   ObjectStatus status;
   if (!info) {
     status.observedGeneration = ca.meta.generation;

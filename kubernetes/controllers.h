@@ -24,6 +24,7 @@
 #include "kubernetes/cluster_objects.h"
 #include "reconcilers/object_metrics.h"
 #include "reconcilers/reconcilers.h"
+#include "reconcilers/tenants.h"
 #include "registry/ca_registry.h"
 
 namespace revoca::kubernetes {
@@ -92,7 +93,6 @@ class Controllers {
   // True (and the object waits) while `dependency` exists and has not been
   // reconciled in this term: its first reconcile queues the object again.
   bool waitsFor(const ObjectRef& dependency);
-  Result<TenantInfo> tenant(const std::string& namespace_);
   // Why `secret` may not publish to its Vault's deployments (another
   // VaultSecret, first by name, takes them), or "" when it may.
   std::string deploymentConflict(const VaultSecret& secret, const Vault& vault);
@@ -104,6 +104,7 @@ class Controllers {
   CaRegistry& registry_;
   ObjectMetrics& status_;
   ControllerOptions options_;
+  Tenants tenants_;
   std::vector<Queue> queues_;
   std::vector<std::thread> workers_;
   // CAs and revocations change the AuthorityService's CAs: they run alone;
@@ -114,7 +115,6 @@ class Controllers {
   std::map<ObjectRef, std::string> outcomes_;  // reconciled in this term: what dependents read of it
   std::map<ObjectKey, ObjectStatus> notDelivered_;  // VaultSecrets whose files were not delivered
   std::map<ObjectKey, std::vector<std::string>> deploymentsOf_;  // VaultSecret -> its Vault's deployments
-  std::map<std::string, TenantInfo> tenants_;
 };
 
 }  // namespace revoca::kubernetes

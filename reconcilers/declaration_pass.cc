@@ -64,17 +64,6 @@ void forEachInParallel(std::size_t count, int workers, const std::function<void(
 
 }  // namespace
 
-Result<TenantInfo> DeclarationPass::tenant(const std::string& namespace_) {
-  auto known = tenants_.find(namespace_);
-  if (known != tenants_.end()) return known->second;
-  auto uuid = context_.store.tenantUuid(namespace_);
-  if (!uuid) return uuid.error();
-  TenantInfo info{namespace_, *uuid};
-  registry_.setTenant(namespace_, *uuid);
-  tenants_[namespace_] = info;
-  return info;
-}
-
 void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, TimePoint& wakeup) {
   // Parents before intermediates: repeat while some CA's parent became ready.
   std::set<ObjectKey> done;
@@ -87,7 +76,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
       done.insert(ca.key());
       progress = true;
       logging::ObjectScope scope(kindName(Kind::CertificateAuthority), ca.meta.namespace_, ca.meta.name);
-      auto info = tenant(ca.meta.namespace_);
+      auto info = tenants_.of(ca.meta.namespace_);
       ObjectStatus status;
       if (!info) {
         status.observedGeneration = ca.meta.generation;

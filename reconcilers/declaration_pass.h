@@ -7,6 +7,7 @@
 
 #include "declarations/types.h"
 #include "reconcilers/reconcilers.h"
+#include "reconcilers/tenants.h"
 #include "registry/ca_registry.h"
 
 namespace revoca {
@@ -24,19 +25,18 @@ TimePoint nextCaChange(const ActiveCa& active, TimePoint now, TimePoint latest);
 class DeclarationPass {
  public:
   DeclarationPass(ReconcileContext context, CaRegistry& registry, StatusSink& status)
-      : context_(context), registry_(registry), status_(status) {}
+      : context_(context), registry_(registry), status_(status), tenants_(context.store, registry) {}
 
   // Returns the earliest time something needs looking at again.
   TimePoint run(const DeclarationSet& declarations);
 
  private:
-  Result<TenantInfo> tenant(const std::string& namespace_);
   void reconcileAuthorities(const DeclarationSet& declarations, TimePoint& wakeup);
 
   ReconcileContext context_;
   CaRegistry& registry_;
   StatusSink& status_;
-  std::map<std::string, TenantInfo> tenants_;
+  Tenants tenants_;
 };
 
 }  // namespace revoca

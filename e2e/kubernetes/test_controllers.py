@@ -6,13 +6,12 @@ nothing twice. Each operator runs with a resync period of an hour, so that
 nothing here is done by a resync."""
 import base64
 import json
-import re
 import signal
 import threading
 import time
 
 from kube_fixtures import cluster, namespace, operators, vault_secret_of_its_own  # noqa: F401 (fixtures)
-from conftest import http, wait_for
+from conftest import http, sample, wait_for
 
 CA = """
 apiVersion: revoca.io/v1alpha1
@@ -32,17 +31,6 @@ def metrics(operator):
     status, _headers, body = http("GET", operator.base + "/metrics")
     assert status == 200
     return body.decode()
-
-
-def sample(text, series, **labels):
-    """The value of SERIES{labels...}, or None."""
-    for line in text.splitlines():
-        if not line.startswith(series + "{") and not line.startswith(series + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0])) if "{" in line else {}
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def serial(namespace, name):

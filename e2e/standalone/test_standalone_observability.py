@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from conftest import REVOCACTL, http, run, wait_for
+from conftest import REVOCACTL, http, run, sample, wait_for
 
 
 def metrics(instance):
@@ -21,17 +21,6 @@ def metrics_when(instance, predicate, what):
         text = metrics(instance)
         return text if predicate(text) else None
     return wait_for(page, what=what)
-
-
-def sample(text, series, **labels):
-    """The value of SERIES{labels...}, or None."""
-    for line in text.splitlines():
-        if not line.startswith(series + "{") and not line.startswith(series + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0])) if "{" in line else {}
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def test_metrics_follow_prometheus_conventions_and_the_objects(standalone_factory):
