@@ -218,15 +218,7 @@ Controllers::Next Controllers::reconcileAuthority(const ObjectRef& ref, const Ce
     if (waitsFor({Kind::CertificateAuthority, {ca.meta.namespace_, *ca.spec.issuingCa}})) return {};
   }
   std::unique_lock lock(authorities_);
-  auto info = tenants_.of(ca.meta.namespace_);
-  ObjectStatus status;
-  if (!info) {
-    status.observedGeneration = ca.meta.generation;
-    status.reason = "TenantUnavailable";
-    status.message = info.error().message;
-  } else {
-    status = reconcileCertificateAuthority(context_, ca, *info);
-  }
+  ObjectStatus status = reconcileCertificateAuthority(context_, ca, tenants_);
   TimePoint now = context_.clock.now();
   TimePoint next = now + options_.caInterval;
   if (const ActiveCa* active = context_.authorities.active(ca.key())) next = nextCaChange(*active, now, next);

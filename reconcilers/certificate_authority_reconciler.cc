@@ -85,6 +85,16 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   return status;
 }
 
+ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& ca, Tenants& tenants) {
+  auto tenant = tenants.of(ca.meta.namespace_);
+  if (tenant) return reconcileCertificateAuthority(context, ca, *tenant);
+  ObjectStatus status;
+  status.observedGeneration = ca.meta.generation;
+  status.reason = "TenantUnavailable";
+  status.message = tenant.error().message;
+  return status;
+}
+
 ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const CertificateRevocation& declaration) {
   ObjectStatus status;
   status.observedGeneration = declaration.meta.generation;

@@ -76,15 +76,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
       done.insert(ca.key());
       progress = true;
       logging::ObjectScope scope(kindName(Kind::CertificateAuthority), ca.meta.namespace_, ca.meta.name);
-      auto info = tenants_.of(ca.meta.namespace_);
-      ObjectStatus status;
-      if (!info) {
-        status.observedGeneration = ca.meta.generation;
-        status.reason = "TenantUnavailable";
-        status.message = info.error().message;
-      } else {
-        status = reconcileCertificateAuthority(context_, ca, *info);
-      }
+      ObjectStatus status = reconcileCertificateAuthority(context_, ca, tenants_);
       status_.report(Kind::CertificateAuthority, ca.meta, status);
     }
   }

@@ -8,6 +8,7 @@
 #include "declarations/types.h"
 #include "reconcilers/authority_service.h"
 #include "reconcilers/ports.h"
+#include "reconcilers/tenants.h"
 
 namespace revoca {
 
@@ -24,6 +25,8 @@ struct ReconcileContext {
 
 ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& ca,
                                            const TenantInfo& tenant);
+// The same in its namespace's tenant: TenantUnavailable while that cannot be read.
+ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const CertificateAuthority& ca, Tenants& tenants);
 
 ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const CertificateRevocation& revocation);
 
