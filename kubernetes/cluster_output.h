@@ -37,7 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/api_client.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca::kubernetes {
 

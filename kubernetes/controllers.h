@@ -22,7 +22,7 @@
 
 #include "kube/work_queue.h"
 #include "kubernetes/cluster_objects.h"
-#include "reconcilers/object_metrics.h"
+#include "metrics/object_metrics.h"
 #include "reconcilers/reconcilers.h"
 #include "reconcilers/tenants.h"
 #include "registry/ca_registry.h"

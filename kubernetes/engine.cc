@@ -22,7 +22,7 @@
 #include "kubernetes/secret_state_store.h"
 #include "kubernetes/status_writer.h"
 #include "reconcilers/declaration_pass.h"
-#include "reconcilers/object_metrics.h"
+#include "metrics/object_metrics.h"
 #include "responder/server.h"
 #include "responder/source_with_metrics.h"
 

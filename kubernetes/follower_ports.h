@@ -5,8 +5,8 @@
 // the same CRL number or rotate a CA twice).
 #include <functional>
 
-#include "reconcilers/ports.h"
-#include "registry/state_store.h"
+#include "ports/outputs.h"
+#include "ports/state_store.h"
 
 namespace revoca::kubernetes {
 

@@ -34,7 +34,7 @@
 #include "kube/api_client.h"
 #include "kubernetes/secret_chunk_log.h"
 #include "kubernetes/state_secrets.h"
-#include "registry/state_store.h"
+#include "ports/state_store.h"
 
 namespace revoca::kubernetes {
 

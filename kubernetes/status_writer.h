@@ -21,7 +21,7 @@
 #include "declarations/kind.h"
 #include "declarations/types.h"
 #include "kube/api_client.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca::kubernetes {
 

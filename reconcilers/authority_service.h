@@ -13,7 +13,7 @@
 #include "core/result.h"
 #include "declarations/types.h"
 #include "registry/ca_registry.h"
-#include "registry/state_store.h"
+#include "ports/state_store.h"
 
 namespace revoca {
 

@@ -8,7 +8,7 @@
 
 #include "core/result.h"
 #include "declarations/types.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca {
 

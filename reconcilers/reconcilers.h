@@ -7,7 +7,7 @@
 #include "core/clock.h"
 #include "declarations/types.h"
 #include "reconcilers/authority_service.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 #include "reconcilers/tenants.h"
 
 namespace revoca {

@@ -9,7 +9,7 @@
 #include "core/result.h"
 #include "reconcilers/authority_service.h"
 #include "registry/ca_registry.h"
-#include "registry/state_store.h"
+#include "ports/state_store.h"
 
 namespace revoca {
 

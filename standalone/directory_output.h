@@ -17,7 +17,7 @@
 #include <string>
 
 #include "core/beneath.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca {
 

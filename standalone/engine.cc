@@ -15,7 +15,7 @@
 #include "core/atomic_file.h"
 #include "declarations/parse.h"
 #include "reconcilers/declaration_pass.h"
-#include "reconcilers/object_metrics.h"
+#include "metrics/object_metrics.h"
 #include "responder/server.h"
 #include "responder/source_with_metrics.h"
 #include "standalone/admin_commands.h"

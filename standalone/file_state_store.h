@@ -24,7 +24,7 @@
 #include <mutex>
 #include <string>
 
-#include "registry/state_store.h"
+#include "ports/state_store.h"
 
 namespace revoca {
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca {
 

@@ -16,8 +16,8 @@
 
 #include "core/clock.h"
 #include "pki/digest.h"
-#include "reconcilers/ports.h"
-#include "registry/state_store.h"
+#include "ports/outputs.h"
+#include "ports/state_store.h"
 
 namespace revoca::testing {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "core/metrics_page.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca {
 

@@ -1,8 +1,8 @@
-#include "reconcilers/object_metrics.h"
+#include "metrics/object_metrics.h"
 
 #include <gtest/gtest.h>
 
-#include "fakes.h"
+#include "tests/reconcilers/fakes.h"
 
 namespace revoca {
 namespace {

@@ -1,4 +1,4 @@
-#include "reconcilers/object_metrics.h"
+#include "metrics/object_metrics.h"
 
 #include <charconv>
 #include <cstdint>

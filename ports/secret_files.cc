@@ -1,5 +1,5 @@
 #include "pki/digest.h"
-#include "reconcilers/ports.h"
+#include "ports/outputs.h"
 
 namespace revoca {
 
