@@ -132,7 +132,7 @@ std::string encodeSecretRecordDocument(const SecretRecord& record) {
 
 Result<SecretRecord> decodeSecretRecordDocument(std::string_view text, const std::string& where) {
   json document = json::parse(text, nullptr, false);
-  if (!document.is_object()) return makeError(where + ": not a JSON object");
+  if (!document.is_object()) return makeError(where + ": not valid JSON");
   SecretRecord record;
   auto wrong = readString(document, "cert", record.certPem);
   if (!wrong) wrong = readString(document, "key", record.keyPem);
