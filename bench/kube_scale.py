@@ -26,6 +26,7 @@ Usage: bench/kube_scale.py [--burst 1000] [--scale 10000] [--unrelated 30000] [-
 e2e/cluster/build.sh, cached in ~/.cache/revoca)."""
 import argparse
 import base64
+import http.client
 import json
 import os
 import re
@@ -172,10 +173,13 @@ def process_cpu(pid):
 
 def apiserver_requests(api):
     """kube-apiserver's request counts so far, by (verb, resource[/subresource]), from its /metrics."""
-    connection = api._connection()
-    connection.request("GET", "/metrics")
-    response = connection.getresponse()
-    text = response.read().decode()
+    # On a connection of its own: a kept-alive one may have been closed by the apiserver meanwhile.
+    connection = http.client.HTTPSConnection(api.host, int(api.port), context=api.context, timeout=60)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
     counts = {}
     for match in re.finditer(r'^apiserver_request_total\{([^}]*)\} (\S+)$', text, re.M):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
