@@ -167,15 +167,12 @@ void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
     auto converted = std::make_shared<DeclarationSet>();
     appendDeclaration(object, *converted);
     converted->declared.clear();
-    entry.named = namedBy(*converted);
-    if (const Vault* vault = declarationOf<Vault>(*converted)) entry.deployments = vault->spec.distributeDeployments;
     entry.declared = std::move(converted);
   }
   object = whatIsRead(object);
   std::lock_guard lock(mutex_);
   Entry& place = entries_[ref];
-  indexLocked(ref, place.named, entry.named);
-  indexDeploymentsLocked(ref, place.deployments, entry.deployments);
+  indexLocked(ref, place.declared, entry.declared);
   place = std::move(entry);
 }
 
@@ -184,20 +181,25 @@ void ClusterObjects::forget(Kind kind, const std::string& key) {
   std::lock_guard lock(mutex_);
   auto found = entries_.find(ref);
   if (found == entries_.end()) return;
-  indexLocked(ref, found->second.named, {});
-  indexDeploymentsLocked(ref, found->second.deployments, {});
+  indexLocked(ref, found->second.declared, nullptr);
   entries_.erase(found);
 }
 
-void ClusterObjects::indexLocked(const ObjectRef& ref, const std::vector<ObjectRef>& before,
-                                 const std::vector<ObjectRef>& after) {
-  for (const auto& named : before) {
+void ClusterObjects::indexLocked(const ObjectRef& ref, const Declared& before, const Declared& after) {
+  // Worked out from the declarations each time rather than kept: at 10,000
+  // objects, a copy of what each names is megabytes.
+  auto deploymentsOf = [](const Declared& declared) {
+    const Vault* vault = declared ? declarationOf<Vault>(*declared) : nullptr;
+    return vault ? vault->spec.distributeDeployments : std::vector<std::string>{};
+  };
+  for (const auto& named : before ? namedBy(*before) : std::vector<ObjectRef>{}) {
     auto found = namedByIndex_.find(named);
     if (found == namedByIndex_.end()) continue;
     found->second.erase(ref);
     if (found->second.empty()) namedByIndex_.erase(found);
   }
-  for (const auto& named : after) namedByIndex_[named].insert(ref);
+  for (const auto& named : after ? namedBy(*after) : std::vector<ObjectRef>{}) namedByIndex_[named].insert(ref);
+  indexDeploymentsLocked(ref, deploymentsOf(before), deploymentsOf(after));
 }
 
 void ClusterObjects::indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,

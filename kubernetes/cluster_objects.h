@@ -83,8 +83,6 @@ class ClusterObjects {
   struct Entry {
     Declared declared;
     SpecIdentity identity;
-    std::vector<ObjectRef> named;  // namedBy(*declared), for the index
-    std::vector<std::string> deployments;  // a Vault's spec.distributeDeployments
   };
   // The informers' transform for `kind`: converts a spec not converted yet,
   // then keeps only what get() answers with.
@@ -92,7 +90,8 @@ class ClusterObjects {
   void forget(Kind kind, const std::string& key);
   void indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
                               const std::vector<std::string>& after);
-  void indexLocked(const ObjectRef& ref, const std::vector<ObjectRef>& before, const std::vector<ObjectRef>& after);
+  // Moves `ref` in the indexes from what `before` names to what `after` names.
+  void indexLocked(const ObjectRef& ref, const Declared& before, const Declared& after);
 
   std::vector<std::pair<Kind, std::unique_ptr<kube::Informer>>> informers_;
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;

@@ -25,13 +25,14 @@ bool isTransient(const std::string& reason) {
   return transient.count(reason) > 0;
 }
 
-// What the objects that name this one read of its outcome. Not the CRL
-// number: a CRL signed again changes nothing for a VaultSecret.
-std::string outcomeOf(const ObjectStatus& status) {
+// What the objects that name this one read of its outcome, as a digest
+// (one is kept per object). Not the CRL number: a CRL signed again changes
+// nothing for a VaultSecret.
+std::size_t outcomeOf(const ObjectStatus& status) {
   std::string outcome = (status.ready ? "ready " : "not-ready ") + status.reason;
   for (const auto& [fact, value] : status.facts)
     if (fact != "crlNumber") outcome += "\n" + fact + "=" + value;
-  return outcome;
+  return std::hash<std::string>{}(outcome);
 }
 
 std::string lowercase(std::string text) {
@@ -96,6 +97,12 @@ std::size_t Controllers::depth() const {
   std::size_t depth = 0;
   for (const auto& queue : queues_) depth += queue.queue->depth();
   return depth;
+}
+
+std::uint64_t Controllers::reconciled() const {
+  std::uint64_t done = 0;
+  for (const auto& queue : queues_) done += queue.queue->stats().workDurationCount;
+  return done;
 }
 
 void Controllers::work(Queue& queue) {
@@ -168,11 +175,11 @@ Controllers::Next Controllers::finish(const ObjectRef& object, const ObjectMeta&
 }
 
 bool Controllers::noteOutcome(const ObjectRef& object, const ObjectStatus& status) {
-  std::string outcome = outcomeOf(status);
+  std::size_t outcome = outcomeOf(status);
   std::lock_guard lock(mutex_);
   auto [known, added] = outcomes_.try_emplace(object, outcome);
   bool changed = added || known->second != outcome;
-  known->second = std::move(outcome);
+  known->second = outcome;
   return changed;
 }
 

@@ -60,6 +60,7 @@ class Controllers {
   // The queues' series, named as client-go names them (workqueue_*, label name="vaultsecret").
   void renderMetrics(std::string& out) const;
   std::size_t depth() const;  // keys waiting, every queue
+  std::uint64_t reconciled() const;  // keys done so far, every queue
 
  private:
   struct Queue {
@@ -112,7 +113,7 @@ class Controllers {
   std::shared_mutex authorities_;
 
   std::mutex mutex_;  // guards what follows
-  std::map<ObjectRef, std::string> outcomes_;  // reconciled in this term: what dependents read of it
+  std::map<ObjectRef, std::size_t> outcomes_;  // reconciled in this term: a digest of what dependents read of it
   std::map<ObjectKey, ObjectStatus> notDelivered_;  // VaultSecrets whose files were not delivered
   std::map<ObjectKey, std::vector<std::string>> deploymentsOf_;  // VaultSecret -> its Vault's deployments
 };

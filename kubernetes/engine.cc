@@ -231,6 +231,7 @@ int runKubernetes(const KubernetesOptions& options) {
   bool reloadPending = false;
   TimePoint nextResync = clock.now() + Seconds(options.resyncPeriod);
   TimePoint nextReload = clock.now();
+  std::uint64_t trimmedAt = 0;  // reconciles done at the last malloc_trim
   while (!stopRequested) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
     // isLeader() too: the elector calls back only once a renewal returns,
@@ -286,7 +287,14 @@ int runKubernetes(const KubernetesOptions& options) {
         status.forget();
         current->enqueueAll();
       }
-      metrics.setQueueDepth(current->depth());
+      std::size_t depth = current->depth();
+      metrics.setQueueDepth(depth);
+      // Once the queues drained after work (a restart, a burst), what it
+      // allocated meanwhile goes back to the system.
+      if (depth == 0 && current->reconciled() != trimmedAt) {
+        trimmedAt = current->reconciled();
+        malloc_trim(0);
+      }
       continue;
     }
 
