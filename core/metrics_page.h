@@ -12,6 +12,12 @@ struct MetricsCursor {
   std::string after;       // the key of the last series written in it; empty: none yet
 };
 
+// A family's "# HELP" and "# TYPE" lines.
+inline void appendMetricHeader(std::string& out, const char* name, const char* type, const char* help) {
+  out.append("# HELP ").append(name).append(" ").append(help);
+  out.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
 // About this much text to a piece: a few hundred series.
 inline constexpr std::size_t kMetricsPieceBytes = 64 * 1024;
 

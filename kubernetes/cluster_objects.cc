@@ -63,11 +63,6 @@ void trimStateSecret(nlohmann::json& object) {
 }
 
 
-ObjectRef refOf(Kind kind, const std::string& key) {
-  auto slash = key.find('/');
-  return {kind, {key.substr(0, slash), slash == std::string::npos ? "" : key.substr(slash + 1)}};
-}
-
 }  // namespace
 
 ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
@@ -79,18 +74,18 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
       // Each handler runs after convert() took in the new spec.
       kube::InformerHandlers handlers{
           [onChange, kind](const std::string& key, const nlohmann::json&) {
-            ObjectRef ref = refOf(kind, key);
+            ObjectRef ref = ObjectRef::fromKey(kind, key);
             onChange(Change::kDeclarations, &ref);
           },
           [onChange, kind](const std::string& key, const nlohmann::json& before, const nlohmann::json& after) {
             // revoca's own status writes come back as updates too: they change nothing to reconcile.
             if (!specChanged(before, after)) return;
-            ObjectRef ref = refOf(kind, key);
+            ObjectRef ref = ObjectRef::fromKey(kind, key);
             onChange(Change::kDeclarations, &ref);
           },
           [this, onChange, kind](const std::string& key, const nlohmann::json&) {
             forget(kind, key);
-            ObjectRef ref = refOf(kind, key);
+            ObjectRef ref = ObjectRef::fromKey(kind, key);
             onChange(Change::kDeclarations, &ref);
           }};
       kube::InformerOptions declarationOptions = options;
@@ -149,7 +144,7 @@ std::optional<nlohmann::json> ClusterObjects::get(Kind kind, const std::string& 
 
 void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
   trimDeclaration(object);
-  ObjectRef ref = refOf(kind, kube::objectKey(object));
+  ObjectRef ref = ObjectRef::fromKey(kind, kube::objectKey(object));
   SpecIdentity identity = identityOf(object.value("metadata", nlohmann::json::object()));
   {
     std::lock_guard lock(mutex_);
@@ -177,7 +172,7 @@ void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
 }
 
 void ClusterObjects::forget(Kind kind, const std::string& key) {
-  ObjectRef ref = refOf(kind, key);
+  ObjectRef ref = ObjectRef::fromKey(kind, key);
   std::lock_guard lock(mutex_);
   auto found = entries_.find(ref);
   if (found == entries_.end()) return;

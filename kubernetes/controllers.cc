@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/logging.h"
+#include "core/metrics_page.h"
 #include "reconcilers/declaration_pass.h"
 #include "reconcilers/dependencies.h"
 
@@ -40,9 +41,12 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-ObjectRef refOf(Kind kind, const std::string& key) {
-  auto slash = key.find('/');
-  return {kind, {key.substr(0, slash), key.substr(slash + 1)}};
+// The declaration of `object` as a T, nullptr when there is none; `held`
+// keeps it alive while it is read.
+template <typename T>
+const T* lookUp(const ClusterObjects& objects, const ObjectRef& object, Declared& held) {
+  held = objects.declared(object);
+  return held ? declarationOf<T>(*held) : nullptr;
 }
 
 }  // namespace
@@ -107,7 +111,7 @@ std::uint64_t Controllers::reconciled() const {
 
 void Controllers::work(Queue& queue) {
   while (auto key = queue.queue->get()) {
-    ObjectRef object = refOf(queue.kind, *key);
+    ObjectRef object = ObjectRef::fromKey(queue.kind, *key);
     Next next;
     {
       logging::ObjectScope scope(kindName(object.kind), object.key.namespace_, object.key.name);
@@ -208,19 +212,13 @@ Controllers::Next Controllers::reconcileAuthority(const ObjectRef& ref, const Ce
     std::optional<std::string> parent = ca.spec.issuingCa;
     bool broken = false;
     while (parent && !broken) {
-      Declared declared = objects_.declared({Kind::CertificateAuthority, {ca.meta.namespace_, *parent}});
-      const CertificateAuthority* above = declared ? declarationOf<CertificateAuthority>(*declared) : nullptr;
+      Declared declared;
+      const auto* above = lookUp<CertificateAuthority>(
+          objects_, {Kind::CertificateAuthority, {ca.meta.namespace_, *parent}}, declared);
       broken = !above || !chain.insert(*parent).second;
       parent = above ? above->spec.issuingCa : std::nullopt;
     }
-    if (broken) {
-      ObjectStatus status;
-      status.observedGeneration = ca.meta.generation;
-      status.reason = "IssuerNotReady";
-      status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + *ca.spec.issuingCa +
-                       " does not exist or is in a cycle; create it or fix the name";
-      return finish(ref, ca.meta, status, {});
-    }
+    if (broken) return finish(ref, ca.meta, issuerMissingStatus(ca), {});
     // Parents before intermediates: the parent's reconcile queues this one again.
     if (waitsFor({Kind::CertificateAuthority, {ca.meta.namespace_, *ca.spec.issuingCa}})) return {};
   }
@@ -260,13 +258,14 @@ std::string Controllers::deploymentConflict(const VaultSecret& secret, const Vau
       for (const auto& vaultName : objects_.vaultsDistributingTo(secret.meta.namespace_, deployment))
         for (const auto& claimant : objects_.naming({Kind::Vault, {secret.meta.namespace_, vaultName}})) {
           if (claimant.kind != Kind::VaultSecret || claimant.key.name >= name) continue;
-          Declared declared = objects_.declared(claimant);
-          const VaultSecret* other = declared ? declarationOf<VaultSecret>(*declared) : nullptr;
+          Declared declared;
+          const VaultSecret* other = lookUp<VaultSecret>(objects_, claimant, declared);
           if (!other || other->spec.vault != vaultName) continue;
           auto memo = refused.find(claimant.key.name);
           if (memo == refused.end()) {
-            Declared vaultDeclared = objects_.declared({Kind::Vault, {secret.meta.namespace_, vaultName}});
-            const Vault* otherVault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
+            Declared vaultDeclared;
+            const auto* otherVault =
+                lookUp<Vault>(objects_, {Kind::Vault, {secret.meta.namespace_, vaultName}}, vaultDeclared);
             bool isRefused = depth < 64 && otherVault &&
                              !conflictOf(claimant.key.name, otherVault->spec.distributeDeployments, depth + 1).empty();
             memo = refused.emplace(claimant.key.name, isRefused).first;
@@ -288,8 +287,9 @@ void Controllers::enqueueClaimants(const std::string& namespace_, const std::vec
 
 Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const VaultSecret& secret) {
   if (waitsFor({Kind::CertificateAuthority, {secret.meta.namespace_, secret.spec.autoCert.issuingCa}})) return {};
-  Declared vaultDeclared = objects_.declared({Kind::Vault, {secret.meta.namespace_, secret.spec.vault}});
-  const Vault* vault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
+  Declared vaultDeclared;
+  const auto* vault =
+      lookUp<Vault>(objects_, {Kind::Vault, {secret.meta.namespace_, secret.spec.vault}}, vaultDeclared);
 
   std::vector<std::string> deployments = vault ? vault->spec.distributeDeployments : std::vector<std::string>{};
   std::vector<std::string> before;
@@ -311,11 +311,7 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
 
   std::string conflict = vault ? deploymentConflict(secret, *vault) : "";
   if (!conflict.empty()) {
-    ObjectStatus status;
-    status.observedGeneration = secret.meta.generation;
-    status.reason = "DeploymentConflict";
-    status.message =
-        "spec.vault: deployment " + conflict + "; put this secret in a vault that distributes to other deployments";
+    ObjectStatus status = deploymentConflictStatus(secret, conflict);
     {
       std::lock_guard lock(mutex_);
       notDelivered_[secret.key()] = status;
@@ -349,10 +345,10 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
 Controllers::Next Controllers::reconcileEmqx(const ObjectRef& ref, const EmqxDeployment& emqx) {
   ObjectRef secretRef{Kind::VaultSecret, {emqx.meta.namespace_, emqx.spec.secret}};
   if (waitsFor(secretRef)) return {};
-  Declared vaultDeclared = objects_.declared({Kind::Vault, {emqx.meta.namespace_, emqx.spec.vault}});
-  const Vault* vault = vaultDeclared ? declarationOf<Vault>(*vaultDeclared) : nullptr;
-  Declared secretDeclared = objects_.declared(secretRef);
-  const VaultSecret* secret = secretDeclared ? declarationOf<VaultSecret>(*secretDeclared) : nullptr;
+  Declared vaultDeclared;
+  const auto* vault = lookUp<Vault>(objects_, {Kind::Vault, {emqx.meta.namespace_, emqx.spec.vault}}, vaultDeclared);
+  Declared secretDeclared;
+  const VaultSecret* secret = lookUp<VaultSecret>(objects_, secretRef, secretDeclared);
   std::optional<ObjectStatus> notDelivered;
   {
     std::lock_guard lock(mutex_);
@@ -371,17 +367,7 @@ void Controllers::renderMetrics(std::string& out) const {
     const char* type;
     const char* help;
   };
-  auto header = [&](const Series& series) {
-    out += "# HELP ";
-    out += series.name;
-    out += " ";
-    out += series.help;
-    out += "\n# TYPE ";
-    out += series.name;
-    out += " ";
-    out += series.type;
-    out += "\n";
-  };
+  auto header = [&](const Series& series) { appendMetricHeader(out, series.name, series.type, series.help); };
   std::vector<std::pair<std::string, kube::WorkQueue::Stats>> stats;
   for (const auto& queue : queues_) stats.emplace_back(lowercase(kindName(queue.kind)), queue.queue->stats());
   auto each = [&](const Series& series, auto&& value) {

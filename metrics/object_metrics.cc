@@ -38,11 +38,6 @@ void appendNumber(std::string& out, Number value) {
   out.append(text, error == std::errc() ? end : text);
 }
 
-void header(std::string& out, const char* name, const char* type, const char* help) {
-  out.append("# HELP ").append(name).append(" ").append(help);
-  out.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
-}
-
 }  // namespace
 
 void ObjectMetrics::forwardTo(StatusSink& next) {
@@ -147,7 +142,7 @@ bool ObjectMetrics::renderPiece(std::string& out, MetricsCursor& cursor, std::si
     const PerObject& family = kPerObject[cursor.family];
     auto it = objects_.begin();
     if (cursor.after.empty()) {
-      header(out, family.name, "gauge", family.help);
+      appendMetricHeader(out, family.name, "gauge", family.help);
     } else {
       it = objects_.upper_bound(cursor.after);
     }
@@ -178,14 +173,14 @@ void ObjectMetrics::renderTotals(std::string& out) const {
     appendNumber(out, number);
     out += '\n';
   };
-  header(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
+  appendMetricHeader(out, "revoca_reconcile_total", "counter", "Objects reconciled, by kind and whether they ended Ready.");
   for (const auto& [key, count] : reconciles_) {
     out += "revoca_reconcile_total{kind=\"";
     appendLabelValue(out, kindName(key.first));
     out.append("\",result=\"").append(key.second ? "ready" : "not_ready").append("\"} ");
     value(count);
   }
-  header(out, "revoca_reconcile_errors_total", "counter", "Reconciles that left the object not Ready, by reason.");
+  appendMetricHeader(out, "revoca_reconcile_errors_total", "counter", "Reconciles that left the object not Ready, by reason.");
   for (const auto& [key, count] : errors_) {
     out += "revoca_reconcile_errors_total{kind=\"";
     appendLabelValue(out, kindName(key.first));
@@ -194,17 +189,17 @@ void ObjectMetrics::renderTotals(std::string& out) const {
     out += "\"} ";
     value(count);
   }
-  header(out, "revoca_reconcile_pass_duration_seconds", "summary",
+  appendMetricHeader(out, "revoca_reconcile_pass_duration_seconds", "summary",
          "Time of a pass over every declaration, in dependency order.");
   out += "revoca_reconcile_pass_duration_seconds_sum ";
   value(passSeconds_);
   out += "revoca_reconcile_pass_duration_seconds_count ";
   value(passesFinished_);
-  header(out, "revoca_workqueue_depth", "gauge", "Changes seen and not yet reconciled.");
+  appendMetricHeader(out, "revoca_workqueue_depth", "gauge", "Changes seen and not yet reconciled.");
   out += "revoca_workqueue_depth ";
   value(queueDepth_);
   if (leader_) {
-    header(out, "revoca_leader", "gauge", "1 on the replica holding the Lease (it reconciles and writes).");
+    appendMetricHeader(out, "revoca_leader", "gauge", "1 on the replica holding the Lease (it reconciles and writes).");
     out += "revoca_leader ";
     value(*leader_ ? 1 : 0);
   }

@@ -95,6 +95,15 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   return status;
 }
 
+ObjectStatus issuerMissingStatus(const CertificateAuthority& ca) {
+  ObjectStatus status;
+  status.observedGeneration = ca.meta.generation;
+  status.reason = "IssuerNotReady";
+  status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + ca.spec.issuingCa.value_or("") +
+                   " does not exist or is in a cycle; create it or fix the name";
+  return status;
+}
+
 ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const CertificateRevocation& declaration) {
   ObjectStatus status;
   status.observedGeneration = declaration.meta.generation;

@@ -82,12 +82,7 @@ void DeclarationPass::reconcileAuthorities(const DeclarationSet& declarations, T
   }
   for (const auto& ca : declarations.authorities) {
     if (done.count(ca.key())) continue;
-    ObjectStatus status;
-    status.observedGeneration = ca.meta.generation;
-    status.reason = "IssuerNotReady";
-    status.message = "spec.issuingCa: CertificateAuthority " + ca.meta.namespace_ + "/" + *ca.spec.issuingCa +
-                     " does not exist or is in a cycle; create it or fix the name";
-    status_.report(Kind::CertificateAuthority, ca.meta, status);
+    status_.report(Kind::CertificateAuthority, ca.meta, issuerMissingStatus(ca));
   }
   for (const auto& ca : declarations.authorities)
     if (const ActiveCa* active = context_.authorities.active(ca.key()))
@@ -163,11 +158,7 @@ TimePoint DeclarationPass::run(const DeclarationSet& declarations) {
                                   secret.meta.name);
       if (!conflict.empty()) {
         logging::ObjectScope scope(kindName(Kind::VaultSecret), secret.meta.namespace_, secret.meta.name);
-        ObjectStatus status;
-        status.observedGeneration = secret.meta.generation;
-        status.reason = "DeploymentConflict";
-        status.message = "spec.vault: deployment " + conflict +
-                         "; put this secret in a vault that distributes to other deployments";
+        ObjectStatus status = deploymentConflictStatus(secret, conflict);
         status_.report(Kind::VaultSecret, secret.meta, status);
         notDelivered[{secret.meta.namespace_, secret.meta.name}] = std::move(status);
         continue;

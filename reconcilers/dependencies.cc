@@ -4,6 +4,12 @@ namespace revoca {
 
 std::string ObjectRef::str() const { return kindName(kind) + " " + key.str(); }
 
+ObjectRef ObjectRef::fromKey(Kind kind, std::string_view key) {
+  auto slash = key.find('/');
+  if (slash == std::string_view::npos) return {kind, {std::string(key), ""}};
+  return {kind, {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))}};
+}
+
 std::vector<ObjectRef> namedBy(const DeclarationSet& object) {
   std::vector<ObjectRef> named;
   for (const auto& ca : object.authorities)

@@ -1,6 +1,7 @@
 #pragma once
 // Which objects a declaration names, so that a change to one requeues the
 // objects that depend on it (controller-runtime's Watches with an index).
+#include <string_view>
 #include <vector>
 
 #include "declarations/kind.h"
@@ -13,6 +14,8 @@ struct ObjectRef {
   ObjectKey key;
   auto operator<=>(const ObjectRef&) const = default;
   std::string str() const;  // "VaultSecret default/broker"
+  // From an informer's or a work queue's key, "namespace/name".
+  static ObjectRef fromKey(Kind kind, std::string_view key);
 };
 
 // What the one declaration in `object` (a set from one object) names: its

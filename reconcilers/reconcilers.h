@@ -47,6 +47,12 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
 ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeployment& emqx, const Vault* vault,
                                      const VaultSecret* secret, const ObjectStatus* secretNotReady);
 
+// An intermediate whose chain of parents does not reach a root CA.
+ObjectStatus issuerMissingStatus(const CertificateAuthority& ca);
+// A VaultSecret refused because another one takes its deployment (`conflict`
+// says which and whose): it publishes nowhere.
+ObjectStatus deploymentConflictStatus(const VaultSecret& secret, const std::string& conflict);
+
 // The deployment an EmqxDeployment renders for: spec.deploymentName or its own name.
 std::string emqxDeploymentTarget(const EmqxDeployment& emqx);
 

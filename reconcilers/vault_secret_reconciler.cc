@@ -39,6 +39,15 @@ Result<LeafPems> readPems(StateStore& store, const ObjectKey& key) {
 
 }  // namespace
 
+ObjectStatus deploymentConflictStatus(const VaultSecret& secret, const std::string& conflict) {
+  ObjectStatus status;
+  status.observedGeneration = secret.meta.generation;
+  status.reason = "DeploymentConflict";
+  status.message =
+      "spec.vault: deployment " + conflict + "; put this secret in a vault that distributes to other deployments";
+  return status;
+}
+
 VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSecret& secret, const Vault* vault) {
   if (!vault)
     return {notReady(secret, "VaultNotFound",
