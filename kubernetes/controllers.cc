@@ -14,7 +14,6 @@
 namespace revoca::kubernetes {
 namespace {
 
-using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 // Reasons that clear up on their own (an apiserver that did not answer, a
@@ -50,6 +49,11 @@ const T* lookUp(const ClusterObjects& objects, const ObjectRef& object, Declared
 }
 
 }  // namespace
+
+std::optional<milliseconds> delayUntil(TimePoint at, TimePoint decidedAt) {
+  if (at <= decidedAt) return std::nullopt;
+  return std::chrono::ceil<milliseconds>(at - decidedAt);
+}
 
 Controllers::Controllers(ClusterObjects& objects, ReconcileContext context, CaRegistry& registry, ObjectMetrics& status,
                          ControllerOptions options)
@@ -222,14 +226,13 @@ Controllers::Next Controllers::reconcileAuthority(const ObjectRef& ref, const Ce
     // Parents before intermediates: the parent's reconcile queues this one again.
     if (waitsFor({Kind::CertificateAuthority, {ca.meta.namespace_, *ca.spec.issuingCa}})) return {};
   }
+  TimePoint now = context_.clock.now();  // before: see delayUntil
   std::unique_lock lock(authorities_);
   ObjectStatus status = reconcileCertificateAuthority(context_, ca, tenants_);
-  TimePoint now = context_.clock.now();
   TimePoint next = now + options_.caInterval;
   if (const ActiveCa* active = context_.authorities.active(ca.key())) next = nextCaChange(*active, now, next);
   lock.unlock();
-  return finish(ref, ca.meta, status,
-                {Next::kAfter, std::max(milliseconds(0), duration_cast<milliseconds>(next - now))});
+  return finish(ref, ca.meta, status, {Next::kAfter, delayUntil(next, now).value_or(milliseconds(0))});
 }
 
 Controllers::Next Controllers::reconcileRevocation(const ObjectRef& ref, const CertificateRevocation& revocation) {
@@ -321,6 +324,7 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
     claimantsLookAgain(changed);
     return next;
   }
+  TimePoint now = context_.clock.now();  // before: see delayUntil
   std::shared_lock lock(authorities_);
   auto outcome = revoca::reconcileVaultSecret(context_, secret, vault);
   lock.unlock();
@@ -332,10 +336,9 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
       notDelivered_[secret.key()] = outcome.status;
   }
   Next next;
-  TimePoint now = context_.clock.now();
   // Past: it waits for its CA to rotate; the CA's reconcile queues it then.
-  if (outcome.renewalTime && *outcome.renewalTime > now)
-    next = {Next::kAfter, duration_cast<milliseconds>(*outcome.renewalTime - now)};
+  if (auto delay = outcome.renewalTime ? delayUntil(*outcome.renewalTime, now) : std::nullopt)
+    next = {Next::kAfter, *delay};
   bool changed = false;
   next = finish(ref, secret.meta, outcome.status, next, &changed);
   claimantsLookAgain(changed);

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -35,6 +36,13 @@ struct ControllerOptions {
   // rotations are looked at at least this often).
   Seconds caInterval{30};
 };
+
+// How long a key waits to be looked at again at `at`, from `decidedAt`:
+// rounded up, so it is never taken before `at` (taken a moment early, the
+// reconcile would find nothing due yet). Nothing when `at` is not ahead.
+// `decidedAt` is read before the reconcile that returned `at`: a reconcile
+// that found it not yet due always finds it ahead.
+std::optional<std::chrono::milliseconds> delayUntil(TimePoint at, TimePoint decidedAt);
 
 class Controllers {
  public:
