@@ -28,17 +28,18 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::milliseconds delay
   if (shutDown_) return;
   TimePoint at = clock_.now() + delay;
   // As client-go's delaying queue: a key already waiting keeps the earlier time.
-  if (auto waiting = delayedAt_.find(key); waiting != delayedAt_.end()) {
+  auto [waiting, added] = delayedAt_.try_emplace(key, at);
+  if (!added) {
     if (waiting->second <= at) return;
     auto [first, last] = delayed_.equal_range(waiting->second);
     for (auto it = first; it != last; ++it)
-      if (it->second == key) {
+      if (it->second == &waiting->first) {
         delayed_.erase(it);
         break;
       }
+    waiting->second = at;
   }
-  delayedAt_[key] = at;
-  delayed_.emplace(at, key);
+  delayed_.emplace(at, &waiting->first);
   changed_.notify_all();
 }
 
@@ -73,7 +74,7 @@ int WorkQueue::failures(const std::string& key) const {
 
 void WorkQueue::promoteDueLocked(TimePoint now) {
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
-    std::string key = delayed_.begin()->second;
+    std::string key = *delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
     delayedAt_.erase(key);
     addLocked(key);

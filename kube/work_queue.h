@@ -78,8 +78,9 @@ class WorkQueue {
   std::set<std::string> queued_;      // in queue_
   std::set<std::string> processing_;
   std::set<std::string> dirty_;       // added while processing
-  std::multimap<TimePoint, std::string> delayed_;
   std::map<std::string, TimePoint> delayedAt_;  // each key waits once, for its earliest time
+  // By time, pointing at delayedAt_'s keys: a key is held once.
+  std::multimap<TimePoint, const std::string*> delayed_;
   std::map<std::string, std::chrono::steady_clock::time_point> startedAt_;  // keys being processed
   Stats stats_;
   std::map<std::string, int> failures_;

@@ -159,16 +159,15 @@ void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
   entry.identity = identity;
   // On its way out: nothing to reconcile.
   if (!identity.deleting) {
-    auto converted = std::make_shared<DeclarationSet>();
-    appendDeclaration(object, *converted);
-    converted->declared.clear();
-    entry.declared = std::move(converted);
+    DeclarationSet parsed;
+    appendDeclaration(object, parsed);
+    entry.declared = declarationFrom(std::move(parsed));
   }
   object = whatIsRead(object);
   std::lock_guard lock(mutex_);
-  Entry& place = entries_[ref];
-  indexLocked(ref, place.declared, entry.declared);
-  place = std::move(entry);
+  auto place = entries_.try_emplace(std::move(ref)).first;
+  indexLocked(place->first, place->second.declared, entry.declared);
+  place->second = std::move(entry);
 }
 
 void ClusterObjects::forget(Kind kind, const std::string& key) {
@@ -176,7 +175,7 @@ void ClusterObjects::forget(Kind kind, const std::string& key) {
   std::lock_guard lock(mutex_);
   auto found = entries_.find(ref);
   if (found == entries_.end()) return;
-  indexLocked(ref, found->second.declared, nullptr);
+  indexLocked(found->first, found->second.declared, nullptr);
   entries_.erase(found);
 }
 
@@ -190,10 +189,10 @@ void ClusterObjects::indexLocked(const ObjectRef& ref, const Declared& before, c
   for (const auto& named : before ? namedBy(*before) : std::vector<ObjectRef>{}) {
     auto found = namedByIndex_.find(named);
     if (found == namedByIndex_.end()) continue;
-    found->second.erase(ref);
+    found->second.erase(&ref);
     if (found->second.empty()) namedByIndex_.erase(found);
   }
-  for (const auto& named : after ? namedBy(*after) : std::vector<ObjectRef>{}) namedByIndex_[named].insert(ref);
+  for (const auto& named : after ? namedBy(*after) : std::vector<ObjectRef>{}) namedByIndex_[named].insert(&ref);
   indexDeploymentsLocked(ref, deploymentsOf(before), deploymentsOf(after));
 }
 
@@ -202,10 +201,10 @@ void ClusterObjects::indexDeploymentsLocked(const ObjectRef& vault, const std::v
   for (const auto& deployment : before) {
     auto found = distributors_.find({vault.key.namespace_, deployment});
     if (found == distributors_.end()) continue;
-    found->second.erase(vault.key.name);
+    found->second.erase(&vault);
     if (found->second.empty()) distributors_.erase(found);
   }
-  for (const auto& deployment : after) distributors_[{vault.key.namespace_, deployment}].insert(vault.key.name);
+  for (const auto& deployment : after) distributors_[{vault.key.namespace_, deployment}].insert(&vault);
 }
 
 std::vector<std::string> ClusterObjects::vaultsDistributingTo(const std::string& namespace_,
@@ -213,7 +212,9 @@ std::vector<std::string> ClusterObjects::vaultsDistributingTo(const std::string&
   std::lock_guard lock(mutex_);
   auto found = distributors_.find({namespace_, deployment});
   if (found == distributors_.end()) return {};
-  return {found->second.begin(), found->second.end()};
+  std::vector<std::string> names;
+  for (const ObjectRef* vault : found->second) names.push_back(vault->key.name);
+  return names;
 }
 
 Declared ClusterObjects::declared(const ObjectRef& object) const {
@@ -235,7 +236,9 @@ std::vector<ObjectRef> ClusterObjects::naming(const ObjectRef& named) const {
   std::lock_guard lock(mutex_);
   auto found = namedByIndex_.find(named);
   if (found == namedByIndex_.end()) return {};
-  return {found->second.begin(), found->second.end()};
+  std::vector<ObjectRef> refs;
+  for (const ObjectRef* ref : found->second) refs.push_back(*ref);
+  return refs;
 }
 
 DeclarationSet ClusterObjects::snapshot(const std::vector<Kind>& kinds) const {
@@ -243,13 +246,7 @@ DeclarationSet ClusterObjects::snapshot(const std::vector<Kind>& kinds) const {
   std::lock_guard lock(mutex_);
   for (const auto& [ref, entry] : entries_) {
     if (!entry.declared || std::find(kinds.begin(), kinds.end(), ref.kind) == kinds.end()) continue;
-    const DeclarationSet& one = *entry.declared;
-    set.authorities.insert(set.authorities.end(), one.authorities.begin(), one.authorities.end());
-    set.vaults.insert(set.vaults.end(), one.vaults.begin(), one.vaults.end());
-    set.vaultSecrets.insert(set.vaultSecrets.end(), one.vaultSecrets.begin(), one.vaultSecrets.end());
-    set.revocations.insert(set.revocations.end(), one.revocations.begin(), one.revocations.end());
-    set.emqxDeployments.insert(set.emqxDeployments.end(), one.emqxDeployments.begin(), one.emqxDeployments.end());
-    set.errors.insert(set.errors.end(), one.errors.begin(), one.errors.end());
+    copyInto(*entry.declared, set);
   }
   return set;
 }

@@ -31,9 +31,8 @@ enum class Change {
   kState,         // a state Secret changed (another replica, or revocactl)
 };
 
-// One object's declaration, or the errors that refused it: a DeclarationSet
-// holding what appendDeclaration made of that object alone.
-using Declared = std::shared_ptr<const DeclarationSet>;
+// One object's declaration, or the errors that refused it.
+using Declared = std::shared_ptr<const ObjectDeclaration>;
 
 // What a declaration depends on beyond name and namespace. A status write
 // changes the resourceVersion only: the declaration is kept.
@@ -90,15 +89,24 @@ class ClusterObjects {
   void forget(Kind kind, const std::string& key);
   void indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
                               const std::vector<std::string>& after);
-  // Moves `ref` in the indexes from what `before` names to what `after` names.
+  // Moves `ref`, an entry's own key, in the indexes from what `before`
+  // names to what `after` names.
   void indexLocked(const ObjectRef& ref, const Declared& before, const Declared& after);
+
+  // The indexes point at the entries' keys rather than copy them (a copy
+  // of each name, several times over, was megabytes at 10,000 objects).
+  // An entry leaves the indexes before it is erased.
+  struct ByRef {
+    bool operator()(const ObjectRef* a, const ObjectRef* b) const { return *a < *b; }
+  };
+  using Refs = std::set<const ObjectRef*, ByRef>;
 
   std::vector<std::pair<Kind, std::unique_ptr<kube::Informer>>> informers_;
   std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
   mutable std::mutex mutex_;
   std::map<ObjectRef, Entry> entries_;
-  std::map<ObjectRef, std::set<ObjectRef>> namedByIndex_;  // named -> the objects naming it
-  std::map<ObjectKey, std::set<std::string>> distributors_;  // namespace/deployment -> Vaults
+  std::map<ObjectRef, Refs> namedByIndex_;  // named -> the objects naming it
+  std::map<ObjectKey, Refs> distributors_;  // namespace/deployment -> Vaults
 };
 
 }  // namespace revoca::kubernetes

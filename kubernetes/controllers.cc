@@ -166,7 +166,7 @@ Controllers::Next Controllers::reconcile(const ObjectRef& object) {
 bool Controllers::waitsFor(const ObjectRef& dependency) {
   {
     std::lock_guard lock(mutex_);
-    if (outcomes_.count(dependency)) return false;
+    if (auto found = known_.find(dependency); found != known_.end() && found->second.outcome) return false;
   }
   return objects_.declared(dependency) != nullptr;
 }
@@ -185,9 +185,9 @@ Controllers::Next Controllers::finish(const ObjectRef& object, const ObjectMeta&
 bool Controllers::noteOutcome(const ObjectRef& object, const ObjectStatus& status) {
   std::size_t outcome = outcomeOf(status);
   std::lock_guard lock(mutex_);
-  auto [known, added] = outcomes_.try_emplace(object, outcome);
-  bool changed = added || known->second != outcome;
-  known->second = outcome;
+  std::optional<std::size_t>& known = known_[object].outcome;
+  bool changed = known != outcome;
+  known = outcome;
   return changed;
 }
 
@@ -196,12 +196,13 @@ void Controllers::gone(const ObjectRef& object) {
   std::vector<std::string> deployments;
   {
     std::lock_guard lock(mutex_);
-    known = outcomes_.erase(object) > 0;
-    notDelivered_.erase(object.key);
-    if (auto claimed = deploymentsOf_.find(object.key); claimed != deploymentsOf_.end()) {
-      deployments = std::move(claimed->second);
-      deploymentsOf_.erase(claimed);
+    auto found = known_.find(object);
+    known = found != known_.end() && found->second.outcome;
+    if (found != known_.end()) {
+      deployments = std::move(found->second.deployments);
+      known_.erase(found);
     }
+    if (object.kind == Kind::VaultSecret) notDelivered_.erase(object.key);
   }
   status_.forget(object.kind, object.key);
   if (!known) return;
@@ -298,7 +299,7 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
   std::vector<std::string> before;
   {
     std::lock_guard lock(mutex_);
-    auto& claimed = deploymentsOf_[secret.key()];
+    auto& claimed = known_[ref].deployments;
     before = std::exchange(claimed, deployments);
   }
   // The other claimants of what it wants, and of what it wanted, look again

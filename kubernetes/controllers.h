@@ -121,9 +121,15 @@ class Controllers {
   std::shared_mutex authorities_;
 
   std::mutex mutex_;  // guards what follows
-  std::map<ObjectRef, std::size_t> outcomes_;  // reconciled in this term: a digest of what dependents read of it
+  // What this term knows of an object, in one entry (one map node and one
+  // copy of its name each, at 10,000 objects).
+  struct Known {
+    // Reconciled in this term: a digest of what dependents read of it.
+    std::optional<std::size_t> outcome;
+    std::vector<std::string> deployments;  // a VaultSecret's: its Vault's, when last reconciled
+  };
+  std::map<ObjectRef, Known> known_;
   std::map<ObjectKey, ObjectStatus> notDelivered_;  // VaultSecrets whose files were not delivered
-  std::map<ObjectKey, std::vector<std::string>> deploymentsOf_;  // VaultSecret -> its Vault's deployments
 };
 
 }  // namespace revoca::kubernetes

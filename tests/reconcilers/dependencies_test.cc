@@ -61,5 +61,36 @@ spec: {vault: v, autoCert: {issuingCa: ca, host: h.example, ttl: 30 days}}
   EXPECT_TRUE(namedBy(refused).empty());
 }
 
+TEST(Dependencies, OneObjectsDeclarationKeepsTheObjectOrItsErrorsAlone) {
+  auto secret = declarationFrom(parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: server-cert, namespace: mqtt}
+spec: {vault: mqtt-vault, autoCert: {issuingCa: edge, host: broker.example}}
+)"));
+  ASSERT_NE(declarationOf<VaultSecret>(*secret), nullptr);
+  EXPECT_EQ(declarationOf<VaultSecret>(*secret)->spec.autoCert.host, "broker.example");
+  EXPECT_EQ(declarationOf<Vault>(*secret), nullptr);
+  EXPECT_EQ(namedBy(*secret), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "edge"}},
+                                                      {Kind::Vault, {"mqtt", "mqtt-vault"}}}));
+
+  auto refused = declarationFrom(parsed(R"(
+apiVersion: revoca.io/v1alpha1
+kind: VaultSecret
+metadata: {name: broken, namespace: mqtt}
+spec: {vault: v, autoCert: {issuingCa: ca, host: h.example, ttl: 30 days}}
+)"));
+  EXPECT_EQ(declarationOf<VaultSecret>(*refused), nullptr);
+  ASSERT_EQ(refused->errors.size(), 1u);
+  EXPECT_TRUE(namedBy(*refused).empty());
+
+  DeclarationSet both;
+  copyInto(*secret, both);
+  copyInto(*refused, both);
+  ASSERT_EQ(both.vaultSecrets.size(), 1u);
+  EXPECT_EQ(both.vaultSecrets[0].meta.name, "server-cert");
+  EXPECT_EQ(both.errors.size(), 1u);
+}
+
 }  // namespace
 }  // namespace revoca
