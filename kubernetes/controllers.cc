@@ -26,10 +26,12 @@ bool isTransient(const std::string& reason) {
 }
 
 // What the objects that name this one read of its outcome, as a digest
-// (one is kept per object). Not the CRL number: a CRL signed again changes
-// nothing for a VaultSecret.
+// (one is kept per object): its spec too (its generation), since they read
+// its declaration (a Vault's deployments). Not the CRL number: a CRL signed
+// again changes nothing for a VaultSecret.
 std::size_t outcomeOf(const ObjectStatus& status) {
-  std::string outcome = (status.ready ? "ready " : "not-ready ") + status.reason;
+  std::string outcome = (status.ready ? "ready " : "not-ready ") + status.reason + " " +
+                        std::to_string(status.observedGeneration);
   for (const auto& [fact, value] : status.facts)
     if (fact != "crlNumber") outcome += "\n" + fact + "=" + value;
   return std::hash<std::string>{}(outcome);
@@ -93,6 +95,14 @@ void Controllers::stop() {
 
 void Controllers::enqueue(const ObjectRef& object) { queueOf(object.kind).queue->add(object.key.str()); }
 
+void Controllers::declarationChanged(const ObjectRef& object) {
+  {
+    std::lock_guard lock(mutex_);
+    known_[object].edited = true;
+  }
+  enqueue(object);
+}
+
 void Controllers::enqueueAll() {
   for (Kind kind : kAllKinds) enqueueAll(kind);
 }
@@ -144,7 +154,7 @@ Controllers::Next Controllers::reconcile(const ObjectRef& object) {
     for (const auto& error : declared->errors) reportRefusal(error, status_);
     ObjectStatus refused;
     refused.reason = "InvalidSpec";
-    if (noteOutcome(object, refused))
+    if (noteOutcome(object, refused).changed)
       for (const auto& dependent : objects_.naming(object)) enqueue(dependent);
     return {};
   }
@@ -174,21 +184,34 @@ bool Controllers::waitsFor(const ObjectRef& dependency) {
 Controllers::Next Controllers::finish(const ObjectRef& object, const ObjectMeta& meta, const ObjectStatus& status,
                                       Next next, bool* changed) {
   status_.report(object.kind, meta, status);
-  bool outcomeChanged = noteOutcome(object, status);
-  if (changed) *changed = outcomeChanged;
-  if (outcomeChanged)
-    for (const auto& dependent : objects_.naming(object)) enqueue(dependent);
+  Noted noted = noteOutcome(object, status);
+  if (changed) *changed = noted.changed;
+  // A first outcome queues the dependents that waited for it or did without
+  // it (not Ready); those Ready already read nothing of it (a Vault's first
+  // reconcile at a start does not reconcile its VaultSecret twice).
+  if (noted.changed)
+    for (const auto& dependent : objects_.naming(object))
+      if (!noted.first || !knownReady(dependent)) enqueue(dependent);
   if (!status.ready && isTransient(status.reason)) next.what = Next::kRetry;
   return next;
 }
 
-bool Controllers::noteOutcome(const ObjectRef& object, const ObjectStatus& status) {
+Controllers::Noted Controllers::noteOutcome(const ObjectRef& object, const ObjectStatus& status) {
   std::size_t outcome = outcomeOf(status);
   std::lock_guard lock(mutex_);
-  std::optional<std::size_t>& known = known_[object].outcome;
-  bool changed = known != outcome;
-  known = outcome;
-  return changed;
+  Known& known = known_[object];
+  // Edited before its first reconcile: a dependent Ready already read the spec before the edit.
+  Noted noted{!known.outcome && !known.edited, known.outcome != outcome || known.edited};
+  known.outcome = outcome;
+  known.edited = false;
+  known.ready = status.ready;
+  return noted;
+}
+
+bool Controllers::knownReady(const ObjectRef& object) {
+  std::lock_guard lock(mutex_);
+  auto found = known_.find(object);
+  return found != known_.end() && found->second.outcome && found->second.ready;
 }
 
 void Controllers::gone(const ObjectRef& object) {

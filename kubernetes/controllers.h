@@ -55,6 +55,9 @@ class Controllers {
   void start();
   void stop();
   void enqueue(const ObjectRef& object);
+  // An informer saw `object`'s spec change (or the object come or go): queued,
+  // and its dependents will read it again, Ready or not.
+  void declarationChanged(const ObjectRef& object);
   void enqueueAll();
   void enqueueAll(Kind kind);
   // Runs `change` while no CA or revocation is reconciled and no
@@ -97,8 +100,15 @@ class Controllers {
   // `changed`, if given, says whether the outcome changed.
   Next finish(const ObjectRef& object, const ObjectMeta& meta, const ObjectStatus& status, Next next,
               bool* changed = nullptr);
-  // Records what dependents read of the object; true when it changed (or is its first).
-  bool noteOutcome(const ObjectRef& object, const ObjectStatus& status);
+  struct Noted {
+    bool first = false;    // its first outcome in this term
+    bool changed = false;  // what dependents read of it changed (or is its first)
+  };
+  // Records what dependents read of the object.
+  Noted noteOutcome(const ObjectRef& object, const ObjectStatus& status);
+  // Ready in this term: it found what it names, so a dependency's first
+  // outcome tells it nothing new.
+  bool knownReady(const ObjectRef& object);
   // True (and the object waits) while `dependency` exists and has not been
   // reconciled in this term: its first reconcile queues the object again.
   bool waitsFor(const ObjectRef& dependency);
@@ -126,6 +136,8 @@ class Controllers {
   struct Known {
     // Reconciled in this term: a digest of what dependents read of it.
     std::optional<std::size_t> outcome;
+    bool ready = false;
+    bool edited = false;  // its spec changed in this term, since its last reconcile
     std::vector<std::string> deployments;  // a VaultSecret's: its Vault's, when last reconciled
   };
   std::map<ObjectRef, Known> known_;

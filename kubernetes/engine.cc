@@ -88,9 +88,9 @@ class Wakeups {
 // The leader's controllers, reached from the informers' threads and /metrics.
 class CurrentControllers {
  public:
-  void enqueue(const ObjectRef& object) {
+  void declarationChanged(const ObjectRef& object) {
     std::lock_guard lock(mutex_);
-    if (controllers_) controllers_->enqueue(object);
+    if (controllers_) controllers_->declarationChanged(object);
   }
   void render(std::string& out) {
     std::lock_guard lock(mutex_);
@@ -153,7 +153,7 @@ int runKubernetes(const KubernetesOptions& options) {
   metrics.setMoreSeries([&](std::string& out) { controllers.render(out); });
   kubernetes::ClusterObjects objects(api, clock, options.watchNamespaces,
                                      [&](Change change, const ObjectRef* changed) {
-                                       if (changed) controllers.enqueue(*changed);
+                                       if (changed) controllers.declarationChanged(*changed);
                                        wakeups.notify(change);
                                      });
   auto lookup = [&](Kind kind, const std::string& ns, const std::string& name) { return objects.get(kind, ns, name); };
