@@ -2,7 +2,7 @@
 
 namespace revoca::kubernetes {
 
-Error apiFailure(const std::string& verb, const ApiTarget& target, const kube::ApiError& error) {
+Error apiFailure(const std::string& verb, const ApiTarget& target, const kubeclient::ApiError& error) {
   std::string cannot = "cannot " + verb + " " + target.what + ": ";
   switch (error.status) {
     case 0:

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/result.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 
 namespace revoca::kubernetes {
 
@@ -17,6 +17,6 @@ struct ApiTarget {
   std::string grant;       // the verbs a 403 asks the Role for
 };
 
-Error apiFailure(const std::string& verb, const ApiTarget& target, const kube::ApiError& error);
+Error apiFailure(const std::string& verb, const ApiTarget& target, const kubeclient::ApiError& error);
 
 }  // namespace revoca::kubernetes

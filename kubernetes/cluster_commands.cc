@@ -19,7 +19,7 @@ using nlohmann::json;
 
 constexpr int kMaxCaDepth = 8;  // root, intermediates: a longer chain is a cycle
 
-std::string apiProblem(const std::string& what, const kube::ApiError& error) {
+std::string apiProblem(const std::string& what, const kubeclient::ApiError& error) {
   if (error.status == 0) return what + ": the apiserver did not answer (" + error.message + "); check --kubeconfig";
   if (error.status == 403)
     return what + ": forbidden (" + error.message + "); your user needs access to revoca's objects and Secrets";
@@ -28,7 +28,7 @@ std::string apiProblem(const std::string& what, const kube::ApiError& error) {
 
 // Loads a CA and its parents from their declarations and state, read-only
 // except for ledger appends, into `authorities`.
-Result<void> loadCaChain(kube::ApiClient& api, AuthorityService& authorities, StateStore& store,
+Result<void> loadCaChain(kubeclient::ApiClient& api, AuthorityService& authorities, StateStore& store,
                          const ObjectKey& key, int depth = 0) {
   if (depth > kMaxCaDepth) return makeError("CertificateAuthority " + key.str() + ": spec.issuingCa chain is a cycle");
   std::string what = "CertificateAuthority " + key.str();
@@ -72,7 +72,7 @@ std::optional<json> readyCondition(const json& object) {
 }
 
 // Declares the revocation and waits until revoca has it in its CRL and OCSP answers.
-json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandOptions& options) {
+json revokeCert(kubeclient::ApiClient& api, const json& request, const ClusterCommandOptions& options) {
   std::string ns = requestText(request, "namespace", "default");
   std::string ca = requestText(request, "ca");
   if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
@@ -125,7 +125,7 @@ json revokeCert(kube::ApiClient& api, const json& request, const ClusterCommandO
   }
 }
 
-json status(kube::ApiClient& api, const json& request) {
+json status(kubeclient::ApiClient& api, const json& request) {
   std::string ns = requestText(request, "namespace", "default");
   json entries = json::array();
   for (Kind kind : kAllKinds) {
@@ -149,8 +149,8 @@ json status(kube::ApiClient& api, const json& request) {
 }
 
 // The last few Events about one object, oldest first, as kubectl describe lists them.
-Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, Kind kind, const std::string& name) {
-  kube::ListOptions options;
+Result<json> recentEvents(kubeclient::ApiClient& api, const std::string& ns, Kind kind, const std::string& name) {
+  kubeclient::ListOptions options;
   options.fieldSelector = "involvedObject.kind=" + kindName(kind) + ",involvedObject.name=" + name;
   auto list = api.list(events(ns), options);
   if (!list.ok()) return makeError(apiProblem("listing Events in " + ns, list.error));
@@ -170,7 +170,7 @@ Result<json> recentEvents(kube::ApiClient& api, const std::string& ns, Kind kind
 
 // One object, in the shape revocactl prints: its Ready condition, the status
 // facts, recent Events and the current certificate from the state.
-json objectStatus(kube::ApiClient& api, const json& request) {
+json objectStatus(kubeclient::ApiClient& api, const json& request) {
   std::string ns = requestText(request, "namespace", "default");
   Result<Kind> kind = requestKind(request);
   if (!kind) return commandFailure(kind.error().message);
@@ -204,7 +204,7 @@ json objectStatus(kube::ApiClient& api, const json& request) {
 
 }  // namespace
 
-json runClusterCommand(kube::ApiClient& api, const Clock& clock, const json& request,
+json runClusterCommand(kubeclient::ApiClient& api, const Clock& clock, const json& request,
                        const ClusterCommandOptions& options) {
   std::string verb = requestText(request, "verb");
   if (Result<void> names = checkRequestNames(request); !names) return commandFailure(names.error().message);

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 
 namespace revoca::kubernetes {
 
@@ -22,7 +22,7 @@ struct ClusterCommandOptions {
 
 // {"verb": ..., "namespace": ..., "ca": ..., ...} as revocactl builds it;
 // answers {"ok": true, "result": ...} or {"ok": false, "error": "..."}.
-nlohmann::json runClusterCommand(kube::ApiClient& api, const Clock& clock, const nlohmann::json& request,
+nlohmann::json runClusterCommand(kubeclient::ApiClient& api, const Clock& clock, const nlohmann::json& request,
                                  const ClusterCommandOptions& options = {});
 
 }  // namespace revoca::kubernetes

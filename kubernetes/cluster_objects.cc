@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kube/resource_paths.h"
+#include "kubeclient/resource_paths.h"
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
 #include "kubernetes/status_summary.h"
@@ -65,14 +65,14 @@ void trimStateSecret(nlohmann::json& object) {
 
 }  // namespace
 
-ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
-                               OnChange onChange, kube::InformerOptions options) {
+ClusterObjects::ClusterObjects(kubeclient::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
+                               OnChange onChange, kubeclient::InformerOptions options) {
   // "" lists and watches every namespace with one request per kind.
   std::vector<std::string> watched = namespaces.empty() ? std::vector<std::string>{""} : namespaces;
   for (const auto& namespace_ : watched)
     for (Kind kind : kAllKinds) {
       // Each handler runs after convert() took in the new spec.
-      kube::InformerHandlers handlers{
+      kubeclient::InformerHandlers handlers{
           [onChange, kind](const std::string& key, const nlohmann::json&) {
             ObjectRef ref = ObjectRef::fromKey(kind, key);
             onChange(Change::kDeclarations, &ref);
@@ -88,25 +88,25 @@ ClusterObjects::ClusterObjects(kube::ApiClient& client, const Clock& clock, cons
             ObjectRef ref = ObjectRef::fromKey(kind, key);
             onChange(Change::kDeclarations, &ref);
           }};
-      kube::InformerOptions declarationOptions = options;
+      kubeclient::InformerOptions declarationOptions = options;
       declarationOptions.transform = [this, kind](nlohmann::json& object) { convert(kind, object); };
-      informers_.emplace_back(kind, std::make_unique<kube::Informer>(client, revocaObjects(kind, namespace_), handlers,
+      informers_.emplace_back(kind, std::make_unique<kubeclient::Informer>(client, revocaObjects(kind, namespace_), handlers,
                                                                      clock, declarationOptions));
     }
 
   // State Secrets only (never every Secret in the cluster): CA versions,
   // ledgers and revocations. Certificates of VaultSecrets are not needed here.
-  kube::InformerOptions stateOptions = options;
+  kubeclient::InformerOptions stateOptions = options;
   stateOptions.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + " in (ca,ledger,revocations)";
   stateOptions.transform = trimStateSecret;
   auto stateChanged = [onChange] { onChange(Change::kState, nullptr); };
-  kube::InformerHandlers stateHandlers{
+  kubeclient::InformerHandlers stateHandlers{
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); },
       [stateChanged](const std::string&, const nlohmann::json&, const nlohmann::json&) { stateChanged(); },
       [stateChanged](const std::string&, const nlohmann::json&) { stateChanged(); }};
   for (const auto& namespace_ : watched)
     stateSecrets_.push_back(
-        std::make_unique<kube::Informer>(client, secrets(namespace_), stateHandlers, clock, stateOptions));
+        std::make_unique<kubeclient::Informer>(client, secrets(namespace_), stateHandlers, clock, stateOptions));
 }
 
 ClusterObjects::~ClusterObjects() { stop(); }
@@ -144,7 +144,7 @@ std::optional<nlohmann::json> ClusterObjects::get(Kind kind, const std::string& 
 
 void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
   trimDeclaration(object);
-  ObjectRef ref = ObjectRef::fromKey(kind, kube::objectKey(object));
+  ObjectRef ref = ObjectRef::fromKey(kind, kubeclient::objectKey(object));
   SpecIdentity identity = identityOf(object.value("metadata", nlohmann::json::object()));
   {
     std::lock_guard lock(mutex_);

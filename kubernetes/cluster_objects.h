@@ -20,8 +20,8 @@
 #include "core/clock.h"
 #include "declarations/kind.h"
 #include "declarations/types.h"
-#include "kube/api_client.h"
-#include "kube/informer.h"
+#include "kubeclient/api_client.h"
+#include "kubeclient/informer.h"
 #include "reconcilers/dependencies.h"
 
 namespace revoca::kubernetes {
@@ -50,8 +50,8 @@ class ClusterObjects {
   // the object whose spec changed (none for kState); it must be quick (add
   // to a queue, wake a loop).
   using OnChange = std::function<void(Change, const ObjectRef* changed)>;
-  ClusterObjects(kube::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
-                 OnChange onChange, kube::InformerOptions options = {});
+  ClusterObjects(kubeclient::ApiClient& client, const Clock& clock, const std::vector<std::string>& namespaces,
+                 OnChange onChange, kubeclient::InformerOptions options = {});
   ~ClusterObjects();
 
   void start();
@@ -101,8 +101,8 @@ class ClusterObjects {
   };
   using Refs = std::set<const ObjectRef*, ByRef>;
 
-  std::vector<std::pair<Kind, std::unique_ptr<kube::Informer>>> informers_;
-  std::vector<std::unique_ptr<kube::Informer>> stateSecrets_;
+  std::vector<std::pair<Kind, std::unique_ptr<kubeclient::Informer>>> informers_;
+  std::vector<std::unique_ptr<kubeclient::Informer>> stateSecrets_;
   mutable std::mutex mutex_;
   std::map<ObjectRef, Entry> entries_;
   std::map<ObjectRef, Refs> namedByIndex_;  // named -> the objects naming it

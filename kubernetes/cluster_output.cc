@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <set>
 
-#include "kube/config_files.h"
+#include "kubeclient/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
@@ -33,13 +33,13 @@ std::string text(const json& object, const char* key) {
   return value.is_string() ? value.get<std::string>() : "";
 }
 
-std::string describe(const kube::ResourceRef& ref, const std::string& kind) {
+std::string describe(const kubeclient::ResourceRef& ref, const std::string& kind) {
   return kind + " " + ref.namespace_ + "/" + ref.name;
 }
 
 // A failed request about `ref`; a 403 asks for the verb that failed.
-Error apiProblem(const kube::ResourceRef& ref, const std::string& kind, const std::string& verb,
-                 const kube::ApiError& error) {
+Error apiProblem(const kubeclient::ResourceRef& ref, const std::string& kind, const std::string& verb,
+                 const kubeclient::ApiError& error) {
   std::string resource = ref.group.empty() ? ref.plural : ref.plural + "." + ref.group;
   return apiFailure(verb, {describe(ref, kind), resource, ref.namespace_, verb}, error);
 }
@@ -101,7 +101,7 @@ pki::Sha256 outputDigest(const json& object, const char* ownerLabel, bool base64
     for (const auto& [name, value] : data.items()) {
       std::string content = value.is_string() ? value.get<std::string>() : value.dump();
       if (base64) {
-        auto decoded = kube::decodeBase64(content);
+        auto decoded = kubeclient::decodeBase64(content);
         content = decoded ? std::move(*decoded) : "not base64: " + content;
       }
       files[name] = sha256Hex(content);
@@ -281,7 +281,7 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
     std::lock_guard lock(mutex_);
     if (!listedSecrets_.insert(namespace_).second) return;
   }
-  kube::ListOptions options;
+  kubeclient::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel;
   options.limit = kSecretListPage;
   std::map<std::string, pki::Sha256> found;
@@ -352,9 +352,9 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const st
                   {"labels", std::move(labelled)},
                   {"ownerReferences", std::move(owners)}}},
                 {"data",
-                 {{"cert.pem", kube::encodeBase64(pems->certPem)},
-                  {"cert.key", kube::encodeBase64(pems->keyPem)},
-                  {"ca-cert.pem", kube::encodeBase64(files.caCertPem)}}}};
+                 {{"cert.pem", kubeclient::encodeBase64(pems->certPem)},
+                  {"cert.key", kubeclient::encodeBase64(pems->keyPem)},
+                  {"ca-cert.pem", kubeclient::encodeBase64(files.caCertPem)}}}};
   };
   Owned owned{secrets(namespace_, files.secretName), "Secret", kVaultSecretLabel, Kind::VaultSecret, files.secretName,
               "delete it or rename the VaultSecret", true};
@@ -406,8 +406,8 @@ Result<std::string> ClusterOutput::certificateHash(const std::string& namespace_
   if (!isOutputOf(*secret.value, kVaultSecretLabel, Kind::VaultSecret, secretName))
     return makeError(what + " is not revoca's output for VaultSecret " + secretName + "; see the VaultSecret's status");
   const json& data = member(*secret.value, "data");
-  auto cert = kube::decodeBase64(text(data, "cert.pem"));
-  auto bundle = kube::decodeBase64(text(data, "ca-cert.pem"));
+  auto cert = kubeclient::decodeBase64(text(data, "cert.pem"));
+  auto bundle = kubeclient::decodeBase64(text(data, "ca-cert.pem"));
   if (!cert || !bundle || cert->empty())
     return makeError(what + " holds no certificate yet; revoca writes it when VaultSecret " + secretName + " is Ready");
   pki::Sha256 digest = certificateFilesDigest(*cert, *bundle);

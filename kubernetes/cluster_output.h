@@ -36,7 +36,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 #include "ports/outputs.h"
 
 namespace revoca::kubernetes {
@@ -48,7 +48,7 @@ using ObjectLookup = std::function<std::optional<nlohmann::json>(Kind, const std
 
 class ClusterOutput final : public OutputSink {
  public:
-  ClusterOutput(kube::ApiClient& api, ObjectLookup lookup) : api_(api), lookup_(std::move(lookup)) {}
+  ClusterOutput(kubeclient::ApiClient& api, ObjectLookup lookup) : api_(api), lookup_(std::move(lookup)) {}
 
   // No facts: a Secret has no file owner or mode (the volume mounting it sets them).
   Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
@@ -74,7 +74,7 @@ class ClusterOutput final : public OutputSink {
  private:
   // An object revoca owns outright, and who it belongs to.
   struct Owned {
-    kube::ResourceRef ref;
+    kubeclient::ResourceRef ref;
     std::string kind;        // "Secret", "ConfigMap", "Deployment"
     const char* ownerLabel;  // kVaultSecretLabel, kCaLabel, kEmqxDeploymentLabel: its value is ownerName
     Kind ownerKind;
@@ -104,7 +104,7 @@ class ClusterOutput final : public OutputSink {
   std::optional<pki::Sha256> recall(const std::string& key);
   void remember(const std::string& key, const pki::Sha256& hash);
 
-  kube::ApiClient& api_;
+  kubeclient::ApiClient& api_;
   ObjectLookup lookup_;
   std::mutex listingMutex_;  // before mutex_, never inside it
   std::mutex mutex_;

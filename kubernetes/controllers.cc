@@ -68,7 +68,7 @@ Controllers::Controllers(ClusterObjects& objects, ReconcileContext context, CaRe
   // Real time wakes a worker when a key is due; the poll only matters to a test's clock.
   for (Kind kind : kAllKinds)
     queues_.push_back(Queue{kind,
-                            std::make_unique<kube::WorkQueue>(context_.clock, kube::BackoffPolicy{milliseconds(500),
+                            std::make_unique<kubeclient::WorkQueue>(context_.clock, kubeclient::BackoffPolicy{milliseconds(500),
                                                                                                  options_.caInterval},
                                                               milliseconds(1000)),
                             kind == Kind::VaultSecret ? std::max(1, options_.vaultSecretWorkers) : 1});
@@ -395,7 +395,7 @@ void Controllers::renderMetrics(std::string& out) const {
     const char* help;
   };
   auto header = [&](const Series& series) { appendMetricHeader(out, series.name, series.type, series.help); };
-  std::vector<std::pair<std::string, kube::WorkQueue::Stats>> stats;
+  std::vector<std::pair<std::string, kubeclient::WorkQueue::Stats>> stats;
   for (const auto& queue : queues_) stats.emplace_back(lowercase(kindName(queue.kind)), queue.queue->stats());
   auto each = [&](const Series& series, auto&& value) {
     header(series);
@@ -414,7 +414,7 @@ void Controllers::renderMetrics(std::string& out) const {
   for (const auto& [name, of] : stats) {
     for (std::size_t i = 0; i < of.workDurationBuckets.size(); ++i)
       out += fmt::format("workqueue_work_duration_seconds_bucket{{name=\"{}\",le=\"{}\"}} {}\n", name,
-                         kube::WorkQueue::kDurationBuckets[i], of.workDurationBuckets[i]);
+                         kubeclient::WorkQueue::kDurationBuckets[i], of.workDurationBuckets[i]);
     out += fmt::format("workqueue_work_duration_seconds_bucket{{name=\"{}\",le=\"+Inf\"}} {}\n", name,
                        of.workDurationCount);
     out += fmt::format("workqueue_work_duration_seconds_sum{{name=\"{}\"}} {}\n", name, of.workDurationSum);

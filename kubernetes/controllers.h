@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "kube/work_queue.h"
+#include "kubeclient/work_queue.h"
 #include "kubernetes/cluster_objects.h"
 #include "metrics/object_metrics.h"
 #include "reconcilers/reconcilers.h"
@@ -76,7 +76,7 @@ class Controllers {
  private:
   struct Queue {
     Kind kind;
-    std::unique_ptr<kube::WorkQueue> queue;
+    std::unique_ptr<kubeclient::WorkQueue> queue;
     int workers = 1;
   };
   Queue& queueOf(Kind kind);

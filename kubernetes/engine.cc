@@ -11,8 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kube/kubeconfig.h"
-#include "kube/rest_client.h"
+#include "kubeclient/kubeconfig.h"
+#include "kubeclient/rest_client.h"
 #include "kubernetes/cluster_objects.h"
 #include "kubernetes/cluster_output.h"
 #include "kubernetes/controllers.h"
@@ -38,9 +38,9 @@ std::atomic<bool> stopRequested{false};
 constexpr int kVaultSecretWorkers = 8;
 void requestStop(int) { stopRequested = true; }
 
-Result<kube::ConnectionConfig> connectionConfig(const KubernetesOptions& options) {
-  if (options.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST")) return kube::loadInClusterConfig();
-  return kube::loadKubeconfig(options.kubeconfig, options.context);
+Result<kubeclient::ConnectionConfig> connectionConfig(const KubernetesOptions& options) {
+  if (options.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST")) return kubeclient::loadInClusterConfig();
+  return kubeclient::loadKubeconfig(options.kubeconfig, options.context);
 }
 
 // Wakes the loop: state Secrets that changed, declarations (a follower
@@ -125,17 +125,17 @@ int runKubernetes(const KubernetesOptions& options) {
     spdlog::error("{}", config.error().message);
     return 1;
   }
-  auto client = kube::makeRestClient(*config);
+  auto client = kubeclient::makeRestClient(*config);
   if (!client) {
     spdlog::error("{}", client.error().message);
     return 1;
   }
   // Every request verifies the certificate anyway; this says why at once.
-  if (auto trusted = kube::checkApiserverCertificate(*config); !trusted) {
+  if (auto trusted = kubeclient::checkApiserverCertificate(*config); !trusted) {
     spdlog::error("{}", trusted.error().message);
     return 1;
   }
-  kube::ApiClient& api = **client;
+  kubeclient::ApiClient& api = **client;
   SystemClock clock;
   auto registry = std::make_shared<CaRegistry>(clock);
 
@@ -159,7 +159,7 @@ int runKubernetes(const KubernetesOptions& options) {
   auto lookup = [&](Kind kind, const std::string& ns, const std::string& name) { return objects.get(kind, ns, name); };
   // The elector is made below; until it exists nobody leads. Its client
   // is declared first so that it outlives the elector's thread.
-  std::unique_ptr<kube::ApiClient> electionApi;
+  std::unique_ptr<kubeclient::ApiClient> electionApi;
   std::unique_ptr<kubernetes::LeaderElector> elector;
   kubernetes::LeaderGuardedClient writer(api, [&] { return !options.leaderElection || (elector && elector->isLeader()); });
   kubernetes::SecretStateStore store(writer);
@@ -174,10 +174,10 @@ int runKubernetes(const KubernetesOptions& options) {
     // Each renewal waits at most the renew deadline, as client-go's does, so a
     // leader cut off from the apiserver steps down then, not after the 30 s
     // every other request may take.
-    kube::ConnectionConfig electionConfig = *config;
+    kubeclient::ConnectionConfig electionConfig = *config;
     electionConfig.requestTimeout =
         std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(options.renewDeadline));
-    auto electionClient = kube::makeRestClient(electionConfig);
+    auto electionClient = kubeclient::makeRestClient(electionConfig);
     if (!electionClient) {
       spdlog::error("{}", electionClient.error().message);
       return 1;

@@ -47,7 +47,7 @@ std::string formatMicroTime(TimePoint time) {
   return seconds.substr(0, seconds.size() - 1) + fraction + "Z";
 }
 
-LeaderElector::LeaderElector(kube::ApiClient& api, const Clock& clock, LeaderElectionOptions options,
+LeaderElector::LeaderElector(kubeclient::ApiClient& api, const Clock& clock, LeaderElectionOptions options,
                              LeaderCallbacks callbacks)
     : api_(api), clock_(clock), options_(std::move(options)), callbacks_(std::move(callbacks)) {
   if (options_.identity.empty()) options_.identity = defaultIdentity();
@@ -83,7 +83,7 @@ bool LeaderElector::isLeader() const {
   return leading_.load() && clock_.now() - lastRenew_.load() < options_.renewDeadline;
 }
 
-void LeaderElector::logFailure(const std::string& what, const kube::ApiError& error) {
+void LeaderElector::logFailure(const std::string& what, const kubeclient::ApiError& error) {
   std::string line = what + ": " + error.message;
   // Every retryPeriod: a person needs the first, not the hundredth (a 403 means nobody ever leads).
   if (line != lastFailure_) spdlog::warn("leader election: {}", line);

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 
 namespace revoca::kubernetes {
 
@@ -44,7 +44,7 @@ struct LeaderCallbacks {
 
 class LeaderElector {
  public:
-  LeaderElector(kube::ApiClient& api, const Clock& clock, LeaderElectionOptions options, LeaderCallbacks callbacks);
+  LeaderElector(kubeclient::ApiClient& api, const Clock& clock, LeaderElectionOptions options, LeaderCallbacks callbacks);
   ~LeaderElector();  // stop()
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
@@ -70,11 +70,11 @@ class LeaderElector {
   void startLeading();
   void stopLeading(bool release);
   void release();
-  void logFailure(const std::string& what, const kube::ApiError& error);
+  void logFailure(const std::string& what, const kubeclient::ApiError& error);
   nlohmann::json leaseSpec(const nlohmann::json& previous) const;
   std::chrono::milliseconds nextDelay() const;
 
-  kube::ApiClient& api_;
+  kubeclient::ApiClient& api_;
   const Clock& clock_;
   LeaderElectionOptions options_;
   LeaderCallbacks callbacks_;

@@ -8,42 +8,42 @@
 #include <functional>
 #include <utility>
 
-#include "kube/forwarding_api_client.h"
+#include "kubeclient/forwarding_api_client.h"
 
 namespace revoca::kubernetes {
 
-class LeaderGuardedClient final : public kube::ForwardingApiClient {
+class LeaderGuardedClient final : public kubeclient::ForwardingApiClient {
  public:
-  LeaderGuardedClient(kube::ApiClient& inner, std::function<bool()> leading)
+  LeaderGuardedClient(kubeclient::ApiClient& inner, std::function<bool()> leading)
       : ForwardingApiClient(inner), leading_(std::move(leading)) {}
 
-  kube::ApiResult<nlohmann::json> create(const kube::ResourceRef& collection, const nlohmann::json& object) override {
+  kubeclient::ApiResult<nlohmann::json> create(const kubeclient::ResourceRef& collection, const nlohmann::json& object) override {
     if (!leading_()) return refused(collection);
     return inner_.create(collection, object);
   }
-  kube::ApiResult<nlohmann::json> update(const kube::ResourceRef& object, const nlohmann::json& body) override {
+  kubeclient::ApiResult<nlohmann::json> update(const kubeclient::ResourceRef& object, const nlohmann::json& body) override {
     if (!leading_()) return refused(object);
     return inner_.update(object, body);
   }
-  kube::ApiResult<nlohmann::json> apply(const kube::ResourceRef& object, const nlohmann::json& body,
+  kubeclient::ApiResult<nlohmann::json> apply(const kubeclient::ResourceRef& object, const nlohmann::json& body,
                                         const std::string& fieldManager, bool force) override {
     if (!leading_()) return refused(object);
     return inner_.apply(object, body, fieldManager, force);
   }
-  kube::ApiResult<nlohmann::json> applyStatus(const kube::ResourceRef& object, const nlohmann::json& body,
+  kubeclient::ApiResult<nlohmann::json> applyStatus(const kubeclient::ResourceRef& object, const nlohmann::json& body,
                                               const std::string& fieldManager) override {
     if (!leading_()) return refused(object);
     return inner_.applyStatus(object, body, fieldManager);
   }
-  kube::ApiError remove(const kube::ResourceRef& object) override {
+  kubeclient::ApiError remove(const kubeclient::ResourceRef& object) override {
     if (!leading_()) return refused(object).error;
     return inner_.remove(object);
   }
 
  private:
-  static kube::ApiResult<nlohmann::json> refused(const kube::ResourceRef& object) {
+  static kubeclient::ApiResult<nlohmann::json> refused(const kubeclient::ResourceRef& object) {
     // Status 0 like an unreachable apiserver: callers retry on a later pass, as the leader if it still is.
-    return {std::nullopt, kube::ApiError{0, "NotLeader",
+    return {std::nullopt, kubeclient::ApiError{0, "NotLeader",
                                          "not written (" + object.path() +
                                              "): this replica no longer holds the Lease, or could not renew it "
                                              "within the renew deadline"}};

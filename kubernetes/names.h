@@ -3,7 +3,7 @@
 #include <string>
 
 #include "declarations/kind.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 
 namespace revoca::kubernetes {
 
@@ -32,23 +32,23 @@ inline constexpr char kCertificateHashAnnotation[] = "revoca.io/certificate-hash
 // starts, so a change to it (and only that) rolls the pods.
 inline constexpr char kEnvHashAnnotation[] = "revoca.io/env-hash";
 
-inline kube::ResourceRef secrets(const std::string& ns, const std::string& name = "") {
+inline kubeclient::ResourceRef secrets(const std::string& ns, const std::string& name = "") {
   return {"", "v1", "secrets", ns, name};
 }
-inline kube::ResourceRef configMaps(const std::string& ns, const std::string& name = "") {
+inline kubeclient::ResourceRef configMaps(const std::string& ns, const std::string& name = "") {
   return {"", "v1", "configmaps", ns, name};
 }
-inline kube::ResourceRef deployments(const std::string& ns, const std::string& name = "") {
+inline kubeclient::ResourceRef deployments(const std::string& ns, const std::string& name = "") {
   return {"apps", "v1", "deployments", ns, name};
 }
-inline kube::ResourceRef leases(const std::string& ns, const std::string& name = "") {
+inline kubeclient::ResourceRef leases(const std::string& ns, const std::string& name = "") {
   return {"coordination.k8s.io", "v1", "leases", ns, name};
 }
-inline kube::ResourceRef events(const std::string& ns) { return {"", "v1", "events", ns, ""}; }
-inline kube::ResourceRef namespaces(const std::string& name = "") { return {"", "v1", "namespaces", "", name}; }
+inline kubeclient::ResourceRef events(const std::string& ns) { return {"", "v1", "events", ns, ""}; }
+inline kubeclient::ResourceRef namespaces(const std::string& name = "") { return {"", "v1", "namespaces", "", name}; }
 
 // The objects of one of revoca's own kinds.
-inline kube::ResourceRef revocaObjects(Kind kind, const std::string& ns = "", const std::string& name = "") {
+inline kubeclient::ResourceRef revocaObjects(Kind kind, const std::string& ns = "", const std::string& name = "") {
   return {kGroup, kVersion, kindPlural(kind), ns, name};
 }
 

@@ -20,7 +20,7 @@ bool parseChunkNumber(std::string_view text, int& out) {
 }  // namespace
 
 template <typename Entry>
-SecretChunkLog<Entry>::SecretChunkLog(kube::ApiClient& api, std::string log, std::size_t chunkSize,
+SecretChunkLog<Entry>::SecretChunkLog(kubeclient::ApiClient& api, std::string log, std::size_t chunkSize,
                                       LineFormat<Entry> format)
     : secrets_(api),
       log_(std::move(log)),
@@ -58,7 +58,7 @@ Result<std::vector<Entry>> SecretChunkLog<Entry>::load(const ObjectKey& ca) {
 template <typename Entry>
 Result<typename SecretChunkLog<Entry>::Chunks*> SecretChunkLog<Entry>::chunksOf(const ObjectKey& ca) {
   if (auto known = logs_.find(ca); known != logs_.end()) return &known->second;
-  kube::ListOptions options;
+  kubeclient::ListOptions options;
   options.labelSelector =
       std::string(kManagedSelector) + "," + kStateLabel + "=" + log_ + "," + kCaLabel + "=" + ca.name;
   std::string prefix = "revoca-" + log_ + "-" + ca.name + "-";

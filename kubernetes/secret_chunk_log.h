@@ -32,7 +32,7 @@
 
 #include "core/result.h"
 #include "declarations/types.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 #include "kubernetes/state_secrets.h"
 
 namespace revoca::kubernetes {
@@ -53,7 +53,7 @@ class SecretChunkLog {
  public:
   // `log`: "ledger" or "revocations", the state label and the middle of the
   // chunks' names. `chunkSize`: lines per chunk (tests use a few).
-  SecretChunkLog(kube::ApiClient& api, std::string log, std::size_t chunkSize, LineFormat<Entry> format);
+  SecretChunkLog(kubeclient::ApiClient& api, std::string log, std::size_t chunkSize, LineFormat<Entry> format);
 
   // Every entry of `ca`'s log, in order: read from the API the first time,
   // then from memory. A chunk that does not decode is an error, nothing

@@ -70,7 +70,7 @@ Result<std::optional<SecretRecord>> secretRecordOf(const ObjectKey& vaultSecret,
 
 }  // namespace
 
-SecretStateStore::SecretStateStore(kube::ApiClient& api, std::size_t chunkSize)
+SecretStateStore::SecretStateStore(kubeclient::ApiClient& api, std::size_t chunkSize)
     : secrets_(api),
       ledgers_(api, "ledger", chunkSize, chunkLines(&encodeLedgerLine, &decodeLedgerLines)),
       revocations_(api, "revocations", chunkSize, chunkLines(&encodeRevocationLine, &decodeRevocationLines)) {}
@@ -200,7 +200,7 @@ Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revoc
 }
 
 Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) {
-  kube::ListOptions options;
+  kubeclient::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=vaultsecret";
   options.limit = kSecretListPage;
   std::map<ObjectKey, std::optional<SecretRecord>> found;

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 #include "kubernetes/secret_chunk_log.h"
 #include "kubernetes/state_secrets.h"
 #include "ports/state_store.h"
@@ -41,7 +41,7 @@ namespace revoca::kubernetes {
 class SecretStateStore final : public StateStore {
  public:
   // `chunkSize`: lines per ledger or revocations Secret (tests use a few).
-  explicit SecretStateStore(kube::ApiClient& api, std::size_t chunkSize = kDefaultChunkSize);
+  explicit SecretStateStore(kubeclient::ApiClient& api, std::size_t chunkSize = kDefaultChunkSize);
 
   Result<std::string> tenantUuid(const std::string& namespace_) override;
   Result<std::optional<CaRecord>> loadCa(const ObjectKey& ca) override;

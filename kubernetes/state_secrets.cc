@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kube/config_files.h"
+#include "kubeclient/config_files.h"
 #include "kubernetes/api_failure.h"
 #include "kubernetes/names.h"
 
@@ -31,7 +31,7 @@ void pauseAfterConflict(int conflicts) {
 }
 
 Error stateSecretError(const std::string& verb, const std::string& namespace_, const std::string& name,
-                       const kube::ApiError& error) {
+                       const kubeclient::ApiError& error) {
   return apiFailure(verb, {"Secret " + namespace_ + "/" + name, "secrets", namespace_, "get, list, create and update"},
                     error);
 }
@@ -43,7 +43,7 @@ Result<StoredSecret> storedSecret(json object, const std::string& namespace_, co
   if (auto found = object.find("data"); found != object.end() && found->is_object()) {
     for (const auto& [key, value] : found->items()) {
       if (!value.is_string()) return makeError("Secret " + namespace_ + "/" + name + ": data." + key + " is not a string");
-      auto decoded = kube::decodeBase64(value.get<std::string>());
+      auto decoded = kubeclient::decodeBase64(value.get<std::string>());
       if (!decoded) return makeError("Secret " + namespace_ + "/" + name + ": data." + key + " is not base64");
       data[key] = std::move(*decoded);
     }
@@ -64,7 +64,7 @@ Result<std::optional<StoredSecret>> StateSecrets::read(const std::string& namesp
   return std::optional<StoredSecret>(std::move(*stored));
 }
 
-kube::ApiResult<StoredSecret> StateSecrets::write(const std::string& namespace_, const std::string& name,
+kubeclient::ApiResult<StoredSecret> StateSecrets::write(const std::string& namespace_, const std::string& name,
                                                   const SecretLabels& labels, const StoredSecret* base,
                                                   SecretData data) {
   bool creating = !base || base->resourceVersion().empty();
@@ -76,7 +76,7 @@ kube::ApiResult<StoredSecret> StateSecrets::write(const std::string& namespace_,
   // Also puts back labels someone removed: listing by label must find every chunk.
   for (const auto& [key, value] : labels) object["metadata"]["labels"][key] = value;
   json encoded = json::object();
-  for (const auto& [key, value] : data) encoded[key] = kube::encodeBase64(value);
+  for (const auto& [key, value] : data) encoded[key] = kubeclient::encodeBase64(value);
   object["data"] = std::move(encoded);
 
   auto written = creating ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);

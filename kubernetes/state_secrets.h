@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 
 namespace revoca::kubernetes {
 
@@ -45,7 +45,7 @@ void pauseAfterConflict(int conflicts);
 
 // A failed request about a state Secret; a 403 asks for all the store needs.
 Error stateSecretError(const std::string& verb, const std::string& namespace_, const std::string& name,
-                       const kube::ApiError& error);
+                       const kubeclient::ApiError& error);
 
 // A Secret from the API (a list item too), its data decoded. Error: a value
 // that is not base64, named by its key.
@@ -53,16 +53,16 @@ Result<StoredSecret> storedSecret(nlohmann::json object, const std::string& name
 
 class StateSecrets {
  public:
-  explicit StateSecrets(kube::ApiClient& api) : api_(api) {}
+  explicit StateSecrets(kubeclient::ApiClient& api) : api_(api) {}
 
-  kube::ApiClient& api() { return api_; }
+  kubeclient::ApiClient& api() { return api_; }
 
   // Nothing (nullopt) when there is no such Secret.
   Result<std::optional<StoredSecret>> read(const std::string& namespace_, const std::string& name);
   // Writes `data` over `base`: an update with its resourceVersion, or a
   // create when it has none. The ApiError comes back as it is, for the
   // caller to retry a 409.
-  kube::ApiResult<StoredSecret> write(const std::string& namespace_, const std::string& name,
+  kubeclient::ApiResult<StoredSecret> write(const std::string& namespace_, const std::string& name,
                                       const SecretLabels& labels, const StoredSecret* base, SecretData data);
   // Reads (or takes `known`), changes, writes back with that
   // resourceVersion; on a 409 reads again and redoes the change. `known`
@@ -72,7 +72,7 @@ class StateSecrets {
                       std::optional<StoredSecret>& known, const std::function<Result<void>(SecretData&)>& change);
 
  private:
-  kube::ApiClient& api_;
+  kubeclient::ApiClient& api_;
 };
 
 }  // namespace revoca::kubernetes

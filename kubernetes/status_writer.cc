@@ -289,7 +289,7 @@ json eventBody(Kind kind, const ObjectMeta& meta, const std::string& uid, const 
           {"count", 1}};
 }
 
-StatusWriter::StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup)
+StatusWriter::StatusWriter(kubeclient::ApiClient& api, const Clock& clock, StatusLookup lookup)
     : api_(api), clock_(clock), lookup_(std::move(lookup)) {}
 
 bool StatusWriter::Written::seenIn(const std::optional<json>& informerCopy) const {
@@ -435,7 +435,7 @@ std::string StatusWriter::eventName(const std::string& object) {
 void StatusWriter::emit(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note) {
   static const std::string instance = reportingInstance();
   // Best effort, like client-go's recorder: an Event lost is not an error.
-  kube::ApiResult<json> created;
+  kubeclient::ApiResult<json> created;
   for (int attempt = 0; attempt < 2; ++attempt) {
     created = api_.create(events(meta.namespace_),
                           eventBody(kind, meta, uid, note, eventName(meta.name), instance, clock_.now()));

@@ -20,7 +20,7 @@
 #include "core/clock.h"
 #include "declarations/kind.h"
 #include "declarations/types.h"
-#include "kube/api_client.h"
+#include "kubeclient/api_client.h"
 #include "ports/outputs.h"
 
 namespace revoca::kubernetes {
@@ -69,7 +69,7 @@ class StatusWriter final : public StatusSink {
  public:
   // `lookup` answers from the informers' cache: what is there already is
   // not written again, and Events compare with it.
-  StatusWriter(kube::ApiClient& api, const Clock& clock, StatusLookup lookup);
+  StatusWriter(kubeclient::ApiClient& api, const Clock& clock, StatusLookup lookup);
 
   void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override;
   // Forgets what it wrote, so the next report of each object compares with
@@ -94,7 +94,7 @@ class StatusWriter final : public StatusSink {
   void emit(Kind kind, const ObjectMeta& meta, const std::string& uid, const EventNote& note);
   std::string eventName(const std::string& object);
 
-  kube::ApiClient& api_;
+  kubeclient::ApiClient& api_;
   const Clock& clock_;
   StatusLookup lookup_;
   mutable std::mutex mutex_;

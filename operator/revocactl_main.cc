@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "kube/kubeconfig.h"
-#include "kube/rest_client.h"
+#include "kubeclient/kubeconfig.h"
+#include "kubeclient/rest_client.h"
 #include "kubernetes/cluster_commands.h"
 #include "operator/flags.h"
 #include "operator/status_screen.h"
@@ -95,13 +95,13 @@ int main(int argc, char** argv) {
     if (!answer) return fail(answer.error().message);
     result = *answer;
   } else {
-    auto config = revoca::kube::loadKubeconfig(kubeconfig, context);
+    auto config = revoca::kubeclient::loadKubeconfig(kubeconfig, context);
     if (!config)
       return fail(config.error().message +
                   " (give --state DIR for a standalone instance, or --kubeconfig FILE for a cluster)");
     // Like kubectl: without --namespace, the context's namespace.
     if (!namespaceGiven && !config->namespace_.empty()) request["namespace"] = config->namespace_;
-    auto client = revoca::kube::makeRestClient(*config);
+    auto client = revoca::kubeclient::makeRestClient(*config);
     if (!client) return fail(client.error().message);
     revoca::SystemClock clock;
     result = revoca::kubernetes::runClusterCommand(**client, clock, request);

@@ -41,7 +41,7 @@ export HELM
 # same Kubernetes module, so a cold build adds only their own packages; CoreDNS).
 e2e/cluster/build.sh kubelet kube-controller-manager kube-scheduler kube-proxy coredns >/dev/null
 # The API client, informers and Kubernetes backend against it.
-tests/kube/run_integration.sh build/bin/kube_tests --gtest_filter='*Integration*'
-tests/kube/run_integration.sh build/bin/kubernetes_tests
+tests/kubeclient/run_integration.sh build/bin/kubeclient_tests --gtest_filter='*Integration*'
+tests/kubeclient/run_integration.sh build/bin/kubernetes_tests
 
 REVOCA_BUILD="$PWD/build" python3 -m pytest -p no:cacheprovider -q e2e "$@"

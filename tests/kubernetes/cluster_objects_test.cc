@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "kubernetes/status_summary.h"
-#include "tests/kube/refusing_api_client.h"
+#include "tests/kubeclient/refusing_api_client.h"
 #include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
@@ -18,7 +18,7 @@ using nlohmann::json;
 
 // Serves each collection's current items; every watch ends at once with 410,
 // so the informers list again and pick up what the test changed.
-class CollectionsApi final : public kube::testing::RefusingApiClient {
+class CollectionsApi final : public kubeclient::testing::RefusingApiClient {
  public:
   // As the apiserver does: a new spec is a new generation, a status is not.
   void put(const std::string& plural, json object) {
@@ -47,7 +47,7 @@ class CollectionsApi final : public kube::testing::RefusingApiClient {
     items_[plural].erase(name);
   }
 
-  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+  kubeclient::ApiResult<json> list(const kubeclient::ResourceRef& collection, const kubeclient::ListOptions& options) override {
     json items = json::array();
     std::string version;
     {
@@ -59,8 +59,8 @@ class CollectionsApi final : public kube::testing::RefusingApiClient {
       if (options.transform) options.transform(item);
     return {json{{"metadata", {{"resourceVersion", version}}}, {"items", items}}, {}};
   }
-  kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
-                       const std::function<bool(const kube::WatchEvent&)>&) override {
+  kubeclient::ApiError watch(const kubeclient::ResourceRef&, const kubeclient::WatchOptions&,
+                       const std::function<bool(const kubeclient::WatchEvent&)>&) override {
     std::this_thread::sleep_for(5ms);
     return {410, "Expired", "too old resource version"};
   }
@@ -102,8 +102,8 @@ class ClusterObjectsTest : public ::testing::Test {
             fastOptions()) {}
   ~ClusterObjectsTest() override { objects_.stop(); }
 
-  static kube::InformerOptions fastOptions() {
-    kube::InformerOptions options;
+  static kubeclient::InformerOptions fastOptions() {
+    kubeclient::InformerOptions options;
     options.backoff.initial = 1ms;
     options.backoff.cap = 5ms;
     options.backoff.jitter = 0;

@@ -1,4 +1,4 @@
-// ClusterOutput against a real kube-apiserver and etcd (tests/kube/run_integration.sh).
+// ClusterOutput against a real kube-apiserver and etcd (tests/kubeclient/run_integration.sh).
 // There is no controller-manager: Deployments never get pods and the garbage
 // collector never runs, so the tests look at the objects themselves.
 #include "kubernetes/cluster_output.h"
@@ -10,11 +10,11 @@
 #include <charconv>
 #include <filesystem>
 
-#include "kube/config_files.h"
-#include "kube/forwarding_api_client.h"
+#include "kubeclient/config_files.h"
+#include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
-#include "tests/kube/cluster_fixture.h"
+#include "tests/kubeclient/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
 
 namespace revoca::kubernetes {
@@ -26,46 +26,46 @@ using ::testing::Not;
 
 
 // The client ClusterOutput talks through, counting what it sends.
-class CountingClient final : public kube::ForwardingApiClient {
+class CountingClient final : public kubeclient::ForwardingApiClient {
  public:
-  explicit CountingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
+  explicit CountingClient(kubeclient::ApiClient& inner) : ForwardingApiClient(inner) {}
   int gets = 0;
   int applies = 0;
   int total() const { return gets + applies + others; }
   void reset() { gets = applies = others = 0; }
 
-  kube::ApiResult<json> get(const kube::ResourceRef& object) override {
+  kubeclient::ApiResult<json> get(const kubeclient::ResourceRef& object) override {
     ++gets;
     return inner_.get(object);
   }
-  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+  kubeclient::ApiResult<json> list(const kubeclient::ResourceRef& collection, const kubeclient::ListOptions& options) override {
     ++others;
     return inner_.list(collection, options);
   }
-  kube::ApiError watch(const kube::ResourceRef& collection, const kube::WatchOptions& options,
-                       const std::function<bool(const kube::WatchEvent&)>& onEvent) override {
+  kubeclient::ApiError watch(const kubeclient::ResourceRef& collection, const kubeclient::WatchOptions& options,
+                       const std::function<bool(const kubeclient::WatchEvent&)>& onEvent) override {
     ++others;
     return inner_.watch(collection, options, onEvent);
   }
-  kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
+  kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& collection, const json& object) override {
     ++others;
     return inner_.create(collection, object);
   }
-  kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
+  kubeclient::ApiResult<json> update(const kubeclient::ResourceRef& object, const json& body) override {
     ++others;
     return inner_.update(object, body);
   }
-  kube::ApiResult<json> apply(const kube::ResourceRef& object, const json& body, const std::string& fieldManager,
+  kubeclient::ApiResult<json> apply(const kubeclient::ResourceRef& object, const json& body, const std::string& fieldManager,
                               bool force) override {
     ++applies;
     return inner_.apply(object, body, fieldManager, force);
   }
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef& object, const json& body,
+  kubeclient::ApiResult<json> applyStatus(const kubeclient::ResourceRef& object, const json& body,
                                     const std::string& fieldManager) override {
     ++others;
     return inner_.applyStatus(object, body, fieldManager);
   }
-  kube::ApiError remove(const kube::ResourceRef& object) override {
+  kubeclient::ApiError remove(const kubeclient::ResourceRef& object) override {
     ++others;
     return inner_.remove(object);
   }
@@ -74,7 +74,7 @@ class CountingClient final : public kube::ForwardingApiClient {
   int others = 0;
 };
 
-class ClusterOutputIntegration : public kube::testing::ClusterTest {
+class ClusterOutputIntegration : public kubeclient::testing::ClusterTest {
  protected:
   void SetUp() override {
     ClusterTest::SetUp();
@@ -152,12 +152,12 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
                                            {"ports", json::array({{{"name", "mqtts"}, {"containerPort", 8883}}})}}})}}}};
   }
 
-  json get(const kube::ResourceRef& ref) const {
+  json get(const kubeclient::ResourceRef& ref) const {
     auto object = client_->get(ref);
     EXPECT_TRUE(object.ok()) << ref.path() << ": " << object.error.message;
     return object.ok() ? *object.value : json::object();
   }
-  std::string resourceVersion(const kube::ResourceRef& ref) const {
+  std::string resourceVersion(const kubeclient::ResourceRef& ref) const {
     return get(ref)["metadata"].value("resourceVersion", "");
   }
 
@@ -175,7 +175,7 @@ class ClusterOutputIntegration : public kube::testing::ClusterTest {
             {"spec", {{"selector", {{"matchLabels", labels}}}, {"template", {{"metadata", {{"labels", labels}}}, {"spec", spec}}}}}};
   }
   // The user's own server-side apply, without --force-conflicts: fails on a conflict with revoca.
-  kube::ApiResult<json> userApply(const json& deployment) {
+  kubeclient::ApiResult<json> userApply(const json& deployment) {
     return client_->apply(deployments(namespace_, deployment["metadata"]["name"]), deployment, "user", false);
   }
 
@@ -192,9 +192,9 @@ TEST_F(ClusterOutputIntegration, TheSecretHoldsTheThreeFilesAndIsOwnedByItsVault
 
   json secret = get(secrets(namespace_, "server-cert"));
   EXPECT_EQ(secret["type"], "Opaque");
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.pem"].get<std::string>()), "CERT one");
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE one");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["cert.pem"].get<std::string>()), "CERT one");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE one");
   EXPECT_EQ(secret["data"].size(), 3u);
   EXPECT_EQ(secret["metadata"]["labels"][kManagedByLabel], "revoca");
   EXPECT_EQ(secret["metadata"]["labels"][kVaultSecretLabel], "server-cert");
@@ -236,7 +236,7 @@ TEST_F(ClusterOutputIntegration, TheSameFilesAgainSendNothingNewFilesAreWritten)
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
   json secret = get(secrets(namespace_, "server-cert"));
   EXPECT_NE(secret["metadata"]["resourceVersion"], version);
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY two");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY two");
 }
 
 TEST_F(ClusterOutputIntegration, FilesKeptAsDigestsAreReadOnlyToWriteTheSecret) {
@@ -272,8 +272,8 @@ TEST_F(ClusterOutputIntegration, FilesKeptAsDigestsAreReadOnlyToWriteTheSecret) 
   ASSERT_TRUE(published) << published.error().message;
   EXPECT_EQ(reads, 1);
   json secret = get(secrets(namespace_, "server-cert"));
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE two");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["cert.key"].get<std::string>()), "KEY one");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["ca-cert.pem"].get<std::string>()), "BUNDLE two");
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", kept("one", "two")));
   EXPECT_EQ(reads, 1);
 }
@@ -282,18 +282,18 @@ TEST_F(ClusterOutputIntegration, AResyncPutsBackADeletedOrEditedSecret) {
   createVaultSecret("server-cert");
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
   json edited = get(secrets(namespace_, "server-cert"));
-  edited["data"]["cert.pem"] = kube::encodeBase64("EDITED");
+  edited["data"]["cert.pem"] = kubeclient::encodeBase64("EDITED");
   ASSERT_TRUE(client_->update(secrets(namespace_, "server-cert"), edited).ok());
 
   output_->forget();
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
-  EXPECT_EQ(*kube::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.pem"].get<std::string>()),
+  EXPECT_EQ(*kubeclient::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.pem"].get<std::string>()),
             "CERT one");
 
   ASSERT_TRUE(client_->remove(secrets(namespace_, "server-cert")).ok());
   output_->forget();
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
-  EXPECT_EQ(*kube::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.key"].get<std::string>()),
+  EXPECT_EQ(*kubeclient::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.key"].get<std::string>()),
             "KEY one");
 }
 
@@ -338,7 +338,7 @@ TEST_F(ClusterOutputIntegration, RevocasOwnStateSecretIsNeverAnOutput) {
   EXPECT_THAT(refused.error().message, HasSubstr("revoca's ca state"));
   EXPECT_THAT(refused.error().message, HasSubstr("rename the VaultSecret"));
   json secret = get(secrets(namespace_, "revoca-ca-mqtt-ca"));
-  EXPECT_EQ(*kube::decodeBase64(secret["data"]["ca.key"].get<std::string>()), "the CA's key");
+  EXPECT_EQ(*kubeclient::decodeBase64(secret["data"]["ca.key"].get<std::string>()), "the CA's key");
   EXPECT_FALSE(secret["data"].contains("cert.key"));
 }
 
@@ -644,11 +644,11 @@ TEST_F(ClusterOutputIntegration, AForbiddenWriteNamesThePermissionToGrant) {
                                  {"kind", "TokenRequest"},
                                  {"spec", {{"expirationSeconds", 600}}}});
   ASSERT_TRUE(issued.ok()) << issued.error.message;
-  kube::ConnectionConfig config;
+  kubeclient::ConnectionConfig config;
   config.server = config_.server;
   config.caPem = config_.caPem;
   config.bearerToken = (*issued.value)["status"]["token"];
-  auto restricted = kube::makeRestClient(config);
+  auto restricted = kubeclient::makeRestClient(config);
   ASSERT_TRUE(restricted) << restricted.error().message;
 
   ClusterOutput output(**restricted, [this](Kind kind, const std::string& ns, const std::string& name) {

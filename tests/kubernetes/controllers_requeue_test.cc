@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "kube/work_queue.h"
+#include "kubeclient/work_queue.h"
 #include "kubernetes/controllers.h"
 #include "testing/fake_clock.h"
 
@@ -26,7 +26,7 @@ TEST(DelayUntil, NothingWhenTheTimeIsNotAhead) {
 
 TEST(DelayUntil, AKeyQueuedForItsRenewalIsTakenAtItNotBefore) {
   testing::FakeClock clock(fromUnixSeconds(1'000'000));
-  kube::WorkQueue queue(clock, {}, milliseconds(1));
+  kubeclient::WorkQueue queue(clock, {}, milliseconds(1));
   TimePoint renewal = clock.now() + milliseconds(5449) + std::chrono::microseconds(600);
   queue.addAfter("ns/short", *delayUntil(renewal, clock.now()));
   clock.advance(milliseconds(5449));

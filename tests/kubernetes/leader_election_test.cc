@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "kubernetes/names.h"
-#include "tests/kube/cluster_fixture.h"
-#include "tests/kube/refusing_api_client.h"
+#include "tests/kubeclient/cluster_fixture.h"
+#include "tests/kubeclient/refusing_api_client.h"
 #include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
@@ -26,18 +26,18 @@ TEST(LeaderElection, MicroTimeHasSixFractionDigits) {
 }
 
 TEST(LeaderElection, TheDefaultIdentityIsTheHostAndARandomSuffix) {
-  struct NoApi final : kube::ApiClient {
-    kube::ApiResult<json> get(const kube::ResourceRef&) override { return {}; }
-    kube::ApiResult<json> list(const kube::ResourceRef&, const kube::ListOptions&) override { return {}; }
-    kube::ApiError watch(const kube::ResourceRef&, const kube::WatchOptions&,
-                         const std::function<bool(const kube::WatchEvent&)>&) override {
+  struct NoApi final : kubeclient::ApiClient {
+    kubeclient::ApiResult<json> get(const kubeclient::ResourceRef&) override { return {}; }
+    kubeclient::ApiResult<json> list(const kubeclient::ResourceRef&, const kubeclient::ListOptions&) override { return {}; }
+    kubeclient::ApiError watch(const kubeclient::ResourceRef&, const kubeclient::WatchOptions&,
+                         const std::function<bool(const kubeclient::WatchEvent&)>&) override {
       return {};
     }
-    kube::ApiResult<json> create(const kube::ResourceRef&, const json&) override { return {}; }
-    kube::ApiResult<json> update(const kube::ResourceRef&, const json&) override { return {}; }
-    kube::ApiResult<json> apply(const kube::ResourceRef&, const json&, const std::string&, bool) override { return {}; }
-    kube::ApiResult<json> applyStatus(const kube::ResourceRef&, const json&, const std::string&) override { return {}; }
-    kube::ApiError remove(const kube::ResourceRef&) override { return {}; }
+    kubeclient::ApiResult<json> create(const kubeclient::ResourceRef&, const json&) override { return {}; }
+    kubeclient::ApiResult<json> update(const kubeclient::ResourceRef&, const json&) override { return {}; }
+    kubeclient::ApiResult<json> apply(const kubeclient::ResourceRef&, const json&, const std::string&, bool) override { return {}; }
+    kubeclient::ApiResult<json> applyStatus(const kubeclient::ResourceRef&, const json&, const std::string&) override { return {}; }
+    kubeclient::ApiError remove(const kubeclient::ResourceRef&) override { return {}; }
   } api;
   SystemClock clock;
   LeaderElector a(api, clock, {}, {}), b(api, clock, {}, {});
@@ -49,7 +49,7 @@ TEST(LeaderElection, TheDefaultIdentityIsTheHostAndARandomSuffix) {
 
 // One Lease in memory, with resourceVersions and 409 Conflicts as the
 // apiserver has them; `down` makes every request fail.
-class FakeLeases final : public kube::testing::RefusingApiClient {
+class FakeLeases final : public kubeclient::testing::RefusingApiClient {
  public:
   FakeLeases() : RefusingApiClient({503, "ServiceUnavailable", "down"}) {}
   std::optional<json> lease;
@@ -66,7 +66,7 @@ class FakeLeases final : public kube::testing::RefusingApiClient {
     (*lease)["metadata"]["resourceVersion"] = std::to_string(++version_);
   }
 
-  kube::ApiResult<json> get(const kube::ResourceRef& ref) override {
+  kubeclient::ApiResult<json> get(const kubeclient::ResourceRef& ref) override {
     EXPECT_EQ(ref.group, "coordination.k8s.io");
     EXPECT_EQ(ref.plural, "leases");
     EXPECT_EQ(ref.name, "revoca-leader");
@@ -74,7 +74,7 @@ class FakeLeases final : public kube::testing::RefusingApiClient {
     if (!lease) return {std::nullopt, {404, "NotFound", "leases \"revoca-leader\" not found"}};
     return {lease, {}};
   }
-  kube::ApiResult<json> create(const kube::ResourceRef& ref, const json& object) override {
+  kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& ref, const json& object) override {
     EXPECT_EQ(ref.name, "");
     if (down) return unavailable();
     if (lease) return {std::nullopt, {409, "AlreadyExists", "exists"}};
@@ -83,7 +83,7 @@ class FakeLeases final : public kube::testing::RefusingApiClient {
     (*lease)["metadata"]["resourceVersion"] = std::to_string(version_);
     return {lease, {}};
   }
-  kube::ApiResult<json> update(const kube::ResourceRef&, const json& body) override {
+  kubeclient::ApiResult<json> update(const kubeclient::ResourceRef&, const json& body) override {
     if (down) return unavailable();
     if (!lease) return {std::nullopt, {404, "NotFound", "gone"}};
     if (conflictNext || body["metadata"]["resourceVersion"] != (*lease)["metadata"]["resourceVersion"]) {
@@ -95,7 +95,7 @@ class FakeLeases final : public kube::testing::RefusingApiClient {
     return {lease, {}};
   }
  private:
-  kube::ApiResult<json> unavailable() const { return refused(); }
+  kubeclient::ApiResult<json> unavailable() const { return refused(); }
   int version_ = 0;
 };
 
@@ -268,7 +268,7 @@ TEST_F(LeaderElectionDecisions, TheLeaseDurationIsWrittenInWholeSecondsRoundedUp
 
 // --- against a real kube-apiserver -------------------------------------------
 
-class LeaderElectionIntegration : public kube::testing::ClusterTest {
+class LeaderElectionIntegration : public kubeclient::testing::ClusterTest {
  protected:
   LeaderElectionOptions options(const std::string& identity) const {
     LeaderElectionOptions o;

@@ -9,13 +9,13 @@
 #include <set>
 #include <thread>
 
-#include "kube/config_files.h"
-#include "kube/forwarding_api_client.h"
+#include "kubeclient/config_files.h"
+#include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/crl_stamps.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
 #include "registry/record_codec.h"
-#include "tests/kube/cluster_fixture.h"
+#include "tests/kubeclient/cluster_fixture.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -161,7 +161,7 @@ TEST(SecretStateStoreLines, RevocationLinesThatAreNotRevocationLinesAreRefused) 
 TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) {
   // A chunk ends at kDefaultChunkSize lines or kMaxChunkBytes, whichever
   // comes first: its data, base64 in the request, is at most this.
-  std::size_t encoded = kube::encodeBase64(std::string(kMaxChunkBytes, 'x')).size();
+  std::size_t encoded = kubeclient::encodeBase64(std::string(kMaxChunkBytes, 'x')).size();
   EXPECT_LT(encoded, 1024u * 1024u) << "a Secret holds at most 1 MiB";
   EXPECT_LT(encoded, 1536u * 1024u / 2) << "and etcd takes requests of at most 1.5 MiB";
   // And a chunk's count of the longest line revoca writes today (32-digit
@@ -173,31 +173,31 @@ TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) 
 // ---- against a real kube-apiserver
 
 // The real client, counting what goes over the wire: cached loads must not.
-class CountingClient final : public kube::ForwardingApiClient {
+class CountingClient final : public kubeclient::ForwardingApiClient {
  public:
-  explicit CountingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
+  explicit CountingClient(kubeclient::ApiClient& inner) : ForwardingApiClient(inner) {}
   std::atomic<int> gets{0}, lists{0}, creates{0}, updates{0};
   int calls() const { return gets + lists + creates + updates; }
 
-  kube::ApiResult<json> get(const kube::ResourceRef& object) override {
+  kubeclient::ApiResult<json> get(const kubeclient::ResourceRef& object) override {
     ++gets;
     return inner_.get(object);
   }
-  kube::ApiResult<json> list(const kube::ResourceRef& collection, const kube::ListOptions& options) override {
+  kubeclient::ApiResult<json> list(const kubeclient::ResourceRef& collection, const kubeclient::ListOptions& options) override {
     ++lists;
     return inner_.list(collection, options);
   }
-  kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
+  kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& collection, const json& object) override {
     ++creates;
     return inner_.create(collection, object);
   }
-  kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
+  kubeclient::ApiResult<json> update(const kubeclient::ResourceRef& object, const json& body) override {
     ++updates;
     return inner_.update(object, body);
   }
 };
 
-class SecretStateStoreIntegration : public kube::testing::ClusterTest {
+class SecretStateStoreIntegration : public kubeclient::testing::ClusterTest {
  protected:
   ObjectKey ca() const { return {namespace_, "mqtt-ca"}; }
 
@@ -207,7 +207,7 @@ class SecretStateStoreIntegration : public kube::testing::ClusterTest {
 
   // The state Secrets of one kind, by name.
   std::map<std::string, json> listState(const std::string& labelSelector) {
-    kube::ListOptions options;
+    kubeclient::ListOptions options;
     options.labelSelector = labelSelector;
     auto list = client_->list(secrets(namespace_), options);
     EXPECT_TRUE(list.ok()) << list.error.message;
@@ -218,7 +218,7 @@ class SecretStateStoreIntegration : public kube::testing::ClusterTest {
   }
 
   static std::vector<std::string> linesOf(const json& secret) {
-    auto entries = kube::decodeBase64(secret["data"]["entries"].get<std::string>());
+    auto entries = kubeclient::decodeBase64(secret["data"]["entries"].get<std::string>());
     EXPECT_TRUE(entries);
     std::vector<std::string> lines;
     std::size_t start = 0;
@@ -240,7 +240,7 @@ class SecretStateStoreIntegration : public kube::testing::ClusterTest {
                     {{"name", "revoca-ledger-mqtt-ca-" + std::to_string(number)},
                      {"namespace", namespace_},
                      {"labels", labels}}},
-                   {"data", {{"entries", kube::encodeBase64(entries)}}}};
+                   {"data", {{"entries", kubeclient::encodeBase64(entries)}}}};
     auto created = client_->create(secrets(namespace_), secret);
     ASSERT_TRUE(created.ok()) << created.error.message;
   }
@@ -293,7 +293,7 @@ TEST_F(SecretStateStoreIntegration, CaVersionsSurviveARestartInALabelledSecretWi
   EXPECT_EQ(secret["metadata"]["name"], "revoca-ca-mqtt-ca");
   EXPECT_EQ(secret["type"], "Opaque");
   EXPECT_FALSE(secret["metadata"].contains("ownerReferences"));  // a deleted CA never takes its key along
-  auto versions = json::parse(*kube::decodeBase64(secret["data"]["versions.json"].get<std::string>()));
+  auto versions = json::parse(*kubeclient::decodeBase64(secret["data"]["versions.json"].get<std::string>()));
   EXPECT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[0]["version"], 1);
   EXPECT_EQ(versions[0]["notAfter"], 1800000000);  // unix seconds
@@ -325,7 +325,7 @@ TEST_F(SecretStateStoreIntegration, AVersionsEntryNotAsRevocaWritesItIsAnErrorNa
     json versions = json::array({{{"version", 1}, {"certPem", "CERT ONE"}, {"keyPem", "KEY ONE"},
                                   {"notBefore", 1700000000}, {"notAfter", 1800000000}}});
     versions[0].update(edit);
-    (*secret.value)["data"]["versions.json"] = kube::encodeBase64(versions.dump());
+    (*secret.value)["data"]["versions.json"] = kubeclient::encodeBase64(versions.dump());
     ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
     auto loaded = SecretStateStore(*client_).loadCa(ca());
     ASSERT_FALSE(loaded);
@@ -385,8 +385,8 @@ TEST_F(SecretStateStoreIntegration, ALoweredOrDeletedCrlNumberNeverMakesNumbersG
     ASSERT_TRUE(secret.ok());
     json& data = (*secret.value)["data"];
     if (std::string(edit) == "lowered") {
-      data["crl-number"] = kube::encodeBase64("1");
-      data["crl-stamps"] = kube::encodeBase64("");
+      data["crl-number"] = kubeclient::encodeBase64("1");
+      data["crl-stamps"] = kubeclient::encodeBase64("");
     } else {
       data.erase("crl-number");
       data.erase("crl-stamps");
@@ -410,7 +410,7 @@ TEST_F(SecretStateStoreIntegration, CrlStateThatIsNotANumberIsAnErrorNotAReset) 
     ASSERT_TRUE(store.stampCrl(ca(), 1, draftAt(1000)));
     auto secret = client_->get(secrets(namespace_, "revoca-ca-mqtt-ca"));
     ASSERT_TRUE(secret.ok());
-    (*secret.value)["data"][key] = kube::encodeBase64(value);
+    (*secret.value)["data"][key] = kubeclient::encodeBase64(value);
     ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-ca-mqtt-ca"), *secret.value).ok());
 
     SecretStateStore restarted(*client_);
@@ -670,9 +670,9 @@ TEST_F(SecretStateStoreIntegration, ARecordFieldOfTheWrongTypeIsAnErrorNamingThe
   ASSERT_TRUE(SecretStateStore(*client_).saveSecret({namespace_, "server-cert"}, record));
   auto secret = client_->get(secrets(namespace_, "revoca-vs-server-cert"));
   ASSERT_TRUE(secret.ok());
-  json fields = json::parse(*kube::decodeBase64((*secret.value)["data"]["record.json"].get<std::string>()));
+  json fields = json::parse(*kubeclient::decodeBase64((*secret.value)["data"]["record.json"].get<std::string>()));
   fields["caVersion"] = "2";
-  (*secret.value)["data"]["record.json"] = kube::encodeBase64(fields.dump());
+  (*secret.value)["data"]["record.json"] = kubeclient::encodeBase64(fields.dump());
   ASSERT_TRUE(client_->update(secrets(namespace_, "revoca-vs-server-cert"), *secret.value).ok());
   auto loaded = SecretStateStore(*client_).loadSecretWithPems({namespace_, "server-cert"});
   ASSERT_FALSE(loaded);
@@ -718,29 +718,29 @@ TEST_F(SecretStateStoreIntegration, AFailedWriteNamesTheSecretAndNeverTheKey) {
 // The real client, but the answers of some writes never arrive: the write
 // goes out and takes (`taken`), or never reaches the apiserver, and the
 // caller sees status 0 either way, as when a connection dies mid-request.
-class LosingClient final : public kube::ForwardingApiClient {
+class LosingClient final : public kubeclient::ForwardingApiClient {
  public:
-  explicit LosingClient(kube::ApiClient& inner) : ForwardingApiClient(inner) {}
+  explicit LosingClient(kubeclient::ApiClient& inner) : ForwardingApiClient(inner) {}
   std::atomic<int> toLose{0};  // the next this many creates and updates
   std::atomic<bool> taken{true};
   std::atomic<int> writes{0};  // creates and updates that reached the apiserver
 
-  kube::ApiResult<json> create(const kube::ResourceRef& collection, const json& object) override {
+  kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& collection, const json& object) override {
     return lose([&] { return inner_.create(collection, object); });
   }
-  kube::ApiResult<json> update(const kube::ResourceRef& object, const json& body) override {
+  kubeclient::ApiResult<json> update(const kubeclient::ResourceRef& object, const json& body) override {
     return lose([&] { return inner_.update(object, body); });
   }
 
  private:
-  kube::ApiResult<json> lose(const std::function<kube::ApiResult<json>()>& write) {
+  kubeclient::ApiResult<json> lose(const std::function<kubeclient::ApiResult<json>()>& write) {
     bool losing = toLose.fetch_sub(1) > 0;
     if (!losing || taken) {
       ++writes;
       auto result = write();
       if (!losing) return result;
     }
-    return {std::nullopt, kube::ApiError{0, "", "PUT https://apiserver/...: connection reset by peer"}};
+    return {std::nullopt, kubeclient::ApiError{0, "", "PUT https://apiserver/...: connection reset by peer"}};
   }
 };
 

@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <set>
 
-#include "kube/forwarding_api_client.h"
+#include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
-#include "tests/kube/cluster_fixture.h"
+#include "tests/kubeclient/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
-#include "tests/kube/refusing_api_client.h"
+#include "tests/kubeclient/refusing_api_client.h"
 #include "testing/fake_clock.h"
 
 namespace revoca::kubernetes {
@@ -230,13 +230,13 @@ TEST(StatusWriterEvents, TheEventIsACoreV1Event) {
 // --- the writer against a fake API -------------------------------------------
 
 // Records status applies and Events; answers applies with `applyError` when set.
-class RecordingApi final : public kube::testing::RefusingApiClient {
+class RecordingApi final : public kubeclient::testing::RefusingApiClient {
  public:
   std::vector<json> applied;
   std::vector<json> events;
-  std::optional<kube::ApiError> applyError;
+  std::optional<kubeclient::ApiError> applyError;
 
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef& ref, const json& body, const std::string& manager) override {
+  kubeclient::ApiResult<json> applyStatus(const kubeclient::ResourceRef& ref, const json& body, const std::string& manager) override {
     EXPECT_EQ(manager, "revoca");
     EXPECT_EQ(ref.subresource, "");  // the client adds "status" itself
     if (applyError) return {std::nullopt, *applyError};
@@ -246,7 +246,7 @@ class RecordingApi final : public kube::testing::RefusingApiClient {
     object["metadata"]["resourceVersion"] = std::to_string(100 + applied.size());
     return {object, {}};
   }
-  kube::ApiResult<json> create(const kube::ResourceRef& ref, const json& object) override {
+  kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& ref, const json& object) override {
     EXPECT_EQ(ref.plural, "events");
     events.push_back(object);
     return {object, {}};
@@ -348,7 +348,7 @@ TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
 }
 
 TEST_F(StatusWriterFake, AFailedWriteIsRetriedOnTheNextReportAndMakesNoEvent) {
-  api_.applyError = kube::ApiError{500, "InternalError", "etcd is down"};
+  api_.applyError = kubeclient::ApiError{500, "InternalError", "etcd is down"};
   writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_TRUE(api_.events.empty());
@@ -359,7 +359,7 @@ TEST_F(StatusWriterFake, AFailedWriteIsRetriedOnTheNextReportAndMakesNoEvent) {
 }
 
 TEST_F(StatusWriterFake, ADeletedObjectIsNoError) {
-  api_.applyError = kube::ApiError{404, "NotFound", "vaultsecrets.revoca.io \"vs\" not found"};
+  api_.applyError = kubeclient::ApiError{404, "NotFound", "vaultsecrets.revoca.io \"vs\" not found"};
   writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
   EXPECT_TRUE(api_.applied.empty());
   EXPECT_TRUE(api_.events.empty());
@@ -368,18 +368,18 @@ TEST_F(StatusWriterFake, ADeletedObjectIsNoError) {
 // --- against a real kube-apiserver -------------------------------------------
 
 // Counts the writes that go through to the real client.
-class CountingApi final : public kube::ForwardingApiClient {
+class CountingApi final : public kubeclient::ForwardingApiClient {
  public:
-  explicit CountingApi(kube::ApiClient& real) : ForwardingApiClient(real) {}
+  explicit CountingApi(kubeclient::ApiClient& real) : ForwardingApiClient(real) {}
   std::atomic<int> statusWrites{0};
 
-  kube::ApiResult<json> applyStatus(const kube::ResourceRef& r, const json& b, const std::string& m) override {
+  kubeclient::ApiResult<json> applyStatus(const kubeclient::ResourceRef& r, const json& b, const std::string& m) override {
     ++statusWrites;
     return inner_.applyStatus(r, b, m);
   }
 };
 
-class StatusWriterIntegration : public kube::testing::ClusterTest {
+class StatusWriterIntegration : public kubeclient::testing::ClusterTest {
  protected:
   void SetUp() override {
     ClusterTest::SetUp();
