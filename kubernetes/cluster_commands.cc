@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <thread>
 
-#include "core/text.h"
-#include "declarations/values.h"
+#include "core/overloaded.h"
 #include "kubernetes/follower_ports.h"
 #include "kubernetes/names.h"
 #include "kubernetes/object_declarations.h"
 #include "kubernetes/secret_state_store.h"
-#include "pki/certificate.h"
-#include "reconcilers/authority_commands.h"
+#include "pki/crl.h"
+#include "reconcilers/authority_commands_json.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -72,25 +71,21 @@ std::optional<json> readyCondition(const json& object) {
 }
 
 // Declares the revocation and waits until revoca has it in its CRL and OCSP answers.
-json revokeCert(kubeclient::ApiClient& api, const json& request, const ClusterCommandOptions& options) {
-  std::string ns = requestText(request, "namespace", "default");
-  std::string ca = requestText(request, "ca");
-  if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
-  auto serial = pki::normalizeSerialHex(requestText(request, "serial"));
-  if (!serial) return commandFailure("SERIAL: " + serial.error().message);
-  std::string reason = requestText(request, "reason", "unspecified");
-  if (auto parsed = decl::parseRevocationReason(reason); !parsed)
-    return commandFailure("--reason: " + parsed.error().message);
-
-  std::string name = revocationName(ca, *serial);
+Result<Revoked> declareRevocation(kubeclient::ApiClient& api, const RevokeCertRequest& request,
+                                  const ClusterCommandOptions& options) {
+  const std::string& ns = request.ca.namespace_;
+  std::string name = revocationName(request.ca.name, request.serialHex);
   json object = {{"apiVersion", std::string(kGroup) + "/" + kVersion},
                  {"kind", kindName(Kind::CertificateRevocation)},
                  {"metadata", {{"name", name}, {"namespace", ns}}},
-                 {"spec", {{"ca", ca}, {"serial", *serial}, {"reason", reason}}}};
+                 {"spec",
+                  {{"ca", request.ca.name},
+                   {"serial", request.serialHex},
+                   {"reason", pki::revocationReasonName(request.reason)}}}};
   auto created = api.create(revocaObjects(Kind::CertificateRevocation, ns), object);
   bool existed = !created.ok() && created.error.status == 409;
   if (!created.ok() && !existed)
-    return commandFailure(apiProblem("creating CertificateRevocation " + ns + "/" + name, created.error));
+    return makeError(apiProblem("creating CertificateRevocation " + ns + "/" + name, created.error));
 
   auto deadline = std::chrono::steady_clock::now() + options.confirmTimeout;
   while (true) {
@@ -107,26 +102,24 @@ json revokeCert(kubeclient::ApiClient& api, const json& request, const ClusterCo
           if (!existed && condition->value("reason", "") == "SerialNotIssued" &&
               api.remove(revocaObjects(Kind::CertificateRevocation, ns, name)).ok())
             message += " (the CertificateRevocation was deleted again)";
-          return commandFailure(message);
+          return makeError(message);
         }
-        const json& spec = (*current.value)["spec"];
-        return commandSuccess({{"serial", *serial},
-                               {"revoked", true},
-                               {"already-revoked", existed},
-                               {"reason", spec.value("reason", reason)},
-                               {"object", name}});
+        // An object that existed keeps the reason it was declared with.
+        std::string declared = (*current.value)["spec"].value("reason", std::string());
+        auto reason = pki::parseRevocationReason(declared).value_or(request.reason);
+        return Revoked{request.serialHex, existed, reason, name};
       }
     }
     if (std::chrono::steady_clock::now() >= deadline)
-      return commandFailure("created CertificateRevocation " + ns + "/" + name +
-                            " but revoca did not confirm it within " + std::to_string(options.confirmTimeout.count()) +
-                            " s; is revoca running? (kubectl get crev " + name + " -n " + ns + ")");
+      return makeError("created CertificateRevocation " + ns + "/" + name +
+                       " but revoca did not confirm it within " + std::to_string(options.confirmTimeout.count()) +
+                       " s; is revoca running? (kubectl get crev " + name + " -n " + ns + ")");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
-json status(kubeclient::ApiClient& api, const json& request) {
-  std::string ns = requestText(request, "namespace", "default");
+json clusterStatus(kubeclient::ApiClient& api, const StatusRequest& request) {
+  const std::string& ns = request.namespace_;
   json entries = json::array();
   for (Kind kind : kAllKinds) {
     auto list = api.list(revocaObjects(kind, ns), {});
@@ -170,23 +163,21 @@ Result<json> recentEvents(kubeclient::ApiClient& api, const std::string& ns, Kin
 
 // One object, in the shape revocactl prints: its Ready condition, the status
 // facts, recent Events and the current certificate from the state.
-json objectStatus(kubeclient::ApiClient& api, const json& request) {
-  std::string ns = requestText(request, "namespace", "default");
-  Result<Kind> kind = requestKind(request);
-  if (!kind) return commandFailure(kind.error().message);
-  std::string name = requestText(request, "name");
-  std::string what = kindName(*kind) + " " + ns + "/" + name;
-  auto object = api.get(revocaObjects(*kind, ns, name));
+json objectStatus(kubeclient::ApiClient& api, const StatusRequest& request, Kind kind) {
+  const std::string& ns = request.namespace_;
+  const std::string& name = request.name;
+  std::string what = kindName(kind) + " " + ns + "/" + name;
+  auto object = api.get(revocaObjects(kind, ns, name));
   if (!object.ok())
     return commandFailure(object.error.status == 404
-                              ? what + " does not exist (kubectl get " + kindPlural(*kind) + " -n " + ns + ")"
+                              ? what + " does not exist (kubectl get " + kindPlural(kind) + " -n " + ns + ")"
                               : apiProblem("reading " + what, object.error));
   auto condition = readyCondition(*object.value);
   json facts = json::object();
   json status = object.value->value("status", json::object());
   for (auto& [field, value] : status.items())
     if (field != "conditions") facts[field] = value;
-  json entry = {{"kind", kindName(*kind)},
+  json entry = {{"kind", kindName(kind)},
                 {"namespace", ns},
                 {"name", name},
                 {"ready", condition && condition->value("status", "") == "True"},
@@ -194,10 +185,10 @@ json objectStatus(kubeclient::ApiClient& api, const json& request) {
                 {"message", condition ? condition->value("message", "") : "revoca has not reported on it yet"},
                 {"since", condition ? condition->value("lastTransitionTime", "") : ""},
                 {"facts", facts}};
-  if (auto found = recentEvents(api, ns, *kind, name)) entry["events"] = *found;
+  if (auto found = recentEvents(api, ns, kind, name)) entry["events"] = *found;
   else entry["eventsError"] = found.error().message;
   SecretStateStore store(api);
-  if (auto described = describeCertificate(store, *kind, {ns, name})) entry["certificate"] = *described;
+  if (auto described = describeCertificate(store, kind, {ns, name})) entry["certificate"] = toJson(*described);
   else entry["certificateError"] = described.error().message;
   return commandSuccess(entry);
 }
@@ -206,11 +197,8 @@ json objectStatus(kubeclient::ApiClient& api, const json& request) {
 
 json runClusterCommand(kubeclient::ApiClient& api, const Clock& clock, const json& request,
                        const ClusterCommandOptions& options) {
-  std::string verb = requestText(request, "verb");
-  if (Result<void> names = checkRequestNames(request); !names) return commandFailure(names.error().message);
-  if (verb == "revoke-cert") return revokeCert(api, request, options);
-  if (verb == "status") return request.contains("kind") ? objectStatus(api, request) : status(api, request);
-
+  auto parsed = parseRevocactlRequest(request);
+  if (!parsed) return commandFailure(parsed.error().message);
   SecretStateStore secrets(api);
   ReadOnlyStateStore store(
       secrets, [&](const ObjectKey& ca, int version) { return secrets.recordedCrlStamp(ca, version); },
@@ -218,17 +206,23 @@ json runClusterCommand(kubeclient::ApiClient& api, const Clock& clock, const jso
   CaRegistry registry(clock);
   AuthorityService authorities(store, registry, clock);
   AuthorityCommandContext context{authorities, store, registry, clock};
-  if (verb == "get-tenant-uuid") return getTenantUuid(context, request);
-  if (verb != "issue-cert" && verb != "get-crl" && verb != "get-ca-cert")
-    return commandFailure("unknown verb " + quotedText(verb) +
-                          "; use get-tenant-uuid, issue-cert, revoke-cert, get-crl, get-ca-cert or status");
-  std::string ca = requestText(request, "ca");
-  if (ca.empty()) return commandFailure("--ca is required: name the CertificateAuthority");
-  if (auto loaded = loadCaChain(api, authorities, store, {requestText(request, "namespace", "default"), ca}); !loaded)
-    return commandFailure(loaded.error().message);
-  if (verb == "issue-cert") return issueCert(context, request);
-  if (verb == "get-crl") return getCrl(context, request);
-  return getCaCert(context, request);
+  // issue-cert, get-crl and get-ca-cert act on a CA this process loads first.
+  auto withCa = [&](const ObjectKey& ca, auto command) -> json {
+    if (auto loaded = loadCaChain(api, authorities, store, ca); !loaded) return commandFailure(loaded.error().message);
+    return commandAnswer(command());
+  };
+  return std::visit(
+      Overloaded{
+          [&](const IssueCertRequest& typed) { return withCa(typed.ca, [&] { return issueCert(context, typed); }); },
+          [&](const CrlRequest& typed) { return withCa(typed.ca, [&] { return getCrl(context, typed); }); },
+          [&](const CaCertRequest& typed) { return withCa(typed.ca, [&] { return getCaCert(context, typed); }); },
+          [&](const TenantUuidRequest& typed) { return commandAnswer(getTenantUuid(context, typed)); },
+          [&](const RevokeCertRequest& typed) { return commandAnswer(declareRevocation(api, typed, options)); },
+          [&](const StatusRequest& typed) {
+            return typed.kind ? objectStatus(api, typed, *typed.kind) : clusterStatus(api, typed);
+          },
+      },
+      *parsed);
 }
 
 }  // namespace revoca::kubernetes

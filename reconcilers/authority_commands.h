@@ -1,10 +1,11 @@
 #pragma once
 // The verbs of revocactl that act on a CA, shared by the standalone admin
 // socket and revocactl against a cluster: issue-cert, revoke-cert, get-crl,
-// get-ca-cert, get-tenant-uuid.
-// Requests and answers are JSON: {"ok": true, "result": {...}} or
-// {"ok": false, "error": "one clear line"}.
-#include <nlohmann/json.hpp>
+// get-ca-cert, get-tenant-uuid, and the certificate `status KIND/NAME` shows.
+// Typed requests and results; authority_commands_json.h is their wire format.
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "declarations/kind.h"
 #include "reconcilers/authority_service.h"
@@ -18,26 +19,80 @@ struct AuthorityCommandContext {
   const Clock& clock;
 };
 
-nlohmann::json issueCert(AuthorityCommandContext& context, const nlohmann::json& request);
-nlohmann::json revokeCert(AuthorityCommandContext& context, const nlohmann::json& request);
-nlohmann::json getCrl(AuthorityCommandContext& context, const nlohmann::json& request);
-nlohmann::json getCaCert(AuthorityCommandContext& context, const nlohmann::json& request);
-nlohmann::json getTenantUuid(AuthorityCommandContext& context, const nlohmann::json& request);
+struct IssueCertRequest {
+  ObjectKey ca;
+  LeafRequest leaf;
+};
+
+struct RevokeCertRequest {
+  ObjectKey ca;
+  std::string serialHex;  // as pki::normalizeSerialHex returns it
+  pki::RevocationReason reason = pki::RevocationReason::Unspecified;
+};
+
+struct Revoked {
+  std::string serialHex;
+  bool alreadyRevoked = false;
+  pki::RevocationReason reason = pki::RevocationReason::Unspecified;  // the first revocation's
+  std::optional<std::string> revocationObject;  // against a cluster: the CertificateRevocation's name
+};
+
+struct CrlRequest {
+  ObjectKey ca;
+  std::optional<int> version;  // the CA's current version when unset
+};
+
+struct CaCrl {
+  std::string pem;
+  std::uint64_t crlNumber = 0;
+  int version = 1;
+};
+
+struct CaCertRequest {
+  ObjectKey ca;
+};
+
+struct CaCertificate {
+  std::string certPem;  // the current version's
+  int version = 1;
+  std::string bundlePem;  // ca-cert.pem: every live version and the parent's bundle
+};
+
+struct TenantUuidRequest {
+  std::string namespace_;
+};
+
+struct TenantUuid {
+  std::string tenant;  // the namespace
+  std::string uuid;
+};
+
+// `status`: every object of the namespace, or the one of `kind` named `name`.
+struct StatusRequest {
+  std::string namespace_;
+  std::optional<Kind> kind;
+  std::string name;
+};
 
 // The current certificate of a VaultSecret or CertificateAuthority from the
-// state (what `revocactl status KIND/NAME` shows beside the conditions):
-// {"certificate": PEM, "issuer": PEM, "serial", "notBefore", "notAfter",
-//  "issuingCa", "caVersion", "revocation": {...} or null}; never a key.
-Result<nlohmann::json> describeCertificate(StateStore& store, Kind kind, const ObjectKey& key);
+// state (what `revocactl status KIND/NAME` shows beside the conditions); never a key.
+struct CertificateDescription {
+  Kind kind = Kind::VaultSecret;
+  std::string certificatePem;
+  std::string issuerPem;
+  std::string serialHex;
+  TimePoint notBefore;
+  TimePoint notAfter;
+  std::string issuingCa;
+  int caVersion = 1;
+  std::optional<Revocation> revocation;  // a VaultSecret's only: a CA's own is not tracked
+};
 
-nlohmann::json commandFailure(const std::string& message);
-nlohmann::json commandSuccess(nlohmann::json result);
-// The object names a request gives ("namespace", "ca", "name") follow the rules of
-// declarations' metadata.name, or the request is refused.
-Result<void> checkRequestNames(const nlohmann::json& request);
-// A string field of a request, or `fallback`.
-std::string requestText(const nlohmann::json& request, const char* field, const std::string& fallback = "");
-// The kind a request names ("kind": "VaultSecret"), or why it names none of revoca's.
-Result<Kind> requestKind(const nlohmann::json& request);
+Result<IssuedLeaf> issueCert(AuthorityCommandContext& context, const IssueCertRequest& request);
+Result<Revoked> revokeCert(AuthorityCommandContext& context, const RevokeCertRequest& request);
+Result<CaCrl> getCrl(AuthorityCommandContext& context, const CrlRequest& request);
+Result<CaCertificate> getCaCert(AuthorityCommandContext& context, const CaCertRequest& request);
+Result<TenantUuid> getTenantUuid(AuthorityCommandContext& context, const TenantUuidRequest& request);
+Result<CertificateDescription> describeCertificate(StateStore& store, Kind kind, const ObjectKey& key);
 
 }  // namespace revoca
