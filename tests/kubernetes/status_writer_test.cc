@@ -389,7 +389,7 @@ TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
   writer_.report(Kind::Vault, meta_, ready());
   writer_.report(Kind::Vault, meta_, ready());
   ASSERT_EQ(api_.applied.size(), 1u);
-  EXPECT_EQ(api_.applied[0]["status"]["deployments"], 2);
+  EXPECT_EQ(api_.applied[0]["status"]["observedGeneration"], 3);
   EXPECT_TRUE(api_.events.empty());
 }
 
