@@ -1,7 +1,6 @@
 #include "kubernetes/cluster_output.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 
 #include "kubeclient/config_files.h"
@@ -325,9 +324,9 @@ Result<json> ClusterOutput::ownerReference(Kind kind, const std::string& namespa
               {"blockOwnerDeletion", true}};
 }
 
-Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const std::string& namespace_,
-                                                                        const std::string& deployment,
-                                                                        const SecretFiles& files) {
+Result<std::optional<KeyFileAccess>> ClusterOutput::publishSecret(const std::string& namespace_,
+                                                                  const std::string& deployment,
+                                                                  const SecretFiles& files) {
   auto owner = ownerReference(Kind::VaultSecret, namespace_, files.secretName);
   if (!owner) return owner.error();
   json labelled = labels(kVaultSecretLabel, files.secretName);
@@ -366,7 +365,7 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishSecret(const st
     certificateHash_[namespace_ + "/" + files.secretName] = *certificateHash;
   }
   // A Secret has no file owner or mode: the volume that mounts it sets them.
-  return std::map<std::string, std::string>{};
+  return std::optional<KeyFileAccess>{};
 }
 
 Result<void> ClusterOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
@@ -512,7 +511,7 @@ Result<std::int64_t> ClusterOutput::patchDeployment(const EmqxOutput& emqx, cons
   return fsGroup;
 }
 
-Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const EmqxOutput& emqx) {
+Result<EmqxEnvFacts> ClusterOutput::publishEmqxEnv(const EmqxOutput& emqx) {
   auto owner = ownerReference(Kind::EmqxDeployment, emqx.namespace_, emqx.owner);
   if (!owner) return owner.error();
   std::string name = emqx.deployment + "-emqx-env";
@@ -555,15 +554,10 @@ Result<std::map<std::string, std::string>> ClusterOutput::publishEmqxEnv(const E
   }
   // Secret volume files are root's, in the pod's fsGroup (kubelet sets the
   // group), with the volume's mode: EMQX reads them through its group.
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(kCertFileMode));
-  return std::map<std::string, std::string>{{"configMap", name},
-                                            {"certificateHash", *hash},
-                                            {"envHash", envHash},
-                                            {"rotation", emqx.rotation == RotationPolicy::Restart ? "restart" : "reload"},
-                                            {"deployment", emqx.deployment},
-                                            {"fileOwner", "0:" + std::to_string(fsGroup)},
-                                            {"fileMode", mode}};
+  EmqxEnvFacts facts;
+  facts.rollout = EmqxRollout{name, *hash, envHash, emqx.rotation};
+  facts.keyFile = KeyFileAccess{0, fsGroup, static_cast<unsigned>(kCertFileMode)};
+  return facts;
 }
 
 }  // namespace revoca::kubernetes

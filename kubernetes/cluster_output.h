@@ -50,16 +50,14 @@ class ClusterOutput final : public OutputSink {
  public:
   ClusterOutput(kubeclient::ApiClient& api, ObjectLookup lookup) : api_(api), lookup_(std::move(lookup)) {}
 
-  // No facts: a Secret has no file owner or mode (the volume mounting it sets them).
-  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
-                                                           const std::string& deployment,
-                                                           const SecretFiles& files) override;
+  // No key file access: a Secret has no file owner or mode (the volume mounting it sets them).
+  Result<std::optional<KeyFileAccess>> publishSecret(const std::string& namespace_, const std::string& deployment,
+                                                     const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
-  // Facts: configMap, certificateHash, envHash, rotation, deployment, and
-  // fileOwner ("0:<the pod's fsGroup>") and fileMode ("0440") of the mounted
-  // files.
-  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
+  // The rollout, and the owner (root, the pod's fsGroup) and mode (0440)
+  // of the mounted files.
+  Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput& emqx) override;
   // Forgets what it applied, so the next pass looks at every output again:
   // puts back an output someone deleted or edited (the periodic resync).
   void forget() {

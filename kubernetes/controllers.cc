@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string_view>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -25,16 +26,31 @@ bool isTransient(const std::string& reason) {
   return transient.count(reason) > 0;
 }
 
-// What the objects that name this one read of its outcome, as a digest
-// (one is kept per object): its spec too (its generation), since they read
-// its declaration (a Vault's deployments). Not the CRL number: a CRL signed
-// again changes nothing for a VaultSecret.
+// What the objects that name this one read of its outcome, as text: its
+// spec too (its generation), since they read its declaration (a Vault's
+// deployments). Not the CRL number: a CRL signed again changes nothing for
+// a VaultSecret.
+class OutcomeText final : public FactVisitor {
+ public:
+  explicit OutcomeText(std::string text) : text_(std::move(text)) {}
+  void text(const char* name, const std::string& value) override { add(name, value); }
+  void integer(const char* name, std::int64_t value) override {
+    if (std::string_view(name) != "crlNumber") add(name, std::to_string(value));
+  }
+  void time(const char* name, TimePoint value) override { add(name, std::to_string(toUnixSeconds(value))); }
+  const std::string& str() const { return text_; }
+
+ private:
+  void add(const char* name, const std::string& value) { text_.append("\n").append(name).append("=").append(value); }
+  std::string text_;
+};
+
+// The outcome as a digest: one is kept per object.
 std::size_t outcomeOf(const ObjectStatus& status) {
-  std::string outcome = (status.ready ? "ready " : "not-ready ") + status.reason + " " +
-                        std::to_string(status.observedGeneration);
-  for (const auto& [fact, value] : status.facts)
-    if (fact != "crlNumber") outcome += "\n" + fact + "=" + value;
-  return std::hash<std::string>{}(outcome);
+  OutcomeText outcome((status.ready ? "ready " : "not-ready ") + status.reason + " " +
+                      std::to_string(status.observedGeneration));
+  visitFacts(status.facts, outcome);
+  return std::hash<std::string>{}(outcome.str());
 }
 
 std::string lowercase(std::string text) {

@@ -53,17 +53,15 @@ class ReadOnlyStateStore final : public StateStore {
 
 class DroppingOutput final : public OutputSink {
  public:
-  Result<std::map<std::string, std::string>> publishSecret(const std::string&, const std::string&,
-                                                           const SecretFiles&) override {
-    return std::map<std::string, std::string>{};
+  Result<std::optional<KeyFileAccess>> publishSecret(const std::string&, const std::string&,
+                                                     const SecretFiles&) override {
+    return std::optional<KeyFileAccess>{};
   }
   Result<void> publishCaBundle(const std::string&, const std::string&, const std::string&,
                                const std::string&) override {
     return {};
   }
-  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput&) override {
-    return std::map<std::string, std::string>{};
-  }
+  Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput&) override { return EmqxEnvFacts{}; }
 };
 
 class DroppingStatus final : public StatusSink {

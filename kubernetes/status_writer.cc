@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -72,13 +72,6 @@ bool isRfc3339(const std::string& text) {
          std::sscanf(zone.c_str() + 1, "%2d:%2d%n", &zoneHour, &zoneMinute, &used) == 2 && used == 5;
 }
 
-std::optional<std::int64_t> parseInteger(const std::string& text) {
-  std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
 // A string member, "" when absent or of another type (what the server
 // sends follows the schema, but a status is worth no exception).
 std::string stringOf(const json& object, const char* name) {
@@ -104,17 +97,53 @@ std::string factOf(const json& status, const std::string& name) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-std::string factOf(const ObjectStatus& status, const std::string& name) {
-  auto it = status.facts.find(name);
-  return it == status.facts.end() ? "" : it->second;
-}
-
 // What an Issued/Renewed/Rotated Event follows: the certificate's serial, the CA's version.
 std::string issuedFact(Kind kind) {
   if (kind == Kind::VaultSecret) return "serial";
   if (kind == Kind::CertificateAuthority) return "version";
   return "";
 }
+
+// The value of issuedFact() in `status`, as the status subresource shows it; "" for none.
+std::string issuedValue(const ObjectStatus& status) {
+  if (const auto* secret = std::get_if<VaultSecretFacts>(&status.facts)) return secret->serial;
+  if (const auto* ca = std::get_if<CertificateAuthorityFacts>(&status.facts)) return std::to_string(ca->version);
+  return "";
+}
+
+// What an Issued, Renewed or Rotated Event says of the certificate after
+// "serial S" or "version V".
+std::string issuedDetails(const ObjectStatus& status) {
+  std::string details;
+  if (const auto* ca = std::get_if<CertificateAuthorityFacts>(&status.facts)) {
+    if (!ca->serial.empty()) details += " (serial " + ca->serial + ")";
+    details += ", valid until " + formatTimestamp(ca->notAfter);
+  }
+  if (const auto* secret = std::get_if<VaultSecretFacts>(&status.facts)) {
+    details += ", valid until " + formatTimestamp(secret->notAfter);
+    if (secret->lastIssueReason) details += "; reason: " + reissueReasonName(*secret->lastIssueReason);
+  }
+  return details;
+}
+
+// The facts as the CRDs declare them: integers as JSON numbers, times in
+// RFC 3339 (anything else and the apiserver refuses the whole status).
+class StatusFields final : public FactVisitor {
+ public:
+  StatusFields(Kind kind, json& body) : kind_(kind), body_(body) {}
+  void text(const char* name, const std::string& value) override {
+    body_[name] = utf8(value, kConditionMessageLimit);
+  }
+  void integer(const char* name, std::int64_t value) override { body_[name] = value; }
+  void time(const char* name, TimePoint value) override {
+    if (std::string text = formatTimestamp(value); isRfc3339(text)) body_[name] = text;
+    else spdlog::debug("{} status: {}={} is not an RFC 3339 time; left out", kindName(kind_), name, text);
+  }
+
+ private:
+  Kind kind_;
+  json& body_;
+};
 
 std::string resourceVersionOf(const json& object) {
   auto metadata = object.find("metadata");
@@ -146,50 +175,6 @@ std::string reportingInstance() {
 
 }  // namespace
 
-const std::map<std::string, FactType>& statusFacts(Kind kind) {
-  // As crds/*.yaml declare them; tests/kubernetes/status_writer_test.cc checks the two agree.
-  static const std::map<Kind, std::map<std::string, FactType>> facts = {
-      {Kind::CertificateAuthority,
-       {{"version", FactType::kInteger},
-        {"serial", FactType::kString},
-        {"notBefore", FactType::kDateTime},
-        {"notAfter", FactType::kDateTime},
-        {"renewalTime", FactType::kDateTime},
-        {"crlNumber", FactType::kInteger},
-        {"liveVersions", FactType::kInteger},
-        {"clientSigningVersion", FactType::kInteger},
-        {"serverSigningVersion", FactType::kInteger},
-        {"clientSwitchTime", FactType::kDateTime},
-        {"serverSwitchTime", FactType::kDateTime},
-        {"tenantUuid", FactType::kString},
-        {"crlUrl", FactType::kString}}},
-      {Kind::CertificateRevocation,
-       {{"serial", FactType::kString}, {"revokedAt", FactType::kDateTime}, {"crlNumber", FactType::kInteger}}},
-      {Kind::Vault, {{"deployments", FactType::kInteger}}},
-      {Kind::VaultSecret,
-       {{"serial", FactType::kString},
-        {"notBefore", FactType::kDateTime},
-        {"notAfter", FactType::kDateTime},
-        {"renewalTime", FactType::kDateTime},
-        {"caVersion", FactType::kInteger},
-        {"lastIssueReason", FactType::kString},
-        {"secretName", FactType::kString},
-        {"fileOwner", FactType::kString},
-        {"fileMode", FactType::kString}}},
-      {Kind::EmqxDeployment,
-       {{"deployment", FactType::kString},
-        {"configMap", FactType::kString},
-        {"ocspResponderUrl", FactType::kString},
-        {"certificateHash", FactType::kString},
-        {"envHash", FactType::kString},
-        {"rotation", FactType::kString},
-        {"fileOwner", FactType::kString},
-        {"fileMode", FactType::kString}}}};
-  static const std::map<std::string, FactType> none;
-  auto it = facts.find(kind);
-  return it == facts.end() ? none : it->second;
-}
-
 json statusBody(Kind kind, const json& current, const ObjectStatus& status, TimePoint now) {
   std::string state = status.ready ? "True" : "False";
   std::string transition = formatTimestamp(now);
@@ -204,25 +189,8 @@ json statusBody(Kind kind, const json& current, const ObjectStatus& status, Time
                                             {"message", utf8(status.message, kConditionMessageLimit)},
                                             {"observedGeneration", status.observedGeneration},
                                             {"lastTransitionTime", transition}}})}};
-  const auto& declared = statusFacts(kind);
-  for (const auto& [name, value] : status.facts) {
-    auto type = declared.find(name);
-    if (type == declared.end()) continue;  // pruned by the apiserver anyway
-    switch (type->second) {
-      case FactType::kInteger:
-        if (auto number = parseInteger(value)) body[name] = *number;
-        else spdlog::debug("{} status: {}={} is not an integer; left out", kindName(kind), name, value);
-        break;
-      case FactType::kDateTime:
-        if (isRfc3339(value)) body[name] = value;
-        else if (!value.empty())
-          spdlog::debug("{} status: {}={} is not an RFC 3339 time; left out", kindName(kind), name, value);
-        break;
-      case FactType::kString:
-        body[name] = utf8(value, kConditionMessageLimit);
-        break;
-    }
-  }
+  StatusFields fields(kind, body);
+  visitFacts(status.facts, fields);
   // Why the certificate was last issued stays until the next issue: a pass
   // that issued nothing does not know it, and dropping it would cost a write
   // per VaultSecret at every restart and resync.
@@ -238,15 +206,10 @@ std::vector<EventNote> eventsFor(Kind kind, const json& before, const ObjectStat
   std::string wasStatus = was ? stringOf(*was, "status") : "";
   std::string fact = issuedFact(kind);
   if (!fact.empty()) {
-    std::string value = factOf(after, fact), previous = factOf(before, fact);
+    std::string value = issuedValue(after), previous = factOf(before, fact);
     if (!value.empty() && value != previous) {
       bool first = previous.empty();
-      std::string notAfter = factOf(after, "notAfter");
-      std::string message = kind == Kind::VaultSecret ? "serial " + value : "version " + value;
-      if (kind == Kind::CertificateAuthority && !factOf(after, "serial").empty())
-        message += " (serial " + factOf(after, "serial") + ")";
-      if (!notAfter.empty()) message += ", valid until " + notAfter;
-      if (std::string why = factOf(after, "lastIssueReason"); !why.empty()) message += "; reason: " + why;
+      std::string message = (kind == Kind::VaultSecret ? "serial " : "version ") + value + issuedDetails(after);
       if (kind == Kind::VaultSecret)
         notes.push_back({"Normal", first ? "Issued" : "Renewed", first ? "Issue" : "Renew",
                          (first ? "issued " : "renewed: ") + message});
@@ -403,7 +366,7 @@ void StatusWriter::report(Kind kind, const ObjectMeta& meta, const ObjectStatus&
     std::string had = factOf(before, fact);
     if (auto remembered = lastIssued_.find(key); had.empty() && remembered != lastIssued_.end())
       before[fact] = had = remembered->second;
-    if (factOf(status, fact).empty()) {
+    if (issuedValue(status).empty()) {
       if (!had.empty()) lastIssued_[key] = had;
     } else {
       lastIssued_.erase(key);

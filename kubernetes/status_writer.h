@@ -1,7 +1,7 @@
 #pragma once
 // StatusSink on the status subresource: server-side apply of
 // {observedGeneration, conditions: [Ready], facts} with field manager
-// revoca, facts typed as each CRD declares them (integers as numbers), and
+// revoca, facts typed as the CRDs declare them (integers as numbers), and
 // core/v1 Events on the transitions a user looks for: Issued, Renewed,
 // Rotated, Revoked, Failed. A status equal to the one already there is not
 // written again, so re-applied declarations cause no status flapping and a
@@ -30,22 +30,10 @@ namespace revoca::kubernetes {
 using StatusLookup =
     std::function<std::optional<nlohmann::json>(Kind kind, const std::string& ns, const std::string& name)>;
 
-// How a CRD declares a status field (crds/*.yaml).
-enum class FactType {
-  kString,
-  kDateTime,  // type string, format date-time: RFC 3339, or the apiserver refuses the whole status
-  kInteger,   // type integer, format int64: a JSON number
-};
-
-// The status fields the CRD of `kind` declares beside conditions and
-// observedGeneration.
-const std::map<std::string, FactType>& statusFacts(Kind kind);
-
-// The status to apply for `status`: facts typed as the CRD of `kind`
-// declares them (the ones it does not declare, or whose value does not fit
-// the type, are dropped: the apiserver would prune or refuse them), and
-// Ready's lastTransitionTime taken from `current` (the status there now;
-// null or {} for none) unless Ready flips, else `now`.
+// The status to apply for `status`: facts typed as the CRDs declare them
+// (integers as JSON numbers, times as RFC 3339 strings), and Ready's
+// lastTransitionTime taken from `current` (the status there now; null or
+// {} for none) unless Ready flips, else `now`.
 nlohmann::json statusBody(Kind kind, const nlohmann::json& current, const ObjectStatus& status, TimePoint now);
 
 struct EventNote {

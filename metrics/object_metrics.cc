@@ -4,19 +4,28 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <variant>
 
-#include "declarations/values.h"
+#include "core/clock.h"
 
 namespace revoca {
 namespace {
 
-// A fact in RFC 3339 (as formatTimestamp writes it) -> unix seconds, or `none`.
-std::int64_t unixSeconds(const std::map<std::string, std::string>& facts, const char* name, std::int64_t none) {
-  auto it = facts.find(name);
-  if (it == facts.end()) return none;
-  auto parsed = decl::parseTimestamp(it->second);
-  if (!parsed) return none;
-  return toUnixSeconds(*parsed);
+struct CertificateTimes {
+  std::int64_t expiry;
+  std::int64_t renewal;
+};
+
+// notAfter and renewalTime of the object's current certificate, in unix seconds.
+CertificateTimes certificateTimes(const ObjectFacts& facts, std::int64_t none) {
+  return std::visit(
+      [none](const auto& kindFacts) {
+        if constexpr (requires { kindFacts.notAfter, kindFacts.renewalTime; })
+          return CertificateTimes{toUnixSeconds(kindFacts.notAfter), toUnixSeconds(kindFacts.renewalTime)};
+        else
+          return CertificateTimes{none, none};
+      },
+      facts);
 }
 
 void appendLabelValue(std::string& out, std::string_view value) {
@@ -52,8 +61,9 @@ void ObjectMetrics::report(Kind kind, const ObjectMeta& meta, const ObjectStatus
     next = next_;
     Series& series = objects_[kindName(kind) + " " + meta.namespace_ + " " + meta.name];
     series.ready = status.ready;
-    series.expiry = unixSeconds(status.facts, "notAfter", kNoTime);
-    series.renewal = unixSeconds(status.facts, "renewalTime", kNoTime);
+    CertificateTimes times = certificateTimes(status.facts, kNoTime);
+    series.expiry = times.expiry;
+    series.renewal = times.renewal;
     series.pass = pass_;
     ++reconciles_[{kind, status.ready}];
     if (!status.ready) ++errors_[{kind, status.reason}];

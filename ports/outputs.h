@@ -3,7 +3,6 @@
 // (a directory in standalone mode, Secrets and ConfigMaps in Kubernetes)
 // and the status of each object.
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "declarations/kind.h"
 #include "declarations/types.h"
 #include "pki/digest.h"
+#include "ports/object_facts.h"
 
 namespace revoca {
 
@@ -62,17 +62,14 @@ struct EmqxOutput {
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
-  // Returns facts for the status (standalone: fileOwner and fileMode, as
-  // cert.key was written; a Secret in a cluster has none).
-  virtual Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
-                                                                   const std::string& deployment,
-                                                                   const SecretFiles& files) = 0;
+  // Returns the owner and mode cert.key was written with (standalone; a
+  // Secret in a cluster has none: the volume mounting it sets them).
+  virtual Result<std::optional<KeyFileAccess>> publishSecret(const std::string& namespace_,
+                                                             const std::string& deployment,
+                                                             const SecretFiles& files) = 0;
   virtual Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                        const std::string& caName, const std::string& pem) = 0;
-  // Returns facts for the status (Kubernetes: configMap, certificateHash;
-  // both: fileOwner and fileMode, the owner and mode cert.key has where the
-  // broker reads it).
-  virtual Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) = 0;
+  virtual Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput& emqx) = 0;
 };
 
 struct ObjectStatus {
@@ -80,7 +77,7 @@ struct ObjectStatus {
   std::string reason;   // CamelCase, e.g. Issued, InvalidSpec, IssuerNotReady
   std::string message;  // what happened, and what to do about it
   std::int64_t observedGeneration = 0;
-  std::map<std::string, std::string> facts;  // serial, notAfter, renewalTime, version, crlNumber ...
+  ObjectFacts facts;
 };
 
 class StatusSink {

@@ -68,20 +68,21 @@ ObjectStatus reconcileCertificateAuthority(ReconcileContext& context, const Cert
   status.reason = "Ready";
   status.message = signingNote(current.version, clientSigner, serverSigner, clientSwitch, serverSwitch) + "; " +
                    std::to_string(active.liveVersions.size()) + " live version(s) in every bundle" + crlUrlsNote(active);
-  status.facts["version"] = std::to_string(current.version);
-  status.facts["clientSigningVersion"] = std::to_string(clientSigner);
-  status.facts["serverSigningVersion"] = std::to_string(serverSigner);
-  status.facts["clientSwitchTime"] = formatTimestamp(clientSwitch);
-  status.facts["serverSwitchTime"] = formatTimestamp(serverSwitch);
-  status.facts["liveVersions"] = std::to_string(active.liveVersions.size());
-  status.facts["serial"] = active.current().cert.serialHex();
-  status.facts["notBefore"] = formatTimestamp(current.notBefore);
-  status.facts["notAfter"] = formatTimestamp(current.notAfter);
-  status.facts["renewalTime"] = formatTimestamp(caRenewalTime(current, declaration.spec));
-  status.facts["tenantUuid"] = tenant.uuid;
-  if (auto urls = active.crlUrls(current.version); !urls.empty()) status.facts["crlUrl"] = urls.front();
-  if (auto number = context.authorities.crlNumber(active.key, current.version))
-    status.facts["crlNumber"] = std::to_string(*number);
+  CertificateAuthorityFacts facts;
+  facts.version = current.version;
+  facts.clientSigningVersion = clientSigner;
+  facts.serverSigningVersion = serverSigner;
+  facts.clientSwitchTime = clientSwitch;
+  facts.serverSwitchTime = serverSwitch;
+  facts.liveVersions = static_cast<std::int64_t>(active.liveVersions.size());
+  facts.serial = active.current().cert.serialHex();
+  facts.notBefore = current.notBefore;
+  facts.notAfter = current.notAfter;
+  facts.renewalTime = caRenewalTime(current, declaration.spec);
+  facts.tenantUuid = tenant.uuid;
+  if (auto urls = active.crlUrls(current.version); !urls.empty()) facts.crlUrl = urls.front();
+  facts.crlNumber = context.authorities.crlNumber(active.key, current.version);
+  status.facts = std::move(facts);
   return status;
 }
 
@@ -127,12 +128,11 @@ ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const Cer
   status.reason = "Revoked";
   status.message = "serial " + declaration.spec.serial + " is on the CRL of " + ca.str() +
                    "; revocations are permanent: deleting this object does not undo it";
-  status.facts["serial"] = declaration.spec.serial;
-  if (auto stored = context.authorities.revocationOf(ca, declaration.spec.serial))
-    status.facts["revokedAt"] = formatTimestamp(stored->revokedAt);
+  CertificateRevocationFacts facts{declaration.spec.serial, std::nullopt, std::nullopt};
+  if (auto stored = context.authorities.revocationOf(ca, declaration.spec.serial)) facts.revokedAt = stored->revokedAt;
   if (const ActiveCa* active = context.authorities.active(ca))
-    if (auto number = context.authorities.crlNumber(ca, active->current().version))
-      status.facts["crlNumber"] = std::to_string(*number);
+    facts.crlNumber = context.authorities.crlNumber(ca, active->current().version);
+  status.facts = std::move(facts);
   return status;
 }
 

@@ -89,16 +89,16 @@ ObjectStatus reconcileEmqxDeployment(ReconcileContext& context, const EmqxDeploy
                     *env};
   auto published = context.output.publishEmqxEnv(output);
   if (!published) return fail("PublishFailed", published.error().message);
-  status.facts.insert(published->begin(), published->end());
   status.ready = true;
   status.reason = "Rendered";
   status.message = "EMQX environment for deployment " + target + " (" + std::to_string(env->size()) + " variables)";
-  status.facts["deployment"] = target;
+  EmqxDeploymentFacts facts{target, std::nullopt, std::move(*published)};
   for (const auto& var : *env)
     if (var.name.find("OCSP__RESPONDER_URL") != std::string::npos)
-      status.facts["ocspResponderUrl"] = var.value.size() >= 2 && var.value.front() == '"'
-                                             ? var.value.substr(1, var.value.size() - 2)  // HOCON quotes off
-                                             : var.value;
+      facts.ocspResponderUrl = var.value.size() >= 2 && var.value.front() == '"'
+                                   ? var.value.substr(1, var.value.size() - 2)  // HOCON quotes off
+                                   : var.value;
+  status.facts = std::move(facts);
   return status;
 }
 

@@ -18,32 +18,19 @@ TimePoint secretRenewalTime(const SecretRecord& record, const AutoCertSpec& spec
   return record.notAfter - spec.refreshThreshold - renewalJitter(objectKey, spec.refreshThreshold);
 }
 
-std::string reissueReasonName(ReissueReason reason) {
-  switch (reason) {
-    case ReissueReason::None: return "None";
-    case ReissueReason::Missing: return "Missing";
-    case ReissueReason::SpecChanged: return "SpecChanged";
-    case ReissueReason::IssuerChanged: return "IssuerChanged";
-    case ReissueReason::CaVersionRetired: return "CaVersionRetired";
-    case ReissueReason::Revoked: return "Revoked";
-    case ReissueReason::NearExpiry: return "NearExpiry";
-  }
-  return "Unknown";
-}
-
-ReissueReason decideReissue(const SecretFacts& facts, const AutoCertSpec& spec, const std::string& objectKey,
+ReissueReason decideReissue(const ReissueInputs& inputs, const AutoCertSpec& spec, const std::string& objectKey,
                             TimePoint now) {
-  if (!facts.record) return ReissueReason::Missing;
-  const SecretRecord& record = *facts.record;
-  if (record.specGeneration != facts.generation) return ReissueReason::SpecChanged;
+  if (!inputs.record) return ReissueReason::Missing;
+  const SecretRecord& record = *inputs.record;
+  if (record.specGeneration != inputs.generation) return ReissueReason::SpecChanged;
   if (record.issuingCa != spec.issuingCa) return ReissueReason::IssuerChanged;
-  if (std::find(facts.liveCaVersions.begin(), facts.liveCaVersions.end(), record.caVersion) ==
-      facts.liveCaVersions.end())
+  if (std::find(inputs.liveCaVersions.begin(), inputs.liveCaVersions.end(), record.caVersion) ==
+      inputs.liveCaVersions.end())
     return ReissueReason::CaVersionRetired;
-  if (facts.revoked) return ReissueReason::Revoked;
+  if (inputs.revoked) return ReissueReason::Revoked;
   if (now >= secretRenewalTime(record, spec, objectKey)) {
     // Capped by the signing CA version: re-issuing would only repeat itself.
-    if (facts.signerNotAfter && *facts.signerNotAfter <= record.notAfter) return ReissueReason::None;
+    if (inputs.signerNotAfter && *inputs.signerNotAfter <= record.notAfter) return ReissueReason::None;
     return ReissueReason::NearExpiry;
   }
   return ReissueReason::None;

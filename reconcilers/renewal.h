@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "declarations/types.h"
+#include "ports/object_facts.h"
 #include "registry/records.h"
 
 namespace revoca {
@@ -19,10 +20,7 @@ Seconds renewalJitter(const std::string& objectKey, Seconds refreshThreshold);
 // Renew at notAfter - refreshThreshold - jitter.
 TimePoint secretRenewalTime(const SecretRecord& record, const AutoCertSpec& spec, const std::string& objectKey);
 
-enum class ReissueReason { None, Missing, SpecChanged, IssuerChanged, CaVersionRetired, Revoked, NearExpiry };
-std::string reissueReasonName(ReissueReason reason);
-
-struct SecretFacts {
+struct ReissueInputs {
   const SecretRecord* record = nullptr;  // nullptr: never issued
   std::int64_t generation = 0;
   bool revoked = false;
@@ -34,7 +32,7 @@ struct SecretFacts {
 };
 
 // An ordered chain of checks, first match wins (cert-manager's policies).
-ReissueReason decideReissue(const SecretFacts& facts, const AutoCertSpec& spec, const std::string& objectKey,
+ReissueReason decideReissue(const ReissueInputs& inputs, const AutoCertSpec& spec, const std::string& objectKey,
                             TimePoint now);
 
 // A CA version is rotated when less than renewThreshold of it is left.

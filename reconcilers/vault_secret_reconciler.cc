@@ -67,15 +67,15 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   if (!loaded) return {notReady(secret, "StateUnreadable", loaded.error().message), std::nullopt};
   std::optional<SecretRecord> record = *loaded;
 
-  SecretFacts facts;
-  facts.record = record ? &*record : nullptr;
-  facts.generation = secret.meta.generation;
-  facts.liveCaVersions = ca->liveVersions;
-  facts.revoked = record && context.authorities.isRevoked(caKey, record->serialHex);
+  ReissueInputs inputs;
+  inputs.record = record ? &*record : nullptr;
+  inputs.generation = secret.meta.generation;
+  inputs.liveCaVersions = ca->liveVersions;
+  inputs.revoked = record && context.authorities.isRevoked(caKey, record->serialHex);
   TimePoint now = context.clock.now();
   const CaVersionMaterial& signer = ca->signer(spec.certType, now);
-  facts.signerNotAfter = signer.cert.notAfter();
-  ReissueReason reason = decideReissue(facts, spec, secret.key().str(), now);
+  inputs.signerNotAfter = signer.cert.notAfter();
+  ReissueReason reason = decideReissue(inputs, spec, secret.key().str(), now);
   if (reason != ReissueReason::None) {
     auto issued = issueFor(context, secret, caKey);
     if (!issued) {
@@ -91,15 +91,15 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   SecretFiles files{secret.meta.name, record->certPem, record->keyPem, ca->trustPemFor(record->caVersion),
                     secret.spec.fileOwnership, secret.spec.fileMode, record->certDigest, record->keyDigest, {}};
   if (!record->hasPems()) files.readPems = [&context, &secret]() { return readPems(context.store, secret.key()); };
-  // The same files everywhere: the facts of the first deployment.
-  std::map<std::string, std::string> written;
+  // The same files everywhere: the key file as the first deployment has it.
+  std::optional<KeyFileAccess> keyFile;
   for (const auto& deployment : vault->spec.distributeDeployments) {
     auto published = context.output.publishSecret(secret.meta.namespace_, deployment, files);
     if (!published)
       return {notReady(secret, "PublishFailed", "publishing the certificate for deployment " + deployment + ": " +
                                                            published.error().message),
               context.clock.now() + Seconds(30)};
-    written.insert(published->begin(), published->end());
+    if (!keyFile) keyFile = *published;
   }
 
   TimePoint renewal = secretRenewalTime(*record, spec, secret.key().str());
@@ -107,18 +107,15 @@ VaultSecretOutcome reconcileVaultSecret(ReconcileContext& context, const VaultSe
   // version takes over signing (a new one made, then trusted).
   if (record->notAfter >= signer.cert.notAfter()) renewal = std::max(renewal, ca->nextSignerChange(spec.certType, now));
   ObjectStatus status;
-  status.facts = std::move(written);
   status.observedGeneration = secret.meta.generation;
   status.ready = true;
   status.reason = "Ready";
   status.message = "serial " + record->serialHex + " is valid until " + formatTimestamp(record->notAfter) +
                    ", renewal at " + formatTimestamp(renewal);
-  status.facts["serial"] = record->serialHex;
-  status.facts["notBefore"] = formatTimestamp(record->notBefore);
-  status.facts["notAfter"] = formatTimestamp(record->notAfter);
-  status.facts["renewalTime"] = formatTimestamp(renewal);
-  status.facts["caVersion"] = std::to_string(record->caVersion);
-  if (reason != ReissueReason::None) status.facts["lastIssueReason"] = reissueReasonName(reason);
+  VaultSecretFacts facts{record->serialHex, record->notBefore, record->notAfter, renewal, record->caVersion,
+                         std::nullopt, keyFile};
+  if (reason != ReissueReason::None) facts.lastIssueReason = reason;
+  status.facts = std::move(facts);
   return {status, renewal};
 }
 

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <string_view>
 
 #include "reconcilers/emqx_env.h"
@@ -107,14 +106,12 @@ void removeOtherVersions(const BeneathDirectory& dir, const std::string& keep) {
 // The owner and mode of cert.key in the version directory `version`, for
 // the status: a broker running as another uid cannot read it, and some
 // (RabbitMQ) then reset every TLS connection without a word.
-std::map<std::string, std::string> keyFileFacts(const BeneathDirectory& dir, const std::string& version) {
+std::optional<KeyFileAccess> keyFileAccess(const BeneathDirectory& dir, const std::string& version) {
   auto live = dir.openDirectory(version);
-  if (!live) return {};
+  if (!live) return std::nullopt;
   auto info = live->statOf("cert.key");
-  if (!info) return {};
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info->st_mode & 07777));
-  return {{"fileOwner", std::to_string(info->st_uid) + ":" + std::to_string(info->st_gid)}, {"fileMode", mode}};
+  if (!info) return std::nullopt;
+  return KeyFileAccess{info->st_uid, info->st_gid, static_cast<unsigned>(info->st_mode & 07777)};
 }
 
 }  // namespace
@@ -137,9 +134,9 @@ Result<BeneathDirectory> DirectoryOutput::openDeployment(const std::string& name
   return dir;
 }
 
-Result<std::map<std::string, std::string>> DirectoryOutput::publishSecret(const std::string& namespace_,
-                                                                          const std::string& deployment,
-                                                                          const SecretFiles& files) {
+Result<std::optional<KeyFileAccess>> DirectoryOutput::publishSecret(const std::string& namespace_,
+                                                                    const std::string& deployment,
+                                                                    const SecretFiles& files) {
   auto dir = openDeployment(namespace_, deployment);
   if (!dir) return dir.error();
   FileAttributes attributes{files.fileMode, std::nullopt, std::nullopt};
@@ -197,7 +194,7 @@ Result<std::map<std::string, std::string>> DirectoryOutput::publishSecret(const 
     if (auto linked = dir->replaceSymlink(name, std::string(kData) + "/" + name); !linked) return linked.error();
   }
   removeOtherVersions(*dir, *current);
-  return keyFileFacts(*dir, *current);
+  return keyFileAccess(*dir, *current);
 }
 
 Result<void> DirectoryOutput::publishCaBundle(const std::string& namespace_, const std::string& deployment,
@@ -208,16 +205,16 @@ Result<void> DirectoryOutput::publishCaBundle(const std::string& namespace_, con
   return writeIfChanged(*dir, caName + ".ca.pem", pem, FileAttributes{0644, std::nullopt, std::nullopt});
 }
 
-Result<std::map<std::string, std::string>> DirectoryOutput::publishEmqxEnv(const EmqxOutput& emqx) {
+Result<EmqxEnvFacts> DirectoryOutput::publishEmqxEnv(const EmqxOutput& emqx) {
   auto dir = openDeployment(emqx.namespace_, emqx.deployment);
   if (!dir) return dir.error();
   if (auto written = writeIfChanged(*dir, "emqx.env", formatEnvFile(emqx.env),
                                     FileAttributes{0644, std::nullopt, std::nullopt});
       !written)
     return written.error();
-  std::map<std::string, std::string> facts{
-      {"envFile", directory_ + "/" + emqx.namespace_ + "/" + emqx.deployment + "/emqx.env"}};
-  if (auto current = currentVersion(*dir); current && !current->empty()) facts.merge(keyFileFacts(*dir, *current));
+  EmqxEnvFacts facts;
+  facts.envFile = directory_ + "/" + emqx.namespace_ + "/" + emqx.deployment + "/emqx.env";
+  if (auto current = currentVersion(*dir); current && !current->empty()) facts.keyFile = keyFileAccess(*dir, *current);
   return facts;
 }
 

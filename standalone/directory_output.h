@@ -25,14 +25,13 @@ class DirectoryOutput final : public OutputSink {
  public:
   explicit DirectoryOutput(std::string directory) : directory_(std::move(directory)) {}
 
-  // Facts: fileOwner ("uid:gid") and fileMode ("0400") of cert.key as written.
-  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_,
-                                                           const std::string& deployment,
-                                                           const SecretFiles& files) override;
+  // The owner and mode of cert.key as written.
+  Result<std::optional<KeyFileAccess>> publishSecret(const std::string& namespace_, const std::string& deployment,
+                                                     const SecretFiles& files) override;
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override;
-  // Facts: envFile, and fileOwner and fileMode of the cert.key beside it.
-  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override;
+  // The env file's path, and the owner and mode of the cert.key beside it.
+  Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput& emqx) override;
 
  private:
   // OUTPUT/<namespace>/<deployment>, each component one plain name, made

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/atomic_file.h"
+#include "reconcilers/time_format.h"
 
 namespace revoca {
 namespace {
@@ -15,6 +16,16 @@ std::string factOf(const nlohmann::json& facts, const char* name) {
   auto it = facts.find(name);
   return it != facts.end() && it->is_string() ? it->get<std::string>() : "";
 }
+
+// status.json holds every fact as text: times in RFC 3339, integers in decimal.
+class TextFacts final : public FactVisitor {
+ public:
+  void text(const char* name, const std::string& value) override { facts[name] = value; }
+  void integer(const char* name, std::int64_t value) override { facts[name] = std::to_string(value); }
+  void time(const char* name, TimePoint value) override { facts[name] = formatTimestamp(value); }
+
+  nlohmann::json facts = nlohmann::json::object();
+};
 
 }  // namespace
 
@@ -49,15 +60,17 @@ StatusFile::StatusFile(std::string path) : path_(std::move(path)) {
 }
 
 void StatusFile::report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) {
-  std::map<std::string, std::string> facts = status.facts;
+  TextFacts text;
+  visitFacts(status.facts, text);
+  nlohmann::json& facts = text.facts;
   std::string key = keyOf(kindName(kind), meta.namespace_, meta.name);
   std::lock_guard lock(mutex_);
   if (auto serial = facts.find("serial"); serial != facts.end()) {
     auto reason = facts.find("lastIssueReason");
     auto known = issueReasons_.find(key);
     if (reason != facts.end())
-      issueReasons_[key] = {serial->second, reason->second};
-    else if (known != issueReasons_.end() && known->second.serial == serial->second)
+      issueReasons_[key] = {serial->get<std::string>(), reason->get<std::string>()};
+    else if (known != issueReasons_.end() && known->second.serial == serial->get<std::string>())
       facts["lastIssueReason"] = known->second.reason;
   }
   nlohmann::json json = {{"kind", kindName(kind)},
@@ -68,7 +81,7 @@ void StatusFile::report(Kind kind, const ObjectMeta& meta, const ObjectStatus& s
                          {"reason", status.reason},
                          {"message", status.message},
                          {"observedGeneration", status.observedGeneration},
-                         {"facts", facts}};
+                         {"facts", std::move(facts)}};
   auto& previous = statuses_[key];
   bool conditionChanged = previous.is_null() || previous["ready"] != json["ready"] ||
                           previous["reason"] != json["reason"] || previous["message"] != json["message"];

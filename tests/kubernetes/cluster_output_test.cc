@@ -369,12 +369,10 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
   auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
   ASSERT_TRUE(facts) << facts.error().message;
-  EXPECT_EQ(facts->at("configMap"), "emqx-emqx-env");
-  EXPECT_EQ(facts->at("deployment"), "emqx");
-  EXPECT_EQ(facts->at("certificateHash"), certificateFilesHash("CERT one", "BUNDLE one"));
+  EXPECT_EQ(facts->rollout->configMap, "emqx-emqx-env");
+  EXPECT_EQ(facts->rollout->certificateHash, certificateFilesHash("CERT one", "BUNDLE one"));
   // Secret volume files: root's, in the pod's fsGroup, with the volume's mode.
-  EXPECT_EQ(facts->at("fileOwner"), "0:1000");
-  EXPECT_EQ(facts->at("fileMode"), "0440");
+  EXPECT_EQ(facts->keyFile, (KeyFileAccess{0, 1000, 0440}));
 
   json env = get(configMaps("emqx-emqx-env"));
   EXPECT_EQ(env["data"]["EMQX_LISTENERS__SSL__DEFAULT__BIND"], "\"0.0.0.0:8883\"");  // HOCON quotes kept
@@ -396,8 +394,8 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   EXPECT_EQ(pod["metadata"]["labels"]["app"], "emqx");  // the template's own label stays
   EXPECT_EQ(pod["metadata"]["labels"]["app.kubernetes.io/instance"], "emqx");
   // Rotation policy reload: the environment's hash, not the certificate's.
-  EXPECT_EQ(facts->at("rotation"), "reload");
-  EXPECT_EQ(pod["metadata"]["annotations"][kEnvHashAnnotation], facts->at("envHash"));
+  EXPECT_EQ(facts->rollout->rotation, RotationPolicy::Reload);
+  EXPECT_EQ(pod["metadata"]["annotations"][kEnvHashAnnotation], facts->rollout->envHash);
   EXPECT_FALSE(pod["metadata"]["annotations"].contains(kCertificateHashAnnotation));
   EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], 1000);
   ASSERT_EQ(pod["spec"]["volumes"].size(), 1u);
@@ -426,15 +424,15 @@ TEST_F(ClusterOutputIntegration, AnOwnedDeploymentIsBuiltFromThePodTemplate) {
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
   auto renewed = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
   ASSERT_TRUE(renewed) << renewed.error().message;
-  EXPECT_NE(renewed->at("certificateHash"), facts->at("certificateHash"));
+  EXPECT_NE(renewed->rollout->certificateHash, facts->rollout->certificateHash);
   EXPECT_EQ(resourceVersion(deployments(namespace_, "emqx")), version);
 
   // A changed environment, which EMQX reads only when it starts, rolls them.
   auto changed = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Reload, "\"0.0.0.0:8884\""));
   ASSERT_TRUE(changed) << changed.error().message;
-  EXPECT_NE(changed->at("envHash"), facts->at("envHash"));
+  EXPECT_NE(changed->rollout->envHash, facts->rollout->envHash);
   EXPECT_NE(resourceVersion(deployments(namespace_, "emqx")), version);
-  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], changed->at("envHash"));
+  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], changed->rollout->envHash);
 }
 
 TEST_F(ClusterOutputIntegration, RotationPolicyRestartRollsThePodsWithEachCertificate) {
@@ -443,15 +441,15 @@ TEST_F(ClusterOutputIntegration, RotationPolicyRestartRollsThePodsWithEachCertif
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
   auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Restart));
   ASSERT_TRUE(facts) << facts.error().message;
-  EXPECT_EQ(facts->at("rotation"), "restart");
-  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], facts->at("certificateHash"));
-  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], facts->at("envHash"));
+  EXPECT_EQ(facts->rollout->rotation, RotationPolicy::Restart);
+  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], facts->rollout->certificateHash);
+  EXPECT_EQ(podAnnotations("emqx")[kEnvHashAnnotation], facts->rollout->envHash);
 
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("two")));
   auto rolled = output_->publishEmqxEnv(emqxOutput("emqx", "emqx", false, RotationPolicy::Restart));
   ASSERT_TRUE(rolled) << rolled.error().message;
-  EXPECT_NE(rolled->at("certificateHash"), facts->at("certificateHash"));
-  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], rolled->at("certificateHash"));
+  EXPECT_NE(rolled->rollout->certificateHash, facts->rollout->certificateHash);
+  EXPECT_EQ(podAnnotations("emqx")[kCertificateHashAnnotation], rolled->rollout->certificateHash);
 }
 
 TEST_F(ClusterOutputIntegration, APatchedDeploymentFromAnEarlierVersionLosesTheCertificateHashOnce) {
@@ -487,7 +485,7 @@ TEST_F(ClusterOutputIntegration, AfterARestartTheHashIsReadFromTheSecretAndNothi
   auto restarted = makeOutput();
   auto again = restarted->publishEmqxEnv(emqxOutput("emqx", "emqx", false));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->at("certificateHash"), facts->at("certificateHash"));
+  EXPECT_EQ(again->rollout->certificateHash, facts->rollout->certificateHash);
   EXPECT_EQ(resourceVersion(deployments(namespace_, "emqx")), version);
 }
 
@@ -524,8 +522,7 @@ TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
   ASSERT_TRUE(output_->publishSecret(namespace_, "broker", files("one")));
   auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
   ASSERT_TRUE(facts) << facts.error().message;
-  EXPECT_EQ(facts->at("configMap"), "broker-emqx-env");
-  EXPECT_EQ(facts->at("deployment"), "broker");
+  EXPECT_EQ(facts->rollout->configMap, "broker-emqx-env");
 
   json deployment = get(deployments(namespace_, "broker"));
   EXPECT_FALSE(deployment["metadata"].contains("ownerReferences"));  // deleting the EmqxDeployment keeps it
@@ -546,7 +543,7 @@ TEST_F(ClusterOutputIntegration, PatchingAUserDeploymentAddsOnlyRevocasFields) {
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["secretName"], "server-cert");
   EXPECT_EQ(pod["spec"]["volumes"][0]["secret"]["defaultMode"], 0440);
   std::string hash = pod["metadata"]["annotations"][kEnvHashAnnotation];
-  EXPECT_EQ(hash, facts->at("envHash"));
+  EXPECT_EQ(hash, facts->rollout->envHash);
   EXPECT_FALSE(pod["metadata"]["annotations"].contains(kCertificateHashAnnotation));
 
   // Nothing changed: no request, not even the read.
@@ -586,8 +583,8 @@ TEST_F(ClusterOutputIntegration, TheUsersFsGroupStaysTheirs) {
   auto facts = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 2000);
-  EXPECT_EQ(facts->at("fileOwner"), "0:2000");  // the group the pod reads its files through
-  EXPECT_EQ(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true))->at("fileOwner"), "0:2000");  // nothing sent
+  EXPECT_EQ(facts->keyFile, (KeyFileAccess{0, 2000, 0440}));  // the group the pod reads its files through
+  EXPECT_EQ(output_->publishEmqxEnv(emqxOutput("emqx", "broker", true))->keyFile, (KeyFileAccess{0, 2000, 0440}));  // nothing sent
 
   // Theirs to change, without a conflict.
   theirs["spec"]["template"]["spec"]["securityContext"]["fsGroup"] = 3000;
@@ -597,7 +594,7 @@ TEST_F(ClusterOutputIntegration, TheUsersFsGroupStaysTheirs) {
   auto after = output_->publishEmqxEnv(emqxOutput("emqx", "broker", true));
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(get(deployments(namespace_, "broker"))["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 3000);
-  EXPECT_EQ(after->at("fileOwner"), "0:3000");
+  EXPECT_EQ(after->keyFile, (KeyFileAccess{0, 3000, 0440}));
 }
 
 TEST_F(ClusterOutputIntegration, AMissingDeploymentToPatchIsAClearError) {

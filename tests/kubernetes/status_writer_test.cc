@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "declarations/values.h"
 #include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
 #include "tests/kubeclient/cluster_fixture.h"
@@ -31,7 +32,7 @@ std::vector<json> loadCrds() {
   return crds;
 }
 
-ObjectStatus ready(std::map<std::string, std::string> facts, std::int64_t generation = 3) {
+ObjectStatus ready(ObjectFacts facts = {}, std::int64_t generation = 3) {
   ObjectStatus status;
   status.ready = true;
   status.reason = "Ready";
@@ -51,26 +52,55 @@ ObjectStatus failed(std::string reason, std::string message = "what to fix") {
 
 const TimePoint kNow = fromUnixSeconds(1'800'000'000);  // 2027-01-15T08:00:00Z
 
+VaultSecretFacts secret(std::string serial, std::optional<ReissueReason> reason = std::nullopt) {
+  VaultSecretFacts facts;
+  facts.serial = std::move(serial);
+  facts.notBefore = kNow;
+  facts.notAfter = kNow + 90 * 24h;
+  facts.renewalTime = kNow + 60 * 24h;
+  facts.caVersion = 1;
+  facts.lastIssueReason = reason;
+  return facts;
+}
+
+CertificateAuthorityFacts ca(int version, std::string serial = "") {
+  CertificateAuthorityFacts facts;
+  facts.version = facts.clientSigningVersion = facts.serverSigningVersion = version;
+  facts.liveVersions = 1;
+  facts.serial = std::move(serial);
+  facts.notBefore = facts.clientSwitchTime = facts.serverSwitchTime = kNow;
+  facts.notAfter = kNow + 365 * 24h;
+  facts.renewalTime = kNow + 300 * 24h;
+  return facts;
+}
+
+CertificateAuthorityFacts caWithCrl(int version, std::string serial, std::string tenantUuid, std::uint64_t crlNumber) {
+  CertificateAuthorityFacts facts = ca(version, std::move(serial));
+  facts.tenantUuid = std::move(tenantUuid);
+  facts.crlNumber = crlNumber;
+  return facts;
+}
+
+CertificateRevocationFacts revocation(std::string serial) { return {std::move(serial), kNow, std::nullopt}; }
+
 json bodyOf(Kind kind, const ObjectStatus& status) {
   return statusBody(kind, json::object(), status, kNow);
 }
 
 // --- the status body ---------------------------------------------------------
 
-TEST(StatusWriterBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
-  json body = bodyOf(Kind::CertificateAuthority, ready({{"version", "2"},
-                                                    {"crlNumber", "17"},
-                                                    {"liveVersions", "1"},
-                                                    {"serial", "ABCD"},
-                                                    {"notAfter", "2028-01-01T00:00:00Z"},
-                                                    {"envFile", "/x"}}));
+TEST(StatusWriterBody, FactsAreTypedAsTheCrdSays) {
+  CertificateAuthorityFacts facts = ca(2, "ABCD");
+  facts.crlNumber = 17;
+  facts.notAfter = fromUnixSeconds(1'830'297'600);  // 2028-01-01T00:00:00Z
+  json body = bodyOf(Kind::CertificateAuthority, ready(facts));
   EXPECT_TRUE(body["version"].is_number_integer());
   EXPECT_EQ(body["version"], 2);
   EXPECT_EQ(body["crlNumber"], 17);
   EXPECT_EQ(body["liveVersions"], 1);
   EXPECT_EQ(body["serial"], "ABCD");
   EXPECT_EQ(body["notAfter"], "2028-01-01T00:00:00Z");
-  EXPECT_FALSE(body.contains("envFile"));
+  EXPECT_FALSE(body.contains("crlUrl"));
   EXPECT_EQ(body["observedGeneration"], 3);
   ASSERT_EQ(body["conditions"].size(), 1u);
   const json& condition = body["conditions"][0];
@@ -82,22 +112,58 @@ TEST(StatusWriterBody, FactsAreTypedAsTheCrdSaysAndUndeclaredOnesDropped) {
   EXPECT_EQ(condition["lastTransitionTime"], "2027-01-15T08:00:00Z");
 }
 
-TEST(StatusWriterBody, ValuesThatDoNotFitTheirTypeAreLeftOut) {
-  json body = bodyOf(Kind::VaultSecret, ready({{"caVersion", "two"}, {"notAfter", ""}, {"renewalTime", "tomorrow"},
-                                           {"notBefore", "2027-01-15T08:00:00.5+01:00"}}));
-  EXPECT_FALSE(body.contains("caVersion"));
-  EXPECT_FALSE(body.contains("notAfter"));
-  EXPECT_FALSE(body.contains("renewalTime"));
-  EXPECT_EQ(body["notBefore"], "2027-01-15T08:00:00.5+01:00");
+TEST(StatusWriterBody, TimesAreRfc3339InWholeSeconds) {
+  VaultSecretFacts facts = secret("AA");
+  facts.notBefore = kNow + 500ms;
+  json body = bodyOf(Kind::VaultSecret, ready(facts));
+  EXPECT_EQ(body["notBefore"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(body["notAfter"], "2027-04-15T08:00:00Z");
+  EXPECT_EQ(body["caVersion"], 1);
 }
 
 TEST(StatusWriterBody, EveryKindHasItsFacts) {
-  EXPECT_EQ(bodyOf(Kind::Vault, ready({{"deployments", "4"}}))["deployments"], 4);
-  EXPECT_EQ(bodyOf(Kind::CertificateRevocation, ready({{"crlNumber", "9"}}))["crlNumber"], 9);
-  EXPECT_EQ(bodyOf(Kind::EmqxDeployment, ready({{"configMap", "emqx-env"}}))["configMap"], "emqx-env");
+  json vault = bodyOf(Kind::Vault, ready());
+  EXPECT_EQ(vault.size(), 2u) << vault.dump();  // observedGeneration and conditions
+  CertificateRevocationFacts revoked = revocation("AA");
+  revoked.crlNumber = 9;
+  EXPECT_EQ(bodyOf(Kind::CertificateRevocation, ready(revoked))["crlNumber"], 9);
+  EmqxDeploymentFacts emqx{"emqx", std::nullopt, {}};
+  emqx.published.rollout = EmqxRollout{"emqx-env", "h1", "h2", RotationPolicy::Restart};
+  json body = bodyOf(Kind::EmqxDeployment, ready(emqx));
+  EXPECT_EQ(body["configMap"], "emqx-env");
+  EXPECT_EQ(body["rotation"], "restart");
 }
 
-TEST(StatusWriterBody, TheFactTableIsTheCrdsStatusSchema) {
+// Every fact a Kubernetes backend reports, once per kind.
+ObjectFacts everyFactOf(Kind kind) {
+  KeyFileAccess keyFile{0, 1000, 0440};
+  switch (kind) {
+    case Kind::CertificateAuthority: {
+      CertificateAuthorityFacts facts = ca(2, "AB");
+      facts.tenantUuid = "0b7c";
+      facts.crlUrl = "http://revoca/crl";
+      facts.crlNumber = 3;
+      return facts;
+    }
+    case Kind::Vault: return {};
+    case Kind::VaultSecret: {
+      VaultSecretFacts facts = secret("AB", ReissueReason::Missing);
+      facts.keyFile = keyFile;
+      return facts;
+    }
+    case Kind::CertificateRevocation: {
+      CertificateRevocationFacts facts = revocation("AB");
+      facts.crlNumber = 3;
+      return facts;
+    }
+    case Kind::EmqxDeployment:
+      return EmqxDeploymentFacts{
+          "emqx", "http://revoca/ocsp/", {std::nullopt, EmqxRollout{"m", "h1", "h2", RotationPolicy::Reload}, keyFile}};
+  }
+  return {};
+}
+
+TEST(StatusWriterBody, EveryFactIsInItsCrdsStatusSchemaWithItsType) {
   auto crds = loadCrds();
   ASSERT_EQ(crds.size(), 5u) << "in " << kCrds;
   for (const json& crd : crds) {
@@ -105,17 +171,20 @@ TEST(StatusWriterBody, TheFactTableIsTheCrdsStatusSchema) {
     std::optional<Kind> kind = kindNamed(name);
     ASSERT_TRUE(kind) << name;
     const json& properties = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
-    std::map<std::string, FactType> declared;
-    for (const auto& [field, schema] : properties.items()) {
+    json body = bodyOf(*kind, ready(everyFactOf(*kind)));
+    for (const auto& [field, value] : body.items()) {
       if (field == "conditions" || field == "observedGeneration") continue;
-      std::string type = schema["type"];
-      declared[field] = type == "integer"                                    ? FactType::kInteger
-                       : schema.value("format", "") == "date-time" ? FactType::kDateTime
-                                                                   : FactType::kString;
-      EXPECT_TRUE(type == "integer" || type == "string") << kindName(*kind) << " status." << field << " is a " << type;
+      ASSERT_TRUE(properties.contains(field)) << name << " status." << field << " is not in its CRD";
+      const json& schema = properties[field];
+      if (schema["type"] == "integer") {
+        EXPECT_TRUE(value.is_number_integer()) << name << " status." << field << ": " << value;
+      } else {
+        EXPECT_EQ(schema["type"], "string") << name << " status." << field;
+        EXPECT_TRUE(value.is_string()) << name << " status." << field << ": " << value;
+        if (schema.value("format", "") == "date-time")
+          EXPECT_TRUE(decl::parseTimestamp(value.get<std::string>())) << name << " status." << field << ": " << value;
+      }
     }
-    EXPECT_EQ(statusFacts(*kind), declared)
-        << name << ": the table in kubernetes/status_writer.cc differs from its CRD";
   }
 }
 
@@ -125,20 +194,19 @@ TEST(StatusWriterBody, TheTransitionTimeStaysUntilReadyFlips) {
   json again = statusBody(Kind::VaultSecret, before, failed("PublishFailed"), kNow + 60s);
   EXPECT_EQ(again["conditions"][0]["lastTransitionTime"], "2027-01-15T08:00:00Z");
   EXPECT_EQ(again["conditions"][0]["reason"], "PublishFailed");
-  json flipped = statusBody(Kind::VaultSecret, again, ready({}), kNow + 120s);
+  json flipped = statusBody(Kind::VaultSecret, again, ready(secret("AA")), kNow + 120s);
   EXPECT_EQ(flipped["conditions"][0]["status"], "True");
   EXPECT_EQ(flipped["conditions"][0]["lastTransitionTime"], "2027-01-15T08:02:00Z");
 }
 
 TEST(StatusWriterBody, TheLastIssueReasonStaysUntilTheNextIssue) {
-  json issued =
-      statusBody(Kind::VaultSecret, json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}), kNow);
+  json issued = statusBody(Kind::VaultSecret, json::object(), ready(secret("AA", ReissueReason::Missing)), kNow);
   // The next pass issued nothing and does not know why AA was issued.
-  json later = statusBody(Kind::VaultSecret, issued, ready({{"serial", "AA"}}), kNow + 60s);
+  json later = statusBody(Kind::VaultSecret, issued, ready(secret("AA")), kNow + 60s);
   EXPECT_EQ(later, issued);
-  json renewed = statusBody(Kind::VaultSecret, later, ready({{"serial", "BB"}, {"lastIssueReason", "Expiring"}}), kNow);
-  EXPECT_EQ(renewed["lastIssueReason"], "Expiring");
-  json unknown = statusBody(Kind::VaultSecret, issued, ready({{"serial", "CC"}}), kNow);
+  json renewed = statusBody(Kind::VaultSecret, later, ready(secret("BB", ReissueReason::NearExpiry)), kNow);
+  EXPECT_EQ(renewed["lastIssueReason"], "NearExpiry");
+  json unknown = statusBody(Kind::VaultSecret, issued, ready(secret("CC")), kNow);
   EXPECT_FALSE(unknown.contains("lastIssueReason"));
 }
 
@@ -154,25 +222,25 @@ TEST(StatusWriterBody, ReasonAndMessageAreMadeAcceptable) {
 // --- events ------------------------------------------------------------------
 
 TEST(StatusWriterEvents, AFirstSerialIsIssuedANewOneRenewedTheSameOneNothing) {
-  auto first = eventsFor(Kind::VaultSecret, json::object(), ready({{"serial", "AA"}, {"lastIssueReason", "Missing"}}));
+  auto first = eventsFor(Kind::VaultSecret, json::object(), ready(secret("AA", ReissueReason::Missing)));
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].type, "Normal");
   EXPECT_EQ(first[0].reason, "Issued");
   EXPECT_EQ(first[0].action, "Issue");
   EXPECT_NE(first[0].message.find("serial AA"), std::string::npos);
   EXPECT_NE(first[0].message.find("Missing"), std::string::npos);
-  json before = bodyOf(Kind::VaultSecret, ready({{"serial", "AA"}}));
-  auto renewed = eventsFor(Kind::VaultSecret, before, ready({{"serial", "BB"}}));
+  json before = bodyOf(Kind::VaultSecret, ready(secret("AA")));
+  auto renewed = eventsFor(Kind::VaultSecret, before, ready(secret("BB")));
   ASSERT_EQ(renewed.size(), 1u);
   EXPECT_EQ(renewed[0].reason, "Renewed");
-  EXPECT_TRUE(eventsFor(Kind::VaultSecret, before, ready({{"serial", "AA"}})).empty());
+  EXPECT_TRUE(eventsFor(Kind::VaultSecret, before, ready(secret("AA"))).empty());
 }
 
 TEST(StatusWriterEvents, CaVersionsAreIssuedThenRotatedAndTheServersNumbersCompareWithOurText) {
-  EXPECT_EQ(eventsFor(Kind::CertificateAuthority, json::object(), ready({{"version", "1"}}))[0].reason, "Issued");
+  EXPECT_EQ(eventsFor(Kind::CertificateAuthority, json::object(), ready(ca(1)))[0].reason, "Issued");
   json before = json::parse(R"({"version": 1, "conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]})");
-  EXPECT_TRUE(eventsFor(Kind::CertificateAuthority, before, ready({{"version", "1"}})).empty());
-  auto rotated = eventsFor(Kind::CertificateAuthority, before, ready({{"version", "2"}, {"serial", "CC"}}));
+  EXPECT_TRUE(eventsFor(Kind::CertificateAuthority, before, ready(ca(1))).empty());
+  auto rotated = eventsFor(Kind::CertificateAuthority, before, ready(ca(2, "CC")));
   ASSERT_EQ(rotated.size(), 1u);
   EXPECT_EQ(rotated[0].reason, "Rotated");
   EXPECT_NE(rotated[0].message.find("version 2 (serial CC)"), std::string::npos);
@@ -188,11 +256,11 @@ TEST(StatusWriterEvents, AFailureIsAWarningOncePerReason) {
   EXPECT_TRUE(eventsFor(Kind::VaultSecret, before, failed("InvalidSpec", "another message")).empty());
   EXPECT_EQ(eventsFor(Kind::VaultSecret, before, failed("IssuerNotReady")).size(), 1u);
   // Ready, then failing: a warning.
-  EXPECT_EQ(eventsFor(Kind::VaultSecret, bodyOf(Kind::VaultSecret, ready({})), failed("InvalidSpec")).size(), 1u);
+  EXPECT_EQ(eventsFor(Kind::VaultSecret, bodyOf(Kind::VaultSecret, ready(secret("AA"))), failed("InvalidSpec")).size(), 1u);
 }
 
 TEST(StatusWriterEvents, ARevocationIsAnnouncedWhenItBecomesReady) {
-  ObjectStatus revoked = ready({{"serial", "AA"}});
+  ObjectStatus revoked = ready(revocation("AA"));
   revoked.message = "serial AA is on the CRL";
   auto first = eventsFor(Kind::CertificateRevocation, json::object(), revoked);
   ASSERT_EQ(first.size(), 1u);
@@ -279,7 +347,7 @@ class StatusWriterFake : public ::testing::Test {
 
 TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSeesIt) {
   informer_ = json{{"metadata", {{"uid", "uid-vs"}, {"resourceVersion", "7"}}}};  // no status yet
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   ASSERT_EQ(api_.applied.size(), 1u);
   const json& body = api_.applied[0];
   EXPECT_EQ(body["apiVersion"], "revoca.io/v1alpha1");
@@ -291,11 +359,11 @@ TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSees
   EXPECT_EQ(api_.events[0]["metadata"]["name"].get<std::string>().rfind("vs.", 0), 0u);
 
   clock_.advance(5s);
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));  // the informer still shows version 7
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));  // the informer still shows version 7
   informerCatchesUp();
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   writer_.forget();  // a resync: the informer's copy alone says it is there
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   EXPECT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.events.size(), 1u);
 }
@@ -305,39 +373,39 @@ TEST_F(StatusWriterFake, TheSameStatusAgainIsNotWrittenEvenBeforeTheInformerSees
 TEST_F(StatusWriterFake, EachWriteDropsTheTextsOfOlderWritesTheInformerHasSeen) {
   informer_ = json{{"metadata", {{"resourceVersion", "7"}}}};
   for (const char* name : {"a", "b", "c"})
-    writer_.report(Kind::VaultSecret, {"tenant", name, "", 1}, ready({{"serial", name}}));
+    writer_.report(Kind::VaultSecret, {"tenant", name, "", 1}, ready(secret(name)));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 3u);
   informer_ = json{{"metadata", {{"resourceVersion", "200"}}}};  // it has seen them all
-  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready(secret("d")));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "a" and "b" dropped; "c" and "d" left
-  writer_.report(Kind::VaultSecret, {"tenant", "e", "", 1}, ready({{"serial", "e"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "e", "", 1}, ready(secret("e")));
   EXPECT_EQ(writer_.writesAwaitingInformer(), 2u);  // "c" dropped; "d" and "e" not seen yet
   // Nothing written twice for it.
-  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready({{"serial", "d"}}));
+  writer_.report(Kind::VaultSecret, {"tenant", "d", "", 1}, ready(secret("d")));
   EXPECT_EQ(api_.applied.size(), 5u);
 }
 
 TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
-  writer_.report(Kind::Vault, meta_, ready({{"deployments", "2"}}));
-  writer_.report(Kind::Vault, meta_, ready({{"deployments", "2"}}));
+  writer_.report(Kind::Vault, meta_, ready());
+  writer_.report(Kind::Vault, meta_, ready());
   ASSERT_EQ(api_.applied.size(), 1u);
-  EXPECT_EQ(api_.applied[0]["status"]["deployments"], 2);
+  EXPECT_EQ(api_.applied[0]["status"]["observedGeneration"], 3);
   EXPECT_TRUE(api_.events.empty());
 }
 
 TEST_F(StatusWriterFake, AStatusSomeoneElseChangedIsWrittenAgain) {
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   informer_ = json{{"metadata", {{"resourceVersion", "555"}}},
                    {"status", {{"observedGeneration", 3}, {"serial", "edited"}}}};
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   EXPECT_EQ(api_.applied.size(), 2u);
 }
 
 TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   writer_.report(Kind::VaultSecret, meta_, failed("PublishFailed"));  // the status loses its serial
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "BB"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("BB")));
   EXPECT_EQ(api_.applied.size(), 4u);
   EXPECT_EQ(api_.eventReasons(), (std::vector<std::string>{"Issued", "Failed", "Renewed"}));
   EXPECT_EQ(api_.events[1]["type"], "Warning");
@@ -349,18 +417,18 @@ TEST_F(StatusWriterFake, ANewSerialIsRenewedAndAFailureBetweenIsNoNewIssue) {
 
 TEST_F(StatusWriterFake, AFailedWriteIsRetriedOnTheNextReportAndMakesNoEvent) {
   api_.applyError = kubeclient::ApiError{500, "InternalError", "etcd is down"};
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   EXPECT_TRUE(api_.events.empty());
   api_.applyError.reset();
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   EXPECT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.eventReasons(), std::vector<std::string>{"Issued"});
 }
 
 TEST_F(StatusWriterFake, ADeletedObjectIsNoError) {
   api_.applyError = kubeclient::ApiError{404, "NotFound", "vaultsecrets.revoca.io \"vs\" not found"};
-  writer_.report(Kind::VaultSecret, meta_, ready({{"serial", "AA"}}));
+  writer_.report(Kind::VaultSecret, meta_, ready(secret("AA")));
   EXPECT_TRUE(api_.applied.empty());
   EXPECT_TRUE(api_.events.empty());
 }
@@ -450,14 +518,9 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
   StatusWriter writer(api, clock_, [](Kind, const std::string&, const std::string&) {
     return std::optional<json>();
   });
-  auto issued = ready({{"serial", "1A2B"},
-                       {"notBefore", "2027-01-15T08:00:00Z"},
-                       {"notAfter", "2027-04-15T08:00:00Z"},
-                       {"renewalTime", "2027-03-15T08:00:00Z"},
-                       {"caVersion", "1"},
-                       {"lastIssueReason", "Missing"},
-                       {"publishedTo", "emqx"}},
-                      generation);
+  VaultSecretFacts facts = secret("1A2B", ReissueReason::Missing);
+  facts.renewalTime = fromUnixSeconds(1'805'097'600);  // 2027-03-15T08:00:00Z
+  auto issued = ready(facts, generation);
   writer.report(Kind::VaultSecret, meta, issued);
   ASSERT_EQ(api.statusWrites.load(), 1);
 
@@ -469,7 +532,6 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
   EXPECT_EQ(status["notAfter"], "2027-04-15T08:00:00Z");
   EXPECT_EQ(status["renewalTime"], "2027-03-15T08:00:00Z");
   EXPECT_EQ(status["lastIssueReason"], "Missing");
-  EXPECT_FALSE(status.contains("publishedTo"));
   EXPECT_EQ(status["observedGeneration"], generation);
   ASSERT_EQ(status["conditions"].size(), 1u);
   EXPECT_EQ(status["conditions"][0]["type"], "Ready");
@@ -489,8 +551,7 @@ TEST_F(StatusWriterIntegration, TypedStatusSurvivesARepeatIsNotWrittenAndEventsF
   EXPECT_EQ(read(Kind::VaultSecret, "server-cert")["metadata"]["resourceVersion"], version);
 
   auto renewed = issued;
-  renewed.facts["serial"] = "3C4D";
-  renewed.facts["lastIssueReason"] = "NearExpiry";
+  renewed.facts = secret("3C4D", ReissueReason::NearExpiry);
   successor.report(Kind::VaultSecret, meta, renewed);
   EXPECT_EQ(api.statusWrites.load(), 2);
   EXPECT_EQ(read(Kind::VaultSecret, "server-cert")["status"]["serial"], "3C4D");
@@ -508,9 +569,7 @@ TEST_F(StatusWriterIntegration, ACaKeepsItsIntegersAndAFailureIsAWarningWithItsT
   });
 
   writer.report(Kind::CertificateAuthority, meta,
-                ready({{"version", "1"}, {"liveVersions", "1"}, {"crlNumber", "3"}, {"serial", "CAFE"},
-                       {"tenantUuid", "0b7c"}, {"notAfter", "2028-01-15T08:00:00Z"}},
-                      meta.generation));
+                ready(caWithCrl(1, "CAFE", "0b7c", 3), meta.generation));
   json status = read(Kind::CertificateAuthority, "mqtt-ca")["status"];
   EXPECT_EQ(status["version"], 1);
   EXPECT_EQ(status["liveVersions"], 1);
@@ -548,7 +607,7 @@ TEST_F(StatusWriterIntegration, ADeletedObjectIsNoError) {
   StatusWriter writer(*client_, clock_, [](Kind, const std::string&, const std::string&) {
     return std::optional<json>();
   });
-  writer.report(Kind::VaultSecret, {namespace_, "gone", "", 1}, ready({{"serial", "AA"}}));
+  writer.report(Kind::VaultSecret, {namespace_, "gone", "", 1}, ready(secret("AA")));
   auto events = client_->list(kubernetes::events(namespace_), {});
   ASSERT_TRUE(events.ok());
   EXPECT_TRUE((*events.value)["items"].empty());

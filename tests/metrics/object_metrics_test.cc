@@ -20,8 +20,10 @@ ObjectStatus readyCertificate() {
   ObjectStatus status;
   status.ready = true;
   status.reason = "Issued";
-  status.facts["notAfter"] = "2026-12-27T03:41:09Z";
-  status.facts["renewalTime"] = "2026-12-11T20:10:03Z";
+  VaultSecretFacts facts;
+  facts.notAfter = fromUnixSeconds(1798342869);     // 2026-12-27T03:41:09Z
+  facts.renewalTime = fromUnixSeconds(1797019803);  // 2026-12-11T20:10:03Z
+  status.facts = facts;
   return status;
 }
 

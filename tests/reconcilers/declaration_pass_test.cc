@@ -118,7 +118,7 @@ TEST_F(DeclarationPassTest, WholeSetInDependencyOrder) {
 
   // The tenant is registered under its UUID and its name.
   std::string uuid = store.tenants.at("default");
-  EXPECT_EQ(status(Kind::CertificateAuthority, "mqtt-ca").facts.at("tenantUuid"), uuid);
+  EXPECT_EQ(std::get<CertificateAuthorityFacts>(status(Kind::CertificateAuthority, "mqtt-ca").facts).tenantUuid, uuid);
   EXPECT_TRUE(registry.crl(uuid, "mqtt-ca", "1").has_value());
   EXPECT_TRUE(registry.crl("default", "mqtt-ca", "1").has_value());
 

@@ -139,36 +139,36 @@ class RecordingOutputSink : public OutputSink {
     std::vector<EnvVar> env;
   };
 
-  Result<std::map<std::string, std::string>> publishSecret(const std::string& namespace_, const std::string& deployment,
-                                                           const SecretFiles& files) override {
+  Result<std::optional<KeyFileAccess>> publishSecret(const std::string& namespace_, const std::string& deployment,
+                                                     const SecretFiles& files) override {
     secrets.push_back({namespace_, deployment, files});
-    return secretFacts;
+    return keyFile;
   }
   Result<void> publishCaBundle(const std::string& namespace_, const std::string& deployment,
                                const std::string& caName, const std::string& pem) override {
     bundles.push_back({namespace_, deployment, caName, pem});
     return {};
   }
-  Result<std::map<std::string, std::string>> publishEmqxEnv(const EmqxOutput& emqx) override {
+  Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput& emqx) override {
     envs.push_back({emqx.namespace_, emqx.deployment, emqx.env});
-    return std::map<std::string, std::string>{};
+    return EmqxEnvFacts{};
   }
 
   std::vector<Secret> secrets;
   std::vector<Bundle> bundles;
   std::vector<Env> envs;
-  std::map<std::string, std::string> secretFacts;  // what publishSecret answers
+  std::optional<KeyFileAccess> keyFile;  // what publishSecret answers
 };
 
 class MockOutputSink : public OutputSink {
  public:
-  MOCK_METHOD((Result<std::map<std::string, std::string>>), publishSecret,
+  MOCK_METHOD((Result<std::optional<KeyFileAccess>>), publishSecret,
               (const std::string& namespace_, const std::string& deployment, const SecretFiles& files), (override));
   MOCK_METHOD(Result<void>, publishCaBundle,
               (const std::string& namespace_, const std::string& deployment, const std::string& caName,
                const std::string& pem),
               (override));
-  MOCK_METHOD((Result<std::map<std::string, std::string>>), publishEmqxEnv, (const EmqxOutput& emqx), (override));
+  MOCK_METHOD((Result<EmqxEnvFacts>), publishEmqxEnv, (const EmqxOutput& emqx), (override));
 };
 
 class RecordingStatusSink : public StatusSink {

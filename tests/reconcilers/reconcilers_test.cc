@@ -27,6 +27,10 @@ using testing::unwrap;
 
 const std::string kUuid = "5a3e0c1d-7f2b-4c9e-8d41-0b6a2f1cab12";
 
+const CertificateAuthorityFacts& caFacts(const ObjectStatus& status) {
+  return std::get<CertificateAuthorityFacts>(status.facts);
+}
+
 CertificateAuthority caDeclaration(std::vector<std::string> deployments = {}) {
   CertificateAuthority ca;
   ca.meta.name = "mqtt-ca";
@@ -63,13 +67,13 @@ TEST_F(ReconcilersTest, CertificateAuthorityReportsFactsAndDistributesTheTrustBu
   const ActiveCa* active = service.active(ca.key());
   ASSERT_NE(active, nullptr);
   const CaVersionRecord& current = *active->record.current();
-  EXPECT_EQ(status.facts["version"], "1");
-  EXPECT_EQ(status.facts["liveVersions"], "1");
-  EXPECT_EQ(status.facts["serial"], active->current().cert.serialHex());
-  EXPECT_EQ(status.facts["notAfter"], formatTimestamp(current.notAfter));
-  EXPECT_EQ(status.facts["renewalTime"], formatTimestamp(caRenewalTime(current, ca.spec)));
-  EXPECT_EQ(status.facts["tenantUuid"], kUuid);
-  EXPECT_EQ(status.facts["crlUrl"], "http://api.internal:4664/crl-pem/default/mqtt-ca/1");
+  EXPECT_EQ(caFacts(status).version, 1);
+  EXPECT_EQ(caFacts(status).liveVersions, 1);
+  EXPECT_EQ(caFacts(status).serial, active->current().cert.serialHex());
+  EXPECT_EQ(caFacts(status).notAfter, current.notAfter);
+  EXPECT_EQ(caFacts(status).renewalTime, caRenewalTime(current, ca.spec));
+  EXPECT_EQ(caFacts(status).tenantUuid, kUuid);
+  EXPECT_EQ(caFacts(status).crlUrl, "http://api.internal:4664/crl-pem/default/mqtt-ca/1");
   EXPECT_EQ(status.message, "version 1 signs; 1 live version(s) in every bundle");
 }
 
@@ -83,19 +87,19 @@ TEST_F(ReconcilersTest, CertificateAuthoritySaysWhenItsNewVersionStartsSigning) 
   clock.set(rotation);
   ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
   ASSERT_TRUE(status.ready) << status.message;
-  EXPECT_EQ(status.facts["version"], "2");
-  EXPECT_EQ(status.facts["clientSigningVersion"], "1");
-  EXPECT_EQ(status.facts["serverSigningVersion"], "1");
-  EXPECT_EQ(status.facts["clientSwitchTime"], formatTimestamp(rotation + Seconds(300)));
-  EXPECT_EQ(status.facts["serverSwitchTime"], formatTimestamp(rotation + 7 * kDay));
+  EXPECT_EQ(caFacts(status).version, 2);
+  EXPECT_EQ(caFacts(status).clientSigningVersion, 1);
+  EXPECT_EQ(caFacts(status).serverSigningVersion, 1);
+  EXPECT_EQ(caFacts(status).clientSwitchTime, rotation + Seconds(300));
+  EXPECT_EQ(caFacts(status).serverSwitchTime, rotation + 7 * kDay);
   EXPECT_THAT(status.message, ::testing::StartsWith("version 2 is trusted (in every bundle) and signs client certificates from " +
                                 formatTimestamp(rotation + Seconds(300)) +
                                 " (version 1 until then) and server certificates and intermediates from " +
                                 formatTimestamp(rotation + 7 * kDay) + " (version 1 until then); 2 live version(s) in every bundle"));
   clock.set(rotation + Seconds(300));
   status = reconcileCertificateAuthority(ctx, ca, tenant);
-  EXPECT_EQ(status.facts["clientSigningVersion"], "2");
-  EXPECT_EQ(status.facts["serverSigningVersion"], "1");
+  EXPECT_EQ(caFacts(status).clientSigningVersion, 2);
+  EXPECT_EQ(caFacts(status).serverSigningVersion, 1);
 }
 
 TEST_F(ReconcilersTest, CertificateAuthoritySaysWhichVersionsKeepTheirCrlUrlsAfterAChange) {
@@ -107,8 +111,8 @@ TEST_F(ReconcilersTest, CertificateAuthoritySaysWhichVersionsKeepTheirCrlUrlsAft
   ca.spec.crlDistUrls = {"http://revoca.internal:4664/crl-pem/${SYS_TENANT_NAME}/${SYS_CA_NAME}/${SYS_CA_VERSION}"};
   ObjectStatus status = reconcileCertificateAuthority(ctx, ca, tenant);
   ASSERT_TRUE(status.ready) << status.message;
-  EXPECT_EQ(status.facts["version"], "2");
-  EXPECT_EQ(status.facts["crlUrl"], "http://revoca.internal:4664/crl-pem/default/mqtt-ca/2");
+  EXPECT_EQ(caFacts(status).version, 2);
+  EXPECT_EQ(caFacts(status).crlUrl, "http://revoca.internal:4664/crl-pem/default/mqtt-ca/2");
   EXPECT_THAT(status.message, HasSubstr("took effect with version 2"));
   EXPECT_THAT(status.message, HasSubstr("the certificates of version 1 keep the CRL URLs they carry"));
 }
@@ -158,7 +162,7 @@ TEST_F(ReconcilersTest, RevocationTakesItsTimeFromTheContextClock) {
   ObjectStatus status = reconcileCertificateRevocation(mocked, revocation);
   ASSERT_TRUE(status.ready) << status.message;
   EXPECT_EQ(status.reason, "Revoked");
-  EXPECT_EQ(status.facts["serial"], leaf.serialHex);
+  EXPECT_EQ(std::get<CertificateRevocationFacts>(status.facts).serial, leaf.serialHex);
   auto stored = registry.revocationOf(ObjectKey{"default", "mqtt-ca"}, leaf.serialHex);
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->revokedAt, when);
@@ -241,8 +245,9 @@ TEST_F(EmqxDeploymentReconcilerTest, RendersWithTheCaOcspUrl) {
   ASSERT_TRUE(status.ready) << status.message;
   EXPECT_EQ(status.reason, "Rendered");
   const std::string url = "http://api.internal:4664/ocsp/" + kUuid + "/mqtt-ca/";
-  EXPECT_EQ(status.facts["ocspResponderUrl"], url);  // without the HOCON quotes
-  EXPECT_EQ(status.facts["deployment"], "emqx");
+  const auto& facts = std::get<EmqxDeploymentFacts>(status.facts);
+  EXPECT_EQ(facts.ocspResponderUrl, url);  // without the HOCON quotes
+  EXPECT_EQ(facts.deployment, "emqx");
   ASSERT_EQ(output.envs.size(), 1u);
   EXPECT_EQ(output.envs[0].namespace_, "default");
   EXPECT_EQ(output.envs[0].deployment, "emqx");

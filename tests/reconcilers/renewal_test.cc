@@ -100,8 +100,8 @@ class DecideReissue : public ::testing::Test {
   const std::string key = "default/server-cert";
   AutoCertSpec spec = autoCert();
   SecretRecord record = recordAt(kT0 + 30 * kDay);
-  SecretFacts facts() {
-    SecretFacts f;
+  ReissueInputs facts() {
+    ReissueInputs f;
     f.record = &record;
     f.generation = record.specGeneration;
     f.liveCaVersions = {1, 2};
@@ -115,7 +115,7 @@ TEST_F(DecideReissue, NothingToDoForAFreshCertificate) {
 
 TEST_F(DecideReissue, FirstMatchingCheckWinsInChainOrder) {
   // Every check would fire; each step fixes the winning one and the next wins.
-  SecretFacts f = facts();
+  ReissueInputs f = facts();
   f.record = nullptr;
   f.generation = 4;
   f.revoked = true;
@@ -164,7 +164,7 @@ TEST_F(DecideReissue, JitterMovesTheDueTimePerKey) {
 
 TEST_F(DecideReissue, NoNearExpiryWhenTheSigningCaVersionCapsTheCertificate) {
   // A new certificate would end where this one does: renewing gains nothing.
-  SecretFacts f = facts();
+  ReissueInputs f = facts();
   TimePoint late = record.notAfter - Seconds(1);
   f.signerNotAfter = record.notAfter;
   EXPECT_EQ(decideReissue(f, spec, key, late), ReissueReason::None);

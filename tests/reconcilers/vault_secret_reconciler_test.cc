@@ -25,7 +25,11 @@ using testing::RecordingOutputSink;
 using testing::unwrap;
 
 // What an output answers for the files it wrote.
-const Result<std::map<std::string, std::string>> kWritten{std::map<std::string, std::string>{}};
+const Result<std::optional<KeyFileAccess>> kWritten{std::optional<KeyFileAccess>{}};
+
+const VaultSecretFacts& factsOf(const VaultSecretOutcome& outcome) {
+  return std::get<VaultSecretFacts>(outcome.status.facts);
+}
 
 CertificateAuthority caDeclaration() {
   CertificateAuthority ca;
@@ -82,25 +86,25 @@ TEST_F(VaultSecretReconcilerTest, IssuesOnceAndReportsTheFacts) {
   ASSERT_TRUE(first.status.ready) << first.status.message;
   EXPECT_EQ(first.status.reason, "Ready");
   EXPECT_EQ(first.status.observedGeneration, 1);
-  EXPECT_EQ(first.status.facts["lastIssueReason"], "Missing");
+  EXPECT_EQ(factsOf(first).lastIssueReason, ReissueReason::Missing);
   ASSERT_EQ(store.secrets.count(secret.key()), 1u);
   const SecretRecord record = store.secrets.at(secret.key());
   EXPECT_EQ(record.issuingCa, "mqtt-ca");
   EXPECT_EQ(record.caVersion, 1);
   EXPECT_EQ(record.specGeneration, 1);
   EXPECT_EQ(record.notAfter, clock.now() + 30 * kDay);
-  EXPECT_EQ(first.status.facts["serial"], record.serialHex);
-  EXPECT_EQ(first.status.facts["notAfter"], formatTimestamp(record.notAfter));
-  EXPECT_EQ(first.status.facts["caVersion"], "1");
+  EXPECT_EQ(factsOf(first).serial, record.serialHex);
+  EXPECT_EQ(factsOf(first).notAfter, record.notAfter);
+  EXPECT_EQ(factsOf(first).caVersion, 1);
   TimePoint renewal = secretRenewalTime(record, secret.spec.autoCert, "default/server-cert");
   EXPECT_EQ(first.renewalTime, renewal);
-  EXPECT_EQ(first.status.facts["renewalTime"], formatTimestamp(renewal));
+  EXPECT_EQ(factsOf(first).renewalTime, renewal);
   EXPECT_EQ(store.ledgers[caKey].size(), 1u);
 
   clock.advance(kDay);
   VaultSecretOutcome second = reconcile();
   EXPECT_TRUE(second.status.ready);
-  EXPECT_EQ(second.status.facts.count("lastIssueReason"), 0u);
+  EXPECT_FALSE(factsOf(second).lastIssueReason.has_value());
   EXPECT_EQ(store.saveSecretCalls, 1);
   EXPECT_EQ(store.ledgers[caKey].size(), 1u);
   EXPECT_EQ(serial(), record.serialHex);
@@ -128,12 +132,14 @@ TEST_F(VaultSecretReconcilerTest, PublishesTheFilesToEveryDeploymentOfTheVault) 
 }
 
 TEST_F(VaultSecretReconcilerTest, ItsStatusNamesTheOwnerAndModeTheOutputWrote) {
-  output.secretFacts = {{"fileOwner", "1000:1000"}, {"fileMode", "0440"}};
+  output.keyFile = KeyFileAccess{1000, 1000, 0440};
   VaultSecretOutcome outcome = reconcile(output);
   ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
-  EXPECT_EQ(outcome.status.facts["fileOwner"], "1000:1000");
-  EXPECT_EQ(outcome.status.facts["fileMode"], "0440");
-  EXPECT_EQ(outcome.status.facts.count("serial"), 1u);
+  ASSERT_TRUE(factsOf(outcome).keyFile.has_value());
+  EXPECT_EQ(factsOf(outcome).keyFile->uid, 1000);
+  EXPECT_EQ(factsOf(outcome).keyFile->gid, 1000);
+  EXPECT_EQ(factsOf(outcome).keyFile->mode, 0440u);
+  EXPECT_FALSE(factsOf(outcome).serial.empty());
 }
 
 TEST_F(VaultSecretReconcilerTest, AKeptRecordsPemsAreReadOnlyWhenAnOutputIsWritten) {
@@ -173,7 +179,7 @@ TEST_F(VaultSecretReconcilerTest, ReissuesAtTheRefreshThreshold) {
   clock.set(renewal);
   VaultSecretOutcome outcome = reconcile();
   ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
-  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "NearExpiry");
+  EXPECT_EQ(factsOf(outcome).lastIssueReason, ReissueReason::NearExpiry);
   EXPECT_NE(serial(), first);
   EXPECT_EQ(store.secrets.at(secret.key()).notAfter, renewal + 30 * kDay);
   EXPECT_GT(*outcome.renewalTime, renewal);
@@ -186,7 +192,7 @@ TEST_F(VaultSecretReconcilerTest, ReissuesWhenRevoked) {
   ASSERT_TRUE(unwrap(service.revoke(caKey, Revocation{first, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt})));
   VaultSecretOutcome outcome = reconcile();
   ASSERT_TRUE(outcome.status.ready);
-  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "Revoked");
+  EXPECT_EQ(factsOf(outcome).lastIssueReason, ReissueReason::Revoked);
   EXPECT_NE(serial(), first);
   EXPECT_FALSE(service.isRevoked(caKey, serial()));
 }
@@ -197,7 +203,7 @@ TEST_F(VaultSecretReconcilerTest, ReissuesWhenTheSpecChanges) {
   secret.meta.generation = 2;
   secret.spec.autoCert.altNames = {"alt.example"};
   VaultSecretOutcome outcome = reconcile();
-  EXPECT_EQ(outcome.status.facts["lastIssueReason"], "SpecChanged");
+  EXPECT_EQ(factsOf(outcome).lastIssueReason, ReissueReason::SpecChanged);
   EXPECT_EQ(outcome.status.observedGeneration, 2);
   EXPECT_NE(serial(), first);
   EXPECT_EQ(store.secrets.at(secret.key()).specGeneration, 2);
@@ -241,7 +247,7 @@ TEST_F(VaultSecretReconcilerTest, PublishFailureNamesTheDeploymentAndRetriesSoon
   MockOutputSink sink;
   EXPECT_CALL(sink, publishSecret("default", "emqx", _)).WillOnce(Return(kWritten));
   EXPECT_CALL(sink, publishSecret("default", "emqx-2", _))
-      .WillOnce(Return(Result<std::map<std::string, std::string>>(makeError("disk full"))));
+      .WillOnce(Return(Result<std::optional<KeyFileAccess>>(makeError("disk full"))));
   VaultSecretOutcome outcome = reconcile(sink);
   EXPECT_FALSE(outcome.status.ready);
   EXPECT_EQ(outcome.status.reason, "PublishFailed");
@@ -269,7 +275,7 @@ TEST_F(VaultSecretReconcilerTest, CaRotationKeepsTheCertificateAndShipsBothCaVer
   VaultSecretOutcome outcome = reconcile();
   ASSERT_TRUE(outcome.status.ready) << outcome.status.message;
   EXPECT_EQ(serial(), first);  // version 1 is still live: no re-issue
-  EXPECT_EQ(outcome.status.facts["caVersion"], "1");
+  EXPECT_EQ(factsOf(outcome).caVersion, 1);
   // Both versions, the one that signed the certificate first: EMQX staples
   // the OCSP answer about it under the first certificate of ca-cert.pem.
   auto bundle = unwrap(pki::Certificate::allFromPem(output.secrets.back().files.caCertPem));
@@ -304,12 +310,12 @@ TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRota
   // at its rotation, trusted for half its renewThreshold), not in a busy loop.
   TimePoint caRotation = caEnd - 10 * kDay + 5 * kDay;
   EXPECT_EQ(first.renewalTime, caRotation);
-  EXPECT_EQ(first.status.facts["renewalTime"], formatTimestamp(caRotation));
+  EXPECT_EQ(factsOf(first).renewalTime, caRotation);
   for (int pass = 0; pass < 5; ++pass) {
     clock.advance(Seconds(30));
     VaultSecretOutcome again = reconcile();
     EXPECT_TRUE(again.status.ready);
-    EXPECT_EQ(again.status.facts.count("lastIssueReason"), 0u) << "pass " << pass;
+    EXPECT_FALSE(factsOf(again).lastIssueReason.has_value()) << "pass " << pass;
   }
   EXPECT_EQ(serial(), serialBefore);
   EXPECT_EQ(store.ledgers[shortKey].size(), 1u);
@@ -317,13 +323,13 @@ TEST_F(VaultSecretReconcilerTest, CertificateCappedByTheCaIsRenewedOnceTheCaRota
   // The CA rotates: its new version is only trusted for now.
   clock.set(caEnd - 10 * kDay);
   ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
-  EXPECT_EQ(reconcile().status.facts.count("lastIssueReason"), 0u);
+  EXPECT_FALSE(factsOf(reconcile()).lastIssueReason.has_value());
   // It signs server certificates: now a new certificate gains time, so it is issued.
   clock.set(caRotation);
   ASSERT_TRUE(service.reconcileCa(shortCa, TenantInfo{"default", "uuid-1"}).ok());
   VaultSecretOutcome renewed = reconcile();
-  EXPECT_EQ(renewed.status.facts["lastIssueReason"], "NearExpiry");
-  EXPECT_EQ(renewed.status.facts["caVersion"], "2");
+  EXPECT_EQ(factsOf(renewed).lastIssueReason, ReissueReason::NearExpiry);
+  EXPECT_EQ(factsOf(renewed).caVersion, 2);
   EXPECT_GT(store.secrets.at(secret.key()).notAfter, caEnd);
 }
 

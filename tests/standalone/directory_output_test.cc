@@ -172,25 +172,24 @@ TEST_F(DirectoryOutputTest, OwnershipIsAppliedToFilesAndTheirDirectory) {
   std::string first = dataTarget();
   ASSERT_TRUE(output.publishSecret("default", "emqx", owned).ok());
   EXPECT_EQ(dataTarget(), first);
-  EXPECT_EQ(*published, (std::map<std::string, std::string>{{"fileOwner", "1000:1000"}, {"fileMode", "0400"}}));
+  EXPECT_EQ(*published, (KeyFileAccess{1000, 1000, 0400}));
 }
 
 TEST_F(DirectoryOutputTest, ThePublishersAnswerTheOwnerAndModeCertKeyWasWrittenWith) {
-  std::string self = std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
+  KeyFileAccess self{::geteuid(), ::getegid(), 0440};
   auto published = output.publishSecret("default", "emqx", files("one", 0440));
   ASSERT_TRUE(published.ok()) << published.error().message;
-  EXPECT_EQ(*published, (std::map<std::string, std::string>{{"fileOwner", self}, {"fileMode", "0440"}}));
+  EXPECT_EQ(*published, self);
   // Unchanged, nothing is written, and the answer is the same.
   EXPECT_EQ(*output.publishSecret("default", "emqx", files("one", 0440)), *published);
 
   auto env = output.publishEmqxEnv(EmqxOutput{"default", "emqx", "emqx", "server-cert", "/etc/emqx-certs", false, RotationPolicy::Reload, {}});
   ASSERT_TRUE(env.ok()) << env.error().message;
-  EXPECT_EQ(env->at("fileOwner"), self);
-  EXPECT_EQ(env->at("fileMode"), "0440");
+  EXPECT_EQ(env->keyFile, self);
   // A deployment directory with no certificate yet: no facts about one.
   auto bare = output.publishEmqxEnv(EmqxOutput{"default", "bare", "bare", "server-cert", "/etc/emqx-certs", false, RotationPolicy::Reload, {}});
   ASSERT_TRUE(bare.ok()) << bare.error().message;
-  EXPECT_EQ(bare->count("fileOwner"), 0u);
+  EXPECT_FALSE(bare->keyFile.has_value());
 }
 
 EmqxOutput emqxOutput(const std::vector<EnvVar>& env) {

@@ -85,7 +85,7 @@ TEST(StandalonePass, SeedDeclarationsProduceFilesAndSurviveARestart) {
     for (const auto& [name, status] : instance.statuses) EXPECT_TRUE(status.ready) << name << ": " << status.message;
     firstCert = contentsOf(deployment + "/cert.pem");
     firstData = fs::read_symlink(deployment + "/..data").string();
-    uuid = instance.statuses["CertificateAuthority default/mqtt-ca"].facts["tenantUuid"];
+    uuid = std::get<CertificateAuthorityFacts>(instance.statuses["CertificateAuthority default/mqtt-ca"].facts).tenantUuid;
     EXPECT_EQ(instance.registry.crl(uuid, "mqtt-ca", "1")->crlNumber, 1u);
   }
   auto leaf = pki::Certificate::fromPem(firstCert);
@@ -105,7 +105,7 @@ TEST(StandalonePass, SeedDeclarationsProduceFilesAndSurviveARestart) {
   Instance restarted(dir);
   restarted.run(set);
   for (const auto& [name, status] : restarted.statuses) EXPECT_TRUE(status.ready) << name << ": " << status.message;
-  EXPECT_EQ(restarted.statuses["CertificateAuthority default/mqtt-ca"].facts["tenantUuid"], uuid);
+  EXPECT_EQ(std::get<CertificateAuthorityFacts>(restarted.statuses["CertificateAuthority default/mqtt-ca"].facts).tenantUuid, uuid);
   EXPECT_EQ(contentsOf(deployment + "/cert.pem"), firstCert);
   EXPECT_EQ(fs::read_symlink(deployment + "/..data").string(), firstData);
   EXPECT_EQ(restarted.registry.crl(uuid, "mqtt-ca", "1")->crlNumber, 2u);

@@ -9,12 +9,19 @@
 namespace revoca {
 namespace {
 
-ObjectStatus readyWith(std::map<std::string, std::string> facts) {
+ObjectStatus readyWith(ObjectFacts facts) {
   ObjectStatus status;
   status.ready = true;
   status.reason = "Ready";
   status.facts = std::move(facts);
   return status;
+}
+
+ObjectStatus issued(std::string serial, std::optional<ReissueReason> reason = std::nullopt) {
+  VaultSecretFacts facts;
+  facts.serial = std::move(serial);
+  facts.lastIssueReason = reason;
+  return readyWith(facts);
 }
 
 std::string issueReasonIn(const StatusFile& file) {
@@ -36,18 +43,18 @@ TEST(StatusFile, TheIssueReasonStaysUntilTheNextIssueAndAcrossARestart) {
   std::string path = dir.file("status.json");
   {
     StatusFile file(path);
-    file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}, {"lastIssueReason", "new"}}));
-    file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
-    EXPECT_EQ(issueReasonIn(file), "new");
+    file.report(Kind::VaultSecret, serverCert(), issued("0A", ReissueReason::Missing));
+    file.report(Kind::VaultSecret, serverCert(), issued("0A"));
+    EXPECT_EQ(issueReasonIn(file), "Missing");
     file.flush();
   }
   StatusFile restarted(path);
-  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
-  EXPECT_EQ(issueReasonIn(restarted), "new");
-  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0B"}, {"lastIssueReason", "revoked"}}));
-  EXPECT_EQ(issueReasonIn(restarted), "revoked");
+  restarted.report(Kind::VaultSecret, serverCert(), issued("0A"));
+  EXPECT_EQ(issueReasonIn(restarted), "Missing");
+  restarted.report(Kind::VaultSecret, serverCert(), issued("0B", ReissueReason::Revoked));
+  EXPECT_EQ(issueReasonIn(restarted), "Revoked");
   // Another serial without a reason (issued by another run): nothing to say.
-  restarted.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0C"}}));
+  restarted.report(Kind::VaultSecret, serverCert(), issued("0C"));
   EXPECT_EQ(issueReasonIn(restarted), "");
 }
 
@@ -58,11 +65,33 @@ TEST(StatusFile, TheFileIsTheStatusesAsOneIndentedJsonArrayOfValidUtf8) {
   ObjectMeta other;
   other.name = "other";
   other.source = "decl-\xff\n.yaml";  // whatever a file name holds
-  file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
+  file.report(Kind::VaultSecret, serverCert(), issued("0A"));
   file.report(Kind::Vault, other, readyWith({}));
   file.flush();
   EXPECT_EQ(*readFile(path), file.snapshot().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   EXPECT_FALSE(nlohmann::json::parse(*readFile(path), nullptr, false).is_discarded());
+}
+
+TEST(StatusFile, EveryFactIsTextTimesInRfc3339AndIntegersInDecimal) {
+  testing::TempDir dir;
+  StatusFile file(dir.file("status.json"));
+  VaultSecretFacts facts;
+  facts.serial = "0A";
+  facts.notBefore = fromUnixSeconds(1'800'000'000);
+  facts.notAfter = fromUnixSeconds(1'800'000'000) + std::chrono::milliseconds(1500);
+  facts.renewalTime = fromUnixSeconds(1'800'086'400);
+  facts.caVersion = 2;
+  facts.lastIssueReason = ReissueReason::NearExpiry;
+  facts.keyFile = KeyFileAccess{1000, 1001, 0440};
+  file.report(Kind::VaultSecret, serverCert(), readyWith(facts));
+  EXPECT_EQ(file.snapshot()[0]["facts"], nlohmann::json({{"serial", "0A"},
+                                                         {"notBefore", "2027-01-15T08:00:00Z"},
+                                                         {"notAfter", "2027-01-15T08:00:01Z"},
+                                                         {"renewalTime", "2027-01-16T08:00:00Z"},
+                                                         {"caVersion", "2"},
+                                                         {"lastIssueReason", "NearExpiry"},
+                                                         {"fileOwner", "1000:1001"},
+                                                         {"fileMode", "0440"}}));
 }
 
 TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {
@@ -70,7 +99,7 @@ TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {
   std::string path = dir.file("status.json");
   testing::appendRaw(path, "{not json");
   StatusFile file(path);
-  file.report(Kind::VaultSecret, serverCert(), readyWith({{"serial", "0A"}}));
+  file.report(Kind::VaultSecret, serverCert(), issued("0A"));
   EXPECT_EQ(issueReasonIn(file), "");
 }
 
