@@ -52,14 +52,6 @@ void forEachKindType(Visit&& visit) {
 
 }  // namespace
 
-std::vector<ObjectRef> namedBy(const DeclarationSet& object) {
-  std::vector<ObjectRef> named;
-  forEachKind(object, [&](const auto& declarations) {
-    for (const auto& declaration : declarations) addNamed(declaration, named);
-  });
-  return named;
-}
-
 std::vector<ObjectRef> namedBy(const ObjectDeclaration& object) {
   std::vector<ObjectRef> named;
   forEachKindType([&](auto type) {
@@ -85,27 +77,6 @@ void copyInto(const ObjectDeclaration& object, DeclarationSet& set) {
     if (const T* declared = declarationOf<T>(object)) declarations.push_back(*declared);
   });
   set.errors.insert(set.errors.end(), object.errors.begin(), object.errors.end());
-}
-
-template <>
-const CertificateAuthority* declarationOf(const DeclarationSet& object) {
-  return object.authorities.empty() ? nullptr : &object.authorities.front();
-}
-template <>
-const Vault* declarationOf(const DeclarationSet& object) {
-  return object.vaults.empty() ? nullptr : &object.vaults.front();
-}
-template <>
-const VaultSecret* declarationOf(const DeclarationSet& object) {
-  return object.vaultSecrets.empty() ? nullptr : &object.vaultSecrets.front();
-}
-template <>
-const CertificateRevocation* declarationOf(const DeclarationSet& object) {
-  return object.revocations.empty() ? nullptr : &object.revocations.front();
-}
-template <>
-const EmqxDeployment* declarationOf(const DeclarationSet& object) {
-  return object.emqxDeployments.empty() ? nullptr : &object.emqxDeployments.front();
 }
 
 }  // namespace revoca

@@ -37,15 +37,12 @@ std::shared_ptr<const ObjectDeclaration> declarationFrom(DeclarationSet&& parsed
 // Adds the declaration and errors of `object` to `set`.
 void copyInto(const ObjectDeclaration& object, DeclarationSet& set);
 
-// What the one declaration in `object` (a set from one object) names: its
-// issuing CA, Vault, VaultSecret. A name that exists nowhere is named all the same:
-// the object it names may be created later.
-std::vector<ObjectRef> namedBy(const DeclarationSet& object);
+// What the declaration in `object` names: its issuing CA, Vault,
+// VaultSecret. A name that exists nowhere is named all the same: the object
+// it names may be created later.
 std::vector<ObjectRef> namedBy(const ObjectDeclaration& object);
 
-// The one declaration in `object` as a T, or nullptr.
-template <typename T>
-const T* declarationOf(const DeclarationSet& object);
+// The declaration in `object` as a T, or nullptr.
 template <typename T>
 const T* declarationOf(const ObjectDeclaration& object) {
   const auto* of = dynamic_cast<const DeclarationOf<T>*>(&object);

@@ -13,52 +13,55 @@ DeclarationSet parsed(const std::string& yaml) {
   return set;
 }
 
+// What the cluster keeps of one object.
+std::shared_ptr<const ObjectDeclaration> declared(const std::string& yaml) { return declarationFrom(parsed(yaml)); }
+
 TEST(Dependencies, EachKindNamesWhatItsReconcileReads) {
-  auto intermediate = parsed(R"(
+  auto intermediate = declared(R"(
 apiVersion: revoca.io/v1alpha1
 kind: CertificateAuthority
 metadata: {name: edge, namespace: mqtt}
 spec: {issuingCa: root}
 )");
-  EXPECT_EQ(namedBy(intermediate), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "root"}}}));
-  ASSERT_NE(declarationOf<CertificateAuthority>(intermediate), nullptr);
-  EXPECT_EQ(declarationOf<Vault>(intermediate), nullptr);
+  EXPECT_EQ(namedBy(*intermediate), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "root"}}}));
+  ASSERT_NE(declarationOf<CertificateAuthority>(*intermediate), nullptr);
+  EXPECT_EQ(declarationOf<Vault>(*intermediate), nullptr);
 
-  auto secret = parsed(R"(
+  auto secret = declared(R"(
 apiVersion: revoca.io/v1alpha1
 kind: VaultSecret
 metadata: {name: server-cert, namespace: mqtt}
 spec: {vault: mqtt-vault, autoCert: {issuingCa: edge, host: broker.example}}
 )");
-  EXPECT_EQ(namedBy(secret), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "edge"}},
+  EXPECT_EQ(namedBy(*secret), (std::vector<ObjectRef>{{Kind::CertificateAuthority, {"mqtt", "edge"}},
                                                      {Kind::Vault, {"mqtt", "mqtt-vault"}}}));
 
-  auto emqx = parsed(R"(
+  auto emqx = declared(R"(
 apiVersion: revoca.io/v1alpha1
 kind: EmqxDeployment
 metadata: {name: emqx, namespace: mqtt}
 spec: {vault: mqtt-vault, secret: server-cert, listener: {name: default, bind: "0.0.0.0:8883"}}
 )");
-  EXPECT_EQ(namedBy(emqx), (std::vector<ObjectRef>{{Kind::Vault, {"mqtt", "mqtt-vault"}},
+  EXPECT_EQ(namedBy(*emqx), (std::vector<ObjectRef>{{Kind::Vault, {"mqtt", "mqtt-vault"}},
                                                    {Kind::VaultSecret, {"mqtt", "server-cert"}}}));
   EXPECT_EQ(ObjectRef({Kind::VaultSecret, {"mqtt", "server-cert"}}).str(), "VaultSecret mqtt/server-cert");
 }
 
 TEST(Dependencies, ARootCaAndARefusedDeclarationNameNothing) {
-  EXPECT_TRUE(namedBy(parsed(R"(
+  EXPECT_TRUE(namedBy(*declared(R"(
 apiVersion: revoca.io/v1alpha1
 kind: CertificateAuthority
 metadata: {name: root, namespace: mqtt}
 spec: {}
 )")).empty());
-  auto refused = parsed(R"(
+  auto refused = declared(R"(
 apiVersion: revoca.io/v1alpha1
 kind: VaultSecret
 metadata: {name: broken, namespace: mqtt}
 spec: {vault: v, autoCert: {issuingCa: ca, host: h.example, ttl: 30 days}}
 )");
-  ASSERT_FALSE(refused.errors.empty());
-  EXPECT_TRUE(namedBy(refused).empty());
+  ASSERT_FALSE(refused->errors.empty());
+  EXPECT_TRUE(namedBy(*refused).empty());
 }
 
 TEST(Dependencies, OneObjectsDeclarationKeepsTheObjectOrItsErrorsAlone) {
