@@ -203,7 +203,7 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
   kubeclient::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=vaultsecret";
   options.limit = kSecretListPage;
-  std::map<ObjectKey, std::optional<SecretRecord>> found;
+  std::map<ObjectKey, KnownRecord> found;
   std::optional<Error> broken;
   // Each item is taken as its page arrives and left empty: the whole list
   // never sits in memory as JSON.
@@ -218,7 +218,7 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
       auto stored = storedSecret(std::move(item), namespace_, name);
       auto record = stored ? secretRecordOf(key, stored->data) : Result<std::optional<SecretRecord>>(stored.error());
       if (record)
-        found[key] = withoutPems(std::move(*record));
+        found[key] = {withoutPems(std::move(*record)), stored->resourceVersion()};
       else
         broken = record.error();
     }
@@ -240,23 +240,24 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey
     lock.unlock();
     return saveUnsaved(vaultSecret, record);
   }
-  if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second;
+  if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second.record;
   if (listAttempted_.insert(vaultSecret.namespace_).second) {
     // One broken record must not stop the others: then each is read alone.
     if (auto listed = listSecretRecords(vaultSecret.namespace_); !listed)
       spdlog::debug("listing VaultSecret records in {}: {}", vaultSecret.namespace_, listed.error().message);
-    if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second;
+    if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second.record;
   }
   if (listedNamespaces_.count(vaultSecret.namespace_)) {
     absent_.insert(vaultSecret);
-    records_[vaultSecret] = std::nullopt;
+    records_[vaultSecret] = {};
     return std::optional<SecretRecord>();
   }
   bool exists = false;
-  auto record = readSecretRecord(vaultSecret, exists);
+  std::string version;
+  auto record = readSecretRecord(vaultSecret, exists, version);
   if (!record) return record;
   if (!exists) absent_.insert(vaultSecret);
-  records_[vaultSecret] = withoutPems(*record);
+  records_[vaultSecret] = {withoutPems(*record), std::move(version)};
   return record;
 }
 
@@ -264,43 +265,71 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecretWithPems(const O
   auto loaded = loadSecret(vaultSecret);
   if (!loaded || !*loaded || (*loaded)->hasPems()) return loaded;
   bool exists = false;
-  auto record = readSecretRecord(vaultSecret, exists);
+  std::string version;
+  auto record = readSecretRecord(vaultSecret, exists, version);
   if (!record) return record;
-  // Deleted or replaced behind revoca's back: what is there now counts.
-  if (!*record || (*record)->serialHex != (*loaded)->serialHex) {
-    std::lock_guard lock(mutex_);
-    if (!unsaved_.count(vaultSecret)) records_[vaultSecret] = withoutPems(*record);
+  std::lock_guard lock(mutex_);
+  if (!unsaved_.count(vaultSecret)) {
+    auto& known = records_[vaultSecret];
+    // Deleted or replaced behind revoca's back: what is there now counts.
+    if (!*record || (*record)->serialHex != (*loaded)->serialHex) known.record = withoutPems(*record);
+    known.resourceVersion = std::move(version);
   }
   return record;
 }
 
-Result<std::optional<SecretRecord>> SecretStateStore::readSecretRecord(const ObjectKey& vaultSecret, bool& exists) {
+Result<std::optional<SecretRecord>> SecretStateStore::readSecretRecord(const ObjectKey& vaultSecret, bool& exists,
+                                                                       std::string& resourceVersion) {
   auto secret = secrets_.read(vaultSecret.namespace_, vaultSecretStateName(vaultSecret));
   if (!secret) return secret.error();
   exists = secret->has_value();
   if (!exists) return std::optional<SecretRecord>();
+  resourceVersion = (*secret)->resourceVersion();
   return secretRecordOf(vaultSecret, (*secret)->data);
 }
 
 Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) {
-  std::string fields = encodeSecretRecordFields(record);
-  // Not kept for the next write: VaultSecrets are many and written seldom.
-  // Known absent: created at once (a 409 reads it and tries again).
+  SecretData written{{"cert.pem", record.certPem}, {"cert.key", record.keyPem},
+                     {"record.json", encodeSecretRecordFields(record)}};
+  std::string name = vaultSecretStateName(vaultSecret);
+  SecretLabels labels = stateLabels("vaultsecret", kVaultSecretLabel, vaultSecret.name);
+  // Known absent: created at once (a 409 reads it and tries again). Known
+  // at a version: written at it. Else read first. Only the version is kept,
+  // not the Secret: VaultSecrets are many and written seldom.
   std::optional<StoredSecret> known;
+  std::string version;
   {
     std::lock_guard lock(mutex_);
-    if (absent_.erase(vaultSecret)) known = StoredSecret{};
+    if (absent_.erase(vaultSecret))
+      known = StoredSecret{};
+    else if (auto found = records_.find(vaultSecret); found != records_.end())
+      version = found->second.resourceVersion;
   }
-  // Written unlocked (modify() keeps to the API and `known`): the engine
-  // saves several VaultSecrets at once, each under its own name.
-  auto saved = secrets_.modify(vaultSecret.namespace_, vaultSecretStateName(vaultSecret),
-                               stateLabels("vaultsecret", kVaultSecretLabel, vaultSecret.name), known,
-                               [&](SecretData& data) -> Result<void> {
-                                 data["cert.pem"] = record.certPem;
-                                 data["cert.key"] = record.keyPem;
-                                 data["record.json"] = fields;
-                                 return {};
-                               });
+  // Written unlocked (writeAt() and modify() keep to the API and `known`):
+  // the engine saves several VaultSecrets at once, each under its own name.
+  Result<void> saved;
+  std::string savedVersion;
+  bool writtenAt = false;
+  if (!version.empty()) {
+    auto applied = secrets_.writeAt(vaultSecret.namespace_, name, labels, version, written);
+    writtenAt = applied.ok();
+    if (writtenAt) {
+      savedVersion = std::move(*applied.value);
+    } else if (applied.error.status != 409 && applied.error.status != 404) {
+      saved = stateSecretError("patch", vaultSecret.namespace_, name, applied.error);
+    } else {
+      // Written or deleted by someone else since: read it, as for a record never read.
+      spdlog::debug("Secret {}/{}: {} on apply at its last known version, reading it again", vaultSecret.namespace_,
+                    name, applied.error.status);
+    }
+  }
+  if (saved && !writtenAt) {
+    saved = secrets_.modify(vaultSecret.namespace_, name, labels, known, [&](SecretData& data) -> Result<void> {
+      for (const auto& [key, value] : written) data[key] = value;
+      return {};
+    });
+    if (saved && known) savedVersion = known->resourceVersion();
+  }
   std::lock_guard lock(mutex_);
   if (!saved) {
     // Whether the write took is unknown: the next load reads the Secret,
@@ -311,7 +340,7 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
     return saved;
   }
   unsaved_.erase(vaultSecret);
-  records_[vaultSecret] = withoutPems(record);
+  records_[vaultSecret] = {withoutPems(record), std::move(savedVersion)};
   return {};
 }
 
@@ -323,13 +352,14 @@ Result<void> SecretStateStore::saveSecret(const ObjectKey& vaultSecret, const Se
 Result<std::optional<SecretRecord>> SecretStateStore::saveUnsaved(const ObjectKey& vaultSecret,
                                                                   const SecretRecord& record) {
   bool exists = false;
-  auto found = readSecretRecord(vaultSecret, exists);
+  std::string version;
+  auto found = readSecretRecord(vaultSecret, exists, version);
   if (!found && !exists) return found.error();  // unreadable; a broken record is written over
   std::optional<SecretRecord> stored = found ? std::move(*found) : std::nullopt;
   if (stored && (stored->serialHex == record.serialHex || stored->notBefore > record.notBefore)) {
     std::lock_guard lock(mutex_);
     unsaved_.erase(vaultSecret);
-    records_[vaultSecret] = withoutPems(stored);
+    records_[vaultSecret] = {withoutPems(stored), std::move(version)};
     return stored;
   }
   spdlog::info("VaultSecret {}: saving the record of serial {} again (its last write failed)", vaultSecret.str(),

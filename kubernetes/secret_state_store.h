@@ -80,7 +80,14 @@ class SecretStateStore final : public StateStore {
   std::map<std::string, std::string> tenants_;
   std::map<ObjectKey, std::optional<CaRecord>> cas_;
   std::map<ObjectKey, std::optional<StoredSecret>> caSecrets_;  // revoca-ca-<ca>, for the next write
-  std::map<ObjectKey, std::optional<SecretRecord>> records_;  // of VaultSecrets
+  // A VaultSecret's record as last read or written, with its Secret's
+  // resourceVersion: a new certificate is written at that version without
+  // reading the Secret first (empty: read first).
+  struct KnownRecord {
+    std::optional<SecretRecord> record;  // without its PEMs
+    std::string resourceVersion;
+  };
+  std::map<ObjectKey, KnownRecord> records_;
   // Namespaces whose VaultSecret records were all listed at once (a start
   // with 10,000 of them costs 20 pages, not 10,000 GETs): a name missing
   // from records_ there has no record yet.
@@ -94,8 +101,10 @@ class SecretStateStore final : public StateStore {
   Result<std::optional<SecretRecord>> saveUnsaved(const ObjectKey& vaultSecret, const SecretRecord& record);
 
   Result<void> listSecretRecords(const std::string& namespace_);
-  // The record in its Secret, read from the API (not the cache); `exists`: the Secret is there.
-  Result<std::optional<SecretRecord>> readSecretRecord(const ObjectKey& vaultSecret, bool& exists);
+  // The record in its Secret, read from the API (not the cache); `exists`:
+  // the Secret is there, at `resourceVersion`.
+  Result<std::optional<SecretRecord>> readSecretRecord(const ObjectKey& vaultSecret, bool& exists,
+                                                       std::string& resourceVersion);
 };
 
 }  // namespace revoca::kubernetes

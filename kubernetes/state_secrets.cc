@@ -32,7 +32,7 @@ void pauseAfterConflict(int conflicts) {
 
 Error stateSecretError(const std::string& verb, const std::string& namespace_, const std::string& name,
                        const kubeclient::ApiError& error) {
-  return apiFailure(verb, {"Secret " + namespace_ + "/" + name, "secrets", namespace_, "get, list, create and update"},
+  return apiFailure(verb, {"Secret " + namespace_ + "/" + name, "secrets", namespace_, "get, list, create, update and patch"},
                     error);
 }
 
@@ -92,6 +92,23 @@ kubeclient::ApiResult<StoredSecret> StateSecrets::write(const std::string& names
     rest.erase("data");
   }
   return {StoredSecret{std::move(rest), std::move(data)}, {}};
+}
+
+kubeclient::ApiResult<std::string> StateSecrets::writeAt(const std::string& namespace_, const std::string& name,
+                                                         const SecretLabels& labels,
+                                                         const std::string& resourceVersion, const SecretData& data) {
+  json encoded = json::object();
+  for (const auto& [key, value] : data) encoded[key] = kubeclient::encodeBase64(value);
+  json object = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata",
+                  {{"name", name}, {"namespace", namespace_}, {"resourceVersion", resourceVersion}, {"labels", labels}}},
+                 {"data", std::move(encoded)}};
+  auto applied = api_.apply(secrets(namespace_, name), object, kFieldManager);
+  if (!applied.ok()) return {std::nullopt, applied.error};
+  const json& metadata = applied.value->contains("metadata") ? (*applied.value)["metadata"] : json::object();
+  // A write that took but whose answer lacks the version: the next write reads first.
+  return {metadata.is_object() ? metadata.value("resourceVersion", "") : std::string(), {}};
 }
 
 Result<void> StateSecrets::modify(const std::string& namespace_, const std::string& name, const SecretLabels& labels,

@@ -70,6 +70,14 @@ class StateSecrets {
   // failed (what it held is stale then).
   Result<void> modify(const std::string& namespace_, const std::string& name, const SecretLabels& labels,
                       std::optional<StoredSecret>& known, const std::function<Result<void>(SecretData&)>& change);
+  // Sets `data`'s keys and `labels` on the Secret as it was at
+  // `resourceVersion`, without reading it first: a server-side apply with
+  // that resourceVersion as its precondition, so anyone's write since is a
+  // 409 (and a deletion a 404 or a 409), never lost; the Secret's other keys,
+  // labels and annotations stay as they are. Gives the new resourceVersion.
+  kubeclient::ApiResult<std::string> writeAt(const std::string& namespace_, const std::string& name,
+                                             const SecretLabels& labels, const std::string& resourceVersion,
+                                             const SecretData& data);
 
  private:
   kubeclient::ApiClient& api_;

@@ -176,8 +176,8 @@ TEST(SecretStateStoreLines, TheFullestChunkStaysFarBelowTheSecretAndEtcdLimits) 
 class CountingClient final : public kubeclient::ForwardingApiClient {
  public:
   explicit CountingClient(kubeclient::ApiClient& inner) : ForwardingApiClient(inner) {}
-  std::atomic<int> gets{0}, lists{0}, creates{0}, updates{0};
-  int calls() const { return gets + lists + creates + updates; }
+  std::atomic<int> gets{0}, lists{0}, creates{0}, updates{0}, applies{0};
+  int calls() const { return gets + lists + creates + updates + applies; }
 
   kubeclient::ApiResult<json> get(const kubeclient::ResourceRef& object) override {
     ++gets;
@@ -194,6 +194,11 @@ class CountingClient final : public kubeclient::ForwardingApiClient {
   kubeclient::ApiResult<json> update(const kubeclient::ResourceRef& object, const json& body) override {
     ++updates;
     return inner_.update(object, body);
+  }
+  kubeclient::ApiResult<json> apply(const kubeclient::ResourceRef& object, const json& body,
+                                    const std::string& fieldManager, bool force) override {
+    ++applies;
+    return inner_.apply(object, body, fieldManager, force);
   }
 };
 
@@ -660,6 +665,70 @@ TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret
   EXPECT_TRUE(secret["data"].contains("record.json"));
 }
 
+SecretRecord recordOfSerial(const std::string& serialHex) {
+  SecretRecord record;
+  record.certPem = "CERT " + serialHex;
+  record.keyPem = "KEY " + serialHex;
+  record.serialHex = serialHex;
+  record.issuingCa = "mqtt-ca";
+  record.caVersion = 1;
+  return record;
+}
+
+// A change among 10,000 VaultSecrets issues one certificate: its record is
+// one write at the version listed at the start, with no read before it.
+TEST_F(SecretStateStoreIntegration, ARecordListedOrWrittenIsWrittenAgainWithoutReadingItFirst) {
+  ObjectKey key{namespace_, "server-cert"};
+  ASSERT_TRUE(SecretStateStore(*client_).saveSecret(key, recordOfSerial("AB01")));
+
+  CountingClient counting(*client_);
+  SecretStateStore store(counting);
+  ASSERT_TRUE(store.loadSecret(key));
+  ASSERT_EQ(counting.lists, 1);
+  ASSERT_TRUE(store.saveSecret(key, recordOfSerial("AB02")));
+  ASSERT_TRUE(store.saveSecret(key, recordOfSerial("AB03")));
+  EXPECT_EQ(counting.applies, 2);
+  EXPECT_EQ(counting.calls(), 3) << "no read before either write";
+
+  auto loaded = SecretStateStore(*client_).loadSecretWithPems(key);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->serialHex, "AB03");
+  EXPECT_EQ((*loaded)->keyPem, "KEY AB03");
+}
+
+// Someone wrote the Secret after revoca read it: the write at the old
+// version is refused, so revoca reads it and writes over what is there now,
+// keeping what they added; deleted since, it is created again.
+TEST_F(SecretStateStoreIntegration, ARecordChangedOrDeletedSinceItWasReadIsReadAgainNotOverwritten) {
+  ObjectKey key{namespace_, "server-cert"};
+  auto ref = secrets(namespace_, "revoca-vs-server-cert");
+  CountingClient counting(*client_);
+  SecretStateStore store(counting);
+  ASSERT_TRUE(store.saveSecret(key, recordOfSerial("AB01")));
+
+  auto secret = client_->get(ref);
+  ASSERT_TRUE(secret.ok());
+  (*secret.value)["metadata"]["annotations"]["backup.example.com/at"] = "now";
+  (*secret.value)["data"]["note"] = kubeclient::encodeBase64("theirs");
+  ASSERT_TRUE(client_->update(ref, *secret.value).ok());
+  int before = counting.calls(), getsBefore = counting.gets;
+  ASSERT_TRUE(store.saveSecret(key, recordOfSerial("AB02")));
+  EXPECT_EQ(counting.applies, 1);
+  EXPECT_EQ(counting.gets - getsBefore, 1);
+  EXPECT_EQ(counting.calls() - before, 3) << "the refused write, a read, and the write";
+  auto after = client_->get(ref);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after.value)["metadata"]["annotations"]["backup.example.com/at"], "now");
+  EXPECT_EQ(*kubeclient::decodeBase64((*after.value)["data"]["note"].get<std::string>()), "theirs");
+  EXPECT_EQ(*kubeclient::decodeBase64((*after.value)["data"]["cert.key"].get<std::string>()), "KEY AB02");
+
+  ASSERT_TRUE(client_->remove(ref).ok());
+  ASSERT_TRUE(store.saveSecret(key, recordOfSerial("AB03")));
+  auto loaded = SecretStateStore(*client_).loadSecretWithPems(key);
+  ASSERT_TRUE(loaded && *loaded) << (loaded ? "no record" : loaded.error().message);
+  EXPECT_EQ((*loaded)->serialHex, "AB03");
+}
+
 // json::value throws on a field of another type; a missing one was read as a default.
 TEST_F(SecretStateStoreIntegration, ARecordFieldOfTheWrongTypeIsAnErrorNamingTheField) {
   SecretRecord record;
@@ -721,15 +790,19 @@ TEST_F(SecretStateStoreIntegration, AFailedWriteNamesTheSecretAndNeverTheKey) {
 class LosingClient final : public kubeclient::ForwardingApiClient {
  public:
   explicit LosingClient(kubeclient::ApiClient& inner) : ForwardingApiClient(inner) {}
-  std::atomic<int> toLose{0};  // the next this many creates and updates
+  std::atomic<int> toLose{0};  // the next this many writes (creates, updates and applies)
   std::atomic<bool> taken{true};
-  std::atomic<int> writes{0};  // creates and updates that reached the apiserver
+  std::atomic<int> writes{0};  // writes that reached the apiserver
 
   kubeclient::ApiResult<json> create(const kubeclient::ResourceRef& collection, const json& object) override {
     return lose([&] { return inner_.create(collection, object); });
   }
   kubeclient::ApiResult<json> update(const kubeclient::ResourceRef& object, const json& body) override {
     return lose([&] { return inner_.update(object, body); });
+  }
+  kubeclient::ApiResult<json> apply(const kubeclient::ResourceRef& object, const json& body,
+                                    const std::string& fieldManager, bool force) override {
+    return lose([&] { return inner_.apply(object, body, fieldManager, force); });
   }
 
  private:
