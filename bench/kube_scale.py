@@ -262,11 +262,13 @@ def burst(cluster, api, revoca, watch, vaults, start, count):
                          if n - requests_before.get(key, 0) >= count / 20}}
 
 
-def restart(revoca, watch, url, count, issued_before):
+def restart(revoca, watch, url, count, issued_before, api):
     """revoca started with `count` VaultSecrets (and their Vaults) in place:
     the seconds until the responder answers OCSP, until /readyz, and until
-    every object is confirmed Ready; then whether anything was issued again."""
+    every object is confirmed Ready; then whether anything was issued again,
+    and the API requests it made on the way (the Lease's left out)."""
     serials_before = dict(watch.serial)
+    requests_before = apiserver_requests(api)
     started = time.monotonic()
     revoca.start()
     answered = readyz = confirmed = None
@@ -283,11 +285,15 @@ def restart(revoca, watch, url, count, issued_before):
             if ready_objects is not None and ready_objects >= count * 2 + 1:
                 confirmed = now
         time.sleep(0.05)
+    requests_after = apiserver_requests(api)
+    requests = {key: n - requests_before.get(key, 0) for key, n in requests_after.items()
+                if n > requests_before.get(key, 0) and key[1] and key[1] not in PERIODIC}
     time.sleep(3)
     issued_after = revoca.metric("revoca_ca_issued_certificates")
     reissued = sum(1 for n, s in watch.serial.items() if serials_before.get(n) != s)
-    print(f"restart: OCSP {answered}, readyz {readyz}, confirmed {confirmed}, re-issued {reissued}", flush=True)
-    return answered, readyz, confirmed, issued_before, issued_after, reissued
+    print(f"restart: OCSP {answered}, readyz {readyz}, confirmed {confirmed}, re-issued {reissued}, "
+          f"requests {requests}", flush=True)
+    return answered, readyz, confirmed, issued_before, issued_after, reissued, requests
 
 
 # Requests made on a timer whatever changes, not for the change: the Lease's renewals.
@@ -407,7 +413,7 @@ def main():
             restarted.args[restarted.args.index("--listen") + 1] = f"127.0.0.1:{revoca.port}"
             revoca = restarted
             of = figures["builds"][label] = {"build": str(build)}
-            of["startup"] = restart(revoca, watch, url, managed, issued_before)
+            of["startup"] = restart(revoca, watch, url, managed, issued_before, api)
             of["peak_restart_mb"] = revoca.hwm_kb() / 1024
             of["change"] = one_change(cluster, api, revoca, watch, f"broker-{changed:05d}")
             of["burst"] = burst(cluster, api, revoca, watch, vaults, managed, 1000)
@@ -435,11 +441,13 @@ def report(options, figures):
           f"peak RSS {figures['peak_mb']:.1f} MB (target <= 64), steady {figures['rss_steady_mb']:.1f} MB")
     fmt = lambda t: f"{t:.2f} s" if t is not None else "never"
     for label, of in figures["builds"].items():
-        answered, readyz, confirmed, before, after, reissued = of["startup"]
+        answered, readyz, confirmed, before, after, reissued, requests = of["startup"]
         print(f"\n{label} build ({of['build']}):")
         print(f"start-up: OCSP answered after {fmt(answered)}, /readyz after {fmt(readyz)}, every object confirmed "
               f"Ready after {fmt(confirmed)}; ledger {before:.0f} -> {after:.0f} serials, {reissued} status serials "
               f"changed (both must show no re-issuance); peak RSS through it {of['peak_restart_mb']:.1f} MB")
+        print("          API requests until then: " +
+              ", ".join(f"{verb} {resource} {n:.0f}" for (verb, resource), n in sorted(requests.items())))
         change = of["change"]
         print(f"one change among {options.scale}: Ready again after {change['seconds']:.2f} s, revoca CPU "
               f"{change['cpu_ms']:.0f} ms, {sum(change['requests'].values()):.0f} API requests (target <= 5 and "

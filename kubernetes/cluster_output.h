@@ -58,6 +58,10 @@ class ClusterOutput final : public OutputSink {
   // The rollout, and the owner (root, the pod's fsGroup) and mode (0440)
   // of the mounted files.
   Result<EmqxEnvFacts> publishEmqxEnv(const EmqxOutput& emqx) override;
+  // Lists the VaultSecret outputs of `namespace_` now, ahead of the
+  // reconciles that would list them at their first output (see
+  // kubernetes/engine.cc: listed beside the records, not after them).
+  void listAhead(const std::string& namespace_) { listVaultSecretOutputs(namespace_); }
   // Forgets what it applied, so the next pass looks at every output again:
   // puts back an output someone deleted or edited (the periodic resync).
   void forget() {

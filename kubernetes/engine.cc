@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -42,6 +45,37 @@ Result<kubeclient::ConnectionConfig> connectionConfig(const KubernetesOptions& o
   if (options.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST")) return kubeclient::loadInClusterConfig();
   return kubeclient::loadKubeconfig(options.kubeconfig, options.context);
 }
+
+// The VaultSecrets' records and outputs, listed ahead, each on a thread of
+// its own: at a start with thousands they are the longest waits, and the
+// reconciles would list them one after the other, the records only once
+// the CAs are loaded and the outputs only once the records are in.
+class ListsAhead {
+ public:
+  ~ListsAhead() { join(); }
+  void start(kubernetes::SecretStateStore* store, kubernetes::ClusterOutput& output,
+             const kubernetes::ClusterObjects& objects) {
+    join();
+    std::set<std::string> namespaces;
+    for (const auto& secret : objects.objectsOf(Kind::VaultSecret)) namespaces.insert(secret.key.namespace_);
+    if (namespaces.empty()) return;
+    if (store)
+      threads_.emplace_back([store, namespaces] {
+        for (const auto& namespace_ : namespaces) store->listRecordsAhead(namespace_);
+      });
+    threads_.emplace_back([&output, namespaces] {
+      for (const auto& namespace_ : namespaces) output.listAhead(namespace_);
+    });
+  }
+  // Before the store or the outputs forget what they listed.
+  void join() {
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  std::vector<std::thread> threads_;
+};
 
 // Wakes the loop: state Secrets that changed, declarations (a follower
 // loads the CAs again), leadership coming or going. A leader's controllers
@@ -224,6 +258,7 @@ int runKubernetes(const KubernetesOptions& options) {
   // Rebuilt on each change of role: a new leader must not trust what it
   // cached while another replica wrote.
   std::unique_ptr<AuthorityService> authorities;
+  ListsAhead listsAhead;
   std::unique_ptr<DeclarationPass> followerPass;
   bool wasLeader = false;
   TimePoint wakeup = clock.now();
@@ -243,6 +278,7 @@ int runKubernetes(const KubernetesOptions& options) {
     if (roleChanged) {
       // Stopped outside CurrentControllers' lock: their workers report to the metrics.
       if (auto previous = controllers.replace(nullptr)) previous->stop();
+      listsAhead.join();
       wasLeader = leader;
       store.forget();
       output.forget();
@@ -258,6 +294,7 @@ int runKubernetes(const KubernetesOptions& options) {
             objects, ReconcileContext{*authorities, store, output, clock, kVaultSecretWorkers}, *registry, metrics,
             kubernetes::ControllerOptions{kVaultSecretWorkers});
         controllers.replace(next);
+        listsAhead.start(&store, output, objects);
         // Once in place: what the informers hear from now on reaches it, and what came before is queued here.
         next->start();
       }
@@ -283,8 +320,10 @@ int runKubernetes(const KubernetesOptions& options) {
       // SyncPeriod does: an output someone deleted or edited comes back.
       if (clock.now() >= nextResync) {
         nextResync = clock.now() + Seconds(options.resyncPeriod);
+        listsAhead.join();
         output.forget();
         status.forget();
+        listsAhead.start(nullptr, output, objects);  // the records stay: one writer, the leader
         current->enqueueAll();
       }
       std::size_t depth = current->depth();
@@ -317,6 +356,7 @@ int runKubernetes(const KubernetesOptions& options) {
     malloc_trim(0);
   }
   if (auto previous = controllers.replace(nullptr)) previous->stop();
+  listsAhead.join();
   spdlog::info("revoca: stopping");
   if (elector) elector->stop();
   objects.stop();

@@ -233,6 +233,18 @@ Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) 
   return {};
 }
 
+void SecretStateStore::listRecordsOnce(const std::string& namespace_) {
+  if (!listAttempted_.insert(namespace_).second) return;
+  // One broken record must not stop the others: then each is read alone.
+  if (auto listed = listSecretRecords(namespace_); !listed)
+    spdlog::debug("listing VaultSecret records in {}: {}", namespace_, listed.error().message);
+}
+
+void SecretStateStore::listRecordsAhead(const std::string& namespace_) {
+  std::lock_guard lock(mutex_);
+  listRecordsOnce(namespace_);
+}
+
 Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey& vaultSecret) {
   std::unique_lock lock(mutex_);
   if (auto unsaved = unsaved_.find(vaultSecret); unsaved != unsaved_.end()) {
@@ -241,10 +253,8 @@ Result<std::optional<SecretRecord>> SecretStateStore::loadSecret(const ObjectKey
     return saveUnsaved(vaultSecret, record);
   }
   if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second.record;
-  if (listAttempted_.insert(vaultSecret.namespace_).second) {
-    // One broken record must not stop the others: then each is read alone.
-    if (auto listed = listSecretRecords(vaultSecret.namespace_); !listed)
-      spdlog::debug("listing VaultSecret records in {}: {}", vaultSecret.namespace_, listed.error().message);
+  if (!listAttempted_.count(vaultSecret.namespace_)) {
+    listRecordsOnce(vaultSecret.namespace_);
     if (auto known = records_.find(vaultSecret); known != records_.end()) return known->second.record;
   }
   if (listedNamespaces_.count(vaultSecret.namespace_)) {

@@ -64,6 +64,9 @@ class SecretStateStore final : public StateStore {
   // (10,000 of them were 12 MB): this reads them from the Secret.
   Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& vaultSecret) override;
 
+  // Lists the VaultSecret records of `namespace_` now, ahead of their first
+  // load (which would list them then). A failure is left to that load.
+  void listRecordsAhead(const std::string& namespace_);
   // Drops everything cached; the next load reads the API again.
   void forget();
   // Drops the ledgers and revocations only: re-reading 10,000 VaultSecret
@@ -101,6 +104,7 @@ class SecretStateStore final : public StateStore {
   Result<std::optional<SecretRecord>> saveUnsaved(const ObjectKey& vaultSecret, const SecretRecord& record);
 
   Result<void> listSecretRecords(const std::string& namespace_);
+  void listRecordsOnce(const std::string& namespace_);  // mutex_ held
   // The record in its Secret, read from the API (not the cache); `exists`:
   // the Secret is there, at `resourceVersion`.
   Result<std::optional<SecretRecord>> readSecretRecord(const ObjectKey& vaultSecret, bool& exists,
