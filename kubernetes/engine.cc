@@ -2,9 +2,9 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/shutdown.h"
 #include "kubeclient/kubeconfig.h"
 #include "kubeclient/rest_client.h"
 #include "kubernetes/cluster_objects.h"
@@ -35,11 +36,9 @@ namespace {
 using kubernetes::Change;
 using namespace std::chrono_literals;
 
-std::atomic<bool> stopRequested{false};
 // Each VaultSecret waits on the apiserver for most of its reconcile:
 // several at once keep it busy (controller-runtime's MaxConcurrentReconciles).
 constexpr int kVaultSecretWorkers = 8;
-void requestStop(int) { stopRequested = true; }
 
 Result<kubeclient::ConnectionConfig> connectionConfig(const KubernetesOptions& options) {
   if (options.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST")) return kubeclient::loadInClusterConfig();
@@ -241,11 +240,18 @@ int runKubernetes(const KubernetesOptions& options) {
                                     }});
   }
 
-  std::signal(SIGINT, requestStop);
-  std::signal(SIGTERM, requestStop);
+  ShutdownSequence shutdown(clock, options.shutdownDelay);
+  using Phase = ShutdownSequence::Phase;
+  // Polled at least every 500 ms: a probe every few seconds finds /readyz failing at its next look.
+  auto running = [&] {
+    if (shutdown.update(stopSignals()) == Phase::kRunning) return true;
+    source->setStopping();
+    return false;
+  };
+  installStopSignals();
   objects.start();
   // The informers retry on their own; a person needs to hear why nothing happens.
-  for (int waited = 0; !stopRequested && !objects.waitForSync(500ms); ++waited)
+  for (int waited = 0; running() && !objects.waitForSync(500ms); ++waited)
     if (waited == 20)
       spdlog::warn("revoca: still waiting to list revoca's objects and Secrets after 10 s; are the CRDs installed "
                    "(kubectl apply -f crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
@@ -267,7 +273,7 @@ int runKubernetes(const KubernetesOptions& options) {
   TimePoint nextResync = clock.now() + Seconds(options.resyncPeriod);
   TimePoint nextReload = clock.now();
   std::uint64_t trimmedAt = 0;  // reconciles done at the last malloc_trim
-  while (!stopRequested) {
+  while (running()) {
     auto pending = wakeups.wait(first ? 0ms : 500ms);
     // isLeader() too: the elector calls back only once a renewal returns,
     // and a request on a dead connection may hang for its 30 s timeout while
@@ -355,11 +361,25 @@ int runKubernetes(const KubernetesOptions& options) {
     // A pass frees as much as it allocated: give it back.
     malloc_trim(0);
   }
+  bool draining = shutdown.phase() == Phase::kDraining;
+  if (draining)
+    spdlog::info("revoca: draining: /readyz answers 503, the responder answers for {} s more, then stops "
+                 "(a second SIGTERM or SIGINT stops at once)",
+                 std::chrono::ceil<std::chrono::seconds>(shutdown.remaining()).count());
+  else
+    spdlog::info("revoca: stopping");
+  // Reconciling and the Lease end at once, drain or not: another replica
+  // takes over the writing while this one still answers.
   if (auto previous = controllers.replace(nullptr)) previous->stop();
-  listsAhead.join();
-  spdlog::info("revoca: stopping");
   if (elector) elector->stop();
   objects.stop();
+  // After the Lease: a list still running is of no use to anyone now.
+  listsAhead.join();
+  if (draining) {
+    while (shutdown.update(stopSignals()) == Phase::kDraining)
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(shutdown.remaining(), 100ms));
+    spdlog::info("revoca: drain over, stopping");
+  }
   (*server)->stop();
   return 0;
 }

@@ -25,9 +25,13 @@ struct KubernetesOptions {
   std::chrono::seconds retryPeriod{2};
   // How often every output and status is applied again (puts back what someone deleted).
   std::chrono::seconds resyncPeriod{300};
+  // From the first SIGTERM or SIGINT, how long /readyz fails while the
+  // responder still answers, before the process stops (core/shutdown.h):
+  // the time the Service's endpoints take to drop a terminating pod. 0 stops at once.
+  std::chrono::seconds shutdownDelay{5};
 };
 
-// Runs until SIGINT or SIGTERM. Returns the process exit code.
+// Runs until SIGINT or SIGTERM, then drains for shutdownDelay. Returns the process exit code.
 int runKubernetes(const KubernetesOptions& options);
 
 }  // namespace revoca

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/duration.h"
 #include "core/logging.h"
 #include "operator/flags.h"
 #include "kubernetes/engine.h"
@@ -35,6 +36,9 @@ revoca run: the operator, in a pod or with a kubeconfig
   --identity ID       this replica's name in the Lease (default: hostname + random suffix)
   --lease-duration S, --renew-deadline S, --retry-period S   seconds (defaults 15, 10, 2)
   --resync-period S   apply every output and status again this often (default 300)
+  --shutdown-delay S  seconds from SIGTERM to stop during which /readyz fails and the responder
+                      still answers, while the Service drops this pod (default 5; 0: stop at once;
+                      a second SIGTERM stops at once)
   --log-level LEVEL   trace, debug, info (default), warn, error
   --log-format F      text (default) or json: one object per line, with kind, namespace and name
 
@@ -44,6 +48,8 @@ revoca standalone: no cluster, a directory of declarations
   --state DIR         keys, ledger, revocations, CRL numbers (kept; back it up)
   --output DIR        files for each deployment: OUTPUT/<namespace>/<deployment>/
   --listen ADDR       CRL/OCSP responder address (default 0.0.0.0:4664)
+  --shutdown-delay S  seconds from SIGTERM to stop during which /readyz fails and the responder
+                      still answers, for a load balancer that probes /readyz (default 0)
   --log-level LEVEL   trace, debug, info (default), warn, error
   --log-format F      text (default) or json
 )";
@@ -68,14 +74,32 @@ bool takeLogFlags(revoca::Flags& flags) {
   return true;
 }
 
+// `zeroAllowed` for a delay, where 0 means none; an interval must be positive.
+bool parseSeconds(const std::string& flag, const std::string& text, std::chrono::seconds& out,
+                  bool zeroAllowed = false) {
+  if (text.empty()) return true;
+  char* end = nullptr;
+  long value = std::strtol(text.c_str(), &end, 10);
+  // Past kMaxDuration, now + the value overflows a time point.
+  if (*end != '\0' || value < (zeroAllowed ? 0 : 1) || value > revoca::kMaxDuration.count()) {
+    std::cerr << "revoca: " << flag << " takes a whole number of seconds" << (zeroAllowed ? "" : " above 0")
+              << ", got \"" << text << "\"\n";
+    return false;
+  }
+  out = std::chrono::seconds(value);
+  return true;
+}
+
 int standalone(revoca::Flags& flags) {
   revoca::StandaloneOptions options;
   options.declarationsDir = flags.take("--declarations");
   options.stateDir = flags.take("--state");
   options.outputDir = flags.take("--output");
   options.listen = flags.take("--listen", options.listen);
+  std::string shutdownDelay = flags.take("--shutdown-delay");
   if (!takeLogFlags(flags)) return 2;
   if (!flags.finish(kUsage)) return 2;
+  if (!parseSeconds("--shutdown-delay", shutdownDelay, options.shutdownDelay, true)) return 2;
   const std::pair<const char*, const std::string*> required[] = {
       {"--declarations", &options.declarationsDir}, {"--state", &options.stateDir}, {"--output", &options.outputDir}};
   for (const auto& [flag, value] : required)
@@ -84,18 +108,6 @@ int standalone(revoca::Flags& flags) {
       return 2;
     }
   return revoca::runStandalone(options);
-}
-
-bool parseSeconds(const std::string& flag, const std::string& text, std::chrono::seconds& out) {
-  if (text.empty()) return true;
-  char* end = nullptr;
-  long value = std::strtol(text.c_str(), &end, 10);
-  if (*end != '\0' || value <= 0) {
-    std::cerr << "revoca run: " << flag << " takes a whole number of seconds, got \"" << text << "\"\n";
-    return false;
-  }
-  out = std::chrono::seconds(value);
-  return true;
 }
 
 // "a,b" -> {"a", "b"}; empty items are dropped, so "" is every namespace.
@@ -124,6 +136,7 @@ int run(revoca::Flags& flags) {
   std::string renewDeadline = flags.take("--renew-deadline");
   std::string retryPeriod = flags.take("--retry-period");
   std::string resyncPeriod = flags.take("--resync-period");
+  std::string shutdownDelay = flags.take("--shutdown-delay");
   if (!takeLogFlags(flags)) return 2;
   if (!flags.finish(kUsage)) return 2;
   if (leaderElect != "true" && leaderElect != "false") {
@@ -134,7 +147,8 @@ int run(revoca::Flags& flags) {
   if (!parseSeconds("--lease-duration", leaseDuration, options.leaseDuration) ||
       !parseSeconds("--renew-deadline", renewDeadline, options.renewDeadline) ||
       !parseSeconds("--retry-period", retryPeriod, options.retryPeriod) ||
-      !parseSeconds("--resync-period", resyncPeriod, options.resyncPeriod))
+      !parseSeconds("--resync-period", resyncPeriod, options.resyncPeriod) ||
+      !parseSeconds("--shutdown-delay", shutdownDelay, options.shutdownDelay, true))
     return 2;
   if (options.renewDeadline >= options.leaseDuration) {
     std::cerr << "revoca run: --renew-deadline must be shorter than --lease-duration\n";

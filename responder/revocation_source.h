@@ -69,6 +69,9 @@ class RevocationSource {
                          const std::string& requestDer) const = 0;
   // True once the first reconcile has loaded every CA (for /readyz).
   virtual bool ready() const = 0;
+  // True once the process drains before it stops (core/shutdown.h): /readyz
+  // fails while the requests that still arrive are answered.
+  virtual bool stopping() const { return false; }
   // Appends Prometheus text lines describing CAs and certificates (maybe
   // none): the families with a few series each, written in one go.
   virtual void appendMetricsText(std::string& out) const = 0;

@@ -165,6 +165,7 @@ Response Router::route(const Request& request, Route& label) {
       return text(http::status::ok, "ok");
     case Route::Readyz:
       if (!isGetOrHead(request)) return methodNotAllowed("GET, HEAD");
+      if (source_->stopping()) return text(http::status::service_unavailable, "not ready: stopping");
       if (source_->ready()) return text(http::status::ok, "ready");
       return text(http::status::service_unavailable,
                   "not ready: the certificate authorities are not all loaded yet");

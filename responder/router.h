@@ -51,6 +51,8 @@ class Router {
                   std::string_view message);
 
   Metrics& metrics() { return metrics_; }
+  // The source's stopping(): the connection closes after each answer.
+  bool stopping() const { return source_->stopping(); }
 
   // A GET of /metrics over HTTP/1.1 is answered in chunks (the server writes
   // metricsHeader(), then each of metricsPieces() as a chunk), not by handle().

@@ -133,7 +133,10 @@ void Session::onHeader(beast::error_code ec) {
 void Session::onRequest(beast::error_code ec) {
   if (ec) return onReadError(ec);
   const Request& request = parser_->get();
-  bool close = !request.keep_alive();
+  // While the process drains, each answer closes its connection: the
+  // client's next request opens a new one, which the Service sends to a
+  // replica that is not stopping.
+  bool close = !request.keep_alive() || router_.stopping();
   if (Router::streamsMetrics(request)) return streamMetrics(request, close);
   respond(router_.handle(request), close);
 }

@@ -2,6 +2,7 @@
 // A RevocationSource whose /metrics also carries another part's series (the
 // reconcile loop's, one per object: written a piece at a time), so the
 // responder stays the one place Prometheus scrapes.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,9 @@ class SourceWithMetrics final : public RevocationSource {
     return source_->ocsp(tenant, ca, requestDer);
   }
   bool ready() const override { return source_->ready(); }
+  bool stopping() const override { return stopping_.load(); }
+  // From the first stop signal on; never undone.
+  void setStopping() { stopping_ = true; }
   void appendMetricsText(std::string& out) const override {
     source_->appendMetricsText(out);
     if (!out.empty() && out.back() != '\n') out += '\n';
@@ -40,6 +44,7 @@ class SourceWithMetrics final : public RevocationSource {
  private:
   std::shared_ptr<const RevocationSource> source_;
   PagedMetrics appendMoreMetrics_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace revoca::responder

@@ -4,8 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/atomic_file.h"
+#include "core/shutdown.h"
 #include "declarations/parse.h"
 #include "reconcilers/declaration_pass.h"
 #include "metrics/object_metrics.h"
@@ -27,9 +28,6 @@
 namespace revoca {
 namespace fs = std::filesystem;
 namespace {
-
-std::atomic<bool> stopRequested{false};
-void requestStop(int) { stopRequested = true; }
 
 // Names, sizes and modification times of the declaration files: a change
 // in any of them means the directory must be read again.
@@ -118,12 +116,13 @@ int runStandalone(const StandaloneOptions& options) {
   spdlog::info("revoca standalone: declarations {}, state {}, output {}, responder on port {}",
                options.declarationsDir, options.stateDir, options.outputDir, (*server)->port());
 
-  std::signal(SIGINT, requestStop);
-  std::signal(SIGTERM, requestStop);
+  ShutdownSequence shutdown(clock, options.shutdownDelay);
+  using Phase = ShutdownSequence::Phase;
+  installStopSignals();
   std::string fingerprint;
   DeclarationSet declarations;
   TimePoint wakeup = clock.now();
-  while (!stopRequested) {
+  while (shutdown.update(stopSignals()) == Phase::kRunning) {
     std::string current = directoryFingerprint(options.declarationsDir);
     bool changed = current != fingerprint;
     if (changed) {
@@ -138,8 +137,19 @@ int runStandalone(const StandaloneOptions& options) {
     }
     std::this_thread::sleep_for(options.watchInterval);
   }
-  spdlog::info("revoca standalone: stopping");
+  source->setStopping();
+  // No more writes from here on, drain or not.
   (*admin)->stop();
+  if (shutdown.phase() == Phase::kDraining) {
+    spdlog::info("revoca standalone: draining: /readyz answers 503, the responder answers for {} s more, then stops "
+                 "(a second SIGTERM or SIGINT stops at once)",
+                 std::chrono::ceil<std::chrono::seconds>(shutdown.remaining()).count());
+    while (shutdown.update(stopSignals()) == Phase::kDraining)
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(shutdown.remaining(), std::chrono::milliseconds(100)));
+    spdlog::info("revoca standalone: drain over, stopping");
+  } else {
+    spdlog::info("revoca standalone: stopping");
+  }
   (*server)->stop();
   ::close(*lock);
   return 0;

@@ -53,7 +53,7 @@ class Operator:
     """A `revoca run --kubeconfig` process watching one namespace."""
 
     def __init__(self, cluster, workdir, namespace, port, identity, lease_name, leader_election=True,
-                 lease=("4", "3", "1"), kubeconfig=None):
+                 lease=("4", "3", "1"), kubeconfig=None, shutdown_delay=0):
         self.cluster = cluster
         self.kubeconfig = kubeconfig or cluster.kubeconfig
         self.namespace = namespace
@@ -66,7 +66,9 @@ class Operator:
                      "--leader-election-namespace", namespace, "--leader-elect",
                      "true" if leader_election else "false", "--lease-duration", lease[0],
                      "--renew-deadline", lease[1], "--retry-period", lease[2], "--resync-period", "3",
-                     "--log-level", "debug"]
+                     # No drain by default: every test stops its replicas, most of them
+                     # several times; test_operator.py's test_8 drains.
+                     "--shutdown-delay", str(shutdown_delay), "--log-level", "debug"]
         self.process = None
 
     def start(self, wait_ready=True):

@@ -261,6 +261,49 @@ def test_schema_refuses_malformed_network_policy_values(bad):
     assert "/networkPolicy" in refused("--set", bad)
 
 
+# Shutdown: the drain after SIGTERM
+
+def container_flags(items):
+    (container,) = pod_spec(items)["containers"]
+    args = container["args"]
+    return container, dict(zip(args[1::2], args[2::2]))
+
+
+def test_a_stopping_pod_drains_within_its_grace_period_by_default():
+    items = objects()
+    container, flags = container_flags(items)
+    assert flags["--shutdown-delay"] == "5"
+    assert pod_spec(items)["terminationGracePeriodSeconds"] == 30
+    # In process, not a preStop sleep: the image has no shell.
+    assert "lifecycle" not in container
+
+
+def test_shutdown_delay_and_grace_period_are_set_together():
+    items = objects("--set", "shutdownDelay=0")
+    assert container_flags(items)[1]["--shutdown-delay"] == "0"
+    items = objects("--set", "shutdownDelay=40,terminationGracePeriodSeconds=60")
+    assert container_flags(items)[1]["--shutdown-delay"] == "40"
+    assert pod_spec(items)["terminationGracePeriodSeconds"] == 60
+
+
+def test_values_of_a_release_before_the_drain_get_its_defaults():
+    # `helm upgrade --reuse-values` of such a release: the keys are absent.
+    items = objects("--set", "shutdownDelay=null,terminationGracePeriodSeconds=null")
+    assert container_flags(items)[1]["--shutdown-delay"] == "5"
+    assert pod_spec(items)["terminationGracePeriodSeconds"] == 30
+
+
+@pytest.mark.parametrize("bad", ["shutdownDelay=30", "shutdownDelay=40,terminationGracePeriodSeconds=40"])
+def test_a_grace_period_no_longer_than_the_drain_is_refused(bad):
+    assert "terminationGracePeriodSeconds must be above shutdownDelay" in refused("--set", bad)
+
+
+@pytest.mark.parametrize("bad", ["shutdownDelay=-1", "shutdownDelay=5s", "terminationGracePeriodSeconds=0"])
+def test_schema_refuses_malformed_shutdown_values(bad):
+    stderr = refused("--set", bad)
+    assert "values don't meet the specifications of the schema" in stderr, stderr
+
+
 # Defaults kept, schema, README
 
 def test_defaults_render_what_they_did_plus_the_pdb():

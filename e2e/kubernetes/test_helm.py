@@ -125,7 +125,9 @@ def test_2_template_default_every_namespace(cluster):
     flags = dict(zip(args[1::2], args[2::2]))
     assert flags == {"--listen": "0.0.0.0:4664", "--leader-elect": "true", "--lease-name": "revoca-leader",
                      "--identity": "$(POD_NAME)", "--lease-duration": "15", "--renew-deadline": "10",
-                     "--retry-period": "2", "--resync-period": "300", "--log-level": "info", "--log-format": "json"}
+                     "--retry-period": "2", "--resync-period": "300", "--shutdown-delay": "5",
+                     "--log-level": "info", "--log-format": "json"}
+    assert pod["spec"]["terminationGracePeriodSeconds"] == 30
     env = {var["name"]: var["valueFrom"]["fieldRef"]["fieldPath"] for var in container["env"]}
     assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     assert container["ports"] == [{"name": "responder", "containerPort": 4664, "protocol": "TCP"}]

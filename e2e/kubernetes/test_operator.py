@@ -343,3 +343,66 @@ def test_7_revocactl_against_the_cluster(cluster, namespace, operators, tmp_path
 
     missing = revocactl(cluster, namespace.name, "get-ca-cert", "--ca", "no-such-ca", check=False)
     assert missing.returncode != 0 and missing.stderr.count("\n") == 1 and "no-such-ca" in missing.stderr
+
+
+def test_8_sigterm_drains_the_responder_while_readyz_fails_and_the_lease_passes_on(namespace, operators, tmp_path):
+    """A pod told to stop keeps answering until the Service has dropped it:
+    /readyz fails at once, OCSP, CRLs and /healthz answer for --shutdown-delay,
+    and the Lease passes to another replica meanwhile."""
+    delay = 3
+    leader = operators("revoca-a", shutdown_delay=delay).start()
+    converge(namespace, leader)
+    follower = operators("revoca-b").start()
+    files = namespace.secret_files("server-cert")
+    serial = serial_of_pem(tmp_path, files["cert.pem"])
+    ca = write_files(tmp_path, {"drain-ca.pem": files["ca-cert.pem"]}) / "drain-ca.pem"
+    ocsp_url = f"{leader.base}/ocsp/{namespace.uid()}/mqtt-ca"
+
+    def leader_ocsp():
+        # The CA and URL read beforehand: the drain leaves no time for kubectl.
+        result = openssl("ocsp", "-issuer", ca, "-serial", "0x" + serial, "-url", ocsp_url, "-CAfile", ca,
+                         "-timeout", "2", check=False)
+        match = re.search(r"0x[0-9A-Fa-f]+: (\w+)", result.stdout)
+        return match.group(1) if match else result.stdout + result.stderr
+
+    assert leader_ocsp() == "good"
+    assert http("GET", leader.base + "/readyz")[0] == 200
+    assert namespace.get("lease", "revoca-leader")["spec"]["holderIdentity"] == "revoca-a"
+
+    leader.process.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    wait_for(lambda: http("GET", leader.base + "/readyz", timeout=1)[0] == 503, timeout=2,
+             what="/readyz answers 503 after SIGTERM")
+    assert http("GET", leader.base + "/readyz")[2] == b"not ready: stopping"
+    # Still draining: every route a broker or device uses answers.
+    assert http("GET", leader.base + "/healthz")[0] == 200
+    status, headers, _ = http("GET", f"{leader.base}/crl/{namespace.name}/mqtt-ca/1")
+    assert status == 200 and headers.get("Connection") == "close"
+    assert leader_ocsp() == "good"
+    # The Lease is released at the signal, not at the exit: the follower leads while this one drains.
+    wait_for(lambda: namespace.get("lease", "revoca-leader")["spec"].get("holderIdentity") == "revoca-b",
+             timeout=delay, interval=0.2, what="revoca-b takes the Lease during the drain")
+    assert leader.process.poll() is None, "revoca stopped before its drain was over"
+
+    assert leader.process.wait(timeout=delay + 10) == 0
+    assert time.monotonic() - signalled >= delay - 0.5
+    try:
+        http("GET", leader.base + "/healthz", timeout=1)
+        raise AssertionError("the responder still answers after the drain")
+    except OSError:
+        pass
+    log = leader.log_text()
+    assert "draining" in log and "drain over" in log
+    assert ocsp_status(follower, namespace, tmp_path, serial) == "good"
+
+
+def test_9_a_second_sigterm_stops_at_once(namespace, operators):
+    operator = operators("revoca-a", shutdown_delay=60).start()
+    operator.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: http("GET", operator.base + "/readyz", timeout=1)[0] == 503, timeout=2,
+             what="/readyz answers 503 after SIGTERM")
+    assert http("GET", operator.base + "/healthz")[0] == 200
+    operator.process.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert operator.process.wait(timeout=10) == 0
+    assert time.monotonic() - signalled < 5

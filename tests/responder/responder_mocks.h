@@ -19,6 +19,7 @@ class MockRevocationSource : public RevocationSource {
               (const std::string& tenant, const std::string& ca, const std::string& requestDer),
               (const, override));
   MOCK_METHOD(bool, ready, (), (const, override));
+  MOCK_METHOD(bool, stopping, (), (const, override));
   MOCK_METHOD(void, appendMetricsText, (std::string&), (const, override));
   MOCK_METHOD(bool, appendPagedMetricsText, (std::string&, MetricsCursor&, std::size_t), (const, override));
 

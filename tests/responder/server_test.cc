@@ -485,6 +485,30 @@ TEST_F(ServerTest, ReadyzFollowsTheSource) {
   EXPECT_EQ(ready->body(), "ready");
 }
 
+TEST_F(ServerTest, WhileStoppingReadyzFailsAndEveryAnswerClosesItsConnection) {
+  ON_CALL(*source_, stopping()).WillByDefault(Return(true));
+  ON_CALL(*source_, ocsp(_, _, _)).WillByDefault(Return(goodReply()));
+  start();
+  TestClient client(port());
+  auto readiness = client.get("/readyz");
+  ASSERT_TRUE(readiness);
+  EXPECT_EQ(readiness->result(), http::status::service_unavailable);
+  EXPECT_EQ(readiness->body(), "not ready: stopping");
+  EXPECT_FALSE(readiness->keep_alive());
+  // The requests that still arrive are answered, and the client is sent
+  // elsewhere for the next one.
+  TestClient asker(port());
+  auto answer = asker.request(http::verb::post, "/ocsp/acme/mqtt-ca", kOcspRequest, "application/ocsp-request");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->result(), http::status::ok);
+  EXPECT_FALSE(answer->keep_alive());
+  EXPECT_TRUE(asker.timeUntilClosed(std::chrono::seconds(2)));
+  TestClient prober(port());
+  auto health = prober.get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->result(), http::status::ok);
+}
+
 TEST_F(ServerTest, MetricsCountRequestsAndOutcomes) {
   ON_CALL(*source_, ocsp(_, _, _)).WillByDefault(Return(goodReply()));
   ON_CALL(*source_, appendMetricsText(_)).WillByDefault([](std::string& out) {
