@@ -11,10 +11,10 @@
 #include "declarations/values.h"
 #include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
-#include "tests/kubeclient/cluster_fixture.h"
-#include "tests/kubernetes/crd_files.h"
-#include "tests/kubeclient/refusing_api_client.h"
+#include "testing/cluster_fixture.h"
 #include "testing/fake_clock.h"
+#include "testing/refusing_api_client.h"
+#include "tests/kubernetes/crd_files.h"
 
 namespace revoca::kubernetes {
 namespace {
