@@ -90,8 +90,8 @@ std::string renderStatusScreen(const json& entry) {
     row(out, "Certificate", text(entry, "certificateError"));
   }
   for (const char* fact : {"crlNumber", "liveVersions", "clientSigningVersion", "clientSwitchTime",
-                           "serverSigningVersion", "serverSwitchTime", "crlUrl", "tenantUuid", "deployment", "configMap",
-                           "fileOwner", "fileMode", "revokedAt"})
+                           "serverSigningVersion", "serverSwitchTime", "crlUrl", "tenantUuid", "deployments",
+                           "deployment", "configMap", "fileOwner", "fileMode", "revokedAt"})
     row(out, fact, text(facts, fact));
 
   if (entry.contains("ocsp")) {

@@ -37,6 +37,8 @@ void visitKind(const CertificateRevocationFacts& revocation, FactVisitor& visito
   if (revocation.crlNumber) visitor.integer("crlNumber", static_cast<std::int64_t>(*revocation.crlNumber));
 }
 
+void visitKind(const VaultFacts& vault, FactVisitor& visitor) { visitor.integer("deployments", vault.deployments); }
+
 void visitKind(const VaultSecretFacts& secret, FactVisitor& visitor) {
   visitor.text("serial", secret.serial);
   visitor.time("notBefore", secret.notBefore);

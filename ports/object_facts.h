@@ -46,6 +46,12 @@ struct CertificateRevocationFacts {
   std::optional<std::uint64_t> crlNumber;
 };
 
+struct VaultFacts {
+  // The Deployments its secrets are copied to: spec.distribute.deployments,
+  // a set. `kubectl get vaults` shows it.
+  std::int64_t deployments = 0;
+};
+
 struct VaultSecretFacts {
   std::string serial;
   TimePoint notBefore;
@@ -79,8 +85,8 @@ struct EmqxDeploymentFacts {
   EmqxEnvFacts published;
 };
 
-// std::monostate: no facts (a Vault, or an object that is not Ready).
-using ObjectFacts = std::variant<std::monostate, CertificateAuthorityFacts, CertificateRevocationFacts,
+// std::monostate: no facts (an object that is not Ready).
+using ObjectFacts = std::variant<std::monostate, CertificateAuthorityFacts, CertificateRevocationFacts, VaultFacts,
                                  VaultSecretFacts, EmqxDeploymentFacts>;
 
 // Receives the facts of a status one by one, named as the CRDs and

@@ -141,7 +141,9 @@ ObjectStatus reconcileVault(ReconcileContext& context, const Vault& vault) {
   status.observedGeneration = vault.meta.generation;
   status.ready = true;
   status.reason = "Ready";
-  status.message = "distributes to " + std::to_string(vault.spec.distributeDeployments.size()) + " deployment(s)";
+  auto deployments = static_cast<std::int64_t>(vault.spec.distributeDeployments.size());
+  status.message = "distributes to " + std::to_string(deployments) + " deployment(s)";
+  status.facts = VaultFacts{deployments};
   return status;
 }
 

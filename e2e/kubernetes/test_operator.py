@@ -56,6 +56,10 @@ def test_1_examples_converge_with_secret_status_and_columns(namespace, operators
     vs = namespace.get("vaultsecret", "server-cert")
     serial = serial_of_pem(tmp_path, files["cert.pem"])
     assert vs["status"]["serial"].upper() == serial.upper()
+    vault = namespace.get("vault", "mqtt-vault")
+    assert vault["status"]["deployments"] == len(vault["spec"]["distribute"]["deployments"]) == 1, vault["status"]
+    # NAME READY DEPLOYMENTS AGE
+    assert namespace.kubectl("get", "vault", "mqtt-vault", "--no-headers").stdout.split()[2] == "1"
 
     table = namespace.kubectl("get", "ca,vs,crev,emqx").stdout
     for column in ("READY", "VERSION", "SERIAL", "EXPIRES"):

@@ -2,6 +2,7 @@
 its deployment does not receive is not Ready, and the owner and mode revoca
 wrote the key with are in the status, so a broker running as another uid is
 found out from there rather than from silently reset connections."""
+import json
 import os
 
 from conftest import openssl, serial_of, wait_for
@@ -68,3 +69,18 @@ def test_the_statuses_name_the_owner_and_mode_the_key_was_written_with(standalon
     for kind, name in (("VaultSecret", "server-cert"), ("EmqxDeployment", "emqx")):
         facts = instance.status(kind, name)["facts"]
         assert (facts["fileOwner"], facts["fileMode"]) == written, (kind, facts)
+
+
+def test_a_vaults_status_counts_the_deployments_it_distributes_to(standalone_factory):
+    instance = standalone_factory()
+    instance.start()
+    wait_for(lambda: (instance.status("Vault", "mqtt-vault") or {}).get("ready"), what="a Ready Vault")
+    assert instance.status("Vault", "mqtt-vault")["facts"] == {"deployments": "1"}
+
+    def in_status_file():
+        path = instance.state / "status.json"
+        entries = json.loads(path.read_text()) if path.exists() else []
+        return next((entry for entry in entries if entry["kind"] == "Vault" and entry["name"] == "mqtt-vault"), None)
+
+    entry = wait_for(in_status_file, what="the Vault in status.json")
+    assert entry["facts"] == {"deployments": "1"}, entry

@@ -4,7 +4,7 @@
 #include "kubeclient/forwarding_api_client.h"
 #include "kubeclient/informer.h"
 #include "kubeclient/resource_paths.h"
-#include "tests/kubeclient/cluster_fixture.h"
+#include "testing/cluster_fixture.h"
 #include "tests/kubeclient/handler_recorder.h"
 
 namespace revoca::kubeclient {

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "kubeclient/resource_paths.h"
-#include "tests/kubeclient/cluster_fixture.h"
+#include "testing/cluster_fixture.h"
 #include "testing/temp_dir.h"
 
 namespace revoca::kubeclient {

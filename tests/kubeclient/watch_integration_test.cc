@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "kubeclient/resource_paths.h"
-#include "tests/kubeclient/cluster_fixture.h"
+#include "testing/cluster_fixture.h"
 
 namespace revoca::kubeclient {
 namespace {

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "kubernetes/status_summary.h"
-#include "tests/kubeclient/refusing_api_client.h"
 #include "testing/fake_clock.h"
+#include "testing/refusing_api_client.h"
 
 namespace revoca::kubernetes {
 namespace {

@@ -14,7 +14,7 @@
 #include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
 #include "pki/digest.h"
-#include "tests/kubeclient/cluster_fixture.h"
+#include "testing/cluster_fixture.h"
 #include "tests/kubernetes/crd_files.h"
 
 namespace revoca::kubernetes {

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "kubernetes/names.h"
-#include "tests/kubeclient/cluster_fixture.h"
-#include "tests/kubeclient/refusing_api_client.h"
+#include "testing/cluster_fixture.h"
 #include "testing/fake_clock.h"
+#include "testing/refusing_api_client.h"
 
 namespace revoca::kubernetes {
 namespace {

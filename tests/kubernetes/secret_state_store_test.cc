@@ -15,7 +15,7 @@
 #include "kubernetes/names.h"
 #include "pki/digest.h"
 #include "registry/record_codec.h"
-#include "tests/kubeclient/cluster_fixture.h"
+#include "testing/cluster_fixture.h"
 
 namespace revoca::kubernetes {
 namespace {

@@ -11,10 +11,10 @@
 #include "declarations/values.h"
 #include "kubeclient/forwarding_api_client.h"
 #include "kubernetes/names.h"
-#include "tests/kubeclient/cluster_fixture.h"
-#include "tests/kubernetes/crd_files.h"
-#include "tests/kubeclient/refusing_api_client.h"
+#include "testing/cluster_fixture.h"
 #include "testing/fake_clock.h"
+#include "testing/refusing_api_client.h"
+#include "tests/kubernetes/crd_files.h"
 
 namespace revoca::kubernetes {
 namespace {
@@ -122,8 +122,9 @@ TEST(StatusWriterBody, TimesAreRfc3339InWholeSeconds) {
 }
 
 TEST(StatusWriterBody, EveryKindHasItsFacts) {
-  json vault = bodyOf(Kind::Vault, ready());
-  EXPECT_EQ(vault.size(), 2u) << vault.dump();  // observedGeneration and conditions
+  json vault = bodyOf(Kind::Vault, ready(VaultFacts{2}));
+  EXPECT_EQ(vault["deployments"], 2);
+  EXPECT_EQ(vault.size(), 3u) << vault.dump();  // with observedGeneration and conditions
   CertificateRevocationFacts revoked = revocation("AA");
   revoked.crlNumber = 9;
   EXPECT_EQ(bodyOf(Kind::CertificateRevocation, ready(revoked))["crlNumber"], 9);
@@ -134,7 +135,8 @@ TEST(StatusWriterBody, EveryKindHasItsFacts) {
   EXPECT_EQ(body["rotation"], "restart");
 }
 
-// Every fact a Kubernetes backend reports, once per kind.
+// Every fact a backend reports, once per kind (cert.key's owner and mode of
+// a VaultSecret: standalone only).
 ObjectFacts everyFactOf(Kind kind) {
   KeyFileAccess keyFile{0, 1000, 0440};
   switch (kind) {
@@ -145,7 +147,7 @@ ObjectFacts everyFactOf(Kind kind) {
       facts.crlNumber = 3;
       return facts;
     }
-    case Kind::Vault: return {};
+    case Kind::Vault: return VaultFacts{1};
     case Kind::VaultSecret: {
       VaultSecretFacts facts = secret("AB", ReissueReason::Missing);
       facts.keyFile = keyFile;
@@ -185,6 +187,20 @@ TEST(StatusWriterBody, EveryFactIsInItsCrdsStatusSchemaWithItsType) {
           EXPECT_TRUE(decl::parseTimestamp(value.get<std::string>())) << name << " status." << field << ": " << value;
       }
     }
+  }
+}
+
+// A field a CRD declares and nothing writes is documented, and shown by
+// kubectl, as if it were known.
+TEST(StatusWriterBody, EveryFieldOfACrdsStatusSchemaIsWritten) {
+  for (const json& crd : loadCrds()) {
+    std::string name = crd["spec"]["names"]["kind"];
+    std::optional<Kind> kind = kindNamed(name);
+    ASSERT_TRUE(kind) << name;
+    const json& properties = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
+    json body = bodyOf(*kind, ready(everyFactOf(*kind)));
+    for (const auto& [field, schema] : properties.items())
+      EXPECT_TRUE(body.contains(field)) << name << " status." << field << " is declared and never written";
   }
 }
 
@@ -386,10 +402,11 @@ TEST_F(StatusWriterFake, EachWriteDropsTheTextsOfOlderWritesTheInformerHasSeen) 
 }
 
 TEST_F(StatusWriterFake, AnObjectTheInformerHasNotSeenIsWrittenOnce) {
-  writer_.report(Kind::Vault, meta_, ready());
-  writer_.report(Kind::Vault, meta_, ready());
+  writer_.report(Kind::Vault, meta_, ready(VaultFacts{2}));
+  writer_.report(Kind::Vault, meta_, ready(VaultFacts{2}));
   ASSERT_EQ(api_.applied.size(), 1u);
   EXPECT_EQ(api_.applied[0]["status"]["observedGeneration"], 3);
+  EXPECT_EQ(api_.applied[0]["status"]["deployments"], 2);
   EXPECT_TRUE(api_.events.empty());
 }
 

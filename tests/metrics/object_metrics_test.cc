@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/reconcilers/fakes.h"
+#include "testing/recording_status_sink.h"
 
 namespace revoca {
 namespace {

@@ -70,6 +70,12 @@ TEST(StatusScreen, AnUnreachableResponderIsShownNotHidden) {
   EXPECT_THAT(renderStatusScreen(entry), HasSubstr("OCSP:             no answer: connection refused\n"));
 }
 
+TEST(StatusScreen, AVaultShowsHowManyDeploymentsItDistributesTo) {
+  json entry = {{"kind", "Vault"}, {"namespace", "default"}, {"name", "mqtt-vault"},
+                {"ready", true},   {"reason", "Ready"},        {"facts", {{"deployments", "2"}}}};
+  EXPECT_THAT(renderStatusScreen(entry), HasSubstr("deployments:      2\n"));
+}
+
 TEST(StatusScreen, ObjectNamesTakeKubectlsShortAndLongKinds) {
   std::string error;
   auto named = parseObjectName("VS/server-cert", error);

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "pki/openssl_util.h"
-#include "tests/pki/pki_fixtures.h"
+#include "testing/pki_fixtures.h"
 #include "testing/unwrap.h"
 
 namespace revoca::pki {

@@ -10,8 +10,8 @@
 #include <ctime>
 #include <iostream>
 
-#include "tests/pki/pki_fixtures.h"
 #include "testing/fake_clock.h"
+#include "testing/pki_fixtures.h"
 #include "testing/temp_dir.h"
 #include "testing/unwrap.h"
 

@@ -6,7 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "tests/pki/pki_fixtures.h"
+#include "testing/pki_fixtures.h"
 #include "testing/unwrap.h"
 
 namespace revoca::pki {

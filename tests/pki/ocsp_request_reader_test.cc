@@ -4,8 +4,8 @@
 #include <openssl/bn.h>
 #include <openssl/ocsp.h>
 
-#include "tests/pki/pki_fixtures.h"
 #include "testing/ocsp_request_builder.h"
+#include "testing/pki_fixtures.h"
 #include "testing/unwrap.h"
 
 namespace revoca::pki {

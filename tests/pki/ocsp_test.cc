@@ -6,9 +6,9 @@
 
 #include <chrono>
 
-#include "tests/pki/pki_fixtures.h"
 #include "testing/fake_clock.h"
 #include "testing/ocsp_request_builder.h"
+#include "testing/pki_fixtures.h"
 #include "testing/temp_dir.h"
 #include "testing/unwrap.h"
 

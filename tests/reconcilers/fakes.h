@@ -1,8 +1,9 @@
 #pragma once
-// Test doubles for the reconcilers: an in-memory StateStore, sinks that
-// record what they were handed, and gmock mocks of the ports (and the clock)
-// where the calls themselves are what a test checks. The clock a test moves
-// is testing/fake_clock.h.
+// Test doubles for the reconcilers: an in-memory StateStore, an output sink
+// that records what it was handed, and gmock mocks of the ports (and the
+// clock) where the calls themselves are what a test checks. The clock a test
+// moves is testing/fake_clock.h; the status sink that records is
+// testing/recording_status_sink.h (the metrics' tests use it too).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +19,7 @@
 #include "pki/digest.h"
 #include "ports/outputs.h"
 #include "ports/state_store.h"
+#include "testing/recording_status_sink.h"
 
 namespace revoca::testing {
 
@@ -169,25 +171,6 @@ class MockOutputSink : public OutputSink {
                const std::string& pem),
               (override));
   MOCK_METHOD((Result<EmqxEnvFacts>), publishEmqxEnv, (const EmqxOutput& emqx), (override));
-};
-
-class RecordingStatusSink : public StatusSink {
- public:
-  struct Report {
-    Kind kind;
-    ObjectMeta meta;
-    ObjectStatus status;
-  };
-  void report(Kind kind, const ObjectMeta& meta, const ObjectStatus& status) override {
-    reports.push_back({kind, meta, status});
-  }
-  // The last status reported for kind namespace/name; nullptr when none.
-  const ObjectStatus* last(Kind kind, const std::string& namespace_, const std::string& name) const {
-    for (auto it = reports.rbegin(); it != reports.rend(); ++it)
-      if (it->kind == kind && it->meta.namespace_ == namespace_ && it->meta.name == name) return &it->status;
-    return nullptr;
-  }
-  std::vector<Report> reports;
 };
 
 class MockStatusSink : public StatusSink {

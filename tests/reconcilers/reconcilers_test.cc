@@ -211,6 +211,8 @@ TEST_F(ReconcilersTest, VaultIsReady) {
   EXPECT_TRUE(status.ready);
   EXPECT_EQ(status.observedGeneration, 3);
   EXPECT_THAT(status.message, HasSubstr("2 deployment(s)"));
+  ASSERT_TRUE(std::holds_alternative<VaultFacts>(status.facts));
+  EXPECT_EQ(std::get<VaultFacts>(status.facts).deployments, 2);
 }
 
 class EmqxDeploymentReconcilerTest : public ReconcilersTest {

@@ -7,10 +7,10 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/pki/pki_fixtures.h"
-#include "tests/registry/ocsp_client.h"
 #include "testing/fake_clock.h"
 #include "testing/ocsp_request_builder.h"
+#include "testing/pki_fixtures.h"
+#include "tests/registry/ocsp_client.h"
 
 namespace revoca {
 namespace {

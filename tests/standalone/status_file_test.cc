@@ -92,6 +92,10 @@ TEST(StatusFile, EveryFactIsTextTimesInRfc3339AndIntegersInDecimal) {
                                                          {"lastIssueReason", "NearExpiry"},
                                                          {"fileOwner", "1000:1001"},
                                                          {"fileMode", "0440"}}));
+  ObjectMeta vault;
+  vault.name = "mqtt-vault";
+  file.report(Kind::Vault, vault, readyWith(VaultFacts{2}));
+  EXPECT_EQ(file.snapshot()[0]["facts"], nlohmann::json({{"deployments", "2"}}));
 }
 
 TEST(StatusFile, AnUnreadableFileFromALastRunIsAFirstStart) {

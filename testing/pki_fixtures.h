@@ -1,6 +1,7 @@
 #pragma once
-// Shared fixtures for the pki tests: a CA and leaves issued through the real
-// code, valid around the current time so OpenSSL's verifiers accept them.
+// A CA and leaves issued through the real pki code, valid around the current
+// time so OpenSSL's verifiers accept them: for the tests of pki and of what
+// signs with it (registry).
 #include <chrono>
 #include <cstdlib>
 #include <optional>
