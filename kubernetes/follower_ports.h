@@ -36,6 +36,8 @@ class ReadOnlyStateStore final : public StateStore {
   }
   Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override { return store_.loadRevocations(ca); }
   Result<void> appendRevocation(const ObjectKey& ca, const Revocation&) override { return refused(ca); }
+  Result<std::vector<CrlListing>> loadCrlListings(const ObjectKey& ca) override { return store_.loadCrlListings(ca); }
+  Result<void> appendCrlListing(const ObjectKey& ca, const CrlListing&) override { return refused(ca); }
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& secret) override { return store_.loadSecret(secret); }
   Result<void> saveSecret(const ObjectKey& secret, const SecretRecord&) override { return refused(secret); }
   Result<std::optional<SecretRecord>> loadSecretWithPems(const ObjectKey& secret) override {
