@@ -20,7 +20,7 @@ inline constexpr char kManagedSelector[] = "app.kubernetes.io/managed-by=revoca"
 // each as JSON while a page is read, so 100 keep that near 1 MB (500,
 // client-go's default, put 9 MB more on a restart's peak at 2,000).
 inline constexpr int kSecretListPage = 100;
-// What a state Secret holds: "ca", "ledger", "revocations", "vaultsecret".
+// What a state Secret holds: "ca", "ledger", "revocations", "first-crls", "vaultsecret".
 inline constexpr char kStateLabel[] = "revoca.io/state";
 inline constexpr char kCaLabel[] = "revoca.io/ca";
 inline constexpr char kVaultSecretLabel[] = "revoca.io/vaultsecret";

@@ -206,5 +206,6 @@ void SecretChunkLog<Entry>::forgetAll() {
 
 template class SecretChunkLog<IssuedCertificate>;
 template class SecretChunkLog<Revocation>;
+template class SecretChunkLog<CrlListing>;
 
 }  // namespace revoca::kubernetes

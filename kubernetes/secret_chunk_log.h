@@ -1,6 +1,6 @@
 #pragma once
-// An append-only log of lines kept in Secrets: a CA's ledger or its
-// revocations. Chunk n of CA <ca>'s log <log> is the Secret
+// An append-only log of lines kept in Secrets: a CA's ledger, its
+// revocations or the first CRL that listed each. Chunk n of CA <ca>'s log <log> is the Secret
 // revoca-<log>-<ca>-<n> (n = 0, 1, 2 ...), labelled revoca.io/state=<log>
 // and revoca.io/ca=<ca>, its lines under data.entries, each ended by a
 // line break.
@@ -51,7 +51,7 @@ struct LineFormat {
 template <typename Entry>
 class SecretChunkLog {
  public:
-  // `log`: "ledger" or "revocations", the state label and the middle of the
+  // `log`: "ledger", "revocations" or "first-crls", the state label and the middle of the
   // chunks' names. `chunkSize`: lines per chunk (tests use a few).
   SecretChunkLog(kubeclient::ApiClient& api, std::string log, std::size_t chunkSize, LineFormat<Entry> format);
 

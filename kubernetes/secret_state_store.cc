@@ -73,7 +73,11 @@ Result<std::optional<SecretRecord>> secretRecordOf(const ObjectKey& vaultSecret,
 SecretStateStore::SecretStateStore(kubeclient::ApiClient& api, std::size_t chunkSize)
     : secrets_(api),
       ledgers_(api, "ledger", chunkSize, chunkLines(&encodeLedgerLine, &decodeLedgerLines)),
-      revocations_(api, "revocations", chunkSize, chunkLines(&encodeRevocationLine, &decodeRevocationLines)) {}
+      revocations_(api, "revocations", chunkSize, chunkLines(&encodeRevocationLine, &decodeRevocationLines)),
+      crlListings_(api, "first-crls", chunkSize,
+                   {&encodeCrlListingLine, [](std::string_view text, const std::string& where) {
+                      return decodeCrlListingLines(text, where);
+                    }}) {}
 
 Result<std::string> SecretStateStore::tenantUuid(const std::string& namespace_) {
   std::lock_guard lock(mutex_);
@@ -197,6 +201,16 @@ Result<void> SecretStateStore::appendRevocation(const ObjectKey& ca, const Revoc
     return makeError("CertificateAuthority " + ca.str() + ": refusing to record the revocation of a serial that is "
                      "not canonical");
   return revocations_.append(ca, revocation);
+}
+
+Result<std::vector<CrlListing>> SecretStateStore::loadCrlListings(const ObjectKey& ca) {
+  return crlListings_.load(ca);
+}
+
+Result<void> SecretStateStore::appendCrlListing(const ObjectKey& ca, const CrlListing& listing) {
+  if (!pki::isNormalizedSerialHex(listing.serialHex) || listing.crlNumber == 0)
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record a CRL listing that is not canonical");
+  return crlListings_.append(ca, listing);
 }
 
 Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) {
@@ -389,6 +403,7 @@ void SecretStateStore::forget() {
     listAttempted_.clear();
     absent_.clear();
   }
+  crlListings_.forgetAll();
   forgetHistory();
 }
 

@@ -10,8 +10,9 @@
 //                                    crl-stamps     what each version's last CRL number
 //                                                   names (kubernetes/crl_stamps.h)
 //   revoca-ledger-<ca>-<n>         the ledger, a line per serial issued, and
-//   revoca-revocations-<ca>-<n>    the revocations, a line each: chunked logs
-//                                  (kubernetes/secret_chunk_log.h)
+//   revoca-revocations-<ca>-<n>    the revocations, a line each, and
+//   revoca-first-crls-<ca>-<n>     the first CRL that listed each (CrlListing):
+//                                  chunked logs (kubernetes/secret_chunk_log.h)
 //   revoca-vs-<vaultsecret>        state=vaultsecret, revoca.io/vaultsecret=<name>
 //                                    cert.pem, cert.key, and record.json (the other fields);
 //                                    kept in memory without the PEMs, read when needed
@@ -57,6 +58,8 @@ class SecretStateStore final : public StateStore {
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override;
   Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override;
   Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) override;
+  Result<std::vector<CrlListing>> loadCrlListings(const ObjectKey& ca) override;
+  Result<void> appendCrlListing(const ObjectKey& ca, const CrlListing& listing) override;
 
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override;
   Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override;
@@ -78,6 +81,7 @@ class SecretStateStore final : public StateStore {
   StateSecrets secrets_;
   SecretChunkLog<IssuedCertificate> ledgers_;
   SecretChunkLog<Revocation> revocations_;
+  SecretChunkLog<CrlListing> crlListings_;  // the leader alone writes it: forgetHistory keeps it
 
   std::mutex mutex_;
   std::map<std::string, std::string> tenants_;

@@ -50,6 +50,18 @@ class StateStore {
   virtual Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) = 0;
   virtual Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) = 0;
   virtual Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) = 0;
+  // The first CRL that listed each serial revoked since revoca kept them
+  // (a revocation recorded before has none): written once, when that CRL is
+  // signed, so a CertificateRevocation's status.crlNumber stays what it
+  // first was. The defaults keep nothing.
+  virtual Result<std::vector<CrlListing>> loadCrlListings(const ObjectKey& ca) {
+    (void)ca;
+    return std::vector<CrlListing>();
+  }
+  virtual Result<void> appendCrlListing(const ObjectKey& ca, const CrlListing& listing) {
+    (void)ca, (void)listing;
+    return {};
+  }
 
   virtual Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) = 0;
   virtual Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) = 0;

@@ -89,7 +89,17 @@ Result<void> AuthorityService::loadHistoryOnce(const ObjectKey& ca) {
   if (!ledger) return caError(ca, "reading the ledger", ledger.error());
   auto revocations = store_.loadRevocations(ca);
   if (!revocations) return caError(ca, "reading the revocations", revocations.error());
+  auto listings = store_.loadCrlListings(ca);
+  if (!listings) return caError(ca, "reading the first CRL of each revocation", listings.error());
   registry_.loadHistory(ca, *ledger, *revocations);
+  auto& first = firstCrls_[ca];
+  first.clear();
+  // Written once per serial; should a line be there twice, the lower number came first.
+  for (const auto& listing : *listings)
+    if (auto [at, added] = first.emplace(listing.serialHex, listing.crlNumber); !added)
+      at->second = std::min(at->second, listing.crlNumber);
+  if (auto unsaved = unsavedListings_.find(ca); unsaved != unsavedListings_.end())
+    for (const auto& listing : unsaved->second) first.emplace(listing.serialHex, listing.crlNumber);
   historyLoaded_.insert(ca);
   return {};
 }
@@ -335,6 +345,7 @@ Result<bool> AuthorityService::revoke(const ObjectKey& caKey, const Revocation& 
   if (auto saved = store_.appendRevocation(caKey, revocation); !saved)
     return makeError("CertificateAuthority " + caKey.str() + ": recording revocation: " + saved.error().message);
   registry_.recordRevocation(caKey, revocation);
+  unlisted_[caKey].insert(revocation.serialHex);
   if (auto published = publishCrls(caKey); !published) return published.error();
   return true;
 }
@@ -394,9 +405,42 @@ Result<void> AuthorityService::publishCrls(const ObjectKey& caKey) {
     // number's floor should the crl-number record be lowered.
     if (auto saved = store_.saveCrl(caKey, version.version, *crl); !saved)
       return caError(caKey, "saving the CRL of version " + std::to_string(version.version), saved.error());
+    std::uint64_t number = crl->crlNumber;
     registry_.setCrl(caKey, version.version, std::move(*crl));
     publishedRevision_[{caKey, version.version}] = revision;
+    noteFirstListings(caKey, request.entries, number);
   }
+  return saveFirstListings(caKey);
+}
+
+std::optional<std::uint64_t> AuthorityService::firstCrlNumber(const ObjectKey& ca, const std::string& serialHex) const {
+  auto known = firstCrls_.find(ca);
+  if (known == firstCrls_.end()) return std::nullopt;
+  auto found = known->second.find(serialHex);
+  return found == known->second.end() ? std::nullopt : std::optional(found->second);
+}
+
+void AuthorityService::noteFirstListings(const ObjectKey& ca, const std::vector<pki::RevokedEntry>& entries,
+                                         std::uint64_t crlNumber) {
+  auto unlisted = unlisted_.find(ca);
+  if (unlisted == unlisted_.end() || unlisted->second.empty()) return;
+  for (const auto& entry : entries) {
+    if (!unlisted->second.erase(entry.serialHex)) continue;
+    firstCrls_[ca].emplace(entry.serialHex, crlNumber);
+    unsavedListings_[ca].push_back({entry.serialHex, crlNumber});
+  }
+}
+
+Result<void> AuthorityService::saveFirstListings(const ObjectKey& ca) {
+  auto unsaved = unsavedListings_.find(ca);
+  if (unsaved == unsavedListings_.end()) return {};
+  auto& listings = unsaved->second;
+  while (!listings.empty()) {
+    if (auto saved = store_.appendCrlListing(ca, listings.front()); !saved)
+      return caError(ca, "recording the first CRL that listed serial " + listings.front().serialHex, saved.error());
+    listings.erase(listings.begin());
+  }
+  unsavedListings_.erase(unsaved);
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -100,6 +101,11 @@ class AuthorityService {
   std::optional<Revocation> revocationOf(const ObjectKey& ca, const std::string& serialHex) const {
     return registry_.revocationOf(ca, serialHex);
   }
+  // The number of the first CRL that listed a revoked serial (CrlListing):
+  // none for a revocation recorded before revoca kept it, nor while no CRL
+  // lists the serial (its certificate expired long before, or its version
+  // is no longer live).
+  std::optional<std::uint64_t> firstCrlNumber(const ObjectKey& ca, const std::string& serialHex) const;
   // The number of the CRL the responder serves for a version, if any.
   std::optional<std::uint64_t> crlNumber(const ObjectKey& ca, int version) const {
     return registry_.crlNumberOf(ca, version);
@@ -124,6 +130,11 @@ class AuthorityService {
   // what every CRL of theirs named until then.
   void adoptCrlDistUrls(ActiveCa& ca);
   Result<void> activate(ActiveCa& ca, const ActiveCa* parent);
+  // Notes, for the serials this process revoked and no CRL listed yet,
+  // `crlNumber` as the first CRL that lists them if `entries` do.
+  void noteFirstListings(const ObjectKey& ca, const std::vector<pki::RevokedEntry>& entries, std::uint64_t crlNumber);
+  // Writes the listings noted and not written yet; stops at the first failure.
+  Result<void> saveFirstListings(const ObjectKey& ca);
 
   StateStore& store_;
   CaRegistry& registry_;
@@ -132,6 +143,15 @@ class AuthorityService {
   std::set<ObjectKey> historyLoaded_;
   std::set<ObjectKey> savedCrlsServed_;  // read once: a CRL of 100,000 entries is 4.5 MB
   std::map<std::pair<ObjectKey, int>, std::uint64_t> publishedRevision_;
+  // By CA and serial, the first CRL number that listed it, as read and written.
+  std::map<ObjectKey, std::unordered_map<std::string, std::uint64_t>> firstCrls_;
+  // Serials revoked here that no CRL signed since has listed. Only this
+  // process knows which CRL is the first to list them: one signed before
+  // the revocation was recorded does not, and a revocation from before
+  // first CRLs were kept is on CRLs whose numbers are gone.
+  std::map<ObjectKey, std::set<std::string>> unlisted_;
+  // Noted, not written yet (a write failed): written at the CA's next publishCrls.
+  std::map<ObjectKey, std::vector<CrlListing>> unsavedListings_;
 };
 
 }  // namespace revoca

@@ -130,8 +130,9 @@ ObjectStatus reconcileCertificateRevocation(ReconcileContext& context, const Cer
                    "; revocations are permanent: deleting this object does not undo it";
   CertificateRevocationFacts facts{declaration.spec.serial, std::nullopt, std::nullopt};
   if (auto stored = context.authorities.revocationOf(ca, declaration.spec.serial)) facts.revokedAt = stored->revokedAt;
-  if (const ActiveCa* active = context.authorities.active(ca))
-    facts.crlNumber = context.authorities.crlNumber(ca, active->current().version);
+  // The first CRL that listed it, as recorded when it was signed: the CA's
+  // current CRL number would move with every later CRL.
+  facts.crlNumber = context.authorities.firstCrlNumber(ca, declaration.spec.serial);
   status.facts = std::move(facts);
   return status;
 }

@@ -110,6 +110,19 @@ std::optional<std::string> readRevocationLine(std::string_view line, Store from,
   return std::nullopt;
 }
 
+std::optional<std::string> readCrlListingLine(std::string_view line, CrlListing& listing) {
+  if (line.empty()) return std::string("the line is empty");
+  std::array<std::string_view, 2> field;
+  if (std::size_t count = splitFields(line, field); count != 2)
+    return "the line has " + std::to_string(count) + " fields separated by single spaces, not the 2 of \"SERIAL "
+           "CRLNUMBER\"";
+  if (!pki::isNormalizedSerialHex(field[0])) return wrongSerial(field[0]);
+  if (!parseExactNumber(field[1], listing.crlNumber) || listing.crlNumber == 0)
+    return "the CRL number " + shown(field[1]) + " is not a whole number from 1 up";
+  listing.serialHex.assign(field[0]);
+  return std::nullopt;
+}
+
 // Each line of `text` read into a new record by `read`, which says what is
 // wrong with it, if anything.
 template <typename Record, typename Read>
@@ -164,6 +177,14 @@ Result<std::vector<Revocation>> decodeRevocationLines(std::string_view text, Sto
   return readLines<Revocation>(text, where, [from](std::string_view line, Revocation& revocation) {
     return readRevocationLine(line, from, revocation);
   });
+}
+
+std::string encodeCrlListingLine(const CrlListing& listing) {
+  return listing.serialHex + " " + std::to_string(listing.crlNumber);
+}
+
+Result<std::vector<CrlListing>> decodeCrlListingLines(std::string_view text, const std::string& where) {
+  return readLines<CrlListing>(text, where, &readCrlListingLine);
 }
 
 std::string encodeCrlNumber(std::uint64_t number) { return std::to_string(number) + "\n"; }

@@ -11,6 +11,8 @@
 //   revocation line      SERIAL REVOKEDAT REASON INVALIDITY
 //                        REASON is the RFC 5280 CRLReason code (0 to 10 but 7),
 //                        INVALIDITY "-" for none
+//   first CRL listing    SERIAL CRLNUMBER: the first CRL that listed a
+//                        revoked serial (CrlListing)
 //   CRL number           NUMBER, then a line break
 //   CRL stamps           VERSION NUMBER THISUPDATE NEXTUPDATE ENTRIES-SHA256,
 //                        a line each, ascending versions
@@ -78,6 +80,10 @@ Result<Revocation> decodeRevocationLine(std::string_view line, Store from);
 // <what is wrong>".
 Result<std::vector<IssuedCertificate>> decodeLedgerLines(std::string_view text, Store from, const std::string& where);
 Result<std::vector<Revocation>> decodeRevocationLines(std::string_view text, Store from, const std::string& where);
+
+// First CRL listings: new in this release, so only the canonical form.
+std::string encodeCrlListingLine(const CrlListing& listing);
+Result<std::vector<CrlListing>> decodeCrlListingLines(std::string_view text, const std::string& where);
 
 // ---- CRL numbers and stamps; errors read after "<where>: "
 

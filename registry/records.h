@@ -47,6 +47,18 @@ struct Revocation {
   std::optional<TimePoint> invalidityDate;
 };
 
+// The number of the first CRL that listed a revoked serial: every CRL of
+// its version numbered from it on lists the serial too (until it has been
+// expired long enough to leave, docs/crls.md). Kept apart from the
+// revocation line, which is written before that CRL is numbered and which
+// the previous release reads with no field after the invalidity date.
+struct CrlListing {
+  std::string serialHex;
+  std::uint64_t crlNumber = 0;
+
+  bool operator==(const CrlListing&) const = default;
+};
+
 // What one CRL number names (RFC 5280 5.2.3: one number, one content): the
 // times and the entries of the CRL signed under it. The leader records it
 // with the number; a replica that does not lead signs under that number only

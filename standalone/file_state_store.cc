@@ -366,6 +366,27 @@ Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocat
   return appendLineDurably(caDirectory(ca) + "/revocations", encodeRevocationLine(revocation));
 }
 
+Result<std::vector<CrlListing>> FileStateStore::loadCrlListings(const ObjectKey& ca) {
+  std::string path = caDirectory(ca) + "/first-crls";
+  auto text = readCompleteLines(path);
+  if (!text) return text.error();
+  auto listings = decodeCrlListingLines(*text, path);
+  if (!listings)
+    return makeError(listings.error().message +
+                     "; fix the line, or delete the file (the CertificateRevocations of its serials then show no "
+                     "status.crlNumber)");
+  return listings;
+}
+
+Result<void> FileStateStore::appendCrlListing(const ObjectKey& ca, const CrlListing& listing) {
+  if (!pki::isNormalizedSerialHex(listing.serialHex) || listing.crlNumber == 0)
+    return makeError("CertificateAuthority " + ca.str() + ": refusing to record that serial " +
+                     shown(listing.serialHex) + " was first listed by CRL number " +
+                     std::to_string(listing.crlNumber) + ": not a canonical serial and number");
+  if (auto made = makeDirectories(caDirectory(ca), 0700); !made) return made;
+  return appendLineDurably(caDirectory(ca) + "/first-crls", encodeCrlListingLine(listing));
+}
+
 Result<std::optional<SecretRecord>> FileStateStore::loadSecret(const ObjectKey& secret) {
   std::string path = directory_ + "/secrets/" + secret.namespace_ + "/" + secret.name + ".json";
   auto present = isPresent(path);

@@ -7,6 +7,7 @@
 //   STATE/cas/<ns>/<ca>/versions/<n>/crl.der         the last CRL version n signed
 //   STATE/cas/<ns>/<ca>/ledger                       a line per serial issued
 //   STATE/cas/<ns>/<ca>/revocations                  a line per revocation
+//   STATE/cas/<ns>/<ca>/first-crls                   the first CRL that listed each (CrlListing)
 //   STATE/cas/<ns>/<ca>/crl-number                   last CRL number handed out
 //   STATE/secrets/<ns>/<name>.json                   current certificate of a VaultSecret, 0600
 //
@@ -45,6 +46,8 @@ class FileStateStore final : public StateStore {
   Result<void> appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) override;
   Result<std::vector<Revocation>> loadRevocations(const ObjectKey& ca) override;
   Result<void> appendRevocation(const ObjectKey& ca, const Revocation& revocation) override;
+  Result<std::vector<CrlListing>> loadCrlListings(const ObjectKey& ca) override;
+  Result<void> appendCrlListing(const ObjectKey& ca, const CrlListing& listing) override;
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override;
   Result<void> saveSecret(const ObjectKey& vaultSecret, const SecretRecord& record) override;
 

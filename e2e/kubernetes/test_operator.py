@@ -28,6 +28,15 @@ def ocsp_status(operator, ns, tmp_path, serial):
     return match.group(1) if match else result.stdout + result.stderr
 
 
+def crl_text(path):
+    return openssl("crl", "-in", path, "-noout", "-text").stdout.replace(":", "").upper()
+
+
+def crl_number(path):
+    """The CRL number of the PEM CRL at PATH (openssl prints it in hex)."""
+    return int(openssl("crl", "-in", path, "-noout", "-crlnumber").stdout.strip().split("=", 1)[1], 16)
+
+
 def serial_of_pem(tmp_path, pem):
     path = tmp_path / "serial-cert.pem"
     path.write_text(pem)
@@ -122,7 +131,7 @@ spec:
     assert namespace.secret_files("server-cert") == before
 
 
-def test_3_a_revocation_reaches_ocsp_and_crl_within_two_seconds(namespace, operators, tmp_path):
+def test_3_a_revocation_reaches_ocsp_and_crl_within_two_seconds(cluster, namespace, operators, tmp_path):
     operator = operators().start()
     converge(namespace, operator)
     serial = serial_of_pem(tmp_path, namespace.secret_files("server-cert")["cert.pem"])
@@ -150,6 +159,33 @@ spec: {{ca: mqtt-ca, serial: "{serial}", reason: keyCompromise}}
     wait_for(crl_lists_serial, timeout=5, what="CRL lists the serial")
     assert elapsed < 2.0 + 1.0, f"OCSP said revoked after {elapsed:.2f}s"  # kubectl's own start-up included
     namespace.wait_ready("certificaterevocation/server-cert-compromised")
+    first_number = namespace.get("certificaterevocation", "server-cert-compromised")["status"]["crlNumber"]
+    assert first_number == crl_number(tmp_path / "crl.pem")
+
+    # status.crlNumber is the first CRL that listed the serial: a second
+    # revocation re-signs the CRL, and the first object, reconciled again
+    # (a label is enough), keeps its number.
+    second = revocactl(cluster, namespace.name, "issue-cert", "--ca", "mqtt-ca", "--host", "client-2",
+                       "--ttl", "1d", "--cert-type", "client")["serial"]
+    wait_for(lambda: ocsp_status(operator, namespace, tmp_path, second) == "good", timeout=15, interval=0.5,
+             what="the leader to read the serial revocactl issued")
+    namespace.apply_yaml(f"""
+apiVersion: revoca.io/v1alpha1
+kind: CertificateRevocation
+metadata: {{name: client-2-superseded}}
+spec: {{ca: mqtt-ca, serial: "{second}", reason: superseded}}
+""")
+    namespace.wait_ready("certificaterevocation/client-2-superseded")
+    wait_for(lambda: "crlNumber" in namespace.get("certificaterevocation", "client-2-superseded")["status"],
+             timeout=10, what="the second revocation's crlNumber")
+    second_number = namespace.get("certificaterevocation", "client-2-superseded")["status"]["crlNumber"]
+    namespace.kubectl("label", "certificaterevocation", "server-cert-compromised", "e2e.revoca.io/touched=yes")
+    time.sleep(2)
+    assert namespace.get("certificaterevocation", "server-cert-compromised")["status"]["crlNumber"] == first_number
+    assert first_number < second_number
+    wait_for(lambda: crl_lists_serial() and second.upper() in crl_text(tmp_path / "crl.pem"), timeout=5,
+             what="the CRL to list both serials")
+    assert crl_number(tmp_path / "crl.pem") >= second_number
 
     # An HTTP cache in between keeps the CRL for spec.crl.cacheMaxAge, not until
     # nextUpdate; the field passes the apiserver's schema and reaches the responder.

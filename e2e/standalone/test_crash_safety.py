@@ -7,6 +7,8 @@ a CRL of 20,000 entries. After every restart:
 - no revocation acknowledged before a kill is lost: the CRL of the version
   that signed it lists it, OCSP answers revoked, the state file holds it;
 - CRL numbers only grow, per CA version as served and on disk;
+- the first CRL recorded for a revoked serial (a CertificateRevocation's
+  status.crlNumber) is recorded once, after its revocation, and never changes;
 - no two valid certificates share a serial; every certificate handed out
   is in its CA's ledger, once;
 - every output and state file is whole: certificates and keys parse, keys
@@ -125,6 +127,7 @@ class Ledgers:
     declared_revocations: dict = field(default_factory=dict)  # serial -> ca
     crl_served: dict = field(default_factory=dict)      # (ca, version) -> highest CRL number served
     crl_on_disk: dict = field(default_factory=dict)     # ca -> highest crl-number file content
+    first_crls: dict = field(default_factory=dict)      # (ca, serial) -> the first CRL that listed it
     tenant: str = ""
     checked: set = field(default_factory=set)           # digests of files already parsed and matched
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -359,16 +362,17 @@ class CrashRig:
             raise Violation(f"{where}: a certificate in it does not parse")
         self.known.checked.add(key)
 
-    def check_lines(self, path, pattern):
+    def check_lines(self, path, pattern, whole=False):
+        """The first field of each line (the serial), or with WHOLE the lines."""
         text = path.read_text()
         if text and not text.endswith("\n"):
             raise Violation(f"{path}: last line torn after restart")
-        serials = []
+        found = []
         for number, line in enumerate(text.splitlines(), 1):
             if not re.fullmatch(pattern, line):
                 raise Violation(f"{path}:{number}: not a whole line: {line!r}")
-            serials.append(line.split(" ", 1)[0])
-        return serials
+            found.append(line if whole else line.split(" ", 1)[0])
+        return found
 
     def check_no_leftovers(self, directory):
         """No temporary file but those the running process is writing now."""
@@ -394,9 +398,14 @@ class CrashRig:
                 duplicated = {s for s, count in Counter(serials).items() if count > 1}
                 if duplicated:
                     raise Violation(f"{ledger}: serials recorded twice: {sorted(duplicated)}")
+            # Read before the revocations: a serial's first CRL is written after its revocation.
+            first_crls = ca_dir / "first-crls"
+            listed = self.check_lines(first_crls, r"[0-9A-F]+ [1-9]\d*", whole=True) if first_crls.exists() else []
             revocations = ca_dir / "revocations"
+            revoked = set()
             if revocations.exists():
-                self.check_lines(revocations, r"[0-9A-F]+ \d+ \w+ (-|\d+)")
+                revoked = set(self.check_lines(revocations, r"[0-9A-F]+ \d+ \w+ (-|\d+)"))
+            self.check_first_crls(ca_dir.name, first_crls, listed, revoked)
             number_file = ca_dir / "crl-number"
             if number_file.exists():
                 text = number_file.read_text()
@@ -413,6 +422,21 @@ class CrashRig:
             leaf = self.note_certificate(ca, secret["cert"], int(secret["caVersion"]))
             if leaf.serial != secret["serialHex"]:
                 raise Violation(f"{record}: serial {secret['serialHex']} is not its certificate's ({leaf.serial})")
+
+    def check_first_crls(self, ca, path, lines, revoked):
+        """The first CRL that listed a serial is written once, after its
+        revocation, and never changes (a CertificateRevocation's status.crlNumber)."""
+        serials = [line.split(" ")[0] for line in lines]
+        duplicated = {s for s, count in Counter(serials).items() if count > 1}
+        if duplicated:
+            raise Violation(f"{path}: serials listed twice: {sorted(duplicated)}")
+        for line in lines:
+            serial, number = line.split(" ")
+            if serial not in revoked:
+                raise Violation(f"{path}: {serial} has a first CRL but no revocation")
+            previous = self.known.first_crls.setdefault((ca, serial), int(number))
+            if previous != int(number):
+                raise Violation(f"{path}: the first CRL of {serial} changed from {previous} to {number}")
 
     def check_ca_keys(self):
         for ca in CAS:

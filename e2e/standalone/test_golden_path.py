@@ -138,6 +138,43 @@ def test_3_revoking_a_client_reaches_crl_ocsp_and_handshake_within_a_second(gold
     assert "SSL alert number 44" in output and "certificate revoked" in output, output
 
 
+def crl_number(instance):
+    text = openssl("crl", "-in", fetch_crl_pem(instance), "-noout", "-crlnumber").stdout
+    return int(text.strip().split("=", 1)[1], 16)
+
+
+REVOCATION = """\
+apiVersion: revoca.io/v1alpha1
+kind: CertificateRevocation
+metadata: {{name: {name}}}
+spec: {{ca: mqtt-ca, serial: "{serial}", reason: superseded}}
+"""
+
+
+def revocation_crl_number(instance, name):
+    def number():
+        entry = instance.status("CertificateRevocation", name)
+        return entry and entry["ready"] and entry["facts"].get("crlNumber")
+    return int(wait_for(number, timeout=10, what=f"status.crlNumber of CertificateRevocation {name}"))
+
+
+def test_3b_a_revocation_keeps_the_number_of_the_first_crl_that_listed_it(golden):
+    serials = [golden.ctl("issue-cert", "--ca", "mqtt-ca", "--host", f"revoked-{n}.example", "--ttl", "1d",
+                          "--cert-type", "client")["serial"] for n in (1, 2)]
+    (golden.declarations / "revocation-1.yaml").write_text(REVOCATION.format(name="revoked-1", serial=serials[0]))
+    first = revocation_crl_number(golden, "revoked-1")
+    assert crl_number(golden) == first
+
+    (golden.declarations / "revocation-2.yaml").write_text(REVOCATION.format(name="revoked-2", serial=serials[1]))
+    second = revocation_crl_number(golden, "revoked-2")
+    time.sleep(2)  # passes go on reconciling both
+    assert revocation_crl_number(golden, "revoked-1") == first
+    assert first < second <= crl_number(golden)
+    text = openssl("crl", "-in", fetch_crl_pem(golden), "-noout", "-text").stdout.replace(":", "").upper()
+    assert serials[0] in text and serials[1] in text
+    golden.first_crl_numbers = {"revoked-1": first, "revoked-2": second}
+
+
 def test_4_revoking_the_server_certificate_makes_the_staple_revoked(golden):
     files = golden.files
     server_serial = serial_of(files / "server-cert.pem")
@@ -173,9 +210,6 @@ def test_5_unknown_unauthorized_malformed_and_oversized(golden):
     assert "Cert Status: good" in ocsp_post(golden, serial_of(golden.deployment_dir() / "cert.pem")).stdout
 
 
-def crl_number(instance):
-    text = openssl("crl", "-in", fetch_crl_pem(instance), "-noout", "-crlnumber").stdout
-    return int(text.strip().split("=", 1)[1], 16)
 
 
 def test_6_sigkill_and_restart_keeps_key_serials_revocations_and_grows_crl_number(golden):
@@ -191,6 +225,10 @@ def test_6_sigkill_and_restart_keeps_key_serials_revocations_and_grows_crl_numbe
     assert hashlib.sha256(key_file.read_bytes()).hexdigest() == key_digest
     assert golden.ctl("get-ca-cert", "--ca", "mqtt-ca")["cert"] == ca_cert
     assert crl_number(golden) > number_before
+    # A new CRL after the restart, and the revocations keep their first one.
+    time.sleep(1)
+    for name, number in getattr(golden, "first_crl_numbers", {}).items():
+        assert revocation_crl_number(golden, name) == number, name
     assert "Cert Status: revoked" in ocsp_post(golden, golden.client_serial).stdout
     assert "Cert Status: good" in ocsp_post(golden, server_serial).stdout
     crl_text = openssl("crl", "-in", fetch_crl_pem(golden), "-noout", "-text").stdout.replace(":", "").upper()

@@ -616,6 +616,26 @@ TEST_F(SecretStateStoreIntegration, RevocationsRoundTripWithReasonsAndInvalidity
   EXPECT_TRUE(restarted.loadLedger(ca())->empty());
 }
 
+TEST_F(SecretStateStoreIntegration, FirstCrlListingsRoundTripInALogOfTheirOwn) {
+  SecretStateStore store(*client_, 2);
+  std::vector<CrlListing> written = {{"A01", 1800000000123u}, {"A02", 1800000000456u}, {"A03", 1800000000789u}};
+  for (const auto& listing : written) {
+    auto appended = store.appendCrlListing(ca(), listing);
+    ASSERT_TRUE(appended) << appended.error().message;
+  }
+  EXPECT_EQ(listState(selector("first-crls")).size(), 2u);
+  EXPECT_EQ(listState(selector("revocations")).size(), 0u);  // the previous release reads those, never these
+  EXPECT_FALSE(store.appendCrlListing(ca(), {"0A01", 5}));  // never written in a form the reader refuses
+
+  SecretStateStore restarted(*client_, 2);
+  auto listings = restarted.loadCrlListings(ca());
+  ASSERT_TRUE(listings) << listings.error().message;
+  EXPECT_EQ(*listings, written);
+  auto none = restarted.loadCrlListings(ObjectKey{ca().namespace_, "other-ca"});
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(SecretStateStoreIntegration, VaultSecretRecordsRoundTripInALabelledSecret) {
   SecretStateStore store(*client_);
   SecretRecord record;

@@ -84,6 +84,12 @@ class FakeStateStore : public StateStore {
     revocations[ca].push_back(revocation);
     return {};
   }
+  Result<std::vector<CrlListing>> loadCrlListings(const ObjectKey& ca) override { return crlListings[ca]; }
+  Result<void> appendCrlListing(const ObjectKey& ca, const CrlListing& listing) override {
+    if (failAppendCrlListing) return makeError("disk full");
+    crlListings[ca].push_back(listing);
+    return {};
+  }
   Result<std::optional<SecretRecord>> loadSecret(const ObjectKey& vaultSecret) override {
     auto it = secrets.find(vaultSecret);
     if (it == secrets.end()) return std::optional<SecretRecord>();
@@ -116,6 +122,7 @@ class FakeStateStore : public StateStore {
   std::map<ObjectKey, std::map<int, pki::SignedCrl>> savedCrls;
   std::map<ObjectKey, std::vector<IssuedCertificate>> ledgers;
   std::map<ObjectKey, std::vector<Revocation>> revocations;
+  std::map<ObjectKey, std::vector<CrlListing>> crlListings;
   std::map<ObjectKey, SecretRecord> secrets;
   int saveCaCalls = 0;
   int saveSecretCalls = 0;
@@ -123,6 +130,7 @@ class FakeStateStore : public StateStore {
   bool keepsPemsOut = false;  // loadSecret gives records without their PEMs
   bool failSaveCa = false;
   bool failAppendIssued = false;
+  bool failAppendCrlListing = false;
   std::optional<std::string> loadCaError;      // loadCa fails with this message
   std::optional<std::string> loadLedgerError;  // loadLedger fails with this message
 };

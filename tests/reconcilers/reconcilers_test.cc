@@ -174,6 +174,106 @@ TEST_F(ReconcilersTest, RevocationTakesItsTimeFromTheContextClock) {
   EXPECT_EQ(store.revocations[caKey].size(), 1u);
 }
 
+CertificateRevocation revocationOf(const std::string& name, const std::string& serial) {
+  CertificateRevocation revocation;
+  revocation.meta.name = name;
+  revocation.meta.generation = 1;
+  revocation.spec.ca = "mqtt-ca";
+  revocation.spec.serial = serial;
+  return revocation;
+}
+
+std::optional<std::uint64_t> crlNumberOf(const ObjectStatus& status) {
+  return std::get<CertificateRevocationFacts>(status.facts).crlNumber;
+}
+
+// status.crlNumber is the first CRL that lists the serial: a broker holding
+// a CRL numbered at or above it has the revocation. It never moves after.
+TEST_F(ReconcilersTest, RevocationCrlNumberIsTheFirstCrlThatListedTheSerialAndStaysSo) {
+  auto ctx = context();
+  const ObjectKey caKey{"default", "mqtt-ca"};
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  IssuedLeaf first = unwrap(service.issue(caKey, LeafRequest{"first", {}, pki::CertType::Client, kDay}));
+  IssuedLeaf second = unwrap(service.issue(caKey, LeafRequest{"second", {}, pki::CertType::Client, kDay}));
+  std::uint64_t before = registry.crlOf(caKey, 1)->crlNumber;
+
+  ObjectStatus revoked = reconcileCertificateRevocation(ctx, revocationOf("first", first.serialHex));
+  ASSERT_TRUE(revoked.ready) << revoked.message;
+  std::uint64_t firstNumber = registry.crlOf(caKey, 1)->crlNumber;
+  ASSERT_GT(firstNumber, before) << "a CRL was signed for the revocation";
+  EXPECT_EQ(crlNumberOf(revoked), firstNumber);
+
+  // Another revocation re-signs the CRL: the first keeps its number.
+  ObjectStatus secondRevoked = reconcileCertificateRevocation(ctx, revocationOf("second", second.serialHex));
+  ASSERT_TRUE(secondRevoked.ready) << secondRevoked.message;
+  std::uint64_t secondNumber = registry.crlOf(caKey, 1)->crlNumber;
+  ASSERT_GT(secondNumber, firstNumber);
+  EXPECT_EQ(crlNumberOf(secondRevoked), secondNumber);
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(ctx, revocationOf("first", first.serialHex))), firstNumber);
+
+  // A CRL signed on schedule later, and the passes after it, move neither.
+  clock.advance(Seconds(13 * 3600));
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  ASSERT_GT(registry.crlOf(caKey, 1)->crlNumber, secondNumber);
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(ctx, revocationOf("first", first.serialHex))), firstNumber);
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(ctx, revocationOf("second", second.serialHex))), secondNumber);
+  ASSERT_EQ(store.crlListings[caKey].size(), 2u) << "one listing per revocation, none per reconcile";
+  EXPECT_EQ(store.crlListings[caKey][0], (CrlListing{first.serialHex, firstNumber}));
+  EXPECT_EQ(store.crlListings[caKey][1], (CrlListing{second.serialHex, secondNumber}));
+
+  // A restart reads them back and writes nothing.
+  CaRegistry restartedRegistry{clock};
+  AuthorityService restarted{store, restartedRegistry, clock};
+  ReconcileContext after{restarted, store, output, clock};
+  ASSERT_TRUE(reconcileCertificateAuthority(after, caDeclaration(), tenant).ready);
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(after, revocationOf("first", first.serialHex))), firstNumber);
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(after, revocationOf("second", second.serialHex))), secondNumber);
+  EXPECT_EQ(store.crlListings[caKey].size(), 2u);
+  EXPECT_EQ(store.revocations[caKey].size(), 2u);
+}
+
+// A revocation recorded before the first CRL of each was kept: its number
+// is gone with the CRLs of then, and a later one is not the first.
+TEST_F(ReconcilersTest, RevocationRecordedWithoutItsFirstCrlShowsNoCrlNumberAndWritesNothing) {
+  auto ctx = context();
+  const ObjectKey caKey{"default", "mqtt-ca"};
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  IssuedLeaf leaf = unwrap(service.issue(caKey, LeafRequest{"old", {}, pki::CertType::Client, kDay}));
+  store.revocations[caKey].push_back({leaf.serialHex, clock.now(), pki::RevocationReason::KeyCompromise, std::nullopt});
+
+  CaRegistry restartedRegistry{clock};
+  AuthorityService restarted{store, restartedRegistry, clock};
+  ReconcileContext after{restarted, store, output, clock};
+  ASSERT_TRUE(reconcileCertificateAuthority(after, caDeclaration(), tenant).ready);
+  ObjectStatus status = reconcileCertificateRevocation(after, revocationOf("old", leaf.serialHex));
+  ASSERT_TRUE(status.ready) << status.message;
+  EXPECT_EQ(crlNumberOf(status), std::nullopt);
+  EXPECT_TRUE(store.crlListings[caKey].empty());
+  EXPECT_EQ(store.revocations[caKey].size(), 1u);
+}
+
+// The listing is written after the CRL is served (the revocation comes
+// first); a failed write is made again, with the same number, by the next
+// CRL publication, and the status shows that number meanwhile.
+TEST_F(ReconcilersTest, AFailedWriteOfTheFirstCrlIsMadeAgainWithTheSameNumber) {
+  auto ctx = context();
+  const ObjectKey caKey{"default", "mqtt-ca"};
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  IssuedLeaf leaf = unwrap(service.issue(caKey, LeafRequest{"client", {}, pki::CertType::Client, kDay}));
+  store.failAppendCrlListing = true;
+  ObjectStatus failed = reconcileCertificateRevocation(ctx, revocationOf("r", leaf.serialHex));
+  EXPECT_FALSE(failed.ready);
+  EXPECT_THAT(failed.message, HasSubstr("recording the first CRL that listed serial " + leaf.serialHex));
+  std::uint64_t firstNumber = registry.crlOf(caKey, 1)->crlNumber;
+  ASSERT_TRUE(registry.revocationOf(caKey, leaf.serialHex)) << "served all the same";
+
+  store.failAppendCrlListing = false;
+  EXPECT_EQ(crlNumberOf(reconcileCertificateRevocation(ctx, revocationOf("r", leaf.serialHex))), firstNumber);
+  ASSERT_TRUE(reconcileCertificateAuthority(ctx, caDeclaration(), tenant).ready);
+  EXPECT_EQ(store.crlListings[caKey], (std::vector<CrlListing>{{leaf.serialHex, firstNumber}}));
+  EXPECT_EQ(registry.crlOf(caKey, 1)->crlNumber, firstNumber) << "nothing signed again for it";
+}
+
 TEST_F(ReconcilersTest, RevocationOfAnUnknownCaIsNotReady) {
   auto ctx = context();
   CertificateRevocation revocation;

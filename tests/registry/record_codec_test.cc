@@ -341,6 +341,32 @@ TEST(RecordCodecStrict, LinesNameTheLineAndWhatIsWrongWithIt) {
   EXPECT_FALSE(decodeLedgerLines("AB 1 1 a\n\nAB 1 1 a\n", Store::Secrets, "x"));  // an empty line is no line
 }
 
+// New in this release: one form, the canonical one, for both stores.
+TEST(RecordCodecRoundTrip, CrlListingLines) {
+  std::vector<CrlListing> listings{{"4F0A01", 1}, {"1", 1700000000123u}, {"AB", std::numeric_limits<std::uint64_t>::max()}};
+  std::string text;
+  for (const auto& listing : listings) text += encodeCrlListingLine(listing) + "\n";
+  EXPECT_EQ(text, "4F0A01 1\n1 1700000000123\nAB 18446744073709551615\n");
+  EXPECT_EQ(unwrap(decodeCrlListingLines(text, "first-crls")), listings);
+  EXPECT_TRUE(unwrap(decodeCrlListingLines("", "first-crls")).empty());
+}
+
+TEST(RecordCodecStrict, CrlListingLinesNameTheLineAndWhatIsWrongWithIt) {
+  auto wrongSerial = decodeCrlListingLines("AB 2\nab 3\n", "first-crls");
+  ASSERT_FALSE(wrongSerial);
+  EXPECT_THAT(wrongSerial.error().message, HasSubstr("line 2 of first-crls: the serial \"ab\" is not written as"));
+  auto zero = decodeCrlListingLines("AB 0\n", "first-crls");
+  ASSERT_FALSE(zero);
+  EXPECT_THAT(zero.error().message, HasSubstr("line 1 of first-crls: the CRL number \"0\" is not a whole number"));
+  auto extra = decodeCrlListingLines("AB 2 3\n", "first-crls");
+  ASSERT_FALSE(extra);
+  EXPECT_THAT(extra.error().message, HasSubstr("has 3 fields"));
+  for (const char* line : {"\n", "AB\n", "AB 02\n", "AB -2\n", "AB  2\n", "AB 2\r\n", "AB 18446744073709551616\n"}) {
+    SCOPED_TRACE(line);
+    EXPECT_FALSE(decodeCrlListingLines(line, "first-crls"));
+  }
+}
+
 TEST(RecordCodecStrict, AVaultSecretRecordWithTheSerialUnderBothNamesIsRefused) {
   auto both = nlohmann::json::parse(kFileSecretJson);
   both["serialHex"] = "4F0A02";

@@ -284,6 +284,21 @@ TEST_F(FileStateStoreTest, RevocationsRoundTripAndSurviveATornLine) {
   EXPECT_EQ(revocations[2].serialHex, "D");
 }
 
+TEST_F(FileStateStoreTest, FirstCrlListingsRoundTripSurviveATornLineAndRefuseWhatTheReaderWould) {
+  EXPECT_TRUE(unwrap(store->loadCrlListings(ca)).empty());
+  ASSERT_TRUE(store->appendCrlListing(ca, {"A", 2}).ok());
+  ASSERT_TRUE(store->appendCrlListing(ca, {"B", 3}).ok());
+  appendRaw(caDir() + "/first-crls", "C 4");  // a crash cut the line short
+  EXPECT_EQ(unwrap(open()->loadCrlListings(ca)), (std::vector<CrlListing>{{"A", 2}, {"B", 3}}));
+  EXPECT_FALSE(store->appendCrlListing(ca, {"0A", 5}).ok());
+  EXPECT_FALSE(store->appendCrlListing(ca, {"D", 0}).ok());
+  appendRaw(caDir() + "/first-crls", "d 5\n");
+  auto refused = open()->loadCrlListings(ca);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr(caDir() + "/first-crls"));
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("line 3"));
+}
+
 TEST_F(FileStateStoreTest, SecretRoundTripsInAPrivateJsonFile) {
   ObjectKey secret{"default", "server-cert"};
   EXPECT_FALSE(unwrap(store->loadSecret(secret)).has_value());
