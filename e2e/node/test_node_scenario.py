@@ -373,9 +373,13 @@ spec:
     kubectl(world, "-n", NS, "wait", "--for=condition=Ready", "vs/server-cert", "emqx/mqtt-broker", "--timeout=10s",
             timeout=20)
     kubectl(world, "-n", RELEASE_NS, "rollout", "status", "deployment/revoca", "--timeout=120s", timeout=130)
-    replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
-    assert len(replicas) == 2 and all(ready(p) for p in replicas)
-    assert leader not in {p["metadata"]["name"] for p in replicas}
+    # The deleted pod answers for the chart's shutdownDelay (5 s) before it
+    # exits: gone only after that, and before step 5 counts the pods.
+    def replaced():
+        replicas = pods(world, RELEASE_NS, "app.kubernetes.io/name=revoca")
+        names = {p["metadata"]["name"] for p in replicas}
+        return replicas if len(replicas) == 2 and all(ready(p) for p in replicas) and leader not in names else None
+    wait_for(replaced, timeout=60, interval=1, what="two Ready replicas and the deleted leader's pod gone")
     subjects = [subject for _, subject in assert_nothing_issued_twice(world)]
     assert any(f"second.{NS}.svc" in s for s in subjects), subjects
 
