@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "core/clock.h"
 
@@ -34,6 +35,12 @@ class ShutdownSequence {
     return phase_;
   }
   Phase phase() const { return phase_; }
+  // Sleeps until the drain is over or a second stop signal came: the
+  // responder keeps answering on its own threads meanwhile.
+  void waitOutDrain() {
+    while (update(stopSignals()) == Phase::kDraining)
+      std::this_thread::sleep_for(std::min(remaining(), std::chrono::milliseconds(100)));
+  }
   // How long the drain has still to go; zero unless draining.
   std::chrono::milliseconds remaining() const {
     if (phase_ != Phase::kDraining) return std::chrono::milliseconds(0);

@@ -376,8 +376,7 @@ int runKubernetes(const KubernetesOptions& options) {
   // After the Lease: a list still running is of no use to anyone now.
   listsAhead.join();
   if (draining) {
-    while (shutdown.update(stopSignals()) == Phase::kDraining)
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(shutdown.remaining(), 100ms));
+    shutdown.waitOutDrain();
     spdlog::info("revoca: drain over, stopping");
   }
   (*server)->stop();

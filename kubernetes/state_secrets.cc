@@ -16,8 +16,9 @@ namespace revoca::kubernetes {
 using nlohmann::json;
 
 std::string StoredSecret::resourceVersion() const {
-  if (!object.is_object() || !object.contains("metadata")) return "";
-  return object["metadata"].value("resourceVersion", "");
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return "";
+  return metadata->value("resourceVersion", "");
 }
 
 SecretLabels stateLabels(const std::string& state, const char* label, const std::string& value) {
@@ -64,6 +65,16 @@ Result<std::optional<StoredSecret>> StateSecrets::read(const std::string& namesp
   return std::optional<StoredSecret>(std::move(*stored));
 }
 
+namespace {
+
+json encodedData(const SecretData& data) {
+  json encoded = json::object();
+  for (const auto& [key, value] : data) encoded[key] = kubeclient::encodeBase64(value);
+  return encoded;
+}
+
+}  // namespace
+
 kubeclient::ApiResult<StoredSecret> StateSecrets::write(const std::string& namespace_, const std::string& name,
                                                   const SecretLabels& labels, const StoredSecret* base,
                                                   SecretData data) {
@@ -75,9 +86,7 @@ kubeclient::ApiResult<StoredSecret> StateSecrets::write(const std::string& names
                          : base->object;
   // Also puts back labels someone removed: listing by label must find every chunk.
   for (const auto& [key, value] : labels) object["metadata"]["labels"][key] = value;
-  json encoded = json::object();
-  for (const auto& [key, value] : data) encoded[key] = kubeclient::encodeBase64(value);
-  object["data"] = std::move(encoded);
+  object["data"] = encodedData(data);
 
   auto written = creating ? api_.create(secrets(namespace_), object) : api_.update(secrets(namespace_, name), object);
   if (!written.ok()) return {std::nullopt, written.error};
@@ -97,18 +106,15 @@ kubeclient::ApiResult<StoredSecret> StateSecrets::write(const std::string& names
 kubeclient::ApiResult<std::string> StateSecrets::writeAt(const std::string& namespace_, const std::string& name,
                                                          const SecretLabels& labels,
                                                          const std::string& resourceVersion, const SecretData& data) {
-  json encoded = json::object();
-  for (const auto& [key, value] : data) encoded[key] = kubeclient::encodeBase64(value);
   json object = {{"apiVersion", "v1"},
                  {"kind", "Secret"},
                  {"metadata",
                   {{"name", name}, {"namespace", namespace_}, {"resourceVersion", resourceVersion}, {"labels", labels}}},
-                 {"data", std::move(encoded)}};
+                 {"data", encodedData(data)}};
   auto applied = api_.apply(secrets(namespace_, name), object, kFieldManager);
   if (!applied.ok()) return {std::nullopt, applied.error};
-  const json& metadata = applied.value->contains("metadata") ? (*applied.value)["metadata"] : json::object();
   // A write that took but whose answer lacks the version: the next write reads first.
-  return {metadata.is_object() ? metadata.value("resourceVersion", "") : std::string(), {}};
+  return {StoredSecret{std::move(*applied.value), {}}.resourceVersion(), {}};
 }
 
 Result<void> StateSecrets::modify(const std::string& namespace_, const std::string& name, const SecretLabels& labels,

@@ -4,7 +4,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -144,8 +143,7 @@ int runStandalone(const StandaloneOptions& options) {
     spdlog::info("revoca standalone: draining: /readyz answers 503, the responder answers for {} s more, then stops "
                  "(a second SIGTERM or SIGINT stops at once)",
                  std::chrono::ceil<std::chrono::seconds>(shutdown.remaining()).count());
-    while (shutdown.update(stopSignals()) == Phase::kDraining)
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(shutdown.remaining(), std::chrono::milliseconds(100)));
+    shutdown.waitOutDrain();
     spdlog::info("revoca standalone: drain over, stopping");
   } else {
     spdlog::info("revoca standalone: stopping");
