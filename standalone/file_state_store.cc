@@ -327,15 +327,9 @@ Result<std::string> FileStateStore::readCompleteLines(const std::string& path) {
 }
 
 Result<std::vector<IssuedCertificate>> FileStateStore::loadLedger(const ObjectKey& ca) {
-  std::string path = caDirectory(ca) + "/ledger";
-  auto text = readCompleteLines(path);
-  if (!text) return text.error();
-  auto ledger = decodeLedgerLines(*text, Store::Files, path);
-  if (!ledger)
-    return makeError(ledger.error().message +
-                     "; fix the line, or restore the file from a backup (a serial missing from the ledger answers "
-                     "OCSP unknown)");
-  return ledger;
+  return loadLog<IssuedCertificate>(
+      ca, "ledger", [](std::string_view text, const std::string& path) { return decodeLedgerLines(text, Store::Files, path); },
+      "fix the line, or restore the file from a backup (a serial missing from the ledger answers OCSP unknown)");
 }
 
 Result<void> FileStateStore::appendIssued(const ObjectKey& ca, const IssuedCertificate& issued) {
@@ -348,14 +342,10 @@ Result<void> FileStateStore::appendIssued(const ObjectKey& ca, const IssuedCerti
 }
 
 Result<std::vector<Revocation>> FileStateStore::loadRevocations(const ObjectKey& ca) {
-  std::string path = caDirectory(ca) + "/revocations";
-  auto text = readCompleteLines(path);
-  if (!text) return text.error();
-  auto revocations = decodeRevocationLines(*text, Store::Files, path);
-  if (!revocations)
-    return makeError(revocations.error().message +
-                     "; fix the line, or restore the file from a backup (a revoked serial must stay revoked)");
-  return revocations;
+  return loadLog<Revocation>(
+      ca, "revocations",
+      [](std::string_view text, const std::string& path) { return decodeRevocationLines(text, Store::Files, path); },
+      "fix the line, or restore the file from a backup (a revoked serial must stay revoked)");
 }
 
 Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocation& revocation) {
@@ -367,15 +357,9 @@ Result<void> FileStateStore::appendRevocation(const ObjectKey& ca, const Revocat
 }
 
 Result<std::vector<CrlListing>> FileStateStore::loadCrlListings(const ObjectKey& ca) {
-  std::string path = caDirectory(ca) + "/first-crls";
-  auto text = readCompleteLines(path);
-  if (!text) return text.error();
-  auto listings = decodeCrlListingLines(*text, path);
-  if (!listings)
-    return makeError(listings.error().message +
-                     "; fix the line, or delete the file (the CertificateRevocations of its serials then show no "
-                     "status.crlNumber)");
-  return listings;
+  return loadLog<CrlListing>(
+      ca, "first-crls", [](std::string_view text, const std::string& path) { return decodeCrlListingLines(text, path); },
+      "fix the line, or delete the file (the CertificateRevocations of its serials then show no status.crlNumber)");
 }
 
 Result<void> FileStateStore::appendCrlListing(const ObjectKey& ca, const CrlListing& listing) {

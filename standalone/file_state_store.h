@@ -58,6 +58,17 @@ class FileStateStore final : public StateStore {
   std::string caDirectory(const ObjectKey& ca) const;
   // The file's complete lines (a torn last line is cut off, in the file too).
   Result<std::string> readCompleteLines(const std::string& path);
+  // A line log of the CA's directory (ledger, revocations, first-crls),
+  // read whole by `decode`; a line it refuses is an error ending in `fix`.
+  template <typename Entry, typename Decode>
+  Result<std::vector<Entry>> loadLog(const ObjectKey& ca, const char* file, Decode decode, const char* fix) {
+    std::string path = caDirectory(ca) + "/" + file;
+    auto text = readCompleteLines(path);
+    if (!text) return text.error();
+    Result<std::vector<Entry>> entries = decode(*text, path);
+    if (!entries) return makeError(entries.error().message + "; " + fix);
+    return entries;
+  }
   // The highest CRL number among the saved CRLs, read once, then kept up by saveCrl.
   Result<std::uint64_t> highestSavedCrlNumber(const ObjectKey& ca);
 
