@@ -45,7 +45,6 @@ std::vector<Chunk> splitAtDocumentMarkers(const std::string& text) {
 // limit; a declaration, pod template included, has hundreds of nodes.
 constexpr std::size_t kMaxFileBytes = 16 << 20;
 constexpr std::size_t kMaxDocumentBytes = 1 << 20;
-constexpr std::size_t kMaxDocumentNodes = 20000;
 
 struct TooManyNodes {};
 
@@ -102,6 +101,11 @@ std::string documentSource(const std::string& sourceName, int number) {
   return safeText(sourceName, 1024) + " (document " + std::to_string(number) + ")";
 }
 
+std::string tooManyNodes(const std::string& fromLine) {
+  return "the document " + fromLine + " has more than " + std::to_string(kMaxDocumentNodes) +
+         " values; a declaration has hundreds at most: split it into documents separated by ---";
+}
+
 }  // namespace
 
 void parseDeclarations(const std::string& yamlText, const std::string& sourceName, DeclarationSet& out) {
@@ -127,8 +131,7 @@ void parseDeclarations(const std::string& yamlText, const std::string& sourceNam
         continue;
       }
       if (shape == ChunkShape::TooManyNodes) {
-        refuse("the document " + fromLine + " has more than " + std::to_string(kMaxDocumentNodes) +
-               " values; a declaration has hundreds at most: split it into documents separated by ---");
+        refuse(tooManyNodes(fromLine));
         continue;
       }
       documents = YAML::LoadAll(chunk.text);
@@ -144,6 +147,19 @@ void parseDeclarations(const std::string& yamlText, const std::string& sourceNam
     for (const YAML::Node& document : documents)
       decl::parseDocument(document, documentSource(sourceName, ++documentNumber), out);
   }
+}
+
+void parseDeclarationTree(const YAML::Node& document, const TreeSize& size, const std::string& sourceName,
+                          DeclarationSet& out) {
+  std::string source = documentSource(sourceName, 1);
+  if (size.nodes > kMaxDocumentNodes)
+    out.errors.push_back({source, "", "", "", tooManyNodes("from line 1")});
+  else if (size.depth > kMaxTreeDepth)
+    out.errors.push_back({source, "", "", "",
+                          "the document nests more than " + std::to_string(kMaxTreeDepth) +
+                              " levels deep; a declaration nests a dozen at most: flatten it"});
+  else
+    decl::parseDocument(document, source, out);
 }
 
 DeclarationSet loadDeclarationDirectory(const std::string& directory) {

@@ -156,6 +156,17 @@ def main():
         for number, document in enumerate(documents, 1):
             write("declarations", f"{path.stem}-{number}.yaml", document.lstrip("\n"))
 
+    # The examples as the apiserver sends them back: JSON, with server fields and a status.
+    import json
+    import yaml
+    shutil.rmtree(CORPUS / "apiserver_object", ignore_errors=True)
+    for path in sorted((ROOT / "manifests" / "examples").glob("*.yaml")):
+        for number, document in enumerate(yaml.safe_load_all(path.read_text()), 1):
+            document["metadata"].update({"uid": "0d9d1c1e-8c3a-4a43-9a4e-0d3f1b1f1c1a", "generation": 3,
+                                         "resourceVersion": "4242", "managedFields": [{"manager": "kubectl"}]})
+            document["status"] = {"observedGeneration": 3, "conditions": [{"type": "Ready", "status": "True"}]}
+            write("apiserver_object", f"{path.stem}-{number}.json", json.dumps(document))
+
     shutil.rmtree(CORPUS / "duration", ignore_errors=True)
     for text in ("1y350d", "30d", "15d", "5m", "5s", "12h", "720h", "1h30m", "2w", "0s",
                  "90061s", "1d1h1m1s", "", "5", "h", "1x", "9223372036854775807s", "106751991167300d"):

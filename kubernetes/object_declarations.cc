@@ -1,9 +1,13 @@
 #include "kubernetes/object_declarations.h"
 
-#include "declarations/parse.h"
+#include <algorithm>
+
+#include <yaml-cpp/yaml.h>
 
 namespace revoca::kubernetes {
 namespace {
+
+using nlohmann::json;
 
 template <typename T>
 void moveAll(std::vector<T>& from, std::vector<T>& to, std::int64_t generation) {
@@ -13,21 +17,87 @@ void moveAll(std::vector<T>& from, std::vector<T>& to, std::int64_t generation) 
   }
 }
 
+YAML::Node scalar(std::string text, const char* tag) {
+  YAML::Node node(std::move(text));
+  node.SetTag(tag);
+  return node;
+}
+
+// The tree yaml-cpp parses `value.dump()` into, built without the text (the
+// apiserver's JSON is YAML; printing it and parsing it again was most of a
+// start's CPU for the objects): strings as quoted scalars (tag "!"),
+// numbers and booleans as plain ones ("?") spelt as dump() spells them,
+// null as a null node. Measures the tree, and stops building it past the
+// most a document may hold. `skip` names a member of this object left out
+// (the server's bookkeeping).
+YAML::Node treeOf(const json& value, TreeSize& size, int depth, const char* skip = nullptr) {
+  size.depth = std::max(size.depth, depth);
+  if (++size.nodes > kMaxDocumentNodes || depth > kMaxTreeDepth) return YAML::Node();
+  auto full = [&] { return size.nodes > kMaxDocumentNodes || size.depth > kMaxTreeDepth; };
+  switch (value.type()) {
+    case json::value_t::object: {
+      YAML::Node map(YAML::NodeType::Map);
+      map.SetTag("?");
+      for (const auto& [key, member] : value.items()) {
+        if (skip && key == skip) continue;
+        // The object's metadata.managedFields, as its status: not part of the declaration.
+        const char* skipInMember = depth == 1 && key == "metadata" ? "managedFields" : nullptr;
+        YAML::Node converted = treeOf(member, size, depth + 1, skipInMember);
+        map.force_insert(scalar(key, "!"), converted);
+        if (full()) break;
+      }
+      return map;
+    }
+    case json::value_t::array: {
+      YAML::Node sequence(YAML::NodeType::Sequence);
+      sequence.SetTag("?");
+      for (const auto& item : value) {
+        sequence.push_back(treeOf(item, size, depth + 1));
+        if (full()) break;
+      }
+      return sequence;
+    }
+    case json::value_t::string:
+      return scalar(value.get_ref<const std::string&>(), "!");
+    case json::value_t::null:
+      return YAML::Node(YAML::NodeType::Null);
+    default:
+      return scalar(value.dump(), "?");
+  }
+}
+
+std::string stringAt(const json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
 }  // namespace
 
-void appendDeclaration(const nlohmann::json& object, DeclarationSet& out) {
-  const auto& metadata = object.value("metadata", nlohmann::json::object());
-  std::string name = metadata.value("namespace", "") + "/" + metadata.value("name", "");
-  std::string source = object.value("kind", "object") + " " + name;
-  // The server's bookkeeping is not part of the declaration.
-  nlohmann::json declaration = object;
-  declaration.erase("status");
-  if (declaration.contains("metadata")) declaration["metadata"].erase("managedFields");
+YAML::Node declarationTree(const json& object, TreeSize& size) {
+  size = {};
+  return treeOf(object, size, 1, "status");
+}
+
+std::string declarationSource(const json& object) {
+  static const json kNone = json::object();
+  auto found = object.find("metadata");
+  const json& metadata = found != object.end() && found->is_object() ? *found : kNone;
+  std::string kind = stringAt(object, "kind");
+  return (kind.empty() ? "object" : kind) + " " + stringAt(metadata, "namespace") + "/" + stringAt(metadata, "name");
+}
+
+void appendDeclaration(const json& object, DeclarationSet& out) {
+  std::string source = declarationSource(object);
 
   DeclarationSet parsed;
-  // JSON is YAML: one parser for both modes.
-  parseDeclarations(declaration.dump(), source, parsed);
-  std::int64_t generation = metadata.value("generation", std::int64_t{1});
+  TreeSize size;
+  YAML::Node tree = declarationTree(object, size);
+  // One decoder for both modes: standalone's parses its files into the same trees.
+  parseDeclarationTree(tree, size, source, parsed);
+  std::int64_t generation = 1;
+  if (auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object())
+    if (auto found = metadata->find("generation"); found != metadata->end() && found->is_number_integer())
+      generation = found->get<std::int64_t>();
   moveAll(parsed.authorities, out.authorities, generation);
   moveAll(parsed.vaults, out.vaults, generation);
   moveAll(parsed.vaultSecrets, out.vaultSecrets, generation);

@@ -16,7 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${REVOCA_FUZZ_SECONDS:-30}
 build=${REVOCA_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${REVOCA_FUZZ_JOBS:-$(nproc)}
-all_targets=(ocsp_request ocsp_get http_request declarations duration declaration_pass)
+all_targets=(ocsp_request ocsp_get http_request declarations duration declaration_pass apiserver_object)
 
 targets=()
 for arg in "$@"; do
@@ -36,8 +36,9 @@ done
 # The longest input worth trying per surface: a request with every CertID a
 # client would send; a GET URL; a request at the responder's header limit
 # (8 KiB) plus its body limit (10 KiB); a declaration file; a duration;
-# a declaration file again (the pass target skips longer ones).
-declare -A max_len=([ocsp_request]=4096 [ocsp_get]=6144 [http_request]=20480 [declarations]=8192 [duration]=64 [declaration_pass]=8192)
+# a declaration file again (the pass target skips longer ones); one object
+# as JSON.
+declare -A max_len=([ocsp_request]=4096 [ocsp_get]=6144 [http_request]=20480 [declarations]=8192 [duration]=64 [declaration_pass]=8192 [apiserver_object]=8192)
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found; run scripts/install-deps.sh" >&2; exit 2; }
 # -O1 and assertions kept (no NDEBUG): Beast's and our asserts are findings too.
