@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "kubeclient/api_status.h"
 #include "kubeclient/bearer_token.h"
+#include "kubeclient/list_page.h"
 #include "kubeclient/resource_paths.h"
 
 namespace revoca::kubeclient {
@@ -167,6 +169,16 @@ class RestClient final : public ApiClient {
     return method + " " + server_ + pathAndQuery;
   }
 
+  // An answer's body, whole. Passed between cpprestsdk's tasks by pointer:
+  // a task's result is copied as it is set and again as it is read, and a
+  // page of Secrets is a megabyte.
+  struct Answer {
+    int status = 0;
+    std::string text;
+  };
+  // The body of a 2xx answer, or the failure (no answer, another status).
+  ApiResult<std::shared_ptr<Answer>> exchange(const http::method& method, const std::string& pathAndQuery,
+                                              const json* body = nullptr, const std::string& contentType = "");
   ApiResult<json> send(const http::method& method, const std::string& pathAndQuery, const json* body = nullptr,
                        const std::string& contentType = "");
 
@@ -190,8 +202,10 @@ class RestClient final : public ApiClient {
   http::client::http_client client_;  // safe for concurrent requests; pools connections
 };
 
-ApiResult<json> RestClient::send(const http::method& method, const std::string& pathAndQuery, const json* body,
-                                 const std::string& contentType) {
+ApiResult<std::shared_ptr<RestClient::Answer>> RestClient::exchange(const http::method& method,
+                                                                     const std::string& pathAndQuery, const json* body,
+                                                                     const std::string& contentType) {
+  using Result = std::shared_ptr<Answer>;
   try {
     http::http_request request = makeRequest(method, pathAndQuery);
     if (body) {
@@ -205,21 +219,31 @@ ApiResult<json> RestClient::send(const http::method& method, const std::string& 
     pplx::cancellation_token_source cancel;
     auto answer = client_.request(request, cancel.get_token()).then([](http::http_response response) {
       // ignore_content_type: extract_utf8string refuses application/json otherwise.
-      return response.extract_utf8string(true).then(
-          [status = response.status_code()](std::string text) { return std::make_pair(int(status), std::move(text)); });
+      return response.extract_utf8string(true).then([status = response.status_code()](std::string text) {
+        return std::make_shared<Answer>(Answer{int(status), std::move(text)});
+      });
     });
     auto answered = waitAtMost(answer, cancel, requestTimeout_);
-    if (!answered) return failure<json>({0, "Timeout", describe(method, pathAndQuery) + unanswered(requestTimeout_)});
-    auto& [status, text] = *answered;
-    if (status < 200 || status >= 300) return failure<json>(errorFromResponse(status, text, describe(method, pathAndQuery)));
-    if (text.empty()) return {json::object(), {}};
-    auto parsed = json::parse(text, nullptr, false);
-    if (parsed.is_discarded())
-      return failure<json>({status, "", describe(method, pathAndQuery) + ": the answer is not JSON"});
-    return {std::move(parsed), {}};
+    if (!answered) return failure<Result>({0, "Timeout", describe(method, pathAndQuery) + unanswered(requestTimeout_)});
+    const Answer& got = **answered;
+    if (got.status < 200 || got.status >= 300)
+      return failure<Result>(errorFromResponse(got.status, got.text, describe(method, pathAndQuery)));
+    return {std::move(*answered), {}};
   } catch (const std::exception& e) {
-    return failure<json>({0, "", failed(describe(method, pathAndQuery), e)});
+    return failure<Result>({0, "", failed(describe(method, pathAndQuery), e)});
   }
+}
+
+ApiResult<json> RestClient::send(const http::method& method, const std::string& pathAndQuery, const json* body,
+                                 const std::string& contentType) {
+  auto answer = exchange(method, pathAndQuery, body, contentType);
+  if (!answer.ok()) return failure<json>(answer.error);
+  const Answer& got = **answer.value;
+  if (got.text.empty()) return {json::object(), {}};
+  auto parsed = json::parse(got.text, nullptr, false);
+  if (parsed.is_discarded())
+    return failure<json>({got.status, "", describe(method, pathAndQuery) + ": the answer is not JSON"});
+  return {std::move(parsed), {}};
 }
 
 ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOptions& options) {
@@ -228,32 +252,31 @@ ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOption
   for (;;) {
     std::string limit = options.limit > 0 ? std::to_string(options.limit) : "";
     // resourceVersion may not be combined with continue: the token carries it.
-    auto page = send(http::methods::GET,
-                     collection.path() + queryString({{"labelSelector", options.labelSelector},
-                                                      {"fieldSelector", options.fieldSelector},
-                                                      {"limit", limit},
-                                                      {"continue", continueToken},
-                                                      {"resourceVersion",
-                                                       continueToken.empty() ? options.resourceVersion : ""}}));
-    if (!page.ok() && page.error.status == 410 && !continueToken.empty()) {
+    auto answer = exchange(http::methods::GET,
+                           collection.path() + queryString({{"labelSelector", options.labelSelector},
+                                                            {"fieldSelector", options.fieldSelector},
+                                                            {"limit", limit},
+                                                            {"continue", continueToken},
+                                                            {"resourceVersion",
+                                                             continueToken.empty() ? options.resourceVersion : ""}}));
+    if (!answer.ok() && answer.error.status == 410 && !continueToken.empty()) {
       // The continue token expired mid-way (etcd compacted): one unpaged list, as client-go's pager does.
       ListOptions whole = options;
       whole.limit = 0;
       return list(collection, whole);
     }
-    if (!page.ok()) return page;
-    json& value = *page.value;
-    if (!value.is_object())
+    if (!answer.ok()) return failure<json>(answer.error);
+    json page = parseListPage((*answer.value)->text, [&](json&& item) {
+      if (options.transform) options.transform(item);
+      items.push_back(std::move(item));
+    });
+    answer.value->reset();
+    if (!page.is_object())
       return failure<json>({0, "", describe(http::methods::GET, collection.path()) + ": the answer is not a List"});
-    if (auto found = value.find("items"); found != value.end() && found->is_array())
-      for (auto& item : *found) {
-        if (options.transform) options.transform(item);
-        items.push_back(std::move(item));
-      }
-    continueToken = metadataString(value, "continue");
+    continueToken = metadataString(page, "continue");
     if (continueToken.empty()) {
-      value["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point
-      return page;
+      page["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point
+      return {std::move(page), {}};
     }
   }
 }
