@@ -13,6 +13,10 @@ template <typename T>
 void moveAll(std::vector<T>& from, std::vector<T>& to, std::int64_t generation) {
   for (auto& object : from) {
     object.meta.generation = generation;
+    // Its errors have been made: a controller keeps the declaration of each
+    // of thousands of objects, and "VaultSecret ns/name (document 1)" says
+    // nothing the key does not.
+    std::string().swap(object.meta.source);
     to.push_back(std::move(object));
   }
 }
