@@ -281,7 +281,9 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
     if (!listedSecrets_.insert(namespace_).second) return;
   }
   kubeclient::ListOptions options;
-  options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel;
+  // Not the records (revoca-vs-*, labelled with their VaultSecret too): as
+  // many Secrets again, each with a certificate and a key, and never outputs.
+  options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel + ",!" + kStateLabel;
   options.limit = kSecretListPage;
   std::map<std::string, pki::Sha256> found;
   // Each Secret is reduced to its digest as its page arrives.

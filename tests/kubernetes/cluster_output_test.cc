@@ -38,9 +38,16 @@ class CountingClient final : public kubeclient::ForwardingApiClient {
     ++gets;
     return inner_.get(object);
   }
+  std::size_t listed = 0;  // items the last list returned
   kubeclient::ApiResult<json> list(const kubeclient::ResourceRef& collection, const kubeclient::ListOptions& options) override {
     ++others;
-    return inner_.list(collection, options);
+    listed = 0;
+    kubeclient::ListOptions counted = options;
+    counted.transform = [&](json& item) {
+      ++listed;
+      if (options.transform) options.transform(item);
+    };
+    return inner_.list(collection, counted);
   }
   kubeclient::ApiError watch(const kubeclient::ResourceRef& collection, const kubeclient::WatchOptions& options,
                        const std::function<bool(const kubeclient::WatchEvent&)>& onEvent) override {
@@ -295,6 +302,28 @@ TEST_F(ClusterOutputIntegration, AResyncPutsBackADeletedOrEditedSecret) {
   ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
   EXPECT_EQ(*kubeclient::decodeBase64(get(secrets(namespace_, "server-cert"))["data"]["cert.key"].get<std::string>()),
             "KEY one");
+}
+
+TEST_F(ClusterOutputIntegration, TheListOfOutputsAfterARestartLeavesTheRecordsOnTheServer) {
+  createVaultSecret("server-cert");
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  // The VaultSecret's record, labelled with its owner as SecretStateStore labels it: a
+  // certificate and key apiece, as many as the outputs, and never one of them.
+  json record = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata",
+                  {{"name", "revoca-vs-server-cert"},
+                   {"namespace", namespace_},
+                   {"labels",
+                    {{kManagedByLabel, kManagedByValue}, {kStateLabel, "vaultsecret"}, {kVaultSecretLabel, "server-cert"}}}}},
+                 {"stringData", {{"key.pem", "the record's key"}}}};
+  ASSERT_TRUE(client_->create(secrets(namespace_), record).ok());
+
+  output_->forget();
+  counting_->reset();
+  ASSERT_TRUE(output_->publishSecret(namespace_, "emqx", files("one")));
+  EXPECT_EQ(counting_->total(), 1);  // the list; nothing to write
+  EXPECT_EQ(counting_->listed, 1u);  // the output alone
 }
 
 TEST_F(ClusterOutputIntegration, ASecretSomeoneElseMadeIsRefusedAndUntouched) {
