@@ -29,6 +29,7 @@ inline constexpr int kMaxTreeDepth = 1000;
 struct TreeSize {
   std::size_t nodes = 0;
   int depth = 0;
+  bool withinBounds() const { return nodes <= kMaxDocumentNodes && depth <= kMaxTreeDepth; }
 };
 
 // Appends every document of `yamlText` (multi-document allowed) to `out`.

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   TreeSize bounds;
   YAML::Node tree = kubernetes::declarationTree(object, bounds);
-  if (bounds.nodes > kMaxDocumentNodes || bounds.depth > kMaxTreeDepth) return 0;
+  if (!bounds.withinBounds()) return 0;
   nlohmann::json declaration = object;
   declaration.erase("status");
   if (declaration.contains("metadata") && declaration["metadata"].is_object()) declaration["metadata"].erase("managedFields");

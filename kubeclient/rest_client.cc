@@ -270,7 +270,6 @@ ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOption
       if (options.transform) options.transform(item);
       items.push_back(std::move(item));
     });
-    answer.value->reset();
     if (!page.is_object())
       return failure<json>({0, "", describe(http::methods::GET, collection.path()) + ": the answer is not a List"});
     continueToken = metadataString(page, "continue");

@@ -36,8 +36,8 @@ YAML::Node scalar(std::string text, const char* tag) {
 // (the server's bookkeeping).
 YAML::Node treeOf(const json& value, TreeSize& size, int depth, const char* skip = nullptr) {
   size.depth = std::max(size.depth, depth);
-  if (++size.nodes > kMaxDocumentNodes || depth > kMaxTreeDepth) return YAML::Node();
-  auto full = [&] { return size.nodes > kMaxDocumentNodes || size.depth > kMaxTreeDepth; };
+  ++size.nodes;
+  if (!size.withinBounds()) return YAML::Node();
   switch (value.type()) {
     case json::value_t::object: {
       YAML::Node map(YAML::NodeType::Map);
@@ -48,7 +48,7 @@ YAML::Node treeOf(const json& value, TreeSize& size, int depth, const char* skip
         const char* skipInMember = depth == 1 && key == "metadata" ? "managedFields" : nullptr;
         YAML::Node converted = treeOf(member, size, depth + 1, skipInMember);
         map.force_insert(scalar(key, "!"), converted);
-        if (full()) break;
+        if (!size.withinBounds()) break;
       }
       return map;
     }
@@ -57,7 +57,7 @@ YAML::Node treeOf(const json& value, TreeSize& size, int depth, const char* skip
       sequence.SetTag("?");
       for (const auto& item : value) {
         sequence.push_back(treeOf(item, size, depth + 1));
-        if (full()) break;
+        if (!size.withinBounds()) break;
       }
       return sequence;
     }
@@ -75,6 +75,13 @@ std::string stringAt(const json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
+// The object's metadata, or an empty object where it has none.
+const json& metadataOf(const json& object) {
+  static const json kNone = json::object();
+  auto found = object.find("metadata");
+  return found != object.end() && found->is_object() ? *found : kNone;
+}
+
 }  // namespace
 
 YAML::Node declarationTree(const json& object, TreeSize& size) {
@@ -83,9 +90,7 @@ YAML::Node declarationTree(const json& object, TreeSize& size) {
 }
 
 std::string declarationSource(const json& object) {
-  static const json kNone = json::object();
-  auto found = object.find("metadata");
-  const json& metadata = found != object.end() && found->is_object() ? *found : kNone;
+  const json& metadata = metadataOf(object);
   std::string kind = stringAt(object, "kind");
   return (kind.empty() ? "object" : kind) + " " + stringAt(metadata, "namespace") + "/" + stringAt(metadata, "name");
 }
@@ -98,10 +103,9 @@ void appendDeclaration(const json& object, DeclarationSet& out) {
   YAML::Node tree = declarationTree(object, size);
   // One decoder for both modes: standalone's parses its files into the same trees.
   parseDeclarationTree(tree, size, source, parsed);
-  std::int64_t generation = 1;
-  if (auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object())
-    if (auto found = metadata->find("generation"); found != metadata->end() && found->is_number_integer())
-      generation = found->get<std::int64_t>();
+  const json& metadata = metadataOf(object);
+  auto found = metadata.find("generation");
+  std::int64_t generation = found != metadata.end() && found->is_number_integer() ? found->get<std::int64_t>() : 1;
   moveAll(parsed.authorities, out.authorities, generation);
   moveAll(parsed.vaults, out.vaults, generation);
   moveAll(parsed.vaultSecrets, out.vaultSecrets, generation);
