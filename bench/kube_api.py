@@ -53,6 +53,11 @@ class Api:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda item: self.request("POST", item[0], item[1], ok=(201, 409)), items))
 
+    def delete_all(self, paths, threads=8):
+        """DELETEs each path from `threads` connections at once (one already gone is fine)."""
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda path: self.request("DELETE", path, ok=(200, 202, 404)), paths))
+
 
 class ReadyWatch:
     """Watches one kind in one namespace and keeps, by name, whether Ready is
@@ -81,6 +86,12 @@ class ReadyWatch:
                 self.serial[name] = item["status"]["serial"]
             self.changed.notify_all()
 
+    def _forget(self, name):
+        with self.changed:
+            for kept in (self.ready, self.serial, self.generation):
+                kept.pop(name, None)
+            self.changed.notify_all()
+
     def _run(self):
         try:
             self._watch()
@@ -100,6 +111,8 @@ class ReadyWatch:
                 self.resource_version = event["object"]["metadata"].get("resourceVersion", self.resource_version)
                 if event["type"] in ("ADDED", "MODIFIED"):
                     self._take(event["object"])
+                elif event["type"] == "DELETED":
+                    self._forget(event["object"]["metadata"]["name"])
             connection.close()
 
     def wait_ready_at(self, name, generation, timeout):

@@ -166,7 +166,7 @@ void ClusterObjects::convert(Kind kind, nlohmann::json& object) {
   object = whatIsRead(object);
   std::lock_guard lock(mutex_);
   auto place = entries_.try_emplace(std::move(ref)).first;
-  indexLocked(place->first, place->second.declared, entry.declared);
+  indexLocked(&*place, place->second.declared, entry.declared);
   place->second = std::move(entry);
 }
 
@@ -175,46 +175,73 @@ void ClusterObjects::forget(Kind kind, const std::string& key) {
   std::lock_guard lock(mutex_);
   auto found = entries_.find(ref);
   if (found == entries_.end()) return;
-  indexLocked(found->first, found->second.declared, nullptr);
+  indexLocked(&*found, found->second.declared, nullptr);
   entries_.erase(found);
 }
 
-void ClusterObjects::indexLocked(const ObjectRef& ref, const Declared& before, const Declared& after) {
-  // Worked out from the declarations each time rather than kept: at 10,000
-  // objects, a copy of what each names is megabytes.
-  auto deploymentsOf = [](const Declared& declared) {
-    const Vault* vault = declared ? declarationOf<Vault>(*declared) : nullptr;
-    return vault ? vault->spec.distributeDeployments : std::vector<std::string>{};
-  };
-  for (const auto& named : before ? namedBy(*before) : std::vector<ObjectRef>{}) {
-    auto found = namedByIndex_.find(named);
-    if (found == namedByIndex_.end()) continue;
-    found->second.erase(&ref);
-    if (found->second.empty()) namedByIndex_.erase(found);
-  }
-  for (const auto& named : after ? namedBy(*after) : std::vector<ObjectRef>{}) namedByIndex_[named].insert(&ref);
-  indexDeploymentsLocked(ref, deploymentsOf(before), deploymentsOf(after));
+const std::vector<std::string>& deploymentsOf(const Declared& declared) {
+  static const std::vector<std::string> none;
+  const Vault* vault = declared ? declarationOf<Vault>(*declared) : nullptr;
+  return vault ? vault->spec.distributeDeployments : none;
 }
 
-void ClusterObjects::indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
-                                            const std::vector<std::string>& after) {
-  for (const auto& deployment : before) {
-    auto found = distributors_.find({vault.key.namespace_, deployment});
-    if (found == distributors_.end()) continue;
-    found->second.erase(&vault);
-    if (found->second.empty()) distributors_.erase(found);
+namespace {
+
+std::size_t hashOfName(const std::string& namespace_, const std::string& name) {
+  std::size_t hash = std::hash<std::string>{}(namespace_);
+  return hash ^ (std::hash<std::string>{}(name) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2));
+}
+
+std::size_t hashOfRef(const ObjectRef& ref) {
+  return hashOfName(ref.key.namespace_, ref.key.name) * 31 + static_cast<std::size_t>(ref.kind);
+}
+
+// Sorted and each once: what the sets these indexes replaced returned.
+template <typename T>
+std::vector<T> sortedOnce(std::vector<T> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
+}  // namespace
+
+void ClusterObjects::unindex(Index& index, std::size_t hash, const Node* node) {
+  auto [first, last] = index.equal_range(hash);
+  for (auto it = first; it != last; ++it)
+    if (it->second == node) {
+      index.erase(it);
+      return;
+    }
+}
+
+void ClusterObjects::indexLocked(const Node* node, const Declared& before, const Declared& after) {
+  // Worked out from the declarations each time rather than kept: at 10,000
+  // objects, a copy of what each names is megabytes.
+  const std::string& namespace_ = node->first.key.namespace_;
+  if (before) {
+    for (const auto& named : namedBy(*before)) unindex(namedByIndex_, hashOfRef(named), node);
+    for (const auto& deployment : deploymentsOf(before)) unindex(distributors_, hashOfName(namespace_, deployment), node);
   }
-  for (const auto& deployment : after) distributors_[{vault.key.namespace_, deployment}].insert(&vault);
+  if (after) {
+    for (const auto& named : namedBy(*after)) namedByIndex_.emplace(hashOfRef(named), node);
+    for (const auto& deployment : deploymentsOf(after)) distributors_.emplace(hashOfName(namespace_, deployment), node);
+  }
 }
 
 std::vector<std::string> ClusterObjects::vaultsDistributingTo(const std::string& namespace_,
                                                               const std::string& deployment) const {
   std::lock_guard lock(mutex_);
-  auto found = distributors_.find({namespace_, deployment});
-  if (found == distributors_.end()) return {};
   std::vector<std::string> names;
-  for (const ObjectRef* vault : found->second) names.push_back(vault->key.name);
-  return names;
+  auto [first, last] = distributors_.equal_range(hashOfName(namespace_, deployment));
+  for (auto it = first; it != last; ++it) {
+    const Node* vault = it->second;
+    const auto& deployments = deploymentsOf(vault->second.declared);
+    if (vault->first.key.namespace_ == namespace_ &&
+        std::find(deployments.begin(), deployments.end(), deployment) != deployments.end())
+      names.push_back(vault->first.key.name);
+  }
+  return sortedOnce(std::move(names));
 }
 
 Declared ClusterObjects::declared(const ObjectRef& object) const {
@@ -234,11 +261,15 @@ std::vector<ObjectRef> ClusterObjects::objectsOf(Kind kind) const {
 
 std::vector<ObjectRef> ClusterObjects::naming(const ObjectRef& named) const {
   std::lock_guard lock(mutex_);
-  auto found = namedByIndex_.find(named);
-  if (found == namedByIndex_.end()) return {};
   std::vector<ObjectRef> refs;
-  for (const ObjectRef* ref : found->second) refs.push_back(*ref);
-  return refs;
+  auto [first, last] = namedByIndex_.equal_range(hashOfRef(named));
+  for (auto it = first; it != last; ++it) {
+    const Node* naming = it->second;
+    if (!naming->second.declared) continue;
+    auto names = namedBy(*naming->second.declared);
+    if (std::find(names.begin(), names.end(), named) != names.end()) refs.push_back(naming->first);
+  }
+  return sortedOnce(std::move(refs));
 }
 
 DeclarationSet ClusterObjects::snapshot(const std::vector<Kind>& kinds) const {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -33,6 +33,9 @@ enum class Change {
 
 // One object's declaration, or the errors that refused it.
 using Declared = std::shared_ptr<const ObjectDeclaration>;
+
+// The deployments a Vault's declaration distributes to; none for anything else.
+const std::vector<std::string>& deploymentsOf(const Declared& declared);
 
 // What a declaration depends on beyond name and namespace. A status write
 // changes the resourceVersion only: the declaration is kept.
@@ -83,30 +86,29 @@ class ClusterObjects {
     Declared declared;
     SpecIdentity identity;
   };
+  using Node = std::map<ObjectRef, Entry>::value_type;
   // The informers' transform for `kind`: converts a spec not converted yet,
   // then keeps only what get() answers with.
   void convert(Kind kind, nlohmann::json& object);
   void forget(Kind kind, const std::string& key);
-  void indexDeploymentsLocked(const ObjectRef& vault, const std::vector<std::string>& before,
-                              const std::vector<std::string>& after);
-  // Moves `ref`, an entry's own key, in the indexes from what `before`
-  // names to what `after` names.
-  void indexLocked(const ObjectRef& ref, const Declared& before, const Declared& after);
+  // Moves the entry `node` in the indexes from what `before` names (and
+  // distributes to) to what `after` does.
+  void indexLocked(const Node* node, const Declared& before, const Declared& after);
 
-  // The indexes point at the entries' keys rather than copy them (a copy
-  // of each name, several times over, was megabytes at 10,000 objects).
-  // An entry leaves the indexes before it is erased.
-  struct ByRef {
-    bool operator()(const ObjectRef* a, const ObjectRef* b) const { return *a < *b; }
-  };
-  using Refs = std::set<const ObjectRef*, ByRef>;
+  // An index maps the hash of a name to the entries whose declaration names
+  // it, pointing at them rather than copying keys: a node of three words
+  // each. A lookup checks each candidate's declaration, so two names with
+  // one hash cost a comparison, never a wrong answer. An entry leaves the
+  // indexes before it is erased.
+  using Index = std::unordered_multimap<std::size_t, const Node*>;
+  static void unindex(Index& index, std::size_t hash, const Node* node);
 
   std::vector<std::pair<Kind, std::unique_ptr<kubeclient::Informer>>> informers_;
   std::vector<std::unique_ptr<kubeclient::Informer>> stateSecrets_;
   mutable std::mutex mutex_;
   std::map<ObjectRef, Entry> entries_;
-  std::map<ObjectRef, Refs> namedByIndex_;  // named -> the objects naming it
-  std::map<ObjectKey, Refs> distributors_;  // namespace/deployment -> Vaults
+  Index namedByIndex_;  // hash of a named ObjectRef -> the objects naming it
+  Index distributors_;  // hash of namespace/deployment -> the Vaults distributing to it
 };
 
 }  // namespace revoca::kubernetes

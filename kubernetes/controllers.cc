@@ -238,7 +238,7 @@ void Controllers::gone(const ObjectRef& object) {
     auto found = known_.find(object);
     known = found != known_.end() && found->second.outcome;
     if (found != known_.end()) {
-      deployments = std::move(found->second.deployments);
+      deployments = deploymentsOf(found->second.vaultSeen);
       known_.erase(found);
     }
     if (object.kind == Kind::VaultSecret) notDelivered_.erase(object.key);
@@ -334,12 +334,11 @@ Controllers::Next Controllers::reconcileVaultSecret(const ObjectRef& ref, const 
   const auto* vault =
       lookUp<Vault>(objects_, {Kind::Vault, {secret.meta.namespace_, secret.spec.vault}}, vaultDeclared);
 
-  std::vector<std::string> deployments = vault ? vault->spec.distributeDeployments : std::vector<std::string>{};
+  std::vector<std::string> deployments = deploymentsOf(vaultDeclared);
   std::vector<std::string> before;
   {
     std::lock_guard lock(mutex_);
-    auto& claimed = known_[ref].deployments;
-    before = std::exchange(claimed, deployments);
+    before = deploymentsOf(std::exchange(known_[ref].vaultSeen, vault ? vaultDeclared : nullptr));
   }
   // The other claimants of what it wants, and of what it wanted, look again
   // when its outcome changes: it may have taken a deployment or let one go.

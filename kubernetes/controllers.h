@@ -138,7 +138,9 @@ class Controllers {
     std::optional<std::size_t> outcome;
     bool ready = false;
     bool edited = false;  // its spec changed in this term, since its last reconcile
-    std::vector<std::string> deployments;  // a VaultSecret's: its Vault's, when last reconciled
+    // A VaultSecret's: its Vault's declaration when last reconciled (shared
+    // with ClusterObjects, not a copy of its deployments' names).
+    Declared vaultSeen;
   };
   std::map<ObjectRef, Known> known_;
   std::map<ObjectKey, ObjectStatus> notDelivered_;  // VaultSecrets whose files were not delivered

@@ -250,12 +250,15 @@ int runKubernetes(const KubernetesOptions& options) {
   };
   installStopSignals();
   objects.start();
+  // The Lease is sought while the informers list, as controller-runtime's
+  // manager does: otherwise the first loop below finds no leadership yet and
+  // loads every CA as a follower, only to load them again as leader.
+  if (elector) elector->start();
   // The informers retry on their own; a person needs to hear why nothing happens.
   for (int waited = 0; running() && !objects.waitForSync(500ms); ++waited)
     if (waited == 20)
       spdlog::warn("revoca: still waiting to list revoca's objects and Secrets after 10 s; are the CRDs installed "
                    "(kubectl apply -f crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
-  if (elector) elector->start();
   spdlog::info("revoca: watching {} through {}, responder on port {}",
                options.watchNamespaces.empty() ? "every namespace"
                                                  : fmt::format("namespaces {}", fmt::join(options.watchNamespaces, ",")),
