@@ -134,6 +134,12 @@ bool ClusterObjects::waitForSync(std::chrono::milliseconds timeout) const {
   return true;
 }
 
+bool ClusterObjects::synced(Kind kind) const {
+  for (const auto& [known, informer] : informers_)
+    if (known == kind && !informer->waitForSync(std::chrono::milliseconds(0))) return false;
+  return true;
+}
+
 std::optional<nlohmann::json> ClusterObjects::get(Kind kind, const std::string& namespace_,
                                                   const std::string& name) const {
   for (const auto& [known, informer] : informers_)

@@ -60,6 +60,8 @@ class ClusterObjects {
   void start();
   void stop();
   bool waitForSync(std::chrono::milliseconds timeout) const;
+  // Whether the informers of `kind` have listed everything once.
+  bool synced(Kind kind) const;
 
   // What is kept of one of revoca's objects as the apiserver last sent it:
   // metadata.name, namespace, uid, resourceVersion, generation and

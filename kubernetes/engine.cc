@@ -203,6 +203,7 @@ int runKubernetes(const KubernetesOptions& options) {
   kubernetes::DroppingOutput droppedOutput;
 
   std::atomic<bool> leading{!options.leaderElection};
+  std::atomic<std::uint64_t> terms{0};  // leadership terms begun, so a list knows the term it was made in
   if (options.leaderElection) {
     // Each renewal waits at most the renew deadline, as client-go's does, so a
     // leader cut off from the apiserver steps down then, not after the 30 s
@@ -228,6 +229,7 @@ int runKubernetes(const KubernetesOptions& options) {
     elector = std::make_unique<kubernetes::LeaderElector>(
         *electionApi, clock, electionOptions,
         kubernetes::LeaderCallbacks{[&] {
+                                      ++terms;
                                       leading = true;
                                       wakeups.notifyLeadership();
                                     },
@@ -254,11 +256,22 @@ int runKubernetes(const KubernetesOptions& options) {
   // manager does: otherwise the first loop below finds no leadership yet and
   // loads every CA as a follower, only to load them again as leader.
   if (elector) elector->start();
+  auto leadingNow = [&] { return leading.load() && (!elector || elector->isLeader()); };
+  // A leader starts the lists of records and outputs (most of what a start
+  // reads) once it knows the VaultSecrets' namespaces, beside the other
+  // informers' lists; the first loop keeps them if it leads in the same term.
+  ListsAhead listsAhead;
+  std::optional<std::uint64_t> listedAheadInTerm;
   // The informers retry on their own; a person needs to hear why nothing happens.
-  for (int waited = 0; running() && !objects.waitForSync(500ms); ++waited)
-    if (waited == 20)
+  for (int waited = 0; running() && !objects.waitForSync(100ms); ++waited) {
+    if (!listedAheadInTerm && leadingNow() && objects.synced(Kind::VaultSecret)) {
+      listedAheadInTerm = terms.load();
+      listsAhead.start(&store, output, objects);
+    }
+    if (waited == 100)
       spdlog::warn("revoca: still waiting to list revoca's objects and Secrets after 10 s; are the CRDs installed "
                    "(kubectl apply -f crds/) and may this user list them (kubectl auth can-i list vaultsecrets)?");
+  }
   spdlog::info("revoca: watching {} through {}, responder on port {}",
                options.watchNamespaces.empty() ? "every namespace"
                                                  : fmt::format("namespaces {}", fmt::join(options.watchNamespaces, ",")),
@@ -267,7 +280,6 @@ int runKubernetes(const KubernetesOptions& options) {
   // Rebuilt on each change of role: a new leader must not trust what it
   // cached while another replica wrote.
   std::unique_ptr<AuthorityService> authorities;
-  ListsAhead listsAhead;
   std::unique_ptr<DeclarationPass> followerPass;
   bool wasLeader = false;
   TimePoint wakeup = clock.now();
@@ -281,16 +293,20 @@ int runKubernetes(const KubernetesOptions& options) {
     // isLeader() too: the elector calls back only once a renewal returns,
     // and a request on a dead connection may hang for its 30 s timeout while
     // another replica takes the Lease after leaseDuration (two leaders).
-    bool leader = leading.load() && (!elector || elector->isLeader());
+    bool leader = leadingNow();
     bool roleChanged = first || pending.leadership || leader != wasLeader;
     first = false;
     if (roleChanged) {
+      bool listedThisTerm = leader && listedAheadInTerm == terms.load();
+      listedAheadInTerm.reset();
       // Stopped outside CurrentControllers' lock: their workers report to the metrics.
       if (auto previous = controllers.replace(nullptr)) previous->stop();
-      listsAhead.join();
       wasLeader = leader;
-      store.forget();
-      output.forget();
+      if (!listedThisTerm) {
+        listsAhead.join();
+        store.forget();
+        output.forget();
+      }
       status.forget();
       nextResync = clock.now() + Seconds(options.resyncPeriod);
       metrics.forwardTo(leader ? static_cast<StatusSink&>(status) : droppedStatus);
@@ -303,7 +319,7 @@ int runKubernetes(const KubernetesOptions& options) {
             objects, ReconcileContext{*authorities, store, output, clock, kVaultSecretWorkers}, *registry, metrics,
             kubernetes::ControllerOptions{kVaultSecretWorkers});
         controllers.replace(next);
-        listsAhead.start(&store, output, objects);
+        if (!listedThisTerm) listsAhead.start(&store, output, objects);
         // Once in place: what the informers hear from now on reaches it, and what came before is queued here.
         next->start();
       }

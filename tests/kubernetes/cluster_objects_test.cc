@@ -77,11 +77,11 @@ json vaultSecret(const std::string& name, const std::string& ttl) {
           {"spec", {{"vault", "mqtt-vault"}, {"autoCert", {{"issuingCa", "mqtt-ca"}, {"host", name + ".example"}, {"ttl", ttl}}}}}};
 }
 
-json vault() {
+json vault(const std::string& name = "mqtt-vault", const std::vector<std::string>& deployments = {"emqx"}) {
   return {{"apiVersion", "revoca.io/v1alpha1"},
           {"kind", "Vault"},
-          {"metadata", {{"name", "mqtt-vault"}, {"namespace", "mqtt"}, {"generation", 1}}},
-          {"spec", {{"distribute", {{"deployments", {"emqx"}}}}}}};
+          {"metadata", {{"name", name}, {"namespace", "mqtt"}, {"generation", 1}}},
+          {"spec", {{"distribute", {{"deployments", deployments}}}}}};
 }
 
 std::vector<std::string> hosts(const DeclarationSet& set) {
@@ -207,6 +207,32 @@ TEST_F(ClusterObjectsTest, EachObjectIsConvertedOnceAsItArrivesAndChangedOnesAre
   EXPECT_EQ(hosts(mended), (std::vector<std::string>{"b.example", "c.example"}));
   EXPECT_EQ(objects_.snapshot().vaults.size(), 1u);
   for (int i = 0; i < 400 && this->changed().empty(); ++i) std::this_thread::sleep_for(5ms);
+}
+
+// The index follows each Vault's spec: what it distributes to now, never
+// what it did before, and nothing once it is gone.
+TEST_F(ClusterObjectsTest, TheVaultsDistributingToADeploymentFollowTheirEditsAndDeletions) {
+  api_.put("vaults", vault("b-vault", {"emqx", "other"}));
+  api_.put("vaults", vault("a-vault", {"emqx"}));
+  objects_.start();
+  ASSERT_TRUE(objects_.waitForSync(10s));
+  auto distributing = [&](const std::string& deployment, const std::vector<std::string>& expected) {
+    for (int i = 0; i < 400 && objects_.vaultsDistributingTo("mqtt", deployment) != expected; ++i)
+      std::this_thread::sleep_for(5ms);
+    return objects_.vaultsDistributingTo("mqtt", deployment);
+  };
+  EXPECT_EQ(distributing("emqx", {"a-vault", "b-vault"}), (std::vector<std::string>{"a-vault", "b-vault"}));
+  EXPECT_EQ(distributing("other", {"b-vault"}), std::vector<std::string>{"b-vault"});
+  EXPECT_TRUE(objects_.vaultsDistributingTo("elsewhere", "emqx").empty());
+
+  api_.put("vaults", vault("b-vault", {"other", "third"}));
+  EXPECT_EQ(distributing("emqx", {"a-vault"}), std::vector<std::string>{"a-vault"});
+  EXPECT_EQ(distributing("third", {"b-vault"}), std::vector<std::string>{"b-vault"});
+
+  api_.erase("vaults", "b-vault");
+  EXPECT_TRUE(distributing("other", {}).empty());
+  EXPECT_TRUE(distributing("third", {}).empty());
+  EXPECT_EQ(distributing("emqx", {"a-vault"}), std::vector<std::string>{"a-vault"});
 }
 
 TEST_F(ClusterObjectsTest, AnEmqxDeploymentKeepsItsPodTemplateInTheCacheForTheDeploymentBuiltFromIt) {
