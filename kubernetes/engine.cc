@@ -253,8 +253,9 @@ int runKubernetes(const KubernetesOptions& options) {
   installStopSignals();
   objects.start();
   // The Lease is sought while the informers list, as controller-runtime's
-  // manager does: otherwise the first loop below finds no leadership yet and
-  // loads every CA as a follower, only to load them again as leader.
+  // manager does: otherwise the first loop below may find the Lease request
+  // still in flight and load every CA as a follower, only to load them again
+  // as leader.
   if (elector) elector->start();
   auto leadingNow = [&] { return leading.load() && (!elector || elector->isLeader()); };
   // A leader starts the lists of records and outputs (most of what a start
