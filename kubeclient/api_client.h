@@ -46,9 +46,12 @@ struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
   std::string resourceVersion;  // "" = most recent
-  int limit = 500;              // pages of this size, followed with continue tokens
-  // Applied to each item as its page arrives, so a list of many objects
-  // never holds them all untrimmed at once (see InformerOptions::transform).
+  // Pages of this size, followed with continue tokens; 0: one answer. The
+  // items are read as the answer arrives, so an answer of any size holds a
+  // window of its text in memory, not all of it.
+  int limit = 500;
+  // Applied to each item as it arrives, so a list of many objects never
+  // holds them all untrimmed at once (see InformerOptions::transform).
   std::function<void(nlohmann::json&)> transform = {};
 };
 

@@ -149,8 +149,15 @@ void Informer::run() {
   }
 }
 
-// Lists everything (resourceVersion "": a consistent read) and replaces the
-// cache, calling the handlers for what differs from it.
+// Lists everything and replaces the cache, calling the handlers for what
+// differs from it. The first list asks for resourceVersion "0", as
+// client-go's reflector does: the apiserver answers from its watch cache,
+// every object in one answer (read as it arrives: see ListOptions), where a
+// consistent list in pages may go to etcd for every page after the first
+// (10,000 VaultSecrets: some 3 s of the apiserver's CPU against 0.5 s).
+// The watch from the list's resourceVersion then brings in whatever that
+// cache had not seen yet. A list again (the watch lost its place) is
+// consistent (resourceVersion ""): it must not go back in time.
 bool Informer::relist() {
   // Each item is encoded as its page arrives: the list never holds the
   // collection as JSON nodes (10,000 VaultSecrets are some 35 MB of them).
@@ -158,6 +165,7 @@ bool Informer::relist() {
   ListOptions options;
   options.labelSelector = options_.labelSelector;
   options.limit = options_.pageSize;
+  if (lists_ == 0) options.resourceVersion = "0";  // the limit is then ignored
   options.transform = [&](nlohmann::json& item) {
     if (options_.transform) options_.transform(item);
     std::string key = objectKey(item);

@@ -1,6 +1,7 @@
 #pragma once
 // One page of a List answer, read item by item.
 #include <functional>
+#include <istream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,5 +15,8 @@ namespace revoca::kubeclient {
 // without its items (kind, metadata), or a discarded value when the text is
 // not JSON.
 nlohmann::json parseListPage(const std::string& text, const std::function<void(nlohmann::json&&)>& take);
+// The same, read from `text` as it arrives: the page never exists as text
+// either (an answer from the apiserver's cache is every object at once).
+nlohmann::json parseListPage(std::istream& text, const std::function<void(nlohmann::json&&)>& take);
 
 }  // namespace revoca::kubeclient

@@ -26,6 +26,7 @@
 
 #include "kubeclient/api_status.h"
 #include "kubeclient/bearer_token.h"
+#include "kubeclient/bounded_body.h"
 #include "kubeclient/list_page.h"
 #include "kubeclient/resource_paths.h"
 
@@ -39,6 +40,9 @@ using nlohmann::json;
 // longer before it calls the connection dead.
 constexpr int kWatchTimeoutMargin = 30;
 constexpr std::size_t kWatchReadChunk = 64 * 1024;
+// A list answer's bytes held ahead of the parser (BoundedBody): a few
+// objects' worth, above the reader's chunk, which it may wait for.
+constexpr std::size_t kListBodyWindow = 256 * 1024;
 
 struct TlsMaterial {
   std::string caPem, certPem, keyPem;
@@ -169,9 +173,9 @@ class RestClient final : public ApiClient {
     return method + " " + server_ + pathAndQuery;
   }
 
-  // An answer's body, whole. Passed between cpprestsdk's tasks by pointer:
-  // a task's result is copied as it is set and again as it is read, and a
-  // page of Secrets is a megabyte.
+  // An answer's body, whole (every request but a list). Passed between
+  // cpprestsdk's tasks by pointer: a task's result is copied as it is set and
+  // again as it is read, and a ledger Secret is 16 KB and more.
   struct Answer {
     int status = 0;
     std::string text;
@@ -181,6 +185,9 @@ class RestClient final : public ApiClient {
                                               const json* body = nullptr, const std::string& contentType = "");
   ApiResult<json> send(const http::method& method, const std::string& pathAndQuery, const json* body = nullptr,
                        const std::string& contentType = "");
+  // One page of a list, its items handed to `take` as they arrive (see
+  // BoundedBody): the page without its items, or the failure.
+  ApiResult<json> listPage(const std::string& pathAndQuery, const std::function<void(json&&)>& take);
 
   // cpprestsdk says only "Error in SSL handshake"; this says where to look.
   static std::string handshakeHint(const ConnectionConfig& config) {
@@ -246,36 +253,83 @@ ApiResult<json> RestClient::send(const http::method& method, const std::string& 
   return {std::move(parsed), {}};
 }
 
+ApiResult<json> RestClient::listPage(const std::string& pathAndQuery, const std::function<void(json&&)>& take) {
+  auto body = std::make_shared<BoundedBody>(kListBodyWindow);
+  pplx::cancellation_token_source cancel;
+  // Whatever ends this page, cpprestsdk must not wait for room any more.
+  struct Abandon {
+    const std::shared_ptr<BoundedBody>& body;
+    pplx::cancellation_token_source& cancel;
+    bool finished = false;
+    ~Abandon() {
+      if (finished) return;
+      cancel.cancel();
+      body->abandon();
+    }
+  } abandon{body, cancel};
+  try {
+    http::http_request request = makeRequest(http::methods::GET, pathAndQuery);
+    request.set_response_stream(concurrency::streams::streambuf<uint8_t>(body).create_ostream());
+    auto headers = waitAtMost(client_.request(request, cancel.get_token()), cancel, requestTimeout_);
+    if (!headers)
+      return failure<json>({0, "Timeout", describe(http::methods::GET, pathAndQuery) + unanswered(requestTimeout_)});
+    // cpprestsdk closes only a body stream of its own: this one is closed here.
+    headers->content_ready().then([body](pplx::task<http::http_response> ready) {
+      try {
+        ready.wait();
+        body->finish();
+      } catch (...) {
+        body->finish(std::current_exception());
+      }
+    });
+    BoundedBodyReader reader(body);
+    std::istream text(&reader);
+    int status = headers->status_code();
+    if (status < 200 || status >= 300) {
+      std::string answer(std::istreambuf_iterator<char>(text), {});
+      abandon.finished = true;
+      return failure<json>(errorFromResponse(status, answer, describe(http::methods::GET, pathAndQuery)));
+    }
+    json page = parseListPage(text, take);
+    if (!page.is_object())
+      return failure<json>({0, "", describe(http::methods::GET, pathAndQuery) + ": the answer is not a List"});
+    // The parser stops at the page's last brace; the end of the body must follow.
+    if (text.get() != std::istream::traits_type::eof())
+      return failure<json>({0, "", describe(http::methods::GET, pathAndQuery) + ": the answer is not a List"});
+    abandon.finished = true;
+    return {std::move(page), {}};
+  } catch (const std::exception& e) {
+    return failure<json>({0, "", failed(describe(http::methods::GET, pathAndQuery), e)});
+  }
+}
+
 ApiResult<json> RestClient::list(const ResourceRef& collection, const ListOptions& options) {
   json items = json::array();
   std::string continueToken;
   for (;;) {
     std::string limit = options.limit > 0 ? std::to_string(options.limit) : "";
     // resourceVersion may not be combined with continue: the token carries it.
-    auto answer = exchange(http::methods::GET,
-                           collection.path() + queryString({{"labelSelector", options.labelSelector},
-                                                            {"fieldSelector", options.fieldSelector},
-                                                            {"limit", limit},
-                                                            {"continue", continueToken},
-                                                            {"resourceVersion",
-                                                             continueToken.empty() ? options.resourceVersion : ""}}));
-    if (!answer.ok() && answer.error.status == 410 && !continueToken.empty()) {
+    auto page = listPage(collection.path() + queryString({{"labelSelector", options.labelSelector},
+                                                          {"fieldSelector", options.fieldSelector},
+                                                          {"limit", limit},
+                                                          {"continue", continueToken},
+                                                          {"resourceVersion",
+                                                           continueToken.empty() ? options.resourceVersion : ""}}),
+                         [&](json&& item) {
+                           if (options.transform) options.transform(item);
+                           items.push_back(std::move(item));
+                         });
+    if (!page.ok() && page.error.status == 410 && !continueToken.empty()) {
       // The continue token expired mid-way (etcd compacted): one unpaged list, as client-go's pager does.
       ListOptions whole = options;
       whole.limit = 0;
       return list(collection, whole);
     }
-    if (!answer.ok()) return failure<json>(answer.error);
-    json page = parseListPage((*answer.value)->text, [&](json&& item) {
-      if (options.transform) options.transform(item);
-      items.push_back(std::move(item));
-    });
-    if (!page.is_object())
-      return failure<json>({0, "", describe(http::methods::GET, collection.path()) + ": the answer is not a List"});
-    continueToken = metadataString(page, "continue");
+    if (!page.ok()) return page;
+    continueToken = metadataString(*page.value, "continue");
     if (continueToken.empty()) {
-      page["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point
-      return {std::move(page), {}};
+      (*page.value)["items"] = std::move(items);  // the last page's metadata.resourceVersion is the resume point
+      return page;
     }
   }
 }

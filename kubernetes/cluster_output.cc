@@ -284,9 +284,9 @@ void ClusterOutput::listVaultSecretOutputs(const std::string& namespace_) {
   // Not the records (revoca-vs-*, labelled with their VaultSecret too): as
   // many Secrets again, each with a certificate and a key, and never outputs.
   options.labelSelector = std::string(kManagedSelector) + "," + kVaultSecretLabel + ",!" + kStateLabel;
-  options.limit = kSecretListPage;
+  options.limit = kSecretListLimit;
   std::map<std::string, pki::Sha256> found;
-  // Each Secret is reduced to its digest as its page arrives.
+  // Each Secret is reduced to its digest as it arrives.
   options.transform = [&](json& item) {
     std::string owner = text(member(member(item, "metadata"), "labels"), kVaultSecretLabel);
     std::string name = text(member(item, "metadata"), "name");

@@ -24,8 +24,8 @@
 // need not be in memory to know it is up to date. The first publish of an
 // object after a start or forget() reads it once (is the name free or
 // ours?) and, for Secrets and ConfigMaps already up to date, writes nothing. VaultSecrets' Secrets are
-// read a namespace at a time, by label and in pages: a start with 10,000 of
-// them costs 20 requests rather than 10,000.
+// read a namespace at a time, by label, in one list: a start with 10,000 of
+// them costs one request rather than 10,000.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -216,11 +216,11 @@ Result<void> SecretStateStore::appendCrlListing(const ObjectKey& ca, const CrlLi
 Result<void> SecretStateStore::listSecretRecords(const std::string& namespace_) {
   kubeclient::ListOptions options;
   options.labelSelector = std::string(kManagedSelector) + "," + kStateLabel + "=vaultsecret";
-  options.limit = kSecretListPage;
+  options.limit = kSecretListLimit;
   std::map<ObjectKey, KnownRecord> found;
   std::optional<Error> broken;
-  // Each item is taken as its page arrives and left empty: the whole list
-  // never sits in memory as JSON.
+  // Each item is taken as it arrives and left empty: the whole list never
+  // sits in memory as JSON.
   options.transform = [&](json& item) {
     std::string name = item.contains("metadata") ? item["metadata"].value("name", "") : "";
     std::string owner = item.contains("metadata") && item["metadata"].contains("labels")

@@ -96,7 +96,7 @@ class SecretStateStore final : public StateStore {
   };
   std::map<ObjectKey, KnownRecord> records_;
   // Namespaces whose VaultSecret records were all listed at once (a start
-  // with 10,000 of them costs 20 pages, not 10,000 GETs): a name missing
+  // with 10,000 of them costs one list, not 10,000 GETs): a name missing
   // from records_ there has no record yet.
   std::set<std::string> listedNamespaces_;
   std::set<std::string> listAttempted_;  // listed once per start, even when it failed

@@ -28,6 +28,11 @@ class FakeApiClient final : public ApiClient {
     std::lock_guard lock(mutex_);
     return watchCalls_;
   }
+  // The resourceVersion each list asked for, in order.
+  std::vector<std::string> listVersions() const {
+    std::lock_guard lock(mutex_);
+    return listVersions_;
+  }
   int listCalls() const {
     std::lock_guard lock(mutex_);
     return listCalls_;
@@ -40,6 +45,7 @@ class FakeApiClient final : public ApiClient {
   ApiResult<nlohmann::json> list(const ResourceRef&, const ListOptions& options) override {
     std::lock_guard lock(mutex_);
     ++listCalls_;
+    listVersions_.push_back(options.resourceVersion);
     if (lists_.empty()) return {std::nullopt, ApiError{500, "InternalError", "no list scripted"}};
     auto result = lists_.front();
     if (lists_.size() > 1) lists_.pop_front();  // the last one repeats
@@ -90,6 +96,7 @@ class FakeApiClient final : public ApiClient {
   std::deque<ScriptedWatch> watches_;
   std::vector<WatchOptions> watchCalls_;
   int listCalls_ = 0;
+  std::vector<std::string> listVersions_;
 };
 
 }  // namespace revoca::kubeclient::testing

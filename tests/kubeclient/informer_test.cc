@@ -159,6 +159,9 @@ TEST(Informer, RelistsOnGoneAndReportsWhatChangedMeanwhile) {
   ASSERT_TRUE(client.waitForWatchCalls(2));
   EXPECT_EQ(client.watchCalls()[1].resourceVersion, "9");
   EXPECT_EQ(informer.lists(), 2);
+  // The first from the apiserver's cache, as client-go's reflector lists;
+  // the second consistent, so that it cannot go back before what was seen.
+  EXPECT_THAT(client.listVersions(), ElementsAre("0", ""));
 }
 
 TEST(Informer, RelistsOnAGoneAnswerToo) {

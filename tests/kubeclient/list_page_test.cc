@@ -1,5 +1,7 @@
 #include "kubeclient/list_page.h"
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 namespace revoca::kubeclient {
@@ -37,6 +39,18 @@ TEST(ListPage, TextThatIsNotJsonIsDiscarded) {
   int taken = 0;
   EXPECT_TRUE(parseListPage(R"({"items": [{"a": 1}, )", [&](json&&) { ++taken; }).is_discarded());
   EXPECT_TRUE(parseListPage("", [&](json&&) { ++taken; }).is_discarded());
+}
+
+TEST(ListPage, AStreamGivesWhatTheTextGives) {
+  std::string text = R"({"kind": "VaultList", "metadata": {"resourceVersion": "7"}, "items": [{"a": 1}, {"b": [2]}]})";
+  std::vector<json> fromText, fromStream;
+  json pageFromText = parseListPage(text, [&](json&& item) { fromText.push_back(std::move(item)); });
+  std::istringstream stream(text);
+  json pageFromStream = parseListPage(stream, [&](json&& item) { fromStream.push_back(std::move(item)); });
+  EXPECT_EQ(fromStream, fromText);
+  EXPECT_EQ(pageFromStream, pageFromText);
+  std::istringstream cut(R"({"items": [{"a": 1}, {"b")");
+  EXPECT_TRUE(parseListPage(cut, [](json&&) {}).is_discarded());
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // RestClient against a real kube-apiserver (see cluster_fixture.h).
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "kubeclient/resource_paths.h"
 #include "testing/cluster_fixture.h"
@@ -50,6 +52,40 @@ TEST_F(RestClientIntegration, ListFollowsContinueTokens) {
   EXPECT_EQ(names, (std::vector<std::string>{"cm0", "cm1", "cm2", "cm3", "cm4"}));
   EXPECT_FALSE(metadataString(*listed.value, "resourceVersion").empty());
   EXPECT_EQ(metadataString(*listed.value, "continue"), "");
+}
+
+// An answer many times the client's window (BoundedBody), read by a slow
+// reader: whole and in order, from one request.
+TEST_F(RestClientIntegration, AnUnpagedListLargerThanTheWindowArrivesWholeWhileTheReaderLags) {
+  std::string payload(100 * 1024, 'p');
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(client_->create(configMaps(), configMap("big" + std::to_string(10 + i), {{"payload", payload}},
+                                                         {{"app", "big"}}))
+                    .ok());
+  for (std::string resourceVersion : {"", "0"}) {
+    ListOptions options;
+    options.labelSelector = "app=big";
+    options.limit = 0;
+    options.resourceVersion = resourceVersion;
+    std::vector<std::string> names;
+    options.transform = [&](json& item) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      names.push_back(metadataString(item, "name"));
+      EXPECT_EQ(item["data"]["payload"], payload);
+      item = nullptr;
+    };
+    auto listed = client_->list(configMaps(), options);
+    ASSERT_TRUE(listed.ok()) << listed.error.message;
+    EXPECT_EQ(names.size(), 12u) << "resourceVersion \"" << resourceVersion << "\"";
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+    EXPECT_FALSE(metadataString(*listed.value, "resourceVersion").empty());
+  }
+}
+
+TEST_F(RestClientIntegration, AListOfWhatIsNotThereIsTheApiserversError) {
+  auto listed = client_->list(ResourceRef{"example.com", "v1", "nothings", "default", ""}, {});
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error.status, 404);
 }
 
 TEST_F(RestClientIntegration, UpdateWithAStaleResourceVersionConflicts) {
