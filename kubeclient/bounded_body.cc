@@ -43,7 +43,9 @@ void BoundedBody::finish(std::exception_ptr error) {
     std::lock_guard lock(mutex_);
     error_ = error;
   }
-  close(std::ios_base::out).wait();
+  // Not waited for: the close takes effect at once, and only its task's
+  // continuation runs on cpprestsdk's pool, whose threads may all be here.
+  close(std::ios_base::out);
 }
 
 void BoundedBody::abandon() {
@@ -52,7 +54,7 @@ void BoundedBody::abandon() {
     window_ = std::numeric_limits<std::size_t>::max();
   }
   roomIfBelowWindow();
-  close(std::ios_base::in).wait();
+  close(std::ios_base::in);
 }
 
 BoundedBodyReader::int_type BoundedBodyReader::underflow() {

@@ -3,6 +3,7 @@
 
 #include "kubeclient/bounded_body.h"
 
+#include <atomic>
 #include <chrono>
 #include <numeric>
 #include <stdexcept>
@@ -85,6 +86,27 @@ TEST(BoundedBody, AReaderThatStopsReleasesTheWaitingWrite) {
   EXPECT_FALSE(doneWithin(waiting, 20ms));
   body->abandon();
   EXPECT_TRUE(doneWithin(waiting, 1s));
+}
+
+// cpprestsdk ends an answer on a thread of its pool. Here every thread of
+// the pool ends one at the same moment: a finish that waited for a pool
+// thread would wait forever.
+TEST(BoundedBody, FinishingNeedsNoThreadOfCpprestsdksPool) {
+  constexpr int kTasks = 64;  // more than the pool has threads (40 by default; revoca sizes it to 4)
+  std::atomic<int> started{0};
+  std::vector<pplx::task<void>> tasks;
+  for (int i = 0; i < kTasks; ++i)
+    tasks.push_back(pplx::create_task([&started] {
+      ++started;
+      // Until every task runs, or the pool is full: then they all finish at once.
+      auto until = std::chrono::steady_clock::now() + 500ms;
+      while (started < kTasks && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+      std::make_shared<BoundedBody>(1000)->finish();
+    }));
+  auto all = pplx::when_all(tasks.begin(), tasks.end());
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!all.is_done() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(all.is_done());
 }
 
 }  // namespace
