@@ -12,7 +12,9 @@ pplx::task<std::size_t> BoundedBody::_putn(const std::uint8_t* ptr, std::size_t 
   auto written = basic_producer_consumer_buffer::_putn(ptr, count);
   std::lock_guard lock(mutex_);
   if (in_avail() <= window_) return written;
-  room_.emplace();
+  // cpprestsdk writes again only once this write completed; should a write
+  // overlap one that waits anyway, both wait for the same room.
+  if (!room_) room_.emplace();
   return pplx::create_task(*room_).then([count] { return count; });
 }
 
