@@ -27,11 +27,6 @@ struct ItemsOut {
 
 }  // namespace
 
-json parseListPage(const std::string& text, const std::function<void(json&&)>& take) {
-  ItemsOut out{take};
-  return json::parse(text, std::ref(out), false);
-}
-
 json parseListPage(std::istream& text, const std::function<void(json&&)>& take) {
   ItemsOut out{take};
   return json::parse(text, std::ref(out), false);

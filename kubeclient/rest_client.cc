@@ -291,10 +291,8 @@ ApiResult<json> RestClient::listPage(const std::string& pathAndQuery, const std:
       return failure<json>(errorFromResponse(status, answer, describe(http::methods::GET, pathAndQuery)));
     }
     json page = parseListPage(text, take);
-    if (!page.is_object())
-      return failure<json>({0, "", describe(http::methods::GET, pathAndQuery) + ": the answer is not a List"});
     // The parser stops at the page's last brace; the end of the body must follow.
-    if (text.get() != std::istream::traits_type::eof())
+    if (!page.is_object() || text.get() != std::istream::traits_type::eof())
       return failure<json>({0, "", describe(http::methods::GET, pathAndQuery) + ": the answer is not a List"});
     abandon.finished = true;
     return {std::move(page), {}};

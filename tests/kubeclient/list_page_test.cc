@@ -9,6 +9,12 @@ namespace {
 
 using nlohmann::json;
 
+// The text as a stream, as the client reads an answer.
+json parseListPage(const std::string& text, const std::function<void(json&&)>& take) {
+  std::istringstream stream(text);
+  return kubeclient::parseListPage(stream, take);
+}
+
 TEST(ListPage, HandsOverEachItemWholeAndKeepsThePageWithoutThem) {
   std::vector<json> taken;
   json page = parseListPage(
@@ -39,18 +45,7 @@ TEST(ListPage, TextThatIsNotJsonIsDiscarded) {
   int taken = 0;
   EXPECT_TRUE(parseListPage(R"({"items": [{"a": 1}, )", [&](json&&) { ++taken; }).is_discarded());
   EXPECT_TRUE(parseListPage("", [&](json&&) { ++taken; }).is_discarded());
-}
-
-TEST(ListPage, AStreamGivesWhatTheTextGives) {
-  std::string text = R"({"kind": "VaultList", "metadata": {"resourceVersion": "7"}, "items": [{"a": 1}, {"b": [2]}]})";
-  std::vector<json> fromText, fromStream;
-  json pageFromText = parseListPage(text, [&](json&& item) { fromText.push_back(std::move(item)); });
-  std::istringstream stream(text);
-  json pageFromStream = parseListPage(stream, [&](json&& item) { fromStream.push_back(std::move(item)); });
-  EXPECT_EQ(fromStream, fromText);
-  EXPECT_EQ(pageFromStream, pageFromText);
-  std::istringstream cut(R"({"items": [{"a": 1}, {"b")");
-  EXPECT_TRUE(parseListPage(cut, [](json&&) {}).is_discarded());
+  EXPECT_TRUE(parseListPage(R"({"items": [{"a": 1}, {"b")", [&](json&&) { ++taken; }).is_discarded());
 }
 
 }  // namespace
