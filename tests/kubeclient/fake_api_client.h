@@ -35,7 +35,7 @@ class FakeApiClient final : public ApiClient {
   }
   int listCalls() const {
     std::lock_guard lock(mutex_);
-    return listCalls_;
+    return static_cast<int>(listVersions_.size());
   }
   bool waitForWatchCalls(std::size_t count) const {
     std::unique_lock lock(mutex_);
@@ -44,7 +44,6 @@ class FakeApiClient final : public ApiClient {
 
   ApiResult<nlohmann::json> list(const ResourceRef&, const ListOptions& options) override {
     std::lock_guard lock(mutex_);
-    ++listCalls_;
     listVersions_.push_back(options.resourceVersion);
     if (lists_.empty()) return {std::nullopt, ApiError{500, "InternalError", "no list scripted"}};
     auto result = lists_.front();
@@ -95,8 +94,7 @@ class FakeApiClient final : public ApiClient {
   std::deque<ApiResult<nlohmann::json>> lists_;
   std::deque<ScriptedWatch> watches_;
   std::vector<WatchOptions> watchCalls_;
-  int listCalls_ = 0;
-  std::vector<std::string> listVersions_;
+  std::vector<std::string> listVersions_;  // one per list call
 };
 
 }  // namespace revoca::kubeclient::testing
