@@ -40,8 +40,8 @@ using nlohmann::json;
 // longer before it calls the connection dead.
 constexpr int kWatchTimeoutMargin = 30;
 constexpr std::size_t kWatchReadChunk = 64 * 1024;
-// A list answer's bytes held ahead of the parser (BoundedBody): a few
-// objects' worth, above the reader's chunk, which it may wait for.
+// A list answer's bytes held ahead of the parser (BoundedBody): some tens
+// of objects' worth, so the socket is read in large steps.
 constexpr std::size_t kListBodyWindow = 256 * 1024;
 
 struct TlsMaterial {
